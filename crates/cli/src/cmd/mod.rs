@@ -1,0 +1,8 @@
+//! One module per area of the engine; each defines a `Cmd` enum of top-level subcommands
+//! (flattened into the binary's command list) and a `run` function.
+
+pub mod agents;
+pub mod market;
+pub mod models;
+pub mod research;
+pub mod sn50;

@@ -1,0 +1,75 @@
+//! `synth-city`: the one binary. Each area of the engine owns one module under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod error;
+
+pub use error::{CliError, CliResult};
+
+/// synth-city: research, train, check and ship forecasting models for Bittensor SN50 (Synth).
+///
+/// SN50 validators ask for 1,000 Monte Carlo price paths per prompt and score them with CRPS.
+/// synth-city replicates that scoring bit for bit and runs the research loop around it.
+/// Works offline with no keys; real services switch on through environment variables.
+#[derive(Parser, Debug)]
+#[command(name = "synth-city", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(flatten)]
+    Sn50(cmd::sn50::Cmd),
+    #[command(flatten)]
+    Market(cmd::market::Cmd),
+    #[command(flatten)]
+    Models(cmd::models::Cmd),
+    #[command(flatten)]
+    Research(cmd::research::Cmd),
+    #[command(flatten)]
+    Agents(cmd::agents::Cmd),
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Sn50(c) => cmd::sn50::run(c),
+        Command::Market(c) => cmd::market::run(c),
+        Command::Models(c) => cmd::models::run(c),
+        Command::Research(c) => cmd::research::run(c),
+        Command::Agents(c) => cmd::agents::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
