@@ -1,1 +1,9 @@
-//! synth-city `models` layer.
+//! Composable probabilistic forecasting for SN50: input features → backbone blocks over
+//! (batch, seq, d_model) → a head that emits a stochastic process → a sampler of price paths;
+//! statistical baselines beside the neural models; training by the validators' CRPS.
+
+pub mod error;
+pub mod forecaster;
+
+pub use error::ModelError;
+pub use forecaster::{ForecastRequest, Forecaster};

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `synth-city` binary, one module per area.
+
+mod agents;
+mod market;
+mod models;
+mod research;
+mod sn50;
+
+/// Path of the built `synth-city` binary.
+pub fn bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_synth-city"))
+}

@@ -1,0 +1,43 @@
+//! The one interface every model implements, neural or statistical: history in, price paths out.
+
+use market::Candles;
+use sn50::PathSet;
+
+/// A prompt as a forecaster sees it: history up to the start time, and what to produce.
+#[derive(Debug, Clone)]
+pub struct ForecastRequest<'a> {
+    /// SN50 asset name.
+    pub asset: &'a str,
+    /// Candles strictly usable at prompt time: every candle's close is known at or before
+    /// `start_time` (callers slice it; forecasters must not look past its end).
+    pub history: &'a Candles,
+    /// The start price (the first point of every path).
+    pub start_price: f64,
+    /// Prompt start, UTC unix seconds.
+    pub start_time: i64,
+    /// Seconds between path points (300 for LOW, 60 for HIGH).
+    pub time_increment: u32,
+    /// Horizon in seconds (86,400 for LOW, 3,600 for HIGH).
+    pub time_length: u32,
+    /// Number of paths to sample (1,000 on SN50).
+    pub num_simulations: usize,
+    /// Seed: the same request and seed give the same paths.
+    pub seed: u64,
+}
+
+impl ForecastRequest<'_> {
+    /// Points per path, the start price included: `time_length / time_increment + 1`.
+    pub fn n_points(&self) -> usize {
+        (self.time_length / self.time_increment) as usize + 1
+    }
+}
+
+/// Anything that turns history into SN50 price paths.
+pub trait Forecaster: Send + Sync {
+    /// A short name for tables and the registry (e.g. `gbm`, `garch_t`, `lstm+mixture`).
+    fn name(&self) -> String;
+
+    /// Samples `req.num_simulations` paths of `req.n_points()` points, each starting at
+    /// `req.start_price`, all positive and finite.
+    fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, crate::ModelError>;
+}
