@@ -37,6 +37,10 @@ enum Command {
     Research(cmd::research::Cmd),
     #[command(flatten)]
     Agents(cmd::agents::Cmd),
+    #[command(flatten)]
+    Miner(cmd::miner::Cmd),
+    #[command(flatten)]
+    Bridge(cmd::bridge::Cmd),
 }
 
 fn init_tracing(verbose: u8) {
@@ -64,6 +68,8 @@ fn main() -> ExitCode {
         Command::Models(c) => cmd::models::run(c),
         Command::Research(c) => cmd::research::run(c),
         Command::Agents(c) => cmd::agents::run(c),
+        Command::Miner(c) => cmd::miner::run(c),
+        Command::Bridge(c) => cmd::bridge::run(c),
     };
     match result {
         Ok(code) => code,

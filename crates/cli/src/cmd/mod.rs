@@ -2,7 +2,9 @@
 //! (flattened into the binary's command list) and a `run` function.
 
 pub mod agents;
+pub mod bridge;
 pub mod market;
+pub mod miner;
 pub mod models;
 pub mod research;
 pub mod sn50;

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `synth-city` binary, one module per area.
 
 mod agents;
+mod bridge;
 mod market;
+mod miner;
 mod models;
 mod research;
 mod sn50;
