@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod forecaster;
+pub mod split;
 
 pub use error::ModelError;
 pub use forecaster::{ForecastRequest, Forecaster};

@@ -1,0 +1,3 @@
+//! Integration tests of the `models` crate, one module per area.
+
+mod split;
