@@ -1,0 +1,8 @@
+//! Integration tests of the market crate (one test binary).
+
+mod cache;
+mod grid;
+mod import;
+mod pyth;
+mod shared_data;
+mod synthetic;
