@@ -1,1 +1,22 @@
-//! synth-city `agents` layer.
+//! synth-city `agents`: the LLM tool-calling engine (an OpenAI-compatible client, typed tools
+//! with the Python engine's argument coercion, the agent loop), the five pipeline agents, the
+//! orchestrator that chains them with retries, and a built-in planner that needs no LLM.
+
+pub mod agent;
+pub mod backend;
+pub mod events;
+pub mod json;
+pub mod llm;
+pub mod pipeline;
+pub mod planner;
+pub mod roles;
+pub mod runner;
+pub mod tools;
+
+pub use agent::{run_agent, AgentResult, AgentRun, FinishHow, Transcript};
+pub use backend::{Backend, Catalog, Component, ResearchBackend, RunRecord, Validation};
+pub use events::{Envelope, Event, EventBus};
+pub use llm::{ChatModel, LlmClient, LlmConfig, LlmError, UsageMeter, UsageTotals};
+pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState};
+pub use runner::{choose_brains, run_pipeline, LlmBrains, PipelineOptions};
+pub use tools::{Tool, ToolError, ToolRegistry};

@@ -1,0 +1,14 @@
+//! Tools: typed functions with JSON-schema parameters, a registry, argument coercion and the
+//! per-agent `finish` tool.
+
+pub mod coerce;
+pub mod finish;
+pub mod registry;
+pub mod research;
+pub mod tool;
+
+pub use coerce::coerce_args;
+pub use finish::{Finish, FinishTool, FINISH};
+pub use registry::{parse_arguments, ToolOutcome, ToolRegistry};
+pub use research::{research_tools, Budget, Session};
+pub use tool::{fn_tool, object_schema, FnTool, Tool, ToolError, ToolErrorKind};

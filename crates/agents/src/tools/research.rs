@@ -1,0 +1,442 @@
+//! Research tools bound to a [`Session`]: discovery, history, novelty, validation, training
+//! (with an experiment budget and a deadline), comparison and the champion.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::tool::{fn_tool, object_schema, Tool, ToolError};
+use crate::backend::{fingerprint, Backend, RunRecord};
+use crate::events::{Event, EventBus};
+use crate::planner::{propose, SearchSpace, SpecBase};
+
+/// Limits of one pipeline run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    /// Most experiments trained (reused results do not count).
+    pub max_experiments: Option<u32>,
+    /// No new training starts after this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// The research state of one pipeline run, shared by its tools.
+pub struct Session {
+    backend: Backend,
+    bus: Option<EventBus>,
+    budget: Budget,
+    runs: Mutex<Vec<RunRecord>>,
+    trained: Mutex<u32>,
+}
+
+impl Session {
+    /// A session over `backend`.
+    pub fn new(backend: Backend, bus: Option<EventBus>, budget: Budget) -> Arc<Self> {
+        Arc::new(Self {
+            backend,
+            bus,
+            budget,
+            runs: Mutex::new(Vec::new()),
+            trained: Mutex::new(0),
+        })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Runs of this session (trained or reused), in order.
+    pub fn runs(&self) -> Vec<RunRecord> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Experiments trained so far.
+    pub fn trained(&self) -> u32 {
+        *self.trained.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Experiments that may still be trained (None = unbounded).
+    pub fn remaining(&self) -> Option<u32> {
+        self.budget
+            .max_experiments
+            .map(|m| m.saturating_sub(self.trained()))
+    }
+
+    fn emit(&self, e: Event) {
+        if let Some(b) = &self.bus {
+            b.emit(e);
+        }
+    }
+
+    /// Trains `spec` unless an identical one already succeeded (then returns that run, marked
+    /// reused) or the budget is spent.
+    pub fn run_experiment(
+        &self,
+        name: &str,
+        spec: &Value,
+        force: bool,
+    ) -> Result<Value, ToolError> {
+        if !spec.is_object() {
+            return Err(ToolError::invalid("`experiment` must be a JSON object"));
+        }
+        let fp = fingerprint(spec);
+        if !force {
+            let asset = spec.get("asset").and_then(Value::as_str);
+            let tf = spec.get("timeframe").and_then(Value::as_str);
+            if let Some(prev) = self
+                .backend
+                .history(asset, tf, 100_000)?
+                .into_iter()
+                .find(|r| r.fingerprint == fp && r.is_ok())
+            {
+                self.runs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(prev.clone());
+                return Ok(
+                    json!({"reused": true, "note": "an identical experiment already ran; its registered result is returned (pass force=true to train again)", "run": prev}),
+                );
+            }
+        }
+        if self.remaining() == Some(0) {
+            return Err(ToolError::failed(format!("experiment budget exhausted ({} trained); call `finish` with the best result so far", self.trained())));
+        }
+        if self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ToolError::failed(
+                "time budget exhausted; call `finish` with the best result so far",
+            ));
+        }
+        *self.trained.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let epochs = spec.get("epochs").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let name = if name.is_empty() {
+            format!("exp-{}", &fp[..8])
+        } else {
+            name.to_string()
+        };
+        self.emit(Event::ExperimentStart {
+            name: name.clone(),
+            fingerprint: fp.clone(),
+            epochs,
+        });
+        let bus = self.bus.clone();
+        let n2 = name.clone();
+        let progress = move |epoch: u32, epochs: u32, val: Option<f64>| {
+            if let Some(b) = &bus {
+                b.emit(Event::EpochProgress {
+                    name: n2.clone(),
+                    epoch,
+                    epochs,
+                    val_crps: val,
+                });
+            }
+        };
+        let rec = self.backend.run(&name, spec, &progress);
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(Event::ExperimentResult {
+                    name,
+                    crps: None,
+                    status: "error".into(),
+                    run_id: None,
+                });
+                return Err(e);
+            }
+        };
+        self.emit(Event::ExperimentResult {
+            name,
+            crps: rec.crps,
+            status: rec.status.clone(),
+            run_id: Some(rec.run_id.clone()),
+        });
+        self.runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rec.clone());
+        Ok(json!({"reused": false, "run": rec, "remaining_budget": self.remaining()}))
+    }
+
+    /// This session's runs, best first.
+    pub fn ranking(&self) -> Vec<RunRecord> {
+        let mut r = self.runs();
+        r.sort_by(|a, b| crps_key(a).total_cmp(&crps_key(b)));
+        r.dedup_by(|a, b| a.run_id == b.run_id);
+        r
+    }
+}
+
+fn crps_key(r: &RunRecord) -> f64 {
+    if r.is_ok() {
+        r.crps.unwrap_or(f64::INFINITY)
+    } else {
+        f64::INFINITY
+    }
+}
+
+#[derive(Deserialize)]
+struct NoArgs {}
+
+#[derive(Deserialize)]
+struct ExperimentArg {
+    experiment: Value,
+}
+
+#[derive(Deserialize)]
+struct RunArgs {
+    experiment: Value,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Deserialize)]
+struct HistoryArgs {
+    #[serde(default = "twenty")]
+    limit: usize,
+    #[serde(default = "best")]
+    order: String,
+    #[serde(default)]
+    asset: Option<String>,
+    #[serde(default)]
+    timeframe: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProposeArgs {
+    #[serde(default = "four")]
+    n: usize,
+    asset: String,
+    timeframe: String,
+    #[serde(default = "two")]
+    epochs: u32,
+    #[serde(default)]
+    seed: u64,
+}
+
+#[derive(Deserialize)]
+struct AssetTf {
+    asset: String,
+    timeframe: String,
+}
+
+#[derive(Deserialize)]
+struct RegisterArgs {
+    run_id: String,
+    #[serde(default)]
+    remote: bool,
+}
+
+fn twenty() -> usize {
+    20
+}
+fn four() -> usize {
+    4
+}
+fn two() -> u32 {
+    2
+}
+fn best() -> String {
+    "best".into()
+}
+
+fn experiment_schema() -> Value {
+    json!({"type": "object", "description": "experiment spec: {asset, timeframe, blocks:[...], head, d_model, lr, epochs, seed}"})
+}
+
+/// Every research tool, bound to `session`.
+pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
+    let mut v: Vec<Arc<dyn Tool>> = Vec::new();
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "list_blocks",
+        "List the backbone blocks that specs may use, with a line on each.",
+        object_schema(&[], &[]),
+        move |_: NoArgs| Ok(json!({"blocks": s.backend.catalog()?.blocks})),
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "list_heads",
+        "List the heads (the stochastic process a model emits) that specs may use.",
+        object_schema(&[], &[]),
+        move |_: NoArgs| Ok(json!({"heads": s.backend.catalog()?.heads})),
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "list_presets",
+        "List named preset specs (good starting points).",
+        object_schema(&[], &[]),
+        move |_: NoArgs| Ok(json!({"presets": s.backend.catalog()?.presets})),
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "registry_history",
+        "Past runs from the registry. order: best | worst | recent. Filter by asset and timeframe.",
+        object_schema(
+            &[
+                ("limit", json!({"type":"integer"})),
+                (
+                    "order",
+                    json!({"type":"string","enum":["best","worst","recent"]}),
+                ),
+                ("asset", json!({"type":"string"})),
+                ("timeframe", json!({"type":"string"})),
+            ],
+            &[],
+        ),
+        move |a: HistoryArgs| {
+            let mut runs =
+                s.backend
+                    .history(a.asset.as_deref(), a.timeframe.as_deref(), 100_000)?;
+            let total = runs.len();
+            match a.order.as_str() {
+                "best" => runs.sort_by(|x, y| crps_key(x).total_cmp(&crps_key(y))),
+                "worst" => runs.sort_by(|x, y| crps_key(y).total_cmp(&crps_key(x))),
+                "recent" => runs.reverse(),
+                o => {
+                    return Err(ToolError::invalid(format!(
+                        "order must be best, worst or recent, not {o}"
+                    )))
+                }
+            }
+            runs.truncate(a.limit.max(1));
+            Ok(json!({"total": total, "order": a.order, "runs": runs}))
+        },
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "propose_experiments",
+        "Propose n new experiment specs for an asset and timeframe with a Tree-structured Parzen estimator over blocks × heads × d_model × lr, informed by the registry; never proposes a spec that already ran.",
+        object_schema(
+            &[("n", json!({"type":"integer"})), ("asset", json!({"type":"string"})), ("timeframe", json!({"type":"string","enum":["5m","1m"]})), ("epochs", json!({"type":"integer"})), ("seed", json!({"type":"integer"}))],
+            &["asset", "timeframe"],
+        ),
+        move |a: ProposeArgs| {
+            let space = SearchSpace::from_catalog(&s.backend.catalog()?);
+            if space.is_empty() {
+                return Err(ToolError::environment("the backend lists no blocks or no heads"));
+            }
+            let history = s.backend.history(None, None, 100_000)?;
+            let base = SpecBase { asset: a.asset, timeframe: a.timeframe, epochs: a.epochs.max(1), seed: a.seed };
+            let specs = propose(&space, &history, &base, a.n.clamp(1, 64), history.len() as u64 ^ a.seed);
+            Ok(json!({"experiments": specs, "space_size": space.size(), "history_runs": history.len()}))
+        },
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "check_novelty",
+        "Whether a spec already ran (same fingerprint), with the prior results.",
+        object_schema(&[("experiment", experiment_schema())], &["experiment"]),
+        move |a: ExperimentArg| {
+            let fp = fingerprint(&a.experiment);
+            let prior: Vec<RunRecord> = s
+                .backend
+                .history(None, None, 100_000)?
+                .into_iter()
+                .filter(|r| r.fingerprint == fp)
+                .collect();
+            Ok(json!({"fingerprint": fp, "is_novel": prior.is_empty(), "prior_runs": prior}))
+        },
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "validate_experiment",
+        "Check that a spec builds (names, shapes, hyperparameters) without training it.",
+        object_schema(&[("experiment", experiment_schema())], &["experiment"]),
+        move |a: ExperimentArg| Ok(s.backend.validate(&a.experiment)?),
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "run_experiment",
+        "Train and evaluate a spec on held-out prompts (CRPS, lower is better) and register the run with its weights. An identical spec that already succeeded is not retrained unless force=true.",
+        object_schema(&[("experiment", experiment_schema()), ("name", json!({"type":"string"})), ("force", json!({"type":"boolean"}))], &["experiment"]),
+        move |a: RunArgs| s.run_experiment(&a.name, &a.experiment, a.force),
+    )));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool("compare_results", "This pipeline run's experiments ranked by CRPS (best first).", object_schema(&[], &[]), move |_: NoArgs| {
+        Ok(json!({"ranking": s.ranking(), "trained": s.trained(), "remaining_budget": s.remaining()}))
+    })));
+    let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "get_champion",
+        "The current champion run for an asset and timeframe, if any.",
+        object_schema(
+            &[
+                ("asset", json!({"type":"string"})),
+                ("timeframe", json!({"type":"string"})),
+            ],
+            &["asset", "timeframe"],
+        ),
+        move |a: AssetTf| Ok(json!({"champion": s.backend.champion(&a.asset, &a.timeframe)?})),
+    )));
+    let s = session;
+    v.push(Arc::new(fn_tool(
+        "register_champion",
+        "Make a successful run the champion of its asset and timeframe if it beats the current champion's CRPS (strictly). remote=true also publishes it to remote storage.",
+        object_schema(&[("run_id", json!({"type":"string"})), ("remote", json!({"type":"boolean"}))], &["run_id"]),
+        move |a: RegisterArgs| register_champion(&s, &a.run_id, a.remote),
+    )));
+    v
+}
+
+fn register_champion(s: &Session, run_id: &str, remote: bool) -> Result<Value, ToolError> {
+    let all = s.backend.history(None, None, 100_000)?;
+    let run = all
+        .into_iter()
+        .chain(s.runs())
+        .find(|r| r.run_id == run_id)
+        .ok_or_else(|| ToolError::invalid(format!("no run with id {run_id}")))?;
+    if !run.is_ok() {
+        return Err(ToolError::invalid(format!(
+            "run {run_id} did not succeed (status {}); only successful runs can be champions",
+            run.status
+        )));
+    }
+    let asset = run
+        .spec
+        .get("asset")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let tf = run
+        .spec
+        .get("timeframe")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let current = s.backend.champion(&asset, &tf)?;
+    let crps = run.crps.unwrap_or(f64::INFINITY);
+    let beats = match &current {
+        Some(c) if c.run_id == run.run_id => false,
+        Some(c) => crps < c.crps.unwrap_or(f64::INFINITY),
+        None => true,
+    };
+    let mut out =
+        json!({"run_id": run.run_id, "crps": run.crps, "previous": current, "promoted": beats});
+    if beats {
+        let promoted = s.backend.promote(&run.run_id)?;
+        s.emit(Event::Champion {
+            run_id: promoted.run_id.clone(),
+            crps,
+        });
+        out["champion"] = serde_json::to_value(&promoted).unwrap_or(Value::Null);
+    } else if current.as_ref().is_some_and(|c| c.run_id == run.run_id) {
+        out["note"] = json!("this run is already the champion");
+    } else {
+        out["note"] = json!("not promoted: it does not beat the current champion");
+    }
+    if remote {
+        let champ = if beats {
+            run.run_id.clone()
+        } else {
+            current.map(|c| c.run_id).unwrap_or(run.run_id)
+        };
+        out["remote"] = match s.backend.publish_remote(&champ) {
+            Ok(v) => v,
+            Err(e) => e.to_json(),
+        };
+    }
+    Ok(out)
+}
