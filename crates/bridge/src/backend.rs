@@ -1,0 +1,146 @@
+//! The narrow interface between the HTTP layer and the engine. Handlers only ever call a
+//! [`Backend`]; the bridge ships [`crate::local::LocalBackend`], and tests plug in their own.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ApiResult;
+use crate::events::EventBus;
+
+/// Who a long operation runs for, where it may write, how to stop it and where to report.
+#[derive(Clone)]
+pub struct Job {
+    /// The bot that asked (from its key).
+    pub bot_id: String,
+    /// The bot's workspace directory; the only place the job may write bot files.
+    pub workspace: PathBuf,
+    /// Set when the bot asks to stop; long operations check it between steps.
+    pub cancel: Arc<AtomicBool>,
+    /// The event bus; events are tagged with `bot_id`.
+    pub events: EventBus,
+    /// The last `pipeline.stage` reported (shown by `/pipeline/status`).
+    pub stage: Arc<Mutex<Option<String>>>,
+}
+
+impl Job {
+    /// True once a stop was requested.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    /// Publishes an event of `kind` for this job's bot.
+    pub fn emit(&self, kind: &str, data: Value) {
+        if kind == "pipeline.stage" {
+            if let Some(stage) = data["stage"].as_str() {
+                *self.stage.lock().unwrap_or_else(|p| p.into_inner()) = Some(stage.to_string());
+            }
+        }
+        self.events.publish(Some(&self.bot_id), kind, data);
+    }
+}
+
+/// Body of `POST /pipeline/run`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineRequest {
+    /// Retries per stage (1-20, default 5).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Base LLM temperature (0-2, default 0.1).
+    #[serde(default = "default_temperature")]
+    pub temperature: f64,
+    /// Publish the champion when the run ends.
+    #[serde(default)]
+    pub publish: bool,
+    /// Asset to research (default BTC).
+    #[serde(default)]
+    pub asset: Option<String>,
+    /// `5m` (24h horizon) or `1m` (1h horizon); default `5m`.
+    #[serde(default)]
+    pub timeframe: Option<String>,
+    /// At most this many experiments (1-200, default 10).
+    #[serde(default)]
+    pub max_experiments: Option<u32>,
+}
+
+fn default_retries() -> u32 {
+    5
+}
+fn default_temperature() -> f64 {
+    0.1
+}
+
+impl PipelineRequest {
+    /// Checks ranges; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=20).contains(&self.retries) {
+            return Err(format!("retries must be 1-20, got {}", self.retries));
+        }
+        if !(self.temperature.is_finite() && (0.0..=2.0).contains(&self.temperature)) {
+            return Err(format!("temperature must be 0-2, got {}", self.temperature));
+        }
+        if let Some(n) = self.max_experiments {
+            if !(1..=200).contains(&n) {
+                return Err(format!("max_experiments must be 1-200, got {n}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Filters of registry queries (`/history`, `/ranking`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// At most this many records (default 50, at most 1000).
+    pub limit: Option<usize>,
+    /// `best` (lowest CRPS first), `recent` or `worst`.
+    pub order: Option<String>,
+    /// Only this asset.
+    pub asset: Option<String>,
+    /// Only this timeframe (`5m` / `1m`).
+    pub timeframe: Option<String>,
+    /// Only results of this bot.
+    pub bot: Option<String>,
+}
+
+/// What the bridge needs from the engine. Every method is synchronous and may block (the
+/// bridge calls it on a blocking thread); errors carry their HTTP kind. Results are JSON so
+/// the bridge can pass them on unchanged; run results must contain `id`, `bot_id` and `crps`.
+pub trait Backend: Send + Sync + 'static {
+    /// Name and version of the engine behind the bridge, for `/health`.
+    fn describe(&self) -> Value;
+    /// Model building blocks a spec may use.
+    fn blocks(&self) -> ApiResult<Value>;
+    /// Output heads a spec may use.
+    fn heads(&self) -> ApiResult<Value>;
+    /// Named, ready-made specs.
+    fn presets(&self) -> ApiResult<Value>;
+    /// Builds a full experiment spec from partial parameters (defaults filled in).
+    fn create_experiment(&self, params: &Value) -> ApiResult<Value>;
+    /// Checks a spec: `{valid, errors, warnings, param_count}` (an invalid spec is still 200 here).
+    fn validate_experiment(&self, spec: &Value) -> ApiResult<Value>;
+    /// Trains/evaluates one spec, records it in the registry as produced by `job.bot_id`.
+    fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value>;
+    /// Runs a grid of specs: `{base, grid: {field: [values]}}`; returns `{results, best}`.
+    fn sweep(&self, job: &Job, body: &Value) -> ApiResult<Value>;
+    /// Runs the research pipeline to the end (or until `job.cancelled()`).
+    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value>;
+    /// Registry records matching `q`, each with its `bot_id`.
+    fn history(&self, q: &HistoryQuery) -> ApiResult<Value>;
+    /// One registry record.
+    fn run_record(&self, id: &str) -> ApiResult<Value>;
+    /// The best record per asset and timeframe (optionally only one of each).
+    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value>;
+    /// Latest known price of an asset.
+    fn market_price(&self, asset: &str) -> ApiResult<Value>;
+    /// Daily OHLC of the last `days` days.
+    fn market_history(&self, asset: &str, days: u32) -> ApiResult<Value>;
+    /// Publishes a registry record produced by `job.bot_id` (403 for another bot's record).
+    fn publish(&self, job: &Job, run_id: &str, options: &Value) -> ApiResult<Value>;
+    /// The pipeline's agents and tools (read-only: the bridge never accepts code).
+    fn agents(&self) -> ApiResult<Value>;
+}
