@@ -16,19 +16,39 @@ pub struct PathSet {
 pub enum PathSetError {
     /// Row `row` has `got` points where `expected` were expected.
     #[error("path {row} has {got} points, expected {expected} (ragged paths)")]
-    Ragged { row: usize, got: usize, expected: usize },
+    Ragged {
+        row: usize,
+        got: usize,
+        expected: usize,
+    },
     /// The flat buffer length is not `n_paths * n_points`.
     #[error("buffer has {got} values, expected {n_paths} x {n_points}")]
-    BadLength { got: usize, n_paths: usize, n_points: usize },
+    BadLength {
+        got: usize,
+        n_paths: usize,
+        n_points: usize,
+    },
 }
 
 impl PathSet {
     /// Builds from a flat path-major buffer.
-    pub fn from_flat(n_paths: usize, n_points: usize, data: Vec<f64>) -> Result<Self, PathSetError> {
+    pub fn from_flat(
+        n_paths: usize,
+        n_points: usize,
+        data: Vec<f64>,
+    ) -> Result<Self, PathSetError> {
         if data.len() != n_paths * n_points {
-            return Err(PathSetError::BadLength { got: data.len(), n_paths, n_points });
+            return Err(PathSetError::BadLength {
+                got: data.len(),
+                n_paths,
+                n_points,
+            });
         }
-        Ok(Self { n_paths, n_points, data })
+        Ok(Self {
+            n_paths,
+            n_points,
+            data,
+        })
     }
 
     /// Builds from one `Vec` per path; all must have the same length.
@@ -37,11 +57,19 @@ impl PathSet {
         let mut data = Vec::with_capacity(rows.len() * n_points);
         for (row, r) in rows.iter().enumerate() {
             if r.len() != n_points {
-                return Err(PathSetError::Ragged { row, got: r.len(), expected: n_points });
+                return Err(PathSetError::Ragged {
+                    row,
+                    got: r.len(),
+                    expected: n_points,
+                });
             }
             data.extend_from_slice(r);
         }
-        Ok(Self { n_paths: rows.len(), n_points, data })
+        Ok(Self {
+            n_paths: rows.len(),
+            n_points,
+            data,
+        })
     }
 
     /// Number of paths.

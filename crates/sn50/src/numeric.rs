@@ -1,0 +1,193 @@
+//! The floating-point primitives of numpy and pandas that the validator's scores go through,
+//! reproduced bit for bit.
+
+/// numpy's pairwise sum of a contiguous f64 array (`np.sum`), added to the identity `0.0`.
+pub fn numpy_sum(v: &[f64]) -> f64 {
+    0.0 + pairwise(v)
+}
+
+fn pairwise(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n < 8 {
+        let mut res = 0.0;
+        for &x in v {
+            res += x;
+        }
+        res
+    } else if n <= 128 {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&v[..8]);
+        let main = n - n % 8;
+        let mut i = 8;
+        while i < main {
+            for j in 0..8 {
+                r[j] += v[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &v[main..] {
+            res += x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise(&v[..n2]) + pairwise(&v[n2..])
+    }
+}
+
+/// pandas' compensated (Kahan) sum as its cython `group_sum` runs it, in the given order.
+pub fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let y = v - c;
+        let t = s + y;
+        c = (t - s) - y;
+        if c.is_nan() {
+            c = 0.0;
+        }
+        s = t;
+    }
+    s
+}
+
+/// numpy `percentile(x, q)` with the default "linear" method; NaN for an empty slice.
+pub fn percentile_linear(x: &[f64], q: f64) -> f64 {
+    if x.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = x.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    let vi = (n - 1) as f64 * (q / 100.0);
+    if vi >= (n - 1) as f64 {
+        return s[n - 1];
+    }
+    if vi < 0.0 {
+        return s[0];
+    }
+    let lo = vi.floor();
+    let g = vi - lo;
+    let lo = lo as usize;
+    let d = s[lo + 1] - s[lo];
+    if g >= 0.5 {
+        s[lo + 1] - d * (1.0 - g)
+    } else {
+        s[lo] + d * g
+    }
+}
+
+/// properscoring's ensemble CRPS (the numba kernel) of `obs` against an ensemble that is already
+/// sorted ascending with NaN members, if any, at the end.
+pub fn crps_sorted(obs: f64, sorted: &[f64]) -> f64 {
+    if obs.is_nan() {
+        return f64::NAN;
+    }
+    let n_valid = sorted
+        .iter()
+        .position(|x| x.is_nan())
+        .unwrap_or(sorted.len());
+    if n_valid == 0 {
+        // The kernel sets the integral to NaN on a leading NaN (and an empty ensemble is an error).
+        return f64::NAN;
+    }
+    let mut total_weight = 0.0f64;
+    for _ in 0..n_valid {
+        total_weight += 1.0;
+    }
+    let step = 1.0 / total_weight;
+    let mut obs_cdf = 0.0f64;
+    let mut forecast_cdf = 0.0f64;
+    let mut prev = 0.0f64;
+    let mut integral = 0.0f64;
+    let mut below = true;
+    for &f in &sorted[..n_valid] {
+        if below && obs < f {
+            integral += (obs - prev) * (forecast_cdf * forecast_cdf);
+            integral += (f - obs) * ((forecast_cdf - 1.0) * (forecast_cdf - 1.0));
+            obs_cdf = 1.0;
+            below = false;
+        } else {
+            let d = forecast_cdf - obs_cdf;
+            integral += (f - prev) * (d * d);
+        }
+        forecast_cdf += step;
+        prev = f;
+    }
+    if below {
+        integral += obs - prev;
+    }
+    integral
+}
+
+/// Sorts an ensemble the way `np.sort` does for the kernel: ascending, NaN last.
+pub fn sort_nan_last(v: &mut [f64]) {
+    // Move NaNs to the end, then sort the rest; the order among equal values does not matter.
+    let mut k = 0;
+    for i in 0..v.len() {
+        if !v[i].is_nan() {
+            v.swap(i, k);
+            k += 1;
+        }
+    }
+    v[..k].sort_unstable_by(|a, b| a.total_cmp(b));
+}
+
+/// properscoring's `crps_ensemble(obs, forecasts)` for one observation (sorts a copy).
+pub fn crps_ensemble(obs: f64, forecasts: &[f64]) -> f64 {
+    let mut v = forecasts.to_vec();
+    sort_nan_last(&mut v);
+    crps_sorted(obs, &v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_matches_numpy_structure() {
+        // Small sums are sequential.
+        assert_eq!(numpy_sum(&[0.1, 0.2, 0.3]), (0.1 + 0.2) + 0.3);
+        // -0.0 + 0.0 identity gives +0.0 as numpy does.
+        assert_eq!(numpy_sum(&[-0.0]).to_bits(), 0.0f64.to_bits());
+        // 8..=128: eight accumulators.
+        let v: Vec<f64> = (0..10).map(|i| 0.1 * i as f64).collect();
+        let r: Vec<f64> = (0..8).map(|j| v[j]).collect();
+        let want = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])) + v[8] + v[9];
+        assert_eq!(numpy_sum(&v), want);
+        assert_eq!(numpy_sum(&[]), 0.0);
+    }
+
+    #[test]
+    fn percentile_vectors() {
+        assert_eq!(percentile_linear(&[1000.0, 1500.0, 2000.0], 90.0), 1900.0);
+        assert_eq!(percentile_linear(&[1000.0], 90.0), 1000.0);
+        assert_eq!(percentile_linear(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.5);
+    }
+
+    #[test]
+    fn kahan_compensates() {
+        assert_eq!(kahan_sum([0.1; 10]), 1.0);
+        assert_eq!(
+            [0.1f64; 10].iter().fold(0.0, |a, b| a + b),
+            0.9999999999999999
+        );
+    }
+
+    #[test]
+    fn crps_kernel_basics() {
+        // A point forecast scores the absolute error.
+        assert_eq!(crps_ensemble(3.0, &[1.0]), 2.0);
+        assert_eq!(crps_ensemble(1.0, &[3.0]), 2.0);
+        // NaN members are ignored; all-NaN and NaN obs give NaN.
+        assert_eq!(
+            crps_ensemble(2.0, &[f64::NAN, 1.0, 3.0]),
+            crps_ensemble(2.0, &[1.0, 3.0])
+        );
+        assert!(crps_ensemble(2.0, &[f64::NAN]).is_nan());
+        assert!(crps_ensemble(f64::NAN, &[1.0]).is_nan());
+        // mean|y-x| - 0.5 mean|x-x'| = 1 - 0.5 * 1 = 0.5
+        assert_eq!(crps_ensemble(2.0, &[1.0, 3.0]), 0.5);
+    }
+}

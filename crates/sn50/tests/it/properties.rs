@@ -1,0 +1,65 @@
+//! Invariants of the scorer (proptest).
+
+use proptest::prelude::*;
+use sn50::crps::crps_for_miner;
+use sn50::{PathSet, HIGH, LOW};
+
+/// A positive random-walk price series of `n` points.
+fn walk(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    (1.0f64..1e5, prop::collection::vec(-0.02f64..0.02, n - 1)).prop_map(|(s0, r)| {
+        let mut p = vec![s0];
+        for x in r {
+            let last = *p.last().unwrap();
+            p.push(last * (1.0 + x));
+        }
+        p
+    })
+}
+
+fn paths_and_real(n: usize) -> impl Strategy<Value = (Vec<Vec<f64>>, Vec<f64>)> {
+    (prop::collection::vec(walk(n), 1..12), walk(n))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn perfect_forecast_scores_zero(real in walk(61), copies in 1usize..5) {
+        let sims = PathSet::from_rows(&vec![real.clone(); copies]).unwrap();
+        let c = crps_for_miner(&sims, &real, 60, HIGH.scoring_intervals).unwrap();
+        prop_assert_eq!(c.total, 0.0);
+        prop_assert!(c.intervals.iter().all(|i| i.points.iter().all(|&p| p == 0.0)));
+    }
+
+    #[test]
+    fn scores_are_finite_and_non_negative((rows, real) in paths_and_real(25)) {
+        let sims = PathSet::from_rows(&rows).unwrap();
+        let c = crps_for_miner(&sims, &real, 300, LOW.scoring_intervals).unwrap();
+        prop_assert!(c.total.is_finite() && c.total >= 0.0, "total {}", c.total);
+        for iv in &c.intervals {
+            prop_assert!(iv.points.iter().all(|p| p.is_finite() && *p >= 0.0));
+        }
+    }
+
+    #[test]
+    fn scaling_prices_leaves_bp_scores_unchanged(
+        (rows, real) in paths_and_real(61),
+        exp in -8i32..8,
+        c in 0.01f64..100.0,
+    ) {
+        let base = crps_for_miner(&PathSet::from_rows(&rows).unwrap(), &real, 60, HIGH.scoring_intervals)
+            .unwrap();
+        let scaled = |k: f64| {
+            let r: Vec<Vec<f64>> = rows.iter().map(|p| p.iter().map(|x| x * k).collect()).collect();
+            let re: Vec<f64> = real.iter().map(|x| x * k).collect();
+            crps_for_miner(&PathSet::from_rows(&r).unwrap(), &re, 60, HIGH.scoring_intervals).unwrap()
+        };
+        // A power of two scales exactly, so every bit stays the same.
+        prop_assert_eq!(&scaled(2f64.powi(exp)), &base);
+        // Any other constant only moves the last bits.
+        let other = scaled(c);
+        for (a, b) in other.intervals.iter().zip(&base.intervals) {
+            prop_assert!((a.total - b.total).abs() <= 1e-9 * b.total.abs().max(1.0));
+        }
+    }
+}
