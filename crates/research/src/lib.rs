@@ -1,1 +1,22 @@
-//! synth-city `research` layer.
+//! synth-city `research` layer: experiment sessions, the registry of every result (SQLite),
+//! artifact storage (local files mirrored to Hippius S3 through a durable outbox) and plots.
+
+pub mod error;
+pub mod fingerprint;
+pub mod record;
+pub mod registry;
+
+pub use error::{ErrorKind, ResearchError, Result};
+pub use fingerprint::{fingerprint, DataRange};
+pub use record::{
+    ArtifactRef, AssetScore, DataProvenance, Requester, RunFailure, RunRecord, RunStatus, Timings,
+};
+pub use registry::{Champion, HistoryOrder, HistoryQuery, Novelty, Registry};
+pub mod store;
+pub use store::{Archive, Remote, RemoteConfig};
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod session;
+pub use runner::{DataRequest, ExperimentRunner, PresetInfo, ResolvedData, RunOutput, Validation};
+pub use session::{RankEntry, Ranking, ResearchSession, RunOutcome, RunRequest, Summary};
