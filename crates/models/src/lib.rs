@@ -4,6 +4,17 @@
 
 pub mod error;
 pub mod forecaster;
+pub mod blocks;
+pub mod checkpoint;
+pub mod features;
+pub mod heads;
+pub mod loss;
+pub mod neural;
+pub mod nn;
+pub mod registry;
+pub mod sampler;
+pub mod spec;
+pub mod train;
 pub mod split;
 
 pub use error::ModelError;

@@ -1,3 +1,10 @@
 //! Integration tests of the `models` crate, one module per area.
 
+mod baselines;
 mod split;
+mod neural_features;
+mod neural_loss;
+mod neural_registry;
+mod neural_spec;
+mod neural_support;
+mod neural_train;

@@ -1,0 +1,88 @@
+//! GRU block: stacked GRU layers (hidden = d_model) returning every step, with a residual.
+
+use candle_core::{Module, Result, Tensor, D};
+use candle_nn::VarBuilder;
+
+use super::{no_check, Block, BlockEntry, BuildCtx};
+use crate::nn::layers::sigmoid;
+use crate::nn::Linear;
+use crate::registry::{boolean, int, ComponentInfo, ComponentKind, Resolved};
+
+/// Registry entry.
+pub const ENTRY: BlockEntry = BlockEntry {
+    info: ComponentInfo {
+        name: "gru",
+        kind: ComponentKind::Block,
+        summary: "Stacked GRU over time (hidden = d_model), all steps returned",
+        simplified: None,
+        params: &[
+            int("num_layers", 1, 1, 8, "stacked GRU layers"),
+            boolean("residual", true, "add the input to the output"),
+        ],
+    },
+    build,
+    check: no_check,
+};
+
+struct GruLayer {
+    ih: Linear,
+    hh: Linear,
+    hidden: usize,
+}
+
+impl GruLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let xp = self.ih.forward(x)?;
+        let mut h = Tensor::zeros((b, self.hidden), x.dtype(), x.device())?;
+        let mut outs = Vec::with_capacity(t);
+        for s in 0..t {
+            let xi = xp.narrow(1, s, 1)?.squeeze(1)?.chunk(3, D::Minus1)?;
+            let hi = self.hh.forward(&h)?.chunk(3, D::Minus1)?;
+            let r = sigmoid(&(&xi[0] + &hi[0])?)?;
+            let z = sigmoid(&(&xi[1] + &hi[1])?)?;
+            let n = (&xi[2] + (r * &hi[2])?)?.tanh()?;
+            // h = (1 − z)·n + z·h = n + z·(h − n)
+            h = (&n + (z * (&h - &n)?)?)?;
+            outs.push(h.clone());
+        }
+        Tensor::stack(&outs, 1)
+    }
+}
+
+struct GruBlock {
+    layers: Vec<GruLayer>,
+    residual: bool,
+}
+
+fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
+    let d = ctx.d_model;
+    let layers = (0..p.usize("num_layers"))
+        .map(|i| {
+            let vb = vb.pp(format!("l{i}"));
+            Ok(GruLayer {
+                ih: Linear::new(d, 3 * d, vb.pp("ih"))?,
+                hh: Linear::new(d, 3 * d, vb.pp("hh"))?,
+                hidden: d,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Box::new(GruBlock {
+        layers,
+        residual: p.bool("residual"),
+    }))
+}
+
+impl Block for GruBlock {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h)?;
+        }
+        if self.residual {
+            x + h
+        } else {
+            Ok(h)
+        }
+    }
+}

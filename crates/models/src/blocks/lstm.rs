@@ -1,0 +1,95 @@
+//! LSTM block: stacked LSTM layers (hidden = d_model) returning every step, with a residual.
+//! The input projection of all steps is one matmul; only h·W_hh runs step by step.
+
+use candle_core::{Module, Result, Tensor, D};
+use candle_nn::VarBuilder;
+
+use super::{no_check, Block, BlockEntry, BuildCtx};
+use crate::nn::layers::sigmoid;
+use crate::nn::Linear;
+use crate::registry::{boolean, int, ComponentInfo, ComponentKind, Resolved};
+
+/// Registry entry.
+pub const ENTRY: BlockEntry = BlockEntry {
+    info: ComponentInfo {
+        name: "lstm",
+        kind: ComponentKind::Block,
+        summary: "Stacked LSTM over time (hidden = d_model), all steps returned",
+        simplified: None,
+        params: &[
+            int("num_layers", 1, 1, 8, "stacked LSTM layers"),
+            boolean("residual", true, "add the input to the output"),
+        ],
+    },
+    build,
+    check: no_check,
+};
+
+/// One LSTM layer (PyTorch gate order i, f, g, o).
+pub struct LstmLayer {
+    ih: Linear,
+    hh: Linear,
+    hidden: usize,
+}
+
+impl LstmLayer {
+    /// Parameters `ih.{weight,bias}`, `hh.weight`.
+    pub fn new(in_dim: usize, hidden: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            ih: Linear::new(in_dim, 4 * hidden, vb.pp("ih"))?,
+            hh: Linear::no_bias(hidden, 4 * hidden, vb.pp("hh"))?,
+            hidden,
+        })
+    }
+
+    /// (B, T, in) → (B, T, hidden).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let xp = self.ih.forward(x)?;
+        let mut h = Tensor::zeros((b, self.hidden), x.dtype(), x.device())?;
+        let mut c = h.clone();
+        let mut outs = Vec::with_capacity(t);
+        for s in 0..t {
+            let g = (xp.narrow(1, s, 1)?.squeeze(1)? + self.hh.forward(&h)?)?;
+            let gates = g.chunk(4, D::Minus1)?;
+            let i = sigmoid(&gates[0])?;
+            let f = sigmoid(&gates[1])?;
+            let gg = gates[2].tanh()?;
+            let o = sigmoid(&gates[3])?;
+            c = ((f * &c)? + (i * gg)?)?;
+            h = (o * c.tanh()?)?;
+            outs.push(h.clone());
+        }
+        Tensor::stack(&outs, 1)
+    }
+}
+
+struct LstmBlock {
+    layers: Vec<LstmLayer>,
+    residual: bool,
+}
+
+fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
+    let d = ctx.d_model;
+    let layers = (0..p.usize("num_layers"))
+        .map(|i| LstmLayer::new(d, d, vb.pp(format!("l{i}"))))
+        .collect::<Result<_>>()?;
+    Ok(Box::new(LstmBlock {
+        layers,
+        residual: p.bool("residual"),
+    }))
+}
+
+impl Block for LstmBlock {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h)?;
+        }
+        if self.residual {
+            x + h
+        } else {
+            Ok(h)
+        }
+    }
+}

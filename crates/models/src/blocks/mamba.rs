@@ -1,0 +1,121 @@
+//! Mamba-style selective state-space block (pre-norm, residual): input projection to (x, z),
+//! causal depthwise convolution + SiLU on x, input-dependent Δ, B, C; diagonal A = −exp(A_log)·n;
+//! the selective scan h_t = exp(Δ_t A) h_{t−1} + Δ_t B_t x_t, y_t = C_t h_t + D x_t; gate by
+//! SiLU(z); output projection. The scan is sequential (no parallel scan / fused kernel).
+
+use candle_core::{Module, Result, Tensor, D};
+use candle_nn::{Conv1d, Conv1dConfig, Init, VarBuilder};
+
+use super::{no_check, Block, BlockEntry, BuildCtx};
+use crate::nn::layers::{silu, softplus};
+use crate::nn::{LayerNorm, Linear};
+use crate::registry::{int, ComponentInfo, ComponentKind, Resolved};
+
+/// Registry entry.
+pub const ENTRY: BlockEntry = BlockEntry {
+    info: ComponentInfo {
+        name: "mamba",
+        kind: ComponentKind::Block,
+        summary: "Mamba-style selective SSM: input-dependent Δ, B, C; gated; sequential scan",
+        simplified: Some("sequential scan in plain tensor ops (no hardware-aware parallel scan)"),
+        params: &[
+            int("d_state", 16, 1, 256, "state size N per channel"),
+            int("expand", 2, 1, 8, "inner width as a multiple of d_model"),
+            int("d_conv", 4, 1, 16, "causal depthwise convolution kernel"),
+        ],
+    },
+    build,
+    check: no_check,
+};
+
+struct Mamba {
+    ln: LayerNorm,
+    in_proj: Linear,
+    conv: Conv1d,
+    x_proj: Linear,
+    dt_proj: Linear,
+    a_log: Tensor,
+    a_base: Tensor,
+    d_skip: Tensor,
+    out_proj: Linear,
+    di: usize,
+    n: usize,
+    rank: usize,
+    k: usize,
+}
+
+fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
+    let d = ctx.d_model;
+    let di = d * p.usize("expand");
+    let n = p.usize("d_state");
+    let k = p.usize("d_conv");
+    let rank = d.div_ceil(16);
+    let bound = 1.0 / (k as f64).sqrt();
+    let cinit = Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
+    let cw = vb.pp("conv").get_with_hints((di, 1, k), "weight", cinit)?;
+    let cb = vb.pp("conv").get_with_hints(di, "bias", cinit)?;
+    let conv = Conv1d::new(
+        cw,
+        Some(cb),
+        Conv1dConfig {
+            groups: di,
+            ..Default::default()
+        },
+    );
+    let base: Vec<f32> = (0..di).flat_map(|_| (1..=n).map(|j| j as f32)).collect();
+    let dt_bias = (0.01f64.exp() - 1.0).ln(); // softplus⁻¹(0.01)
+    let dt_proj = {
+        let vb = vb.pp("dt_proj");
+        let bound = 1.0 / (rank as f64).sqrt();
+        let w = vb.get_with_hints((di, rank), "weight", Init::Uniform { lo: -bound, up: bound })?;
+        let b = vb.get_with_hints(di, "bias", Init::Const(dt_bias))?;
+        Linear::from_tensors(w, Some(b))
+    };
+    Ok(Box::new(Mamba {
+        ln: LayerNorm::new(d, vb.pp("ln"))?,
+        in_proj: Linear::no_bias(d, 2 * di, vb.pp("in_proj"))?,
+        conv,
+        x_proj: Linear::no_bias(di, rank + 2 * n, vb.pp("x_proj"))?,
+        dt_proj,
+        a_log: vb.get_with_hints((di, n), "a_log", Init::Const(0.0))?,
+        a_base: Tensor::from_vec(base, (di, n), vb.device())?,
+        d_skip: vb.get_with_hints(di, "d_skip", Init::Const(1.0))?,
+        out_proj: Linear::new(di, d, vb.pp("out_proj"))?,
+        di,
+        n,
+        rank,
+        k,
+    }))
+}
+
+impl Block for Mamba {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let xz = self.in_proj.forward(&self.ln.forward(x)?)?;
+        let xs = xz.narrow(2, 0, self.di)?;
+        let z = xz.narrow(2, self.di, self.di)?;
+        let xc = xs.transpose(1, 2)?.contiguous()?.pad_with_zeros(2, self.k - 1, 0)?;
+        let xc = silu(&self.conv.forward(&xc)?.transpose(1, 2)?.contiguous()?)?; // (B, T, di)
+        let proj = self.x_proj.forward(&xc)?;
+        let dt = softplus(&self.dt_proj.forward(&proj.narrow(2, 0, self.rank)?.contiguous()?)?)?;
+        let bm = proj.narrow(2, self.rank, self.n)?.contiguous()?; // (B, T, N)
+        let cm = proj.narrow(2, self.rank + self.n, self.n)?.contiguous()?;
+        let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
+        let da = dt.unsqueeze(3)?.broadcast_mul(&a)?.exp()?; // (B, T, di, N)
+        let dbx = (dt * &xc)?.unsqueeze(3)?.broadcast_mul(&bm.unsqueeze(2)?)?; // (B, T, di, N)
+        let mut h = Tensor::zeros((b, self.di, self.n), x.dtype(), x.device())?;
+        let mut ys = Vec::with_capacity(t);
+        for s in 0..t {
+            h = ((da.narrow(1, s, 1)?.squeeze(1)? * &h)? + dbx.narrow(1, s, 1)?.squeeze(1)?)?;
+            let c = cm.narrow(1, s, 1)?; // (B, 1, N)
+            ys.push(h.broadcast_mul(&c)?.sum(D::Minus1)?); // (B, di)
+        }
+        let y = Tensor::stack(&ys, 1)?; // (B, T, di)
+        let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
+        let y = (y * silu(&z)?)?;
+        x + self.out_proj.forward(&y)?
+    }
+}

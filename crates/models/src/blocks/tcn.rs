@@ -1,0 +1,80 @@
+//! TCN / WaveNet block: dilated causal Conv1d layers (dilation 1, 2, 4, …) with gated
+//! activations tanh(f)·σ(g) and residual 1×1 projections. Causal: left zero padding only.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Conv1d, Conv1dConfig, VarBuilder};
+
+use super::{no_check, Block, BlockEntry, BuildCtx};
+use crate::nn::layers::sigmoid;
+use crate::nn::Linear;
+use crate::registry::{int, ComponentInfo, ComponentKind, Resolved};
+
+/// Registry entry.
+pub const ENTRY: BlockEntry = BlockEntry {
+    info: ComponentInfo {
+        name: "tcn",
+        kind: ComponentKind::Block,
+        summary: "WaveNet-style stack of dilated causal convolutions with gated activations",
+        simplified: None,
+        params: &[
+            int("kernel_size", 3, 2, 16, "convolution kernel size"),
+            int("num_layers", 4, 1, 12, "layers; layer i has dilation 2^i"),
+        ],
+    },
+    build,
+    check: no_check,
+};
+
+struct Layer {
+    conv: Conv1d,
+    res: Linear,
+    pad: usize,
+}
+
+struct Tcn {
+    layers: Vec<Layer>,
+    d: usize,
+}
+
+fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
+    let d = ctx.d_model;
+    let k = p.usize("kernel_size");
+    let layers = (0..p.usize("num_layers"))
+        .map(|i| {
+            let dilation = 1usize << i;
+            let vb = vb.pp(format!("l{i}"));
+            let cfg = Conv1dConfig {
+                dilation,
+                ..Default::default()
+            };
+            let bound = 1.0 / ((d * k) as f64).sqrt();
+            let init = candle_nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            };
+            let w = vb.pp("conv").get_with_hints((2 * d, d, k), "weight", init)?;
+            let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
+            Ok(Layer {
+                conv: Conv1d::new(w, Some(b), cfg),
+                res: Linear::new(d, d, vb.pp("res"))?,
+                pad: (k - 1) * dilation,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Box::new(Tcn { layers, d }))
+}
+
+impl Block for Tcn {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for l in &self.layers {
+            let xc = h.transpose(1, 2)?.contiguous()?.pad_with_zeros(2, l.pad, 0)?;
+            let y = l.conv.forward(&xc)?; // (B, 2d, T)
+            let f = y.narrow(1, 0, self.d)?.tanh()?;
+            let g = sigmoid(&y.narrow(1, self.d, self.d)?)?;
+            let z = (f * g)?.transpose(1, 2)?; // (B, T, d)
+            h = (&h + l.res.forward(&z.contiguous()?)?)?;
+        }
+        Ok(h)
+    }
+}

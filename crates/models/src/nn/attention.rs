@@ -1,0 +1,92 @@
+//! Multi-head self-attention, a pre-norm Transformer encoder layer, sinusoidal positions.
+
+use candle_core::{Device, Module, Result, Tensor, D};
+use candle_nn::VarBuilder;
+
+use super::layers::{softmax_last, Act, LayerNorm, Linear, Mlp};
+
+/// Multi-head scaled dot-product attention (no mask) over (B, T, d).
+#[derive(Debug, Clone)]
+pub struct MultiHeadAttention {
+    qkv: Linear,
+    out: Linear,
+    n_heads: usize,
+}
+
+impl MultiHeadAttention {
+    /// `d_model` must be divisible by `n_heads` (checked by the caller's validation).
+    pub fn new(d_model: usize, n_heads: usize, vb: VarBuilder) -> Result<Self> {
+        if n_heads == 0 || d_model % n_heads != 0 {
+            candle_core::bail!("d_model {d_model} is not divisible by n_heads {n_heads}");
+        }
+        Ok(Self {
+            qkv: Linear::new(d_model, 3 * d_model, vb.pp("qkv"))?,
+            out: Linear::new(d_model, d_model, vb.pp("out"))?,
+            n_heads,
+        })
+    }
+}
+
+impl Module for MultiHeadAttention {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let hd = d / self.n_heads;
+        let qkv = self.qkv.forward(x)?.reshape((b, t, 3, self.n_heads, hd))?;
+        // (3, B, H, T, hd)
+        let qkv = qkv.permute((2, 0, 3, 1, 4))?;
+        let q = qkv.get(0)?.contiguous()?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let att = softmax_last(&scores)?;
+        let y = att.matmul(&v)?; // (B, H, T, hd)
+        let y = y.transpose(1, 2)?.reshape((b, t, d))?;
+        self.out.forward(&y)
+    }
+}
+
+/// Pre-norm encoder layer: x + MHA(LN(x)), then x + FFN(LN(x)) with GELU.
+#[derive(Debug, Clone)]
+pub struct EncoderLayer {
+    ln1: LayerNorm,
+    attn: MultiHeadAttention,
+    ln2: LayerNorm,
+    ffn: Mlp,
+}
+
+impl EncoderLayer {
+    /// Parameters under `ln1`, `attn`, `ln2`, `ffn`.
+    pub fn new(d_model: usize, n_heads: usize, d_ff: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            ln1: LayerNorm::new(d_model, vb.pp("ln1"))?,
+            attn: MultiHeadAttention::new(d_model, n_heads, vb.pp("attn"))?,
+            ln2: LayerNorm::new(d_model, vb.pp("ln2"))?,
+            ffn: Mlp::new(d_model, d_ff, d_model, Act::Gelu, vb.pp("ffn"))?,
+        })
+    }
+}
+
+impl Module for EncoderLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = (x + self.attn.forward(&self.ln1.forward(x)?)?)?;
+        &x + self.ffn.forward(&self.ln2.forward(&x)?)?
+    }
+}
+
+/// Sinusoidal position encoding (T, d): sin on even, cos on odd channels, base 10,000.
+pub fn sinusoidal(t: usize, d: usize, device: &Device) -> Result<Tensor> {
+    let mut v = vec![0f32; t * d];
+    for pos in 0..t {
+        for i in 0..d {
+            let freq = 1.0 / 10_000f64.powf((2 * (i / 2)) as f64 / d as f64);
+            let a = pos as f64 * freq;
+            v[pos * d + i] = if i % 2 == 0 { a.sin() } else { a.cos() } as f32;
+        }
+    }
+    Tensor::from_vec(v, (t, d), device)
+}
+
+/// Mean over the time axis of (B, T, d), keeping the axis: (B, 1, d).
+pub fn time_mean(x: &Tensor) -> Result<Tensor> {
+    x.mean_keepdim(D::Minus2)
+}

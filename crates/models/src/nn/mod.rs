@@ -1,0 +1,8 @@
+//! Shared neural layers: seeded parameter creation, dense / norm layers, attention.
+
+pub mod attention;
+pub mod init;
+pub mod layers;
+
+pub use init::ParamStore;
+pub use layers::{Act, LayerNorm, Linear, Mlp};

@@ -1,0 +1,335 @@
+//! Model specs as JSON: blocks with parameters, a head with parameters, d_model, input
+//! features, timeframe and training settings. [`ModelSpec::validate`] names the wrong field.
+//!
+//! ```
+//! let spec = models::spec::ModelSpec::from_json(r#"{
+//!     "timeframe": "5m", "blocks": [{"name": "lstm"}], "head": {"name": "gbm"}
+//! }"#).unwrap();
+//! assert_eq!(spec.d_model, 32);
+//! let err = models::spec::ModelSpec::from_json(r#"{
+//!     "timeframe": "5m", "blocks": [{"name": "lstm", "params": {"num_layers": 0}}],
+//!     "head": {"name": "gbm"}
+//! }"#).unwrap_err();
+//! assert!(err.to_string().contains("blocks[0].params.num_layers"));
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::blocks::BuildCtx;
+use crate::features::Feature;
+use crate::registry::Resolved;
+use crate::ModelError;
+
+/// Prompt timeframe: 5-minute steps over 24 h (LOW) or 1-minute steps over 1 h (HIGH).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Timeframe {
+    /// 288 steps of 300 s.
+    #[serde(rename = "5m")]
+    Low5m,
+    /// 60 steps of 60 s.
+    #[serde(rename = "1m")]
+    High1m,
+}
+
+impl Timeframe {
+    /// Seconds per step.
+    pub fn step_secs(self) -> u32 {
+        match self {
+            Self::Low5m => 300,
+            Self::High1m => 60,
+        }
+    }
+
+    /// Steps per horizon (288 or 60); paths have one more point.
+    pub fn horizon(self) -> usize {
+        match self {
+            Self::Low5m => 288,
+            Self::High1m => 60,
+        }
+    }
+
+    /// Parses `5m` or `1m`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "5m" => Some(Self::Low5m),
+            "1m" => Some(Self::High1m),
+            _ => None,
+        }
+    }
+
+    /// `5m` or `1m`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low5m => "5m",
+            Self::High1m => "1m",
+        }
+    }
+}
+
+/// A block or head by registry name with its hyperparameters (missing ones take defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// Registry name.
+    pub name: String,
+    /// Hyperparameters (a JSON object; `null` or absent = defaults).
+    #[serde(default)]
+    pub params: Value,
+}
+
+impl ComponentSpec {
+    /// A component with default hyperparameters.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            params: Value::Null,
+        }
+    }
+}
+
+/// The training objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// The sn50 CRPS over the prompt's intervals, in basis points, on sampled paths.
+    PathCrps,
+    /// Closed-form Gaussian CRPS of per-step returns in basis points (Gaussian heads only).
+    GaussianCrps,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSpec {
+    /// Maximum passes over the training windows.
+    pub epochs: usize,
+    /// Windows per optimiser step.
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW).
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Fraction of all steps spent in linear warm-up before cosine decay.
+    pub warmup_frac: f64,
+    /// Global gradient-norm clip (0 = off).
+    pub clip_norm: f64,
+    /// Epochs without validation improvement before stopping (0 = never stop early).
+    pub patience: usize,
+    /// Paths sampled per window in training (the loss's ensemble size).
+    pub n_paths: usize,
+    /// Objective.
+    pub loss: LossKind,
+    /// Seed of weights, batch order and noise.
+    pub seed: u64,
+    /// Steps between consecutive training windows.
+    pub stride: usize,
+    /// Cap on training windows (0 = all; the most recent are kept).
+    pub max_windows: usize,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            warmup_frac: 0.05,
+            clip_norm: 1.0,
+            patience: 3,
+            n_paths: 64,
+            loss: LossKind::PathCrps,
+            seed: 0,
+            stride: 12,
+            max_windows: 0,
+        }
+    }
+}
+
+fn default_d_model() -> usize {
+    32
+}
+fn default_seq_len() -> usize {
+    64
+}
+fn default_features() -> Vec<String> {
+    crate::features::DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect()
+}
+
+/// A whole model: features → input projection → blocks → head → paths, plus training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Optional display name; defaults to `block+block+head`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `5m` (LOW, 289 points) or `1m` (HIGH, 61 points).
+    pub timeframe: Timeframe,
+    /// Channel width of the backbone.
+    #[serde(default = "default_d_model")]
+    pub d_model: usize,
+    /// Input window length in steps.
+    #[serde(default = "default_seq_len")]
+    pub seq_len: usize,
+    /// Input features (see [`crate::features`]).
+    #[serde(default = "default_features")]
+    pub features: Vec<String>,
+    /// Backbone blocks, applied in order.
+    pub blocks: Vec<ComponentSpec>,
+    /// The head.
+    pub head: ComponentSpec,
+    /// Training settings.
+    #[serde(default)]
+    pub training: TrainSpec,
+}
+
+/// A validated spec: resolved hyperparameters and parsed features.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Each block's name and resolved hyperparameters.
+    pub blocks: Vec<(String, Resolved)>,
+    /// The head's name and resolved hyperparameters.
+    pub head: (String, Resolved),
+    /// Parsed features.
+    pub features: Vec<Feature>,
+}
+
+fn bad(field: &str, why: impl std::fmt::Display) -> ModelError {
+    ModelError::InvalidConfig(format!("{field}: {why}"))
+}
+
+impl ModelSpec {
+    /// A spec with default settings for the given blocks and head.
+    pub fn new(timeframe: Timeframe, blocks: &[&str], head: &str) -> Self {
+        Self {
+            name: None,
+            timeframe,
+            d_model: default_d_model(),
+            seq_len: default_seq_len(),
+            features: default_features(),
+            blocks: blocks.iter().map(|b| ComponentSpec::named(b)).collect(),
+            head: ComponentSpec::named(head),
+            training: TrainSpec::default(),
+        }
+    }
+
+    /// Parses and validates JSON.
+    pub fn from_json(s: &str) -> Result<Self, ModelError> {
+        let spec: Self = serde_json::from_str(s).map_err(|e| bad("spec", e))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// `name`, or `blocks+…+head`.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            let mut parts: Vec<&str> = self.blocks.iter().map(|b| b.name.as_str()).collect();
+            parts.push(&self.head.name);
+            parts.join("+")
+        })
+    }
+
+    /// Steps per horizon.
+    pub fn horizon(&self) -> usize {
+        self.timeframe.horizon()
+    }
+
+    /// Checks every field; errors name the field (`blocks[1].params.n_heads: …`) and why.
+    pub fn validate(&self) -> Result<Checked, ModelError> {
+        if !(1..=4096).contains(&self.d_model) {
+            return Err(bad("d_model", format!("{} is outside [1, 4096]", self.d_model)));
+        }
+        if !(8..=4096).contains(&self.seq_len) {
+            return Err(bad("seq_len", format!("{} is outside [8, 4096]", self.seq_len)));
+        }
+        if self.features.is_empty() {
+            return Err(bad("features", "at least one feature is needed"));
+        }
+        let mut features = Vec::new();
+        for (i, f) in self.features.iter().enumerate() {
+            match Feature::parse(f) {
+                Some(x) => features.push(x),
+                None => {
+                    return Err(bad(
+                        &format!("features[{i}]"),
+                        format!("unknown feature `{f}` (known: {})", crate::features::FEATURE_HELP),
+                    ))
+                }
+            }
+        }
+        if self.blocks.is_empty() {
+            return Err(bad("blocks", "at least one block is needed"));
+        }
+        let ctx = BuildCtx {
+            d_model: self.d_model,
+            seq_len: self.seq_len,
+        };
+        let mut blocks = Vec::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            let at = format!("blocks[{i}]");
+            let Some(entry) = crate::blocks::entry(&b.name) else {
+                let known: Vec<&str> = crate::blocks::REGISTRY.iter().map(|e| e.info.name).collect();
+                return Err(bad(
+                    &format!("{at}.name"),
+                    format!("unknown block `{}` (known: {})", b.name, known.join(", ")),
+                ));
+            };
+            let r = entry
+                .info
+                .resolve(&b.params, &format!("{at}.params"))
+                .map_err(ModelError::InvalidConfig)?;
+            (entry.check)(&r, ctx).map_err(|e| bad(&format!("{at}.params"), e))?;
+            blocks.push((b.name.clone(), r));
+        }
+        let Some(h) = crate::heads::entry(&self.head.name) else {
+            let known: Vec<&str> = crate::heads::REGISTRY.iter().map(|e| e.info.name).collect();
+            return Err(bad(
+                "head.name",
+                format!("unknown head `{}` (known: {})", self.head.name, known.join(", ")),
+            ));
+        };
+        let hr = h
+            .info
+            .resolve(&self.head.params, "head.params")
+            .map_err(ModelError::InvalidConfig)?;
+        let t = &self.training;
+        let checks: [(&str, bool, &str); 9] = [
+            ("training.epochs", t.epochs <= 100_000, "must be at most 100000"),
+            ("training.batch_size", (1..=4096).contains(&t.batch_size), "must be in [1, 4096]"),
+            ("training.lr", t.lr > 0.0 && t.lr <= 1.0, "must be in (0, 1]"),
+            ("training.weight_decay", (0.0..=1.0).contains(&t.weight_decay), "must be in [0, 1]"),
+            ("training.warmup_frac", (0.0..1.0).contains(&t.warmup_frac), "must be in [0, 1)"),
+            ("training.clip_norm", t.clip_norm >= 0.0 && t.clip_norm.is_finite(), "must be ≥ 0"),
+            ("training.n_paths", (2..=10_000).contains(&t.n_paths), "must be in [2, 10000]"),
+            ("training.stride", (1..=100_000).contains(&t.stride), "must be in [1, 100000]"),
+            ("training.max_windows", t.max_windows <= 10_000_000, "must be at most 10000000"),
+        ];
+        for (field, ok, why) in checks {
+            if !ok {
+                return Err(bad(field, why));
+            }
+        }
+        if t.loss == LossKind::GaussianCrps
+            && !matches!(self.head.name.as_str(), "gbm" | "sde" | "copula")
+        {
+            return Err(bad(
+                "training.loss",
+                format!(
+                    "gaussian_crps needs a head with Gaussian marginals (gbm, sde, copula), not `{}`",
+                    self.head.name
+                ),
+            ));
+        }
+        Ok(Checked {
+            blocks,
+            head: (self.head.name.clone(), hr),
+            features,
+        })
+    }
+}
