@@ -99,6 +99,12 @@ impl Ticket {
     }
 }
 
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("bot", &self.bot).field("running", &self.permit.is_some()).finish()
+    }
+}
+
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.permit.take();

@@ -95,8 +95,9 @@ fn finish(session: &Session, job: &crate::backend::Job, result: ApiResult<Value>
     if let Err(e) = d.save() {
         tracing::warn!("bot {}: {e}", job.bot_id);
     }
-    drop(d);
+    // Announced before the lock drops, so whoever sees the new status can find the event.
     job.emit("pipeline.finished", event);
+    drop(d);
 }
 
 async fn status(bot: Bot) -> Json<Value> {

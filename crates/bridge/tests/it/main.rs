@@ -1,0 +1,187 @@
+//! Integration tests of the bridge: a real server on 127.0.0.1, real HTTP.
+
+mod auth;
+mod cap;
+mod endpoints;
+mod isolation;
+mod load;
+mod reap;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bridge::{ApiResult, Backend, BridgeConfig, HistoryQuery, Job, LocalBackend, PipelineRequest, Running, SlotLimits};
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "test-admin-key-0123456789";
+
+/// The built-in backend, except that pipelines (when `hold`) wait until released or stopped,
+/// and the peak number of pipelines running at once is recorded.
+pub struct TestBackend {
+    inner: LocalBackend,
+    pub hold: std::sync::atomic::AtomicBool,
+    pub running: AtomicUsize,
+    pub peak: AtomicUsize,
+}
+
+impl TestBackend {
+    pub fn new(state: &std::path::Path) -> Self {
+        let data = market::home::shared_dir().expect("../shared with price data").join("data");
+        Self {
+            inner: LocalBackend::new(state.join("stand-in"), vec![data]).unwrap(),
+            hold: false.into(),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+    pub fn release(&self) {
+        self.hold.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Backend for TestBackend {
+    fn describe(&self) -> Value {
+        json!({"name": "test"})
+    }
+    fn blocks(&self) -> ApiResult<Value> {
+        self.inner.blocks()
+    }
+    fn heads(&self) -> ApiResult<Value> {
+        self.inner.heads()
+    }
+    fn presets(&self) -> ApiResult<Value> {
+        self.inner.presets()
+    }
+    fn create_experiment(&self, p: &Value) -> ApiResult<Value> {
+        self.inner.create_experiment(p)
+    }
+    fn validate_experiment(&self, s: &Value) -> ApiResult<Value> {
+        self.inner.validate_experiment(s)
+    }
+    fn run_experiment(&self, job: &Job, s: &Value) -> ApiResult<Value> {
+        self.inner.run_experiment(job, s)
+    }
+    fn sweep(&self, job: &Job, b: &Value) -> ApiResult<Value> {
+        self.inner.sweep(job, b)
+    }
+    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let t0 = Instant::now();
+        while self.hold.load(Ordering::SeqCst) && !job.cancelled() && t0.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        if job.cancelled() {
+            return Err(bridge::ApiError::conflict("stopped"));
+        }
+        if self.hold.load(Ordering::SeqCst) {
+            return Err(bridge::ApiError::failed("held too long"));
+        }
+        let mut req = req.clone();
+        req.max_experiments = Some(req.max_experiments.unwrap_or(2).min(2));
+        self.inner.run_pipeline(job, &req)
+    }
+    fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
+        self.inner.history(q)
+    }
+    fn run_record(&self, id: &str) -> ApiResult<Value> {
+        self.inner.run_record(id)
+    }
+    fn champion(&self, a: Option<&str>, t: Option<&str>) -> ApiResult<Value> {
+        self.inner.champion(a, t)
+    }
+    fn market_price(&self, a: &str) -> ApiResult<Value> {
+        self.inner.market_price(a)
+    }
+    fn market_history(&self, a: &str, d: u32) -> ApiResult<Value> {
+        self.inner.market_history(a, d)
+    }
+    fn publish(&self, job: &Job, id: &str, o: &Value) -> ApiResult<Value> {
+        self.inner.publish(job, id, o)
+    }
+    fn agents(&self) -> ApiResult<Value> {
+        self.inner.agents()
+    }
+}
+
+/// A running bridge with its state directory and backend.
+pub struct Harness {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub backend: Arc<TestBackend>,
+    pub running: Running,
+    pub dir: tempfile::TempDir,
+}
+
+/// Settings for tests: loopback, free port, admin key, small limits.
+pub fn config(dir: &std::path::Path) -> BridgeConfig {
+    let mut c = BridgeConfig::new(dir.to_path_buf());
+    c.port = 0;
+    c.admin_key = Some(ADMIN.to_string());
+    c.limits = SlotLimits { max_running: 3, max_queued: 2, per_bot: 1 };
+    c
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut BridgeConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path());
+        tweak(&mut c);
+        let backend = Arc::new(TestBackend::new(dir.path()));
+        let running = bridge::start(c, backend.clone()).await.unwrap();
+        let url = format!("http://{}", running.addr);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        Self { url, http, backend, running, dir }
+    }
+
+    /// Calls the bridge; returns status and JSON body.
+    pub async fn call(&self, key: Option<&str>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(m, format!("{}{}", self.url, path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, body)
+    }
+
+    /// Creates a bot and returns its key.
+    pub async fn bot(&self, id: &str) -> String {
+        let (s, b) = self.call(Some(ADMIN), "POST", "/admin/bots", Some(json!({"bot_id": id}))).await;
+        assert_eq!(s, 201, "{b}");
+        b["api_key"].as_str().unwrap().to_string()
+    }
+
+    /// Polls the bot's pipeline status until it is no longer queued or running.
+    pub async fn wait_pipeline(&self, key: &str) -> Value {
+        let t0 = Instant::now();
+        loop {
+            let (s, b) = self.call(Some(key), "GET", "/pipeline/status", None).await;
+            assert_eq!(s, 200, "{b}");
+            if b["status"] != "queued" && b["status"] != "running" {
+                return b;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "pipeline never ended: {b}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Asserts an error body of `kind`.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, kind: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["error"]["kind"], kind, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+}
