@@ -20,3 +20,7 @@ pub use llm::{ChatModel, LlmClient, LlmConfig, LlmError, UsageMeter, UsageTotals
 pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState};
 pub use runner::{choose_brains, run_pipeline, LlmBrains, PipelineOptions};
 pub use tools::{Tool, ToolError, ToolRegistry};
+pub mod blocking;
+pub use blocking::{run_agent_blocking, run_pipeline_blocking};
+pub mod default_backend;
+pub use default_backend::default_backend;

@@ -345,7 +345,7 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         "validate_experiment",
         "Check that a spec builds (names, shapes, hyperparameters) without training it.",
         object_schema(&[("experiment", experiment_schema())], &["experiment"]),
-        move |a: ExperimentArg| Ok(s.backend.validate(&a.experiment)?),
+        move |a: ExperimentArg| s.backend.validate(&a.experiment),
     )));
     let s = session.clone();
     v.push(Arc::new(fn_tool(
