@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod forecaster;
+pub mod baselines;
 pub mod blocks;
 pub mod checkpoint;
 pub mod features;

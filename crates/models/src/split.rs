@@ -49,7 +49,11 @@ impl Span {
             return Vec::new();
         }
         let first = self.from.div_euclid(stride_secs) * stride_secs;
-        let first = if first < self.from { first + stride_secs } else { first };
+        let first = if first < self.from {
+            first + stride_secs
+        } else {
+            first
+        };
         (0..)
             .map(|k| first + k * stride_secs)
             .take_while(|&d| self.holds_window(d, horizon_secs))
@@ -88,7 +92,14 @@ pub struct WalkForward {
 impl WalkForward {
     /// An expanding walk-forward with the minimum purge (one horizon).
     pub fn expanding(horizon_secs: i64, val_secs: i64, test_secs: i64, folds: usize) -> Self {
-        Self { horizon_secs, purge_secs: horizon_secs, train_secs: None, val_secs, test_secs, folds }
+        Self {
+            horizon_secs,
+            purge_secs: horizon_secs,
+            train_secs: None,
+            val_secs,
+            test_secs,
+            folds,
+        }
     }
 
     /// Cuts `[start, end)` into folds. The last fold's test span ends at `end`; each earlier
@@ -97,7 +108,10 @@ impl WalkForward {
     pub fn folds(&self, start: i64, end: i64) -> Result<Vec<Fold>, ModelError> {
         let bad = |m: String| Err(ModelError::InvalidConfig(m));
         if self.horizon_secs <= 0 {
-            return bad(format!("split.horizon_secs must be positive, got {}", self.horizon_secs));
+            return bad(format!(
+                "split.horizon_secs must be positive, got {}",
+                self.horizon_secs
+            ));
         }
         if self.purge_secs < self.horizon_secs {
             return bad(format!(
@@ -120,16 +134,33 @@ impl WalkForward {
         let mut out = Vec::with_capacity(self.folds);
         for k in 0..self.folds {
             let back = (self.folds - 1 - k) as i64 * self.test_secs;
-            let test = Span { from: end - back - self.test_secs, to: end - back };
+            let test = Span {
+                from: end - back - self.test_secs,
+                to: end - back,
+            };
             let (val, train_end) = if self.val_secs > 0 {
                 let val_to = test.from - self.purge_secs;
-                let val = Span { from: val_to - self.val_secs, to: val_to };
+                let val = Span {
+                    from: val_to - self.val_secs,
+                    to: val_to,
+                };
                 (val, val.from - self.purge_secs)
             } else {
-                (Span { from: test.from, to: test.from }, test.from - self.purge_secs)
+                (
+                    Span {
+                        from: test.from,
+                        to: test.from,
+                    },
+                    test.from - self.purge_secs,
+                )
             };
-            let train_from = self.train_secs.map_or(start, |t| (train_end - t).max(start));
-            let train = Span { from: train_from, to: train_end };
+            let train_from = self
+                .train_secs
+                .map_or(start, |t| (train_end - t).max(start));
+            let train = Span {
+                from: train_from,
+                to: train_end,
+            };
             if train.len_secs() <= self.horizon_secs {
                 return Err(ModelError::Data(format!(
                     "range {start}..{end} is too short for {} folds: fold {k} gets {} s of training \
@@ -182,7 +213,10 @@ mod tests {
 
     #[test]
     fn decision_times_respect_the_span_and_stride() {
-        let s = Span { from: 100, to: 1000 };
+        let s = Span {
+            from: 100,
+            to: 1000,
+        };
         let d = s.decision_times(300, 60);
         assert_eq!(d.first(), Some(&120));
         assert_eq!(d.last(), Some(&660)); // 660 + 300 = 960 < 1000; 720 + 300 = 1020 is out
@@ -195,10 +229,28 @@ mod tests {
         let wf = WalkForward::expanding(day, 5 * day, 10 * day, 3);
         let f = wf.folds(0, 100 * day).unwrap();
         assert_eq!(f.len(), 3);
-        assert_eq!(f[2].test, Span { from: 90 * day, to: 100 * day });
+        assert_eq!(
+            f[2].test,
+            Span {
+                from: 90 * day,
+                to: 100 * day
+            }
+        );
         assert_eq!(f[1].test.to, f[2].test.from);
-        assert_eq!(f[2].val, Span { from: 84 * day, to: 89 * day });
-        assert_eq!(f[2].train, Span { from: 0, to: 83 * day });
+        assert_eq!(
+            f[2].val,
+            Span {
+                from: 84 * day,
+                to: 89 * day
+            }
+        );
+        assert_eq!(
+            f[2].train,
+            Span {
+                from: 0,
+                to: 83 * day
+            }
+        );
         assert!(f.iter().all(|x| x.train.from == 0));
     }
 
@@ -208,7 +260,9 @@ mod tests {
         wf.purge_secs = 60;
         let e = wf.folds(0, 1_000_000).unwrap_err().to_string();
         assert!(e.contains("purge_secs"), "{e}");
-        let e = WalkForward::expanding(3600, 0, 7200, 50).folds(0, 100_000).unwrap_err();
+        let e = WalkForward::expanding(3600, 0, 7200, 50)
+            .folds(0, 100_000)
+            .unwrap_err();
         assert!(e.to_string().contains("too short"), "{e}");
         assert!(chronological(0, 100, 0.5, 0.6, 1).is_err());
     }

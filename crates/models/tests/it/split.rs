@@ -6,7 +6,10 @@ use proptest::prelude::*;
 
 /// All windows `(decision, last target time)` a span admits at `stride`.
 fn windows(s: &Span, horizon: i64, stride: i64) -> Vec<(i64, i64)> {
-    s.decision_times(horizon, stride).into_iter().map(|d| (d, d + horizon)).collect()
+    s.decision_times(horizon, stride)
+        .into_iter()
+        .map(|d| (d, d + horizon))
+        .collect()
 }
 
 /// The leak check: every window of `earlier` ends (last target) strictly before the decision
@@ -18,18 +21,31 @@ fn assert_no_leak(earlier: &Span, later: &Span, horizon: i64, stride: i64) {
     else {
         return;
     };
-    assert!(last_a < first_b, "target at {last_a} observed after a later prompt at {first_b}");
+    assert!(
+        last_a < first_b,
+        "target at {last_a} observed after a later prompt at {first_b}"
+    );
     // The gap is at least one horizon: even a window deciding at the end of `earlier`
     // could not reach into `later`.
-    assert!(later.from - earlier.to >= horizon, "purge {} < horizon {horizon}", later.from - earlier.to);
+    assert!(
+        later.from - earlier.to >= horizon,
+        "purge {} < horizon {horizon}",
+        later.from - earlier.to
+    );
 }
 
 fn check_fold(f: &Fold, horizon: i64, stride: i64) {
     assert_no_leak(&f.train, &f.val, horizon, stride);
     assert_no_leak(&f.train, &f.test, horizon, stride);
     assert_no_leak(&f.val, &f.test, horizon, stride);
-    assert!(!windows(&f.train, horizon, stride).is_empty(), "empty training span {f:?}");
-    assert!(!windows(&f.test, horizon, stride).is_empty(), "empty test span {f:?}");
+    assert!(
+        !windows(&f.train, horizon, stride).is_empty(),
+        "empty training span {f:?}"
+    );
+    assert!(
+        !windows(&f.test, horizon, stride).is_empty(),
+        "empty test span {f:?}"
+    );
 }
 
 proptest! {
@@ -71,7 +87,9 @@ proptest! {
 #[test]
 fn a_window_at_the_end_of_train_cannot_reach_validation() {
     let h = 86_400;
-    let f = WalkForward::expanding(h, 3 * h, 5 * h, 1).folds(0, 60 * h).unwrap()[0];
+    let f = WalkForward::expanding(h, 3 * h, 5 * h, 1)
+        .folds(0, 60 * h)
+        .unwrap()[0];
     let last_train = *f.train.decision_times(h, 300).last().unwrap();
     assert!(last_train + h < f.val.from);
     assert_eq!(f.val.from - f.train.to, h);

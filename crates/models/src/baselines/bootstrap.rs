@@ -1,0 +1,113 @@
+//! A filtered block bootstrap of historical returns with the intraday volatility pattern.
+//!
+//! Past step returns are divided by the intraday pattern and by their EWMA volatility (known
+//! before each return), giving standardised residuals with the market's own tails and
+//! short-range dependence. A path concatenates random blocks of consecutive residuals and
+//! multiplies them back by the current volatility, which reverts towards its long-run level
+//! with the given half-life, and by the intraday pattern at the forecast times.
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sn50::PathSet;
+
+use super::ewma::decay;
+use super::{check_request, paths_from_log_returns, rng, step_returns, IntradayProfile};
+use crate::{ForecastRequest, Forecaster, ModelError};
+
+/// Block bootstrap baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BlockBootstrap {
+    /// History used, in seconds.
+    pub lookback_secs: i64,
+    /// Block length in steps.
+    pub block_len: usize,
+    /// Half-life of the EWMA volatility filter, seconds.
+    pub ewma_half_life_secs: f64,
+    /// Half-life of the current volatility's reversion to the long-run level, seconds.
+    pub reversion_half_life_secs: f64,
+}
+
+impl Default for BlockBootstrap {
+    fn default() -> Self {
+        Self {
+            lookback_secs: 30 * 86_400,
+            block_len: 12,
+            ewma_half_life_secs: 6.0 * 3600.0,
+            reversion_half_life_secs: 12.0 * 3600.0,
+        }
+    }
+}
+
+impl Forecaster for BlockBootstrap {
+    fn name(&self) -> String {
+        "bootstrap".into()
+    }
+
+    fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
+        check_request(req)?;
+        let ret = step_returns(
+            req.history,
+            req.time_increment,
+            req.start_time,
+            self.lookback_secs,
+        );
+        if ret.len() < 200 || self.block_len == 0 {
+            return Err(ModelError::Data(format!(
+                "bootstrap needs at least 200 returns of {} s before the prompt (found {}) and \
+                 block_len >= 1",
+                req.time_increment,
+                ret.len()
+            )));
+        }
+        let profile = IntradayProfile::fit(&ret);
+        let x: Vec<f64> = ret
+            .r
+            .iter()
+            .zip(&ret.start)
+            .map(|(r, t)| r / profile.at(*t))
+            .collect();
+        let long_var = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+        if !(long_var.is_finite() && long_var > 0.0) {
+            return Err(ModelError::Data(
+                "bootstrap: history has zero variance".into(),
+            ));
+        }
+        // Residuals standardised by the EWMA variance known before each return.
+        let lambda = decay(req.time_increment, self.ewma_half_life_secs);
+        let mut v = long_var;
+        let mut z = Vec::with_capacity(x.len());
+        for &xi in &x {
+            z.push(xi / v.sqrt());
+            v = lambda * v + (1.0 - lambda) * xi * xi;
+        }
+        // Demeaned (a past trend is not a forecast) and rescaled to unit variance.
+        let z_mean = z.iter().sum::<f64>() / z.len() as f64;
+        let z_sd = (z.iter().map(|a| (a - z_mean).powi(2)).sum::<f64>() / z.len() as f64).sqrt();
+        z.iter_mut().for_each(|a| *a = (*a - z_mean) / z_sd);
+        // Forecast volatility per step: current EWMA reverting to the long-run level.
+        let phi = decay(req.time_increment, self.reversion_half_life_secs);
+        let inc = i64::from(req.time_increment);
+        let sd: Vec<f64> = (0..req.n_points() - 1)
+            .map(|k| {
+                let var = long_var + (v - long_var) * phi.powi(k as i32);
+                var.sqrt() * profile.at(req.start_time + k as i64 * inc)
+            })
+            .collect();
+        let block = self.block_len.min(z.len());
+        let starts = z.len() - block + 1;
+        let mut g = rng(req.seed);
+        paths_from_log_returns(req, |_, out| {
+            let mut k = 0;
+            while k < out.len() {
+                let s = g.random_range(0..starts);
+                for &zi in &z[s..s + block] {
+                    if k == out.len() {
+                        break;
+                    }
+                    out[k] = zi * sd[k] - 0.5 * sd[k] * sd[k];
+                    k += 1;
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! Statistical baselines, each a [`Forecaster`](crate::Forecaster): the reference miner's GBM
+//! (and GBM with historical volatility), EWMA volatility, GARCH(1,1) with Student-t innovations,
+//! and a filtered block bootstrap of historical returns with the intraday volatility pattern.
+//!
+//! They share the helpers here: step returns from history at the prompt's increment, the
+//! intraday volatility profile, and path assembly from log returns.
+
+mod bootstrap;
+mod ewma;
+mod garch;
+mod gbm;
+mod history;
+mod intraday;
+mod optim;
+
+pub use bootstrap::BlockBootstrap;
+pub use ewma::Ewma;
+pub use garch::{GarchFit, GarchT};
+pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
+pub use history::{step_returns, StepReturns};
+pub use intraday::IntradayProfile;
+
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+use sn50::PathSet;
+
+use crate::{ForecastRequest, Forecaster, ModelError};
+
+/// The seeded generator every baseline uses (fast, reproducible across platforms).
+pub(crate) type BaseRng = Xoshiro256PlusPlus;
+
+/// A generator for `seed`.
+pub(crate) fn rng(seed: u64) -> BaseRng {
+    BaseRng::seed_from_u64(seed)
+}
+
+/// Names of the statistical baselines, in table order.
+pub const BASELINE_NAMES: [&str; 6] = [
+    "gbm",
+    "gbm_hist",
+    "ewma",
+    "garch_t",
+    "bootstrap",
+    "garch_t_flat",
+];
+
+/// A baseline by name (see [`BASELINE_NAMES`]), with default settings.
+pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
+    Some(match name {
+        "gbm" => Box::new(Gbm::reference()),
+        "gbm_hist" => Box::new(Gbm::historical()),
+        "ewma" => Box::new(Ewma::default()),
+        "garch_t" => Box::new(GarchT::default()),
+        "garch_t_flat" => Box::new(GarchT {
+            intraday: false,
+            ..GarchT::default()
+        }),
+        "bootstrap" => Box::new(BlockBootstrap::default()),
+        _ => return None,
+    })
+}
+
+/// Checks the request shape shared by all baselines.
+pub(crate) fn check_request(req: &ForecastRequest<'_>) -> Result<(), ModelError> {
+    if req.time_increment == 0 || req.time_length < req.time_increment {
+        return Err(ModelError::InvalidConfig(format!(
+            "time_increment {} / time_length {} give no steps",
+            req.time_increment, req.time_length
+        )));
+    }
+    if !(req.start_price.is_finite() && req.start_price > 0.0) {
+        return Err(ModelError::InvalidConfig(format!(
+            "start_price must be positive and finite, got {}",
+            req.start_price
+        )));
+    }
+    if req.num_simulations == 0 {
+        return Err(ModelError::InvalidConfig(
+            "num_simulations must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds paths from log returns: `fill(path, out)` writes the `n_points - 1` log returns of
+/// one path; prices are `S0 · exp(cumsum)`, clamped to stay positive and finite.
+pub(crate) fn paths_from_log_returns(
+    req: &ForecastRequest<'_>,
+    mut fill: impl FnMut(usize, &mut [f64]),
+) -> Result<PathSet, ModelError> {
+    let n = req.num_simulations;
+    let t = req.n_points();
+    let mut data = vec![0.0; n * t];
+    let mut steps = vec![0.0; t - 1];
+    let s0 = req.start_price;
+    for (i, row) in data.chunks_exact_mut(t).enumerate() {
+        fill(i, &mut steps);
+        row[0] = s0;
+        let mut log = 0.0;
+        for (k, r) in steps.iter().enumerate() {
+            // A non-finite step (should not happen) is treated as no move.
+            log += if r.is_finite() { *r } else { 0.0 };
+            // ±50 in log space is far beyond any real move and keeps exp finite and non-zero.
+            log = log.clamp(-50.0, 50.0);
+            row[k + 1] = s0 * log.exp();
+        }
+    }
+    PathSet::from_flat(n, t, data).map_err(|e| ModelError::Data(e.to_string()))
+}

@@ -1,0 +1,132 @@
+//! Statistical baselines: valid, reproducible paths, and volatility that matches the data.
+
+use market::{Candles, SyntheticParams};
+use models::baselines::{baseline, Gbm, GbmSigma, BASELINE_NAMES};
+use models::{ForecastRequest, Forecaster};
+
+/// 20 days of synthetic 5-minute BTC candles (labelled synthetic by the market crate).
+fn history(res: u32, days: usize, vol: f64) -> Candles {
+    let mut p = SyntheticParams::gbm("BTC", 100_000.0, vol);
+    p.intraday_amplitude = 0.0;
+    p.generate(1_700_000_000, res, days * 86_400 / res as usize, 42)
+        .unwrap()
+}
+
+fn request<'a>(h: &'a Candles, inc: u32, len: u32, seed: u64) -> ForecastRequest<'a> {
+    let last = *h.ts.last().unwrap();
+    ForecastRequest {
+        asset: "BTC",
+        history: h,
+        start_price: *h.close.last().unwrap(),
+        start_time: last + i64::from(h.resolution_secs),
+        time_increment: inc,
+        time_length: len,
+        num_simulations: 1000,
+        seed,
+    }
+}
+
+#[test]
+fn every_baseline_gives_valid_reproducible_paths_for_low_and_high() {
+    let h5 = history(300, 20, 0.5);
+    let h1 = history(60, 8, 0.5);
+    for name in BASELINE_NAMES {
+        let m = baseline(name).unwrap();
+        assert_eq!(m.name(), name);
+        for (h, inc, len, pts) in [(&h5, 300, 86_400, 289), (&h1, 60, 3_600, 61)] {
+            let req = request(h, inc, len, 7);
+            let p = m.forecast(&req).unwrap();
+            assert_eq!((p.n_paths(), p.n_points()), (1000, pts), "{name}");
+            assert!(
+                p.paths().all(|x| x[0] == req.start_price),
+                "{name}: first point"
+            );
+            assert!(
+                p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0),
+                "{name}: positive"
+            );
+            assert_eq!(
+                p,
+                m.forecast(&req).unwrap(),
+                "{name}: same seed, same paths"
+            );
+            assert_ne!(
+                p,
+                m.forecast(&request(h, inc, len, 8)).unwrap(),
+                "{name}: seed matters"
+            );
+        }
+    }
+    assert!(baseline("nope").is_none());
+}
+
+/// Standard deviation of the 24 h log return across paths.
+fn horizon_sd(p: &sn50::PathSet) -> f64 {
+    let r: Vec<f64> = p.paths().map(|x| (x[x.len() - 1] / x[0]).ln()).collect();
+    let m = r.iter().sum::<f64>() / r.len() as f64;
+    (r.iter().map(|v| (v - m).powi(2)).sum::<f64>() / r.len() as f64).sqrt()
+}
+
+#[test]
+fn fitted_baselines_match_the_true_daily_volatility() {
+    // Annual vol 50 % => daily sd 0.5 / sqrt(365) = 0.02617.
+    let h = history(300, 20, 0.5);
+    let truth = 0.5 / 365f64.sqrt();
+    for name in ["gbm_hist", "ewma", "garch_t", "garch_t_flat", "bootstrap"] {
+        let p = baseline(name)
+            .unwrap()
+            .forecast(&request(&h, 300, 86_400, 3))
+            .unwrap();
+        let sd = horizon_sd(&p);
+        assert!(
+            (sd / truth - 1.0).abs() < 0.15,
+            "{name}: daily sd {sd:.5} vs true {truth:.5}"
+        );
+    }
+}
+
+#[test]
+fn reference_gbm_uses_the_fixed_sigma_map() {
+    let h = history(300, 2, 0.5);
+    let req = request(&h, 300, 86_400, 1);
+    let g = Gbm {
+        sigma: GbmSigma::Reference,
+    };
+    assert!((g.step_std(&req) - 0.00541 * (300.0f64 / 3600.0).sqrt()).abs() < 1e-15);
+    // 288 steps of sd 0.00541·sqrt(1/12) => daily sd 0.00541·sqrt(24) = 0.0265.
+    let sd = horizon_sd(&g.forecast(&req).unwrap());
+    assert!((sd / (0.00541 * 24f64.sqrt()) - 1.0).abs() < 0.08, "{sd}");
+}
+
+#[test]
+fn too_little_history_is_an_error_not_a_panic() {
+    let h = history(300, 1, 0.5);
+    let short = h.slice_time(h.ts[0], h.ts[10]);
+    for name in ["ewma", "garch_t", "bootstrap"] {
+        let e = baseline(name)
+            .unwrap()
+            .forecast(&request(&short, 300, 86_400, 1));
+        assert!(e.is_err(), "{name}");
+    }
+    let mut req = request(&h, 300, 86_400, 1);
+    req.start_price = 0.0;
+    assert!(baseline("gbm").unwrap().forecast(&req).is_err());
+}
+
+/// Timing of 1000 × 289 paths per baseline (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn timing_1000_by_289() {
+    let h = history(300, 30, 0.5);
+    for name in BASELINE_NAMES {
+        let m = baseline(name).unwrap();
+        let t = std::time::Instant::now();
+        for s in 0..10 {
+            m.forecast(&request(&h, 300, 86_400, s)).unwrap();
+        }
+        println!(
+            "{name}: {:.2} ms per forecast",
+            t.elapsed().as_secs_f64() * 100.0
+        );
+    }
+}
