@@ -24,7 +24,7 @@ pub use backend::{Backend, HistoryQuery, Job, PipelineRequest};
 pub use error::{ApiError, ApiResult, ErrorKind};
 pub use keys::KeyStore;
 pub use local::LocalBackend;
-pub use server::{serve_forever, start, BridgeConfig, Running, ServeError};
+pub use server::{serve_blocking, serve_forever, start, BridgeConfig, Running, ServeError};
 pub use slots::SlotLimits;
 
 /// The default backend: [`LocalBackend`] with its registry under `state_dir/stand-in` and price

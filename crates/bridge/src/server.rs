@@ -202,3 +202,12 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
+
+/// [`serve_forever`] on a new multi-threaded runtime, for callers without one (the CLI).
+pub fn serve_blocking(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Io(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(serve_forever(config, backend))
+}

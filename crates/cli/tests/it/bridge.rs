@@ -1,1 +1,122 @@
-//! CLI tests of the `bridge` area.
+//! `synth-city bridge`, `client …`, `bridge create-key` and `openclaw install|check` end to end,
+//! against a bridge started on 127.0.0.1 with a free port.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Bridge {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(home: &std::path::Path) -> Bridge {
+    let mut child = Command::new(crate::bin())
+        .args(["bridge", "--host", "0.0.0.0", "--port", "0"])
+        .env("SYNTH_CITY_HOME", home)
+        .env_remove("BRIDGE_ADMIN_KEY")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let t0 = Instant::now();
+    let mut seen = Vec::new();
+    let url = loop {
+        let line = lines.next().expect("bridge exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("bridge: listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+        seen.push(line);
+        assert!(t0.elapsed() < Duration::from_secs(20));
+    };
+    // No keys configured: it refused 0.0.0.0 and said so.
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(seen.iter().any(|l| l.contains("no API keys configured")), "{seen:?}");
+    std::thread::spawn(move || for _ in lines {});
+    Bridge { child, url }
+}
+
+fn cli(home: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(crate::bin())
+        .args(args)
+        .env("SYNTH_CITY_HOME", home)
+        .env_remove("SYNTH_BRIDGE_KEY")
+        .env_remove("SYNTH_BRIDGE_URL")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bridge_client_and_openclaw_end_to_end() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let b = start(h);
+    let url = b.url.as_str();
+
+    // Open mode: calls act as bot "local".
+    let (code, out, err) = cli(h, &["client", "--url", url, "me"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"bot_id\": \"local\""), "{out}");
+    let spec = r#"{"model":"gbm","asset":"BTC","n_paths":20,"windows":1}"#;
+    let (code, out, err) = cli(h, &["client", "--url", url, "run", "--spec", spec], &[]);
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(run["crps"].as_f64().unwrap() > 0.0);
+    let (code, out, _) = cli(h, &["client", "--url", url, "ranking"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains(run["id"].as_str().unwrap()));
+    // An invalid spec is refused before running (exit 2).
+    let (code, _, err) = cli(h, &["client", "--url", url, "run", "--spec", r#"{"model":"nope"}"#], &[]);
+    assert_eq!(code, 2, "{err}");
+
+    // A key created on this machine turns authentication on.
+    let (code, key, err) = cli(h, &["bridge", "create-key", "clawbot"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_string();
+    assert!(key.starts_with("sck_"));
+    let (code, _, err) = cli(h, &["client", "--url", url, "me"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("401"), "{err}");
+    let (code, out, _) = cli(h, &["client", "--url", url, "me"], &[("SYNTH_BRIDGE_KEY", &key)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"bot_id\": \"clawbot\""), "{out}");
+
+    // The skill installs with its settings and checks out.
+    let ws = h.join("openclaw-ws");
+    let ws_s = ws.to_str().unwrap();
+    let (code, out, err) = cli(h, &["openclaw", "install", "--workspace", ws_s, "--url", url, "--key", &key], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SKILL.md"));
+    let skill = std::fs::read_to_string(ws.join("skills/synth-city/SKILL.md")).unwrap();
+    assert!(skill.starts_with("---\nname: synth-city\n"));
+    let env = std::fs::read_to_string(ws.join("skills/synth-city/bridge.env")).unwrap();
+    assert!(env.contains(url) && env.contains(&key));
+    let (code, out, err) = cli(h, &["openclaw", "check", "--workspace", ws_s], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("key accepted: bot clawbot"), "{out}");
+    // The bundled script works with the written settings.
+    if Command::new("curl").arg("--version").output().is_ok() {
+        let out = Command::new(ws.join("skills/synth-city/scripts/sc.sh")).args(["GET", "/me"]).output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("clawbot"));
+    }
+    // A wrong key fails the check.
+    cli(h, &["openclaw", "install", "--workspace", ws_s, "--url", url, "--key", "sck_forged"], &[]);
+    let (code, out, _) = cli(h, &["openclaw", "check", "--workspace", ws_s], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("key refused"), "{out}");
+}

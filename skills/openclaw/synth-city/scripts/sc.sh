@@ -9,6 +9,14 @@ set -u
 method="${1:?usage: sc.sh METHOD PATH [JSON_BODY]}"
 path="${2:?usage: sc.sh METHOD PATH [JSON_BODY]}"
 body="${3:-}"
+# Settings written by `synth-city openclaw install`, unless already in the environment.
+settings="$(dirname "$0")/../bridge.env"
+if [ -f "$settings" ]; then
+  url_env="${SYNTH_BRIDGE_URL:-}"; key_env="${SYNTH_BRIDGE_KEY:-}"
+  . "$settings"
+  [ -n "$url_env" ] && SYNTH_BRIDGE_URL="$url_env"
+  [ -n "$key_env" ] && SYNTH_BRIDGE_KEY="$key_env"
+fi
 url="${SYNTH_BRIDGE_URL:-http://127.0.0.1:8377}"
 set -- -sS -X "$method" --max-time "${SYNTH_BRIDGE_TIMEOUT:-900}" -w '\n%{http_code}' -H 'Accept: application/json'
 if [ -n "${SYNTH_BRIDGE_KEY:-}" ]; then
