@@ -1,14 +1,235 @@
-//! Commands of the `agents` area.
+//! Commands of the `agents` area: `pipeline` (the main job) and `agent` (one agent).
 
-use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::CliResult;
+use clap::{Subcommand, ValueEnum};
+
+use crate::{CliError, CliResult};
+
+mod view;
+
+/// Timeframe of the experiments.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Timeframe {
+    /// 24 h at 5-minute steps (SN50 LOW).
+    #[value(name = "5m")]
+    M5,
+    /// 1 h at 1-minute steps (SN50 HIGH).
+    #[value(name = "1m")]
+    M1,
+}
+
+impl Timeframe {
+    fn as_str(self) -> &'static str {
+        match self {
+            Timeframe::M5 => "5m",
+            Timeframe::M1 => "1m",
+        }
+    }
+}
 
 /// Commands of the `agents` area.
 #[derive(Subcommand, Debug)]
-pub enum Cmd {}
+pub enum Cmd {
+    /// Run the research pipeline: Planner → Trainer → CodeChecker ⇄ Debugger → Publisher.
+    ///
+    /// Uses the LLM when CHUTES_API_KEY (or LLM_BASE_URL) is set, otherwise the built-in planner
+    /// (TPE proposals + successive halving), which needs no network. Registers a champion when
+    /// the best run beats the current one.
+    Pipeline {
+        /// Attempts per retrying stage (and check ⇄ fix rounds).
+        #[arg(long, default_value_t = 3)]
+        retries: u32,
+        /// Base sampling temperature (raised by 0.1 per retry, capped at 1.0).
+        #[arg(long, default_value_t = 0.1)]
+        temperature: f64,
+        /// Also publish the champion to remote storage.
+        #[arg(long)]
+        publish: bool,
+        /// Pipeline runs in a row; each builds on the registry the previous ones filled.
+        #[arg(long, default_value_t = 1)]
+        loops: u32,
+        /// Experiments trained per loop.
+        #[arg(long, default_value_t = 4)]
+        max_experiments: u32,
+        /// Wall-clock budget over all loops, in minutes.
+        #[arg(long)]
+        budget_minutes: Option<f64>,
+        /// SN50 asset.
+        #[arg(long, default_value = "BTC")]
+        asset: String,
+        /// Timeframe.
+        #[arg(long, value_enum, default_value = "5m")]
+        timeframe: Timeframe,
+        /// Epochs of the first successive-halving rung (the survivors get 3×).
+        #[arg(long, default_value_t = 2)]
+        min_epochs: u32,
+        /// A JSON pipeline definition replacing the default stage list.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+        /// Use the built-in planner even when an LLM is configured.
+        #[arg(long)]
+        builtin: bool,
+        /// Base seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one agent (planner, trainer, codechecker, debugger, publisher) with a message.
+    Agent {
+        /// Agent name.
+        #[arg(long)]
+        name: String,
+        /// Task message.
+        #[arg(long, default_value = "Begin the task.")]
+        message: String,
+        /// Sampling temperature.
+        #[arg(long, default_value_t = 0.1)]
+        temperature: f64,
+        /// SN50 asset put in the agent's task state.
+        #[arg(long, default_value = "BTC")]
+        asset: String,
+        /// Timeframe put in the agent's task state.
+        #[arg(long, value_enum, default_value = "5m")]
+        timeframe: Timeframe,
+        /// Use the built-in policy even when an LLM is configured.
+        #[arg(long)]
+        builtin: bool,
+    },
+}
 
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
-    match cmd {}
+    match cmd {
+        Cmd::Pipeline {
+            retries,
+            temperature,
+            publish,
+            loops,
+            max_experiments,
+            budget_minutes,
+            asset,
+            timeframe,
+            min_epochs,
+            pipeline,
+            builtin,
+            seed,
+            json,
+        } => {
+            if !(0.0..=2.0).contains(&temperature) {
+                return Err(CliError::input("--temperature must be between 0 and 2"));
+            }
+            if retries == 0 || loops == 0 || max_experiments == 0 || min_epochs == 0 {
+                return Err(CliError::input(
+                    "--retries, --loops, --max-experiments and --min-epochs must be at least 1",
+                ));
+            }
+            let budget = match budget_minutes {
+                Some(m) if !(m.is_finite() && m > 0.0) => {
+                    return Err(CliError::input("--budget-minutes must be positive"))
+                }
+                Some(m) => Some(Duration::from_secs_f64(m * 60.0)),
+                None => None,
+            };
+            if let Some(p) = &pipeline {
+                agents::PipelineDef::load(p).map_err(CliError::input)?;
+            }
+            let opts = agents::PipelineOptions {
+                retries,
+                temperature,
+                publish,
+                loops,
+                max_experiments: Some(max_experiments),
+                budget,
+                asset: asset.to_ascii_uppercase(),
+                timeframe: timeframe.as_str().to_string(),
+                min_epochs,
+                pipeline_file: pipeline,
+                force_builtin: builtin,
+                seed,
+            };
+            let backend =
+                agents::default_backend(&opts.asset, &opts.timeframe).map_err(CliError::runtime)?;
+            let mut live = view::Live::new(!json);
+            let reports = agents::run_pipeline_blocking(backend, &opts, |e| live.on_event(e))
+                .map_err(CliError::runtime)?;
+            live.finish();
+            let summary = agents::runner::summarise(&reports);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).unwrap_or_default()
+                );
+            } else {
+                view::print_summary(&reports);
+            }
+            let ok = reports.iter().all(|r| r.success);
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Agent {
+            name,
+            message,
+            temperature,
+            asset,
+            timeframe,
+            builtin,
+        } => {
+            if agents::roles::role(&name).is_none() {
+                let known: Vec<&str> = agents::roles::ROLES.iter().map(|r| r.name).collect();
+                return Err(CliError::input(format!(
+                    "unknown agent `{name}`; known: {}",
+                    known.join(", ")
+                )));
+            }
+            let asset = asset.to_ascii_uppercase();
+            let backend =
+                agents::default_backend(&asset, timeframe.as_str()).map_err(CliError::runtime)?;
+            let (brains, _meter) = agents::choose_brains(builtin).map_err(CliError::runtime)?;
+            let mut state = agents::TaskState::new();
+            state.insert("asset".into(), serde_json::json!(asset));
+            state.insert("timeframe".into(), serde_json::json!(timeframe.as_str()));
+            state.insert("experiment_budget".into(), serde_json::json!(4));
+            let mut live = view::Live::new(true);
+            let r = agents::run_agent_blocking(
+                backend,
+                brains,
+                &name,
+                &message,
+                temperature,
+                state,
+                |e| live.on_event(e),
+            )
+            .map_err(CliError::runtime)?;
+            live.finish();
+            println!("agent:    {}", r.agent);
+            println!("success:  {}", r.success);
+            println!("finish:   {:?}", r.how);
+            println!("turns:    {}", r.turns);
+            println!(
+                "tokens:   {} prompt, {} completion",
+                r.usage.prompt_tokens, r.usage.completion_tokens
+            );
+            if let Some(f) = &r.finish {
+                println!(
+                    "result:\n{}",
+                    serde_json::to_string_pretty(&f.result).unwrap_or_default()
+                );
+            }
+            let text: String = r.raw_text.chars().take(2000).collect();
+            println!("text:     {text}");
+            Ok(if r.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
 }
