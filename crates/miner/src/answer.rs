@@ -1,0 +1,296 @@
+//! Turning a validator's `simulation_input` into the response body: champion (or fallback)
+//! forecast from the live start price, formatted by `sn50` so that it always validates.
+
+use std::sync::Arc;
+
+use market::{Candles, Provenance};
+use models::{ForecastRequest, Forecaster};
+use serde::Deserialize;
+use sn50::{format_paths, SimulationInput, SimulationResponse};
+
+use crate::champion::{ModelCache, ReferenceGbm, Timeframe};
+
+/// Most values (paths × points) one answer may hold; bounds the work a caller can ask for.
+pub const MAX_VALUES: usize = 5_000_000;
+
+/// Most paths one answer may hold.
+pub const MAX_SIMULATIONS: usize = 10_000;
+
+/// The part of the request body the miner reads (identity and timing come from headers).
+#[derive(Debug, Deserialize)]
+pub struct RequestBody {
+    /// The prompt; required.
+    pub simulation_input: Option<SimulationInput>,
+}
+
+/// A request the miner cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The body is not a `Simulation` synapse with a valid `simulation_input`.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// No start price for the asset.
+    #[error(transparent)]
+    Price(#[from] crate::prices::PriceError),
+    /// Neither the champion nor the fallback produced a valid answer.
+    #[error("could not produce an answer: {0}")]
+    Failed(String),
+}
+
+/// A validated prompt, ready to forecast.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    /// The input as received (echoed back).
+    pub input: SimulationInput,
+    /// Start time, unix seconds.
+    pub start_unix: i64,
+    /// Points per path.
+    pub n_points: usize,
+    /// LOW / HIGH / other.
+    pub timeframe: Timeframe,
+}
+
+/// Parses and checks a request body.
+pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
+    let inv = |m: String| AnswerError::Invalid(m);
+    let b: RequestBody = serde_json::from_slice(body)
+        .map_err(|e| inv(format!("body is not a Simulation synapse: {e}")))?;
+    let input = b
+        .simulation_input
+        .ok_or_else(|| inv("missing simulation_input".into()))?;
+    let start_unix = input.start_unix().map_err(|e| inv(e.to_string()))?;
+    let n_points = input.points().ok_or_else(|| {
+        inv(format!(
+            "time_increment {} / time_length {} must be positive",
+            input.time_increment, input.time_length
+        ))
+    })?;
+    let n = input.num_simulations;
+    if n == 0 || n > MAX_SIMULATIONS || n.saturating_mul(n_points) > MAX_VALUES {
+        return Err(inv(format!("{n} paths of {n_points} points is outside the served range (1..={MAX_SIMULATIONS} paths, {MAX_VALUES} values)")));
+    }
+    if input.time_increment > i64::from(u32::MAX) || input.time_length > i64::from(u32::MAX) {
+        return Err(inv("time_increment or time_length too large".into()));
+    }
+    let timeframe = Timeframe::of(input.time_length, input.time_increment);
+    Ok(Prompt {
+        input,
+        start_unix,
+        n_points,
+        timeframe,
+    })
+}
+
+/// Supplies the history a champion conditions on (the fallback needs none).
+pub trait HistorySource: Send + Sync {
+    /// Candles of `asset` whose close is known at `before` (unix seconds).
+    fn history(&self, asset: &str, before: i64) -> Candles;
+}
+
+/// No history: models get an empty series.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHistory;
+
+impl HistorySource for NoHistory {
+    fn history(&self, asset: &str, _before: i64) -> Candles {
+        Candles::empty(asset, 60, Provenance::Real)
+    }
+}
+
+/// A finished answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The JSON response body.
+    pub body: Vec<u8>,
+    /// Name of the model that answered.
+    pub model: String,
+    /// True when the champion failed (or there was none) and the fallback answered.
+    pub fallback: bool,
+}
+
+/// Produces answers from the champion cache.
+pub struct Answerer {
+    models: ModelCache,
+    history: Arc<dyn HistorySource>,
+    fallback: Arc<dyn Forecaster>,
+}
+
+impl Answerer {
+    /// An answerer over a model cache, with the reference GBM as fallback.
+    pub fn new(models: ModelCache, history: Arc<dyn HistorySource>) -> Self {
+        Self {
+            models,
+            history,
+            fallback: Arc::new(ReferenceGbm),
+        }
+    }
+
+    /// The model cache (e.g. to warm it).
+    pub fn models(&self) -> &ModelCache {
+        &self.models
+    }
+
+    fn try_model(
+        &self,
+        model: &dyn Forecaster,
+        p: &Prompt,
+        start_price: f64,
+        seed: u64,
+        history: &Candles,
+    ) -> Result<Vec<u8>, String> {
+        let req = ForecastRequest {
+            asset: &p.input.asset,
+            history,
+            start_price,
+            start_time: p.start_unix,
+            time_increment: p.input.time_increment as u32,
+            time_length: p.input.time_length as u32,
+            num_simulations: p.input.num_simulations,
+            seed,
+        };
+        let paths = model.forecast(&req).map_err(|e| e.to_string())?;
+        if paths.n_paths() != p.input.num_simulations || paths.n_points() != p.n_points {
+            return Err(format!(
+                "{} x {} paths, expected {} x {}",
+                paths.n_paths(),
+                paths.n_points(),
+                p.input.num_simulations,
+                p.n_points
+            ));
+        }
+        let out = format_paths(&paths, p.start_unix, p.input.time_increment)
+            .map_err(|e| e.to_string())?;
+        let resp = SimulationResponse {
+            simulation_input: &p.input,
+            simulation_output: &out,
+        };
+        serde_json::to_vec(&resp).map_err(|e| e.to_string())
+    }
+
+    /// Answers a prompt (CPU-bound: call from a blocking thread). The champion answers when
+    /// there is one and its output formats; otherwise the fallback does.
+    pub fn answer(&self, p: &Prompt, start_price: f64, seed: u64) -> Result<Answer, AnswerError> {
+        if let Some(model) = self.models.get(&p.input.asset, p.timeframe) {
+            let history = self.history.history(&p.input.asset, p.start_unix);
+            match self.try_model(model.as_ref(), p, start_price, seed, &history) {
+                Ok(body) => {
+                    return Ok(Answer {
+                        body,
+                        model: model.name(),
+                        fallback: false,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(asset = %p.input.asset, model = %model.name(), error = %e, "champion answer failed; using the fallback")
+                }
+            }
+        }
+        let empty = Candles::empty(p.input.asset.as_str(), 60, Provenance::Real);
+        let body = self
+            .try_model(self.fallback.as_ref(), p, start_price, seed, &empty)
+            .map_err(AnswerError::Failed)?;
+        Ok(Answer {
+            body,
+            model: self.fallback.name(),
+            fallback: true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::champion::{ChampionSource, NoChampions};
+    use models::ModelError;
+    use sn50::PathSet;
+    use std::time::Duration;
+
+    const BODY: &str = r#"{"name":"Simulation","timeout":12.0,"total_size":3106,"header_size":0,"dendrite":{"status_code":null},"axon":{"status_code":null},"computed_body_hash":"","simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":300,"time_length":86400,"num_simulations":1000},"simulation_output":null}"#;
+
+    fn validate(body: &[u8], p: &Prompt) -> Result<(), sn50::ValidationError> {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert!(v.get("simulation_input").is_some());
+        let exp = sn50::Expected {
+            start_unix: p.start_unix,
+            time_increment: p.input.time_increment,
+            time_length: p.input.time_length,
+            num_simulations: p.input.num_simulations,
+        };
+        sn50::validate_response(v.get("simulation_output"), &exp, Some(0.1))
+    }
+
+    #[test]
+    fn parses_the_captured_body() {
+        let p = parse_prompt(BODY.as_bytes()).unwrap();
+        assert_eq!(p.start_unix, 1_778_767_560);
+        assert_eq!(p.n_points, 289);
+        assert_eq!(p.timeframe, Timeframe::Low);
+        assert_eq!(p.input.num_simulations, 1000);
+    }
+
+    #[test]
+    fn malformed_bodies_are_clear_errors() {
+        let msg = |b: &str| parse_prompt(b.as_bytes()).unwrap_err().to_string();
+        assert!(msg("not json").contains("not a Simulation synapse"));
+        assert!(msg(r#"{"name":"Simulation"}"#).contains("missing simulation_input"));
+        assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"soon","time_increment":300,"time_length":86400,"num_simulations":1}}"#).contains("invalid ISO-8601"));
+        assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":0,"time_length":86400,"num_simulations":1}}"#).contains("must be positive"));
+        assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":1,"time_length":86400,"num_simulations":1000}}"#).contains("outside the served range"));
+    }
+
+    #[test]
+    fn fallback_answer_validates() {
+        let a = Answerer::new(
+            ModelCache::new(Arc::new(NoChampions), Duration::from_secs(60)),
+            Arc::new(NoHistory),
+        );
+        let p = parse_prompt(BODY.as_bytes()).unwrap();
+        let ans = a.answer(&p, 104_856.23, 1).unwrap();
+        assert!(ans.fallback);
+        assert_eq!(ans.model, "reference_gbm");
+        assert_eq!(validate(&ans.body, &p), Ok(()));
+        // Small prices (leading zero) and large ones validate too.
+        for price in [0.5123456789, 2.1234567, 3_456_789.123] {
+            let ans = a.answer(&p, price, 2).unwrap();
+            assert_eq!(validate(&ans.body, &p), Ok(()), "price {price}");
+        }
+    }
+
+    struct Broken;
+    impl Forecaster for Broken {
+        fn name(&self) -> String {
+            "broken".into()
+        }
+        fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
+            // Right shape, but a zero price: must not be sent.
+            Ok(PathSet::from_flat(
+                req.num_simulations,
+                req.n_points(),
+                vec![0.0; req.num_simulations * req.n_points()],
+            )
+            .unwrap())
+        }
+    }
+    struct BrokenChampion;
+    impl ChampionSource for BrokenChampion {
+        fn champion(
+            &self,
+            _: &str,
+            _: Timeframe,
+        ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+            Ok(Some(Arc::new(Broken)))
+        }
+    }
+
+    #[test]
+    fn a_broken_champion_falls_back() {
+        let a = Answerer::new(
+            ModelCache::new(Arc::new(BrokenChampion), Duration::from_secs(60)),
+            Arc::new(NoHistory),
+        );
+        let p = parse_prompt(BODY.as_bytes()).unwrap();
+        let ans = a.answer(&p, 100.0, 3).unwrap();
+        assert!(ans.fallback);
+        assert_eq!(validate(&ans.body, &p), Ok(()));
+    }
+}

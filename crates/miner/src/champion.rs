@@ -1,0 +1,251 @@
+//! Which model answers a prompt: the champion per asset × timeframe from a [`ChampionSource`]
+//! (the research registry when bound), cached once loaded, with the reference GBM as fallback.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use models::{ForecastRequest, Forecaster, ModelError};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use sn50::PathSet;
+
+/// The two SN50 competitions, plus anything else a caller may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timeframe {
+    /// 24 h at 5 min (`time_length` 86,400).
+    Low,
+    /// 1 h at 1 min (`time_length` 3,600).
+    High,
+    /// Any other horizon: always answered by the fallback.
+    Other,
+}
+
+impl Timeframe {
+    /// From a prompt's horizon and step.
+    pub fn of(time_length: i64, time_increment: i64) -> Self {
+        match (time_length, time_increment) {
+            (86_400, 300) => Timeframe::Low,
+            (3_600, 60) => Timeframe::High,
+            _ => Timeframe::Other,
+        }
+    }
+
+    /// `low` / `high` / `other`, as the validator labels them.
+    pub fn label(self) -> &'static str {
+        match self {
+            Timeframe::Low => "low",
+            Timeframe::High => "high",
+            Timeframe::Other => "other",
+        }
+    }
+}
+
+/// Finds and loads the champion model for an asset and timeframe.
+pub trait ChampionSource: Send + Sync {
+    /// The champion, loaded; `Ok(None)` when there is none (the fallback answers).
+    fn champion(
+        &self,
+        asset: &str,
+        timeframe: Timeframe,
+    ) -> Result<Option<Arc<dyn Forecaster>>, ModelError>;
+}
+
+/// A source with no champions: every prompt is answered by the fallback.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoChampions;
+
+impl ChampionSource for NoChampions {
+    fn champion(&self, _: &str, _: Timeframe) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+        Ok(None)
+    }
+}
+
+/// Per-hour return standard deviations of the reference miner (`SIGMA_MAP`).
+pub const REFERENCE_SIGMA: &[(&str, f64)] = &[
+    ("BTC", 0.00541),
+    ("ETH", 0.00766),
+    ("XAU", 0.00312),
+    ("SOL", 0.00858),
+    ("SPYX", 0.00157),
+    ("NVDAX", 0.00338),
+    ("TSLAX", 0.00337),
+    ("AAPLX", 0.00259),
+    ("GOOGLX", 0.00322),
+    ("XRP", 0.00956),
+    ("HYPE", 0.01131),
+    ("WTIOIL", 0.00639),
+];
+
+/// The reference miner's model (synth-subnet.md §3.1): a driftless multiplicative random walk
+/// `S0·cumprod(1 + r)`, `r ~ N(0, σ·sqrt(dt_hours))`, σ from [`REFERENCE_SIGMA`] (0.005 for
+/// other assets). Needs no history, so it can always answer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReferenceGbm;
+
+impl ReferenceGbm {
+    /// σ per hour for `asset`.
+    pub fn sigma(asset: &str) -> f64 {
+        REFERENCE_SIGMA
+            .iter()
+            .find(|(a, _)| *a == asset)
+            .map_or(0.005, |(_, s)| *s)
+    }
+}
+
+impl Forecaster for ReferenceGbm {
+    fn name(&self) -> String {
+        "reference_gbm".into()
+    }
+
+    fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
+        if req.time_increment == 0 || !(req.start_price.is_finite() && req.start_price > 0.0) {
+            return Err(ModelError::InvalidConfig(format!(
+                "time_increment {} and start_price {} must be positive",
+                req.time_increment, req.start_price
+            )));
+        }
+        let n_points = req.n_points();
+        let std = Self::sigma(req.asset) * (f64::from(req.time_increment) / 3600.0).sqrt();
+        let mut rng = StdRng::seed_from_u64(req.seed);
+        let mut data = Vec::with_capacity(req.num_simulations * n_points);
+        for _ in 0..req.num_simulations {
+            let mut p = req.start_price;
+            data.push(p);
+            for _ in 1..n_points {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                // A -6σ draw can't make a price negative at these σ, but stay positive anyway.
+                p *= (1.0 + std * z).max(1e-3);
+                data.push(p);
+            }
+        }
+        PathSet::from_flat(req.num_simulations, n_points, data)
+            .map_err(|e| ModelError::InvalidConfig(e.to_string()))
+    }
+}
+
+/// A cached lookup: when it was loaded, and the champion (or none).
+type CacheEntry = (Instant, Option<Arc<dyn Forecaster>>);
+
+/// Caches loaded champions per asset × timeframe for `ttl`, so a model is loaded once and
+/// a newly promoted champion is picked up after at most `ttl`.
+pub struct ModelCache {
+    source: Arc<dyn ChampionSource>,
+    ttl: Duration,
+    entries: Mutex<HashMap<(String, Timeframe), CacheEntry>>,
+}
+
+impl ModelCache {
+    /// A cache over `source`.
+    pub fn new(source: Arc<dyn ChampionSource>, ttl: Duration) -> Self {
+        Self {
+            source,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The champion for `asset` × `timeframe` (cached), or `None` for the fallback. A load
+    /// error is logged and cached as "none" until the entry expires.
+    pub fn get(&self, asset: &str, timeframe: Timeframe) -> Option<Arc<dyn Forecaster>> {
+        if timeframe == Timeframe::Other {
+            return None;
+        }
+        let key = (asset.to_string(), timeframe);
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, model)) = entries.get(&key) {
+                if at.elapsed() < self.ttl {
+                    return model.clone();
+                }
+            }
+        }
+        // Load outside the lock: a slow load must not block other assets.
+        let model = match self.source.champion(asset, timeframe) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(asset, timeframe = timeframe.label(), error = %e, "champion failed to load; using the fallback");
+                None
+            }
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert(key, (Instant::now(), model.clone()));
+        model
+    }
+
+    /// Loads the champions of `assets` for both timeframes ahead of the first prompt.
+    pub fn warm(&self, assets: &[&str]) {
+        for a in assets {
+            for tf in [Timeframe::Low, Timeframe::High] {
+                let _ = self.get(a, tf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use market::{Candles, Provenance};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn req<'a>(h: &'a Candles, seed: u64) -> ForecastRequest<'a> {
+        ForecastRequest {
+            asset: "BTC",
+            history: h,
+            start_price: 100_000.0,
+            start_time: 1_672_531_200,
+            time_increment: 300,
+            time_length: 86_400,
+            num_simulations: 50,
+            seed,
+        }
+    }
+
+    #[test]
+    fn reference_gbm_shape_seed_and_spread() {
+        let h = Candles::empty("BTC", 60, Provenance::Real);
+        let a = ReferenceGbm.forecast(&req(&h, 7)).unwrap();
+        assert_eq!((a.n_paths(), a.n_points()), (50, 289));
+        assert!(a.paths().all(|p| p[0] == 100_000.0));
+        assert_eq!(a, ReferenceGbm.forecast(&req(&h, 7)).unwrap());
+        assert_ne!(a, ReferenceGbm.forecast(&req(&h, 8)).unwrap());
+        // Log-return std over 24 h ≈ σ·sqrt(24) = 2.65 %.
+        let ends: Vec<f64> = a.paths().map(|p| (p[288] / p[0]).ln()).collect();
+        let m = ends.iter().sum::<f64>() / 50.0;
+        let sd = (ends.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 49.0).sqrt();
+        assert!((0.015..0.04).contains(&sd), "sd {sd}");
+    }
+
+    struct Counting(AtomicUsize);
+    impl ChampionSource for Counting {
+        fn champion(
+            &self,
+            asset: &str,
+            _: Timeframe,
+        ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if asset == "BAD" {
+                return Err(ModelError::Data("corrupt checkpoint".into()));
+            }
+            Ok(Some(Arc::new(ReferenceGbm)))
+        }
+    }
+
+    #[test]
+    fn cache_loads_once_per_key_and_falls_back_on_errors() {
+        let src = Arc::new(Counting(AtomicUsize::new(0)));
+        let cache = ModelCache::new(src.clone(), Duration::from_secs(600));
+        assert!(cache.get("BTC", Timeframe::Low).is_some());
+        assert!(cache.get("BTC", Timeframe::Low).is_some());
+        assert_eq!(src.0.load(Ordering::SeqCst), 1);
+        assert!(cache.get("BTC", Timeframe::High).is_some());
+        assert!(cache.get("BAD", Timeframe::Low).is_none());
+        assert!(cache.get("BTC", Timeframe::Other).is_none());
+        assert_eq!(src.0.load(Ordering::SeqCst), 3);
+        assert_eq!(Timeframe::of(86_400, 300), Timeframe::Low);
+        assert_eq!(Timeframe::of(3_600, 60), Timeframe::High);
+        assert_eq!(Timeframe::of(3_600, 300), Timeframe::Other);
+    }
+}

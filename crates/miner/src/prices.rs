@@ -1,0 +1,306 @@
+//! Live start prices: Pyth Hermes (`GET /v2/updates/price/latest`, services.md §9.2) or a static
+//! table for offline runs.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Public Hermes endpoint (since 2026-08-26 it wants an API key).
+pub const HERMES_DEFAULT_URL: &str = "https://hermes.pyth.network";
+
+/// Hermes feed id (hex, no `0x`) of each SN50 asset (`synth/miner/price_simulation.py`).
+pub const HERMES_FEED_IDS: &[(&str, &str)] = &[
+    (
+        "BTC",
+        "e62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43",
+    ),
+    (
+        "ETH",
+        "ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace",
+    ),
+    (
+        "XAU",
+        "44465e17d2e9d390e70c999d5a11fda4f092847fcd2e3e5aa089d96c98a30e67",
+    ),
+    (
+        "SOL",
+        "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d",
+    ),
+    (
+        "SPYX",
+        "2817b78438c769357182c04346fddaad1178c82f4048828fe0997c3c64624e14",
+    ),
+    (
+        "NVDAX",
+        "4244d07890e4610f46bbde67de8f43a4bf8b569eebe904f136b469f148503b7f",
+    ),
+    (
+        "TSLAX",
+        "47a156470288850a440df3a6ce85a55917b813a19bb5b31128a33a986566a362",
+    ),
+    (
+        "AAPLX",
+        "978e6cc68a119ce066aa830017318563a9ed04ec3a0a6439010fc11296a58675",
+    ),
+    (
+        "GOOGLX",
+        "b911b0329028cd0283e4259c33809d62942bd2716a58084e5f31d64c00b5424e",
+    ),
+    (
+        "XRP",
+        "ec5d399846a9209f3fe5881d70aae9268c94339ff9817e8d18ff19fa05eea1c8",
+    ),
+    (
+        "HYPE",
+        "4279e31cc369bbcc2faf022b382b080e32a8e689ff20fbc530d2a603eb6cd98b",
+    ),
+    (
+        "WTIOIL",
+        "67784f72e95ac01337edb7d7bd5bbd1c03669101b7068a620df228ed4e52ef14",
+    ),
+];
+
+/// The Hermes feed id of an asset.
+pub fn hermes_feed_id(asset: &str) -> Option<&'static str> {
+    HERMES_FEED_IDS
+        .iter()
+        .find(|(a, _)| *a == asset)
+        .map(|(_, id)| *id)
+}
+
+/// Why no price is available.
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    /// The asset has no known feed (or no static price).
+    #[error("no price feed for asset {0:?}")]
+    UnknownAsset(String),
+    /// The price service could not be reached or answered an error.
+    #[error("price service unavailable ({url}): {msg}")]
+    Unavailable {
+        /// The service base URL.
+        url: String,
+        /// What failed.
+        msg: String,
+    },
+    /// The answer did not contain a usable positive price.
+    #[error("price service returned no usable price for {asset}: {msg}")]
+    BadAnswer {
+        /// Asset asked for.
+        asset: String,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A static price file could not be read.
+    #[error("price file {path}: {msg}")]
+    File {
+        /// File path.
+        path: String,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+/// Where start prices come from.
+#[derive(Debug, Clone)]
+pub enum PriceFeed {
+    /// Pyth Hermes: `{base_url}/v2/updates/price/latest?ids[]=<id>&parsed=true`.
+    Hermes {
+        /// Base URL, e.g. [`HERMES_DEFAULT_URL`] or a local stub.
+        base_url: String,
+        /// Optional bearer key (`PYTH_API_KEY`); sent only as a header, never logged.
+        api_key: Option<String>,
+        /// Shared HTTP client.
+        client: reqwest::Client,
+    },
+    /// A fixed table (asset → price), e.g. from `--price-file`.
+    Static(HashMap<String, f64>),
+}
+
+#[derive(Deserialize)]
+struct HermesAnswer {
+    parsed: Vec<HermesParsed>,
+}
+
+#[derive(Deserialize)]
+struct HermesParsed {
+    price: HermesPrice,
+}
+
+#[derive(Deserialize)]
+struct HermesPrice {
+    price: IntLike,
+    expo: IntLike,
+}
+
+/// Hermes sends integers as strings (`"7930115688547"`) and `expo` as a number or string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IntLike {
+    Int(i64),
+    Text(String),
+}
+
+impl IntLike {
+    fn get(&self) -> Option<i64> {
+        match self {
+            IntLike::Int(i) => Some(*i),
+            IntLike::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+/// `price × 10^expo` from a Hermes `latest` JSON answer (the first parsed feed).
+pub fn parse_hermes(asset: &str, body: &str) -> Result<f64, PriceError> {
+    let bad = |msg: String| PriceError::BadAnswer {
+        asset: asset.to_string(),
+        msg,
+    };
+    let a: HermesAnswer = serde_json::from_str(body).map_err(|e| bad(e.to_string()))?;
+    let p = a
+        .parsed
+        .first()
+        .ok_or_else(|| bad("empty `parsed` list".into()))?;
+    let (Some(price), Some(expo)) = (p.price.price.get(), p.price.expo.get()) else {
+        return Err(bad("price or expo is not an integer".into()));
+    };
+    let expo = i32::try_from(expo).map_err(|_| bad(format!("exponent {expo} out of range")))?;
+    let v = price as f64 * 10f64.powi(expo);
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(bad(format!("non-positive price {v}")))
+    }
+}
+
+impl PriceFeed {
+    /// A Hermes feed with a 5 s request timeout.
+    pub fn hermes(base_url: impl Into<String>, api_key: Option<String>) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        PriceFeed::Hermes {
+            base_url,
+            api_key,
+            client,
+        }
+    }
+
+    /// Reads a static table: a JSON object `{"BTC": 97000.5, ...}`.
+    pub fn from_file(path: &Path) -> Result<Self, PriceError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| PriceError::File {
+            path: p.clone(),
+            msg: e.to_string(),
+        })?;
+        let map: HashMap<String, f64> =
+            serde_json::from_str(&text).map_err(|e| PriceError::File {
+                path: p.clone(),
+                msg: format!("{e}; expected a JSON object like {{\"BTC\": 97000.5}}"),
+            })?;
+        if let Some((a, v)) = map.iter().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+            return Err(PriceError::File {
+                path: p,
+                msg: format!("price of {a} is {v}, not positive"),
+            });
+        }
+        Ok(PriceFeed::Static(map))
+    }
+
+    /// The current price of `asset`.
+    pub async fn price(&self, asset: &str) -> Result<f64, PriceError> {
+        match self {
+            PriceFeed::Static(map) => map
+                .get(asset)
+                .copied()
+                .ok_or_else(|| PriceError::UnknownAsset(asset.to_string())),
+            PriceFeed::Hermes {
+                base_url,
+                api_key,
+                client,
+            } => {
+                let id = hermes_feed_id(asset)
+                    .ok_or_else(|| PriceError::UnknownAsset(asset.to_string()))?;
+                // `ids[]` percent-encoded; the id is plain hex.
+                let url = format!("{base_url}/v2/updates/price/latest?ids%5B%5D={id}&parsed=true");
+                let unavailable = |msg: String| PriceError::Unavailable {
+                    url: base_url.clone(),
+                    msg,
+                };
+                let mut req = client.get(&url);
+                if let Some(key) = api_key {
+                    req = req.bearer_auth(key);
+                }
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e.without_url().to_string()))?;
+                let status = resp.status();
+                if !status.is_success() {
+                    return Err(unavailable(format!("HTTP {status}")));
+                }
+                let body = resp
+                    .text()
+                    .await
+                    .map_err(|e| unavailable(e.without_url().to_string()))?;
+                parse_hermes(asset, &body)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hermes_price_times_ten_to_expo() {
+        // synth-subnet.md §3.2 test vector: "7930115688547" × 10^-8.
+        let body = r#"{"binary":{"encoding":"hex","data":["00"]},"parsed":[{"id":"e62d","price":{"price":"7930115688547","conf":"1","expo":"-8","publish_time":1790000000}}]}"#;
+        assert_eq!(parse_hermes("BTC", body).unwrap(), 79301.15688547);
+        let body = r#"{"parsed":[{"id":"e62d","price":{"price":"6543210000000","conf":"1234567","expo":-8,"publish_time":1790000000}}]}"#;
+        assert_eq!(parse_hermes("BTC", body).unwrap(), 65432.1);
+        assert!(parse_hermes("BTC", r#"{"parsed":[]}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        let zero = r#"{"parsed":[{"price":{"price":"0","expo":-8}}]}"#;
+        assert!(parse_hermes("BTC", zero).is_err());
+        assert!(parse_hermes("BTC", "<html>").is_err());
+    }
+
+    #[test]
+    fn every_sn50_asset_has_a_feed() {
+        for a in [
+            "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
+            "WTIOIL",
+        ] {
+            assert_eq!(hermes_feed_id(a).map(str::len), Some(64), "{a}");
+        }
+        assert_eq!(hermes_feed_id("DOGE"), None);
+    }
+
+    #[test]
+    fn static_file_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.json");
+        std::fs::write(&p, r#"{"BTC": 97000.5, "ETH": 3500}"#).unwrap();
+        let feed = PriceFeed::from_file(&p).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(feed.price("ETH")).unwrap(), 3500.0);
+        assert!(matches!(
+            rt.block_on(feed.price("SOL")),
+            Err(PriceError::UnknownAsset(_))
+        ));
+        std::fs::write(&p, r#"{"BTC": 0}"#).unwrap();
+        assert!(PriceFeed::from_file(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not positive"));
+    }
+}
