@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use crate::{Candles, MarketError};
 
 /// Real prices on the prompt grid from candle open times `ts` and closes `close`.
-/// Returns `length / increment + 1` values; empty when `ts` is empty (as the validator does).
+/// The grid is Python's `range(start, start + length + increment, increment)`: `length /
+/// increment + 1` values when `increment` divides `length`, one more past `start + length`
+/// otherwise. Empty when `ts` is empty (as the validator does).
 pub fn real_price_grid(
     ts: &[i64],
     close: &[f64],
@@ -23,7 +25,8 @@ pub fn real_price_grid(
     }
     // like Python's dict(zip(t, c)): a repeated time keeps its last close
     let close_by_t: HashMap<i64, f64> = ts.iter().copied().zip(close.iter().copied()).collect();
-    (0..=length / increment)
+    let n = (length + 2 * increment - 1) / increment;
+    (0..n)
         .map(|k| {
             close_by_t
                 .get(&(start + k * increment))
@@ -53,7 +56,7 @@ pub fn prompt_prices(
             start + length
         )));
     }
-    let window = c.slice_time(start, start + length + 1);
+    let window = c.slice_time(start, start + length + increment + 1);
     let prices = real_price_grid(&window.ts, &window.close, start, increment, length);
     if prices.last().is_none_or(|p| p.is_nan()) {
         return Err(MarketError::Invalid(format!(

@@ -149,7 +149,9 @@ fn prompt_prices_from_candles() {
     let unsettled = c.slice_time(0, 1_739_974_740);
     let e = prompt_prices(&unsettled, START, 120, 360).unwrap_err();
     assert!(e.to_string().contains("not yet settled"), "{e}");
-    let e = prompt_prices(&c, START, 120, 300).unwrap_err();
+    let mut holed = c.clone();
+    holed.ts[3] = START + 420; // settled, but the last grid time START + 360 is missing
+    let e = prompt_prices(&holed, START, 120, 360).unwrap_err();
     assert!(
         e.to_string()
             .contains("missing price data for the last timestamp"),

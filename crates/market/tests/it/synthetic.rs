@@ -15,7 +15,7 @@ fn same_seed_same_series_and_labelled_synthetic() {
     assert_eq!(a, b);
     assert_ne!(a.close, c.close);
     assert_eq!(a.provenance, Provenance::Synthetic);
-    assert_eq!(a.ts[0], 1_700_000_000, "start floored to the grid");
+    assert_eq!(a.ts[0], 1_699_999_980, "start floored to the grid");
     assert!(a.ts.windows(2).all(|w| w[1] - w[0] == 60));
     assert_eq!(a.open[0], p.start_price);
     for i in 0..a.len() {
