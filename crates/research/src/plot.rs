@@ -272,7 +272,7 @@ pub fn write_crps_chart(
         return Err(ResearchError::invalid("CRPS chart: no intervals"));
     }
     let mut bars: Vec<(String, f64)> = per_interval.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    bars.sort_by_key(|(k, _)| interval_seconds(k).unwrap_or(u64::MAX));
+    bars.sort_by_key(|(k, _)| interval_sort_key(k));
     write_both(
         stem,
         |root| draw_bars(root, title, &bars),
@@ -280,7 +280,12 @@ pub fn write_crps_chart(
     )
 }
 
-/// Seconds of an SN50 interval name like `5min`, `3hour`, `24hour_abs`, `60min_gaps`.
+/// Sort key of an SN50 interval name like `5min`, `3hour`, `24hour_abs`, `60min_gaps`:
+/// shortest first, `_abs`/`_gaps` variants right after their plain interval.
+pub fn interval_sort_key(name: &str) -> u64 {
+    interval_seconds(name).unwrap_or(u64::MAX)
+}
+
 fn interval_seconds(name: &str) -> Option<u64> {
     let head = name.split('_').next()?;
     let digits: String = head.chars().take_while(|c| c.is_ascii_digit()).collect();

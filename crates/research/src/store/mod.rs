@@ -101,6 +101,11 @@ impl Archive {
         Ok(rec)
     }
 
+    /// Local path of a run's `record.json`.
+    pub fn record_path(&self, run_id: &str) -> PathBuf {
+        self.local.path(&format!("runs/{run_id}/record.json"))
+    }
+
     /// Local path of a stored artifact.
     pub fn artifact_path(&self, a: &ArtifactRef) -> PathBuf {
         self.local.path(&a.key)

@@ -1,0 +1,321 @@
+//! `history`, `history show ID` and `champion`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use research::{Archive, HistoryOrder, HistoryQuery, RunRecord};
+
+use super::{cli_err, num, print_json};
+use crate::{CliError, CliResult};
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Order {
+    Best,
+    Recent,
+    Worst,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Timeframe {
+    #[value(name = "5m")]
+    Low,
+    #[value(name = "1m")]
+    High,
+}
+
+impl Timeframe {
+    fn as_str(self) -> &'static str {
+        match self {
+            Timeframe::Low => "5m",
+            Timeframe::High => "1m",
+        }
+    }
+}
+
+/// Arguments of `history`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    show: Option<ShowCmd>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// best / worst: by CRPS (successful runs only); recent: newest first (failures too).
+    #[arg(long, value_enum, default_value = "recent")]
+    order: Order,
+    /// Only runs scored on this asset (ranked by their score on it).
+    #[arg(long)]
+    asset: Option<String>,
+    /// Only runs at this timeframe.
+    #[arg(long, value_enum)]
+    timeframe: Option<Timeframe>,
+    /// Only runs whose backbone uses this block.
+    #[arg(long)]
+    block: Option<String>,
+    /// Only runs with this head.
+    #[arg(long)]
+    head: Option<String>,
+    /// Show how each block and head has done instead of the run list.
+    #[arg(long)]
+    trends: bool,
+    /// Machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ShowCmd {
+    /// One run: metrics per asset and interval, artifacts, plots.
+    Show {
+        /// Run id (or a unique prefix of a run or experiment id).
+        id: String,
+        /// Machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `champion`.
+#[derive(Args, Debug)]
+pub struct ChampionArgs {
+    /// Only this asset.
+    #[arg(long)]
+    asset: Option<String>,
+    /// Only this timeframe.
+    #[arg(long, value_enum)]
+    timeframe: Option<Timeframe>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn open() -> Result<Archive, CliError> {
+    Archive::open(&market::home::data_dir(), None).map_err(cli_err)
+}
+
+pub fn history(a: HistoryArgs) -> CliResult {
+    if let Some(ShowCmd::Show { id, json }) = a.show {
+        return show(&id, json);
+    }
+    if a.limit == 0 {
+        return Err(CliError::input("--limit must be at least 1"));
+    }
+    let archive = open()?;
+    if a.trends {
+        let t = archive.registry.trends().map_err(cli_err)?;
+        if a.json {
+            print_json(&t)?;
+        } else {
+            for (title, rows) in [("BLOCK", &t.blocks), ("HEAD", &t.heads)] {
+                println!(
+                    "{title:<20} {:>5} {:>5} {:>6} {:>10} {:>10} {:>8}",
+                    "RUNS", "OK", "FAILED", "BEST", "MEAN", "×BASE"
+                );
+                for r in rows.iter() {
+                    println!(
+                        "{:<20} {:>5} {:>5} {:>6} {:>10} {:>10} {:>8}",
+                        r.name,
+                        r.runs,
+                        r.ok,
+                        r.failed,
+                        num(r.best_crps),
+                        num(r.mean_crps),
+                        num(r.mean_baseline_ratio)
+                    );
+                }
+                println!();
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let q = HistoryQuery {
+        limit: a.limit,
+        order: match a.order {
+            Order::Best => HistoryOrder::Best,
+            Order::Recent => HistoryOrder::Recent,
+            Order::Worst => HistoryOrder::Worst,
+        },
+        asset: a.asset,
+        timeframe: a.timeframe.map(|t| t.as_str().to_string()),
+        block: a.block,
+        head: a.head,
+    };
+    let runs = archive.registry.history(&q).map_err(cli_err)?;
+    if a.json {
+        print_json(&serde_json::json!({ "order": q.order, "count": runs.len(), "runs": runs }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!(
+            "no runs yet (registry: {})",
+            archive.registry.path().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<21} {:<18} {:<28} {:<10} {:<3} {:<7} {:>10} {:>7} {:<16} BY",
+        "RUN", "NAME", "MODEL", "ASSETS", "TF", "STATUS", "CRPS", "×BASE", "FINISHED"
+    );
+    for r in &runs {
+        println!("{}", row(r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn model(r: &RunRecord) -> String {
+    format!("{} + {}", r.blocks.join("+"), r.head)
+}
+
+fn row(r: &RunRecord) -> String {
+    let status = match &r.error {
+        Some(e) => clip(e.kind.as_str(), 7),
+        None => r.status.as_str().into(),
+    };
+    format!(
+        "{:<21} {:<18} {:<28} {:<10} {:<3} {:<7} {:>10} {:>7} {:<16} {}",
+        clip(&r.run_id, 21),
+        clip(&r.name, 18),
+        clip(&model(r), 28),
+        clip(&r.data.assets.join(","), 10),
+        r.data.timeframe,
+        status,
+        num(r.crps),
+        num(r.baseline_ratio),
+        r.finished_at.format("%Y-%m-%d %H:%M"),
+        r.requested_by.label()
+    )
+}
+
+fn show(id: &str, json: bool) -> CliResult {
+    let archive = open()?;
+    let rec = archive.registry.get_run(id).map_err(cli_err)?;
+    let plots = research::report::plots_for(&archive, &rec).map_err(cli_err)?;
+    if json {
+        let artifacts: Vec<_> = rec
+            .artifacts
+            .iter()
+            .map(|a| serde_json::json!({ "name": a.name, "key": a.key, "size": a.size, "sha256": a.sha256, "path": archive.artifact_path(a) }))
+            .collect();
+        print_json(&serde_json::json!({
+            "run": rec,
+            "record_path": archive.record_path(&rec.run_id),
+            "artifacts": artifacts,
+            "plots": plots,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("run         {}", rec.run_id);
+    println!("experiment  {}", rec.experiment_id);
+    println!("name        {}", rec.name);
+    println!("model       {}", model(&rec));
+    println!(
+        "data        {} {} {} → {} ({}), seed {}",
+        rec.data.assets.join(","),
+        rec.data.timeframe,
+        rec.data.start,
+        rec.data.end,
+        rec.provenance.as_str(),
+        rec.seed
+    );
+    println!("asked by    {}", rec.requested_by.label());
+    println!("status      {}", rec.status.as_str());
+    if let Some(e) = &rec.error {
+        println!("error       {}: {}", e.kind, e.message);
+    }
+    println!(
+        "crps        {}   ×baseline {}",
+        num(rec.crps),
+        num(rec.baseline_ratio)
+    );
+    println!(
+        "timings     train {:.1}s  eval {:.1}s  total {:.1}s",
+        rec.timings.train_s, rec.timings.eval_s, rec.timings.total_s
+    );
+    println!("finished    {}", rec.finished_at.to_rfc3339());
+    for (k, v) in &rec.extra {
+        println!("{k:<11} {v}");
+    }
+    for s in &rec.scores {
+        println!();
+        println!(
+            "{} {}: CRPS {} (baseline {}) over {} prompts",
+            s.asset,
+            s.timeframe,
+            num(Some(s.crps)),
+            num(s.baseline_crps),
+            s.prompts
+        );
+        let mut intervals: Vec<(&String, &f64)> = s.per_interval.iter().collect();
+        intervals.sort_by_key(|(k, _)| research::plot::interval_sort_key(k));
+        for (interval, v) in intervals {
+            println!("  {interval:<14} {:>10}", num(Some(*v)));
+        }
+    }
+    println!();
+    println!("artifacts");
+    println!(
+        "  {:<22} {:>12}  {}",
+        "record.json",
+        "",
+        archive.record_path(&rec.run_id).display()
+    );
+    for a in &rec.artifacts {
+        println!(
+            "  {:<22} {:>10} B  {}",
+            a.name,
+            a.size,
+            archive.artifact_path(a).display()
+        );
+    }
+    if !plots.is_empty() {
+        println!();
+        println!("plots");
+        for p in &plots {
+            println!("  {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn champion(a: ChampionArgs) -> CliResult {
+    let archive = open()?;
+    let champs = archive
+        .registry
+        .champions(a.asset.as_deref(), a.timeframe.map(Timeframe::as_str))
+        .map_err(cli_err)?;
+    if a.json {
+        print_json(&champs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if champs.is_empty() {
+        println!("no champion yet (only successful runs on real data qualify)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<6} {:<3} {:>10} {:>10} {:<21} MODEL",
+        "ASSET", "TF", "CRPS", "BASELINE", "RUN"
+    );
+    for c in &champs {
+        println!(
+            "{:<6} {:<3} {:>10} {:>10} {:<21} {}",
+            c.asset,
+            c.timeframe,
+            num(Some(c.crps)),
+            num(c.baseline_crps),
+            clip(&c.run.run_id, 21),
+            model(&c.run)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
