@@ -39,5 +39,15 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// Parsing a LOW response file (`simulation_output`, 1000 × 289 prices, ~3 MB).
+fn parse(c: &mut Criterion) {
+    let sims = PathSet::from_rows(&walks(1000, 289, 7)).unwrap();
+    let out = sn50::format_paths(&sims, 1_778_767_560, 300).unwrap();
+    let json = serde_json::to_vec(&out).unwrap();
+    c.bench_function("parse_low_response", |b| {
+        b.iter(|| sn50::io::parse_prediction(&json).unwrap().n_paths())
+    });
+}
+
+criterion_group!(benches, bench, parse);
 criterion_main!(benches);

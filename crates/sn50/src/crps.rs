@@ -60,7 +60,7 @@ pub fn crps_for_miner(
     if time_increment == 0 {
         return Err(CrpsError::BadStep(intervals.first().map_or("", |i| i.name)));
     }
-    if !intervals.is_empty() && sims.as_flat().iter().any(|&x| x == 0.0) {
+    if !intervals.is_empty() && sims.as_flat().contains(&0.0) {
         return Err(CrpsError::ZeroPrice);
     }
     let cols = transpose(sims);

@@ -11,6 +11,14 @@ use crate::paths::PathSet;
 /// (`[start, increment, path, …]`), or an object holding one under `"simulation_output"`.
 /// `null` prices read as NaN. Errors name what is wrong (ragged paths, non-numbers, …).
 pub fn parse_prediction(json: &[u8]) -> Result<PathSet, serde_json::Error> {
+    match crate::io_fast::parse_prediction_fast(json) {
+        Some(p) => Ok(p),
+        None => parse_prediction_serde(json),
+    }
+}
+
+/// The serde reader behind [`parse_prediction`]: slower, with precise error messages.
+pub(crate) fn parse_prediction_serde(json: &[u8]) -> Result<PathSet, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let acc = Top.deserialize(&mut de)?;
     de.end()?;

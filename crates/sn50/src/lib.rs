@@ -6,6 +6,7 @@ pub mod crps;
 pub mod format;
 pub mod grid;
 pub mod io;
+mod io_fast;
 pub mod numeric;
 pub mod paths;
 pub mod pyrepr;

@@ -122,16 +122,35 @@ pub fn crps_sorted(obs: f64, sorted: &[f64]) -> f64 {
 }
 
 /// Sorts an ensemble the way `np.sort` does for the kernel: ascending, NaN last.
+///
+/// Sorts order-preserving integer keys of the values (faster than comparing floats); the order
+/// among equal values (and of `-0.0` vs `0.0`) does not change the kernel's result.
 pub fn sort_nan_last(v: &mut [f64]) {
-    // Move NaNs to the end, then sort the rest; the order among equal values does not matter.
-    let mut k = 0;
-    for i in 0..v.len() {
-        if !v[i].is_nan() {
-            v.swap(i, k);
-            k += 1;
-        }
+    let mut keys: Vec<u64> = v
+        .iter()
+        .filter(|x| !x.is_nan())
+        .map(|&x| order_key(x))
+        .collect();
+    keys.sort_unstable();
+    let k = keys.len();
+    for (o, &key) in v.iter_mut().zip(&keys) {
+        *o = from_order_key(key);
     }
-    v[..k].sort_unstable_by(|a, b| a.total_cmp(b));
+    v[k..].fill(f64::NAN);
+}
+
+/// Maps a non-NaN f64 to a u64 whose unsigned order is the float order.
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// properscoring's `crps_ensemble(obs, forecasts)` for one observation (sorts a copy).
@@ -173,6 +192,37 @@ mod tests {
             [0.1f64; 10].iter().fold(0.0, |a, b| a + b),
             0.9999999999999999
         );
+    }
+
+    #[test]
+    fn sort_puts_nan_last_and_keeps_values() {
+        let mut v = [
+            3.5,
+            f64::NAN,
+            -0.0,
+            f64::NEG_INFINITY,
+            1e-300,
+            -2.0,
+            0.0,
+            f64::INFINITY,
+            -1e-300,
+        ];
+        sort_nan_last(&mut v);
+        let want = [
+            f64::NEG_INFINITY,
+            -2.0,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            3.5,
+            f64::INFINITY,
+        ];
+        assert_eq!(
+            v[..8].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert!(v[8].is_nan());
     }
 
     #[test]
