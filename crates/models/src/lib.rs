@@ -4,6 +4,10 @@
 
 pub mod error;
 pub mod forecaster;
+pub mod presets;
+pub mod experiment;
+pub mod eval;
+pub mod data;
 pub mod baselines;
 pub mod blocks;
 pub mod checkpoint;

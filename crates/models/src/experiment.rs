@@ -1,0 +1,343 @@
+//! One experiment: load an asset's history, cut it into walk-forward folds, train the model on
+//! each fold's training span (neural models; baselines need no training), and score it with
+//! the reference GBM on the fold's held-out prompts (see [`crate::eval`]).
+
+use std::time::Instant;
+
+use market::{resample, BucketRule, Candles, Provenance};
+use serde::{Deserialize, Serialize};
+use sn50::{asset_coefficient, PromptConfig, HIGH, LOW};
+
+use crate::baselines::baseline;
+use crate::data::{load_history, DataPolicy, DataSource};
+use crate::eval::{evaluate_span, EvalSettings, SpanEval, REFERENCE};
+use crate::features::Series;
+use crate::neural::NeuralModel;
+use crate::spec::{ModelSpec, Timeframe};
+use crate::split::{Span, WalkForward};
+use crate::train::{fit, windows_in_span, EpochReport};
+use crate::{Forecaster, ModelError};
+
+/// The model an experiment runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// A statistical baseline by name.
+    Baseline(String),
+    /// A neural model from its spec.
+    Neural(Box<ModelSpec>),
+}
+
+impl ModelChoice {
+    /// The name results are reported under.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Baseline(b) => b.clone(),
+            Self::Neural(s) => s.display_name(),
+        }
+    }
+}
+
+/// Everything an experiment needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentConfig {
+    /// SN50 asset.
+    pub asset: String,
+    /// `5m` (LOW) or `1m` (HIGH).
+    pub timeframe: Timeframe,
+    /// The model.
+    pub model: ModelChoice,
+    /// Walk-forward folds.
+    pub folds: usize,
+    /// Test span per fold, seconds.
+    pub test_secs: i64,
+    /// Validation span per fold (early stopping), seconds.
+    pub val_secs: i64,
+    /// Prompt placement and scoring.
+    pub eval: EvalSettings,
+    /// Which data may be used.
+    pub data: DataPolicy,
+}
+
+impl ExperimentConfig {
+    /// Defaults for `timeframe`: 2 folds; LOW tests 7 days per fold with 3 days of validation,
+    /// HIGH 2 days with 1.
+    pub fn new(asset: &str, timeframe: Timeframe, model: ModelChoice) -> Self {
+        let (test_secs, val_secs) = match timeframe {
+            Timeframe::Low5m => (7 * 86_400, 3 * 86_400),
+            Timeframe::High1m => (2 * 86_400, 86_400),
+        };
+        Self {
+            asset: asset.to_ascii_uppercase(),
+            timeframe,
+            model,
+            folds: 2,
+            test_secs,
+            val_secs,
+            eval: EvalSettings::default(),
+            data: DataPolicy::RealOrSynthetic,
+        }
+    }
+
+    /// The prompt competition of the timeframe.
+    pub fn prompt_config(&self) -> &'static PromptConfig {
+        match self.timeframe {
+            Timeframe::Low5m => &LOW,
+            Timeframe::High1m => &HIGH,
+        }
+    }
+}
+
+/// The data an experiment runs on.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// The models' input series (5 m or 1 m).
+    pub history: Candles,
+    /// 1-minute candles for the realised prices.
+    pub one_min: Candles,
+    /// Where they came from.
+    pub source: DataSource,
+    /// The synthetic-data warning, if any.
+    pub warning: Option<String>,
+}
+
+/// Loads the input series and the 1-minute truth for `cfg`. When either is missing the whole
+/// experiment runs on the synthetic market (1 m generated, 5 m aggregated from it) so that
+/// inputs and truth are one market.
+pub fn prepare(cfg: &ExperimentConfig) -> Result<PreparedData, ModelError> {
+    let res = cfg.timeframe.step_secs();
+    let seed = cfg.eval.seed;
+    if cfg.data != DataPolicy::SyntheticOnly {
+        let policy = DataPolicy::RealOnly;
+        let one = load_history(&cfg.asset, 60, policy, seed);
+        let hist = if res == 60 {
+            None
+        } else {
+            Some(load_history(&cfg.asset, res, policy, seed))
+        };
+        match (one, hist) {
+            (Ok(one), None) => {
+                return Ok(PreparedData {
+                    history: one.candles.clone(),
+                    one_min: one.candles,
+                    source: one.source,
+                    warning: None,
+                })
+            }
+            (Ok(one), Some(Ok(h))) => {
+                return Ok(PreparedData {
+                    history: h.candles,
+                    one_min: one.candles,
+                    source: h.source,
+                    warning: None,
+                })
+            }
+            (Err(e), _) | (_, Some(Err(e))) if cfg.data == DataPolicy::RealOnly => return Err(e),
+            _ => {}
+        }
+    }
+    let one = crate::data::synthetic(&cfg.asset, 60, seed)?;
+    let history = if res == 60 {
+        one.candles.clone()
+    } else {
+        resample(&one.candles, res, BucketRule::CompleteOnly)
+            .map_err(|e| ModelError::Data(format!("resampling the synthetic market: {e}")))?
+    };
+    Ok(PreparedData {
+        history,
+        one_min: one.candles,
+        source: DataSource::Synthetic,
+        warning: one.warning,
+    })
+}
+
+/// One fold's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldResult {
+    /// Training span.
+    pub train: Span,
+    /// Validation span.
+    pub val: Span,
+    /// Scores on the test span.
+    pub eval: SpanEval,
+    /// Training report of a neural model (written, not read back).
+    #[serde(skip_deserializing, default)]
+    pub train_report: Option<crate::train::TrainReport>,
+}
+
+/// An experiment's result (serde): per fold and in total, the model against the reference GBM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentResult {
+    /// Model name.
+    pub model: String,
+    /// Asset.
+    pub asset: String,
+    /// `5m` or `1m`.
+    pub timeframe: Timeframe,
+    /// `low` or `high`.
+    pub competition: String,
+    /// Seed.
+    pub seed: u64,
+    /// Where the data came from.
+    pub data_source: DataSource,
+    /// `real` or `synthetic`.
+    pub provenance: Provenance,
+    /// The synthetic-data warning, if any.
+    pub warning: Option<String>,
+    /// First and last candle time of the input series.
+    pub data_range: (i64, i64),
+    /// Scalar parameters (0 for baselines).
+    pub param_count: usize,
+    /// Total training seconds.
+    pub train_secs: f64,
+    /// Prompts scored over all folds.
+    pub n_prompts: usize,
+    /// Mean total CRPS per prompt of the model, over all folds' prompts.
+    pub model_crps: f64,
+    /// The same for the reference GBM on the same prompts.
+    pub baseline_crps: f64,
+    /// `model_crps / baseline_crps` (below 1 beats the reference).
+    pub ratio: f64,
+    /// The asset's SN50 moving-average coefficient (for weighting across assets).
+    pub asset_weight: f64,
+    /// Per-interval mean CRPS per prompt of the model.
+    pub per_interval: std::collections::BTreeMap<String, f64>,
+    /// Per-interval mean CRPS per prompt of the reference GBM.
+    pub baseline_per_interval: std::collections::BTreeMap<String, f64>,
+    /// Each fold.
+    pub folds: Vec<FoldResult>,
+}
+
+/// Runs `cfg` on `data`. `on_epoch(fold, report)` sees each training epoch.
+pub fn run_on(
+    cfg: &ExperimentConfig,
+    data: &PreparedData,
+    on_epoch: &mut dyn FnMut(usize, &EpochReport),
+) -> Result<ExperimentResult, ModelError> {
+    let pc = cfg.prompt_config();
+    let (h, one) = (&data.history, &data.one_min);
+    let (Some(&first), Some(&last_h), Some(&last_1)) = (h.ts.first(), h.ts.last(), one.ts.last())
+    else {
+        return Err(ModelError::Data(format!("no {} history", cfg.asset)));
+    };
+    let end = last_h.min(last_1) + 60;
+    let wf = WalkForward {
+        horizon_secs: pc.time_length,
+        purge_secs: pc.time_length,
+        train_secs: None,
+        val_secs: if matches!(cfg.model, ModelChoice::Neural(_)) {
+            cfg.val_secs
+        } else {
+            0
+        },
+        test_secs: cfg.test_secs,
+        folds: cfg.folds,
+    };
+    let folds = wf.folds(first, end)?;
+    let name = cfg.model.name();
+    let (mut folds_out, mut params, mut train_secs) = (Vec::new(), 0usize, 0.0);
+    for (k, f) in folds.iter().enumerate() {
+        let (model, report): (Box<dyn Forecaster>, _) = match &cfg.model {
+            ModelChoice::Baseline(b) => (
+                baseline(b)
+                    .ok_or_else(|| ModelError::InvalidConfig(format!("unknown baseline {b:?}")))?,
+                None,
+            ),
+            ModelChoice::Neural(spec) => {
+                let t0 = Instant::now();
+                let mut m = NeuralModel::new((**spec).clone())?;
+                let series = Series::new(h);
+                let tr = windows_in_span(&m, &series, f.train);
+                let va = windows_in_span(&m, &series, f.val);
+                let rep = fit(&mut m, &tr, &va, &mut |e| on_epoch(k, e))?;
+                train_secs += t0.elapsed().as_secs_f64();
+                params = m.n_params();
+                (Box::new(m), Some(rep))
+            }
+        };
+        let mut ev = evaluate_span(&cfg.asset, pc, h, one, f.test, &[model.as_ref()], &cfg.eval)?;
+        if let Some(s) = ev.scores.iter_mut().find(|s| s.name == name) {
+            s.param_count = params;
+            s.train_secs = report
+                .as_ref()
+                .map_or(0.0, |r: &crate::train::TrainReport| r.seconds);
+        }
+        folds_out.push(FoldResult {
+            train: f.train,
+            val: f.val,
+            eval: ev,
+            train_report: report,
+        });
+    }
+    let pooled = |who: &str| {
+        let (mut sum, mut n) = (0.0, 0usize);
+        let mut ivs = std::collections::BTreeMap::<String, f64>::new();
+        for f in &folds_out {
+            if let Some(s) = f.eval.score(who) {
+                if f.eval.n_prompts > 0 {
+                    sum += s.mean_crps * f.eval.n_prompts as f64;
+                    n += f.eval.n_prompts;
+                    for (k, v) in &s.per_interval {
+                        *ivs.entry(k.clone()).or_default() += v * f.eval.n_prompts as f64;
+                    }
+                }
+            }
+        }
+        ivs.values_mut().for_each(|v| *v /= n.max(1) as f64);
+        (if n == 0 { f64::NAN } else { sum / n as f64 }, n, ivs)
+    };
+    let (model_crps, n_prompts, per_interval) = pooled(&name);
+    let (baseline_crps, _, baseline_per_interval) = pooled(REFERENCE);
+    if n_prompts == 0 {
+        return Err(ModelError::Data(format!(
+            "no {} prompt could be scored for {} (missing 1-minute prices in the test spans?)",
+            pc.label, cfg.asset
+        )));
+    }
+    Ok(ExperimentResult {
+        model: name,
+        asset: cfg.asset.clone(),
+        timeframe: cfg.timeframe,
+        competition: pc.label.to_string(),
+        seed: cfg.eval.seed,
+        data_source: data.source,
+        provenance: h.provenance,
+        warning: data.warning.clone(),
+        data_range: (first, last_h),
+        param_count: params,
+        train_secs,
+        n_prompts,
+        model_crps,
+        baseline_crps,
+        ratio: model_crps / baseline_crps,
+        asset_weight: asset_coefficient(&sn50_name(&cfg.asset)),
+        per_interval,
+        baseline_per_interval,
+        folds: folds_out,
+    })
+}
+
+/// Loads the data and runs `cfg`.
+pub fn run(
+    cfg: &ExperimentConfig,
+    on_epoch: &mut dyn FnMut(usize, &EpochReport),
+) -> Result<ExperimentResult, ModelError> {
+    let data = prepare(cfg)?;
+    run_on(cfg, &data, on_epoch)
+}
+
+/// The SN50 name of a data-file asset (`SPY` → `SPYX`), for the asset coefficients.
+pub fn sn50_name(asset: &str) -> String {
+    let a = asset.to_ascii_uppercase();
+    match a.as_str() {
+        "SPY" | "NVDA" | "TSLA" | "AAPL" | "GOOGL" => format!("{a}X"),
+        _ => a,
+    }
+}
+
+/// SN50-weighted mean of `(asset weight, value)` pairs: `Σ w·v / Σ w` (the validator's
+/// coefficient-weighted average of prompt scores across assets).
+pub fn weighted_mean(items: &[(f64, f64)]) -> f64 {
+    let w: f64 = items.iter().map(|(w, _)| w).sum();
+    items.iter().map(|(w, v)| w * v).sum::<f64>() / w
+}

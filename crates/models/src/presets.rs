@@ -1,0 +1,218 @@
+//! Named, documented experiment presets: every statistical baseline, and a small neural model
+//! for every head and every main block family.
+
+use serde::Serialize;
+
+use crate::experiment::ModelChoice;
+use crate::spec::{ModelSpec, Timeframe};
+
+/// What a preset builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PresetKind {
+    /// A statistical baseline by name (see [`crate::baselines::BASELINE_NAMES`]).
+    Baseline {
+        /// Baseline name.
+        baseline: &'static str,
+    },
+    /// A neural model: blocks in order, then a head, with default hyperparameters.
+    Neural {
+        /// Registry names of the blocks.
+        blocks: &'static [&'static str],
+        /// Registry name of the head.
+        head: &'static str,
+    },
+}
+
+/// A named experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Preset {
+    /// Preset name (used by `synth-city sweep --presets`).
+    pub name: &'static str,
+    /// One line on what it is and why it is there.
+    pub description: &'static str,
+    /// What it builds.
+    #[serde(flatten)]
+    pub kind: PresetKind,
+}
+
+const fn base(name: &'static str, description: &'static str) -> Preset {
+    Preset {
+        name,
+        description,
+        kind: PresetKind::Baseline { baseline: name },
+    }
+}
+
+const fn neural(
+    name: &'static str,
+    blocks: &'static [&'static str],
+    head: &'static str,
+    description: &'static str,
+) -> Preset {
+    Preset {
+        name,
+        description,
+        kind: PresetKind::Neural { blocks, head },
+    }
+}
+
+/// Every preset, baselines first.
+pub const PRESETS: &[Preset] = &[
+    base(
+        "gbm",
+        "the SN50 reference miner: driftless GBM with its fixed per-asset sigma",
+    ),
+    base(
+        "gbm_hist",
+        "the reference GBM with sigma from the last 3 days of returns",
+    ),
+    base(
+        "ewma",
+        "EWMA volatility (1-day half-life), flat forecast, Gaussian returns",
+    ),
+    base(
+        "garch_t",
+        "GARCH(1,1), Student-t innovations by MLE, intraday volatility pattern",
+    ),
+    base(
+        "garch_t_flat",
+        "GARCH(1,1)-t without the intraday pattern (ablation)",
+    ),
+    base(
+        "bootstrap",
+        "filtered block bootstrap of returns with the intraday pattern",
+    ),
+    neural(
+        "mlp_gbm",
+        &["mlp"],
+        "gbm",
+        "MLP backbone, GBM head (constant drift and volatility)",
+    ),
+    neural(
+        "lstm_student_t",
+        &["lstm"],
+        "student_t",
+        "LSTM, Student-t increments (fat tails)",
+    ),
+    neural(
+        "gru_mixture",
+        &["gru"],
+        "mixture",
+        "GRU, mixture of Gaussians per step",
+    ),
+    neural(
+        "transformer_sde",
+        &["transformer"],
+        "sde",
+        "Transformer encoder, per-step drift and vol",
+    ),
+    neural(
+        "tcn_quantile",
+        &["tcn"],
+        "quantile",
+        "dilated causal TCN, quantile head",
+    ),
+    neural(
+        "nbeats_flow",
+        &["nbeats"],
+        "flow",
+        "N-BEATS-style MLP stack, monotone flow of noise",
+    ),
+    neural(
+        "dlinear_gbm",
+        &["dlinear"],
+        "gbm",
+        "DLinear trend/seasonal split, GBM head",
+    ),
+    neural(
+        "patchtst_mixture",
+        &["patchtst"],
+        "mixture",
+        "PatchTST patching + encoder, mixture",
+    ),
+    neural(
+        "revin_lstm_copula",
+        &["revin", "lstm"],
+        "copula",
+        "RevIN + LSTM, Gaussian copula",
+    ),
+    neural(
+        "mamba_jump",
+        &["mamba"],
+        "jump",
+        "Mamba-style selective SSM, jump-diffusion head",
+    ),
+    neural(
+        "itransformer_student_t",
+        &["itransformer"],
+        "student_t",
+        "iTransformer, Student-t",
+    ),
+    neural(
+        "frets_sde",
+        &["frets"],
+        "sde",
+        "FreTS frequency MLP, SDE head",
+    ),
+];
+
+/// A preset by name.
+pub fn preset(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+impl Preset {
+    /// The model this preset builds for `timeframe`, with `d_model`, `epochs` and `seed`
+    /// applied to neural specs when given.
+    pub fn model(
+        &self,
+        timeframe: Timeframe,
+        d_model: Option<usize>,
+        epochs: Option<usize>,
+        seed: u64,
+    ) -> ModelChoice {
+        match self.kind {
+            PresetKind::Baseline { baseline } => ModelChoice::Baseline(baseline.to_string()),
+            PresetKind::Neural { blocks, head } => {
+                let mut spec = ModelSpec::new(timeframe, blocks, head);
+                spec.name = Some(self.name.to_string());
+                if let Some(d) = d_model {
+                    spec.d_model = d;
+                }
+                if let Some(e) = epochs {
+                    spec.training.epochs = e;
+                }
+                spec.training.seed = seed;
+                ModelChoice::Neural(Box::new(spec))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_cover_every_head_and_are_valid_specs() {
+        for h in crate::registry::heads() {
+            assert!(
+                PRESETS
+                    .iter()
+                    .any(|p| matches!(p.kind, PresetKind::Neural { head, .. } if head == h.name)),
+                "no preset for head {}",
+                h.name
+            );
+        }
+        for p in PRESETS {
+            match p.model(Timeframe::High1m, None, None, 0) {
+                ModelChoice::Neural(s) => {
+                    s.validate().unwrap();
+                }
+                ModelChoice::Baseline(b) => assert!(crate::baselines::baseline(&b).is_some()),
+            }
+        }
+        assert!(preset("garch_t").is_some() && preset("nope").is_none());
+    }
+}
