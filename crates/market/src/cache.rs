@@ -184,7 +184,7 @@ impl Cache {
 
 /// `1m`, `5m`, `1h`-style label for a resolution (`<N>s` when not whole minutes).
 pub fn resolution_label(secs: u32) -> String {
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

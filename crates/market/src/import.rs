@@ -101,7 +101,7 @@ pub fn load_shared(asset: &str, resolution_secs: u32) -> Result<Candles, MarketE
     let dir = crate::home::shared_dir().ok_or_else(|| {
         MarketError::Invalid("the shared data folder was not found (set SYNTH_CITY_SHARED)".into())
     })?;
-    if resolution_secs == 0 || resolution_secs % 60 != 0 {
+    if resolution_secs == 0 || !resolution_secs.is_multiple_of(60) {
         return Err(MarketError::Invalid(format!(
             "no shared file for a resolution of {resolution_secs} s (whole minutes only)"
         )));

@@ -137,7 +137,7 @@ impl PythClient {
         to: i64,
         mut on_chunk: impl FnMut(usize, usize),
     ) -> Result<Candles, MarketError> {
-        if resolution_secs == 0 || resolution_secs % 60 != 0 {
+        if resolution_secs == 0 || !resolution_secs.is_multiple_of(60) {
             return Err(MarketError::Invalid(format!(
                 "Pyth history needs whole minutes, not {resolution_secs} s"
             )));

@@ -22,7 +22,7 @@ pub enum BucketRule {
 /// the source resolution; equal resolutions return a copy.
 pub fn resample(c: &Candles, target_secs: u32, rule: BucketRule) -> Result<Candles, MarketError> {
     let src = c.resolution_secs;
-    if src == 0 || target_secs == 0 || target_secs % src != 0 {
+    if src == 0 || target_secs == 0 || !target_secs.is_multiple_of(src) {
         return Err(MarketError::Invalid(format!(
             "cannot resample {}: {target_secs} s is not a multiple of {src} s",
             c.asset
