@@ -47,7 +47,9 @@ pub fn load(dir: &Path) -> Result<NeuralModel, ModelError> {
     }
     for (name, var) in &expected {
         let Some(t) = tensors.get(name) else {
-            return Err(ModelError::InvalidConfig(format!("checkpoint lacks parameter {name}")));
+            return Err(ModelError::InvalidConfig(format!(
+                "checkpoint lacks parameter {name}"
+            )));
         };
         if t.shape() != var.shape() {
             return Err(ModelError::InvalidConfig(format!(

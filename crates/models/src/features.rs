@@ -16,11 +16,18 @@
 use market::Candles;
 
 /// The default feature list.
-pub const DEFAULT_FEATURES: &[&str] =
-    &["log_return", "abs_return", "rv_12", "rv_48", "time_of_day", "day_of_week"];
+pub const DEFAULT_FEATURES: &[&str] = &[
+    "log_return",
+    "abs_return",
+    "rv_12",
+    "rv_48",
+    "time_of_day",
+    "day_of_week",
+];
 
 /// Names accepted by [`Feature::parse`].
-pub const FEATURE_HELP: &str = "log_return, abs_return, rv_<n> (2 ≤ n ≤ 5000), time_of_day, day_of_week";
+pub const FEATURE_HELP: &str =
+    "log_return, abs_return, rv_<n> (2 ≤ n ≤ 5000), time_of_day, day_of_week";
 
 /// Smallest window normaliser (log-return units), to avoid dividing by zero on flat data.
 pub const MIN_SCALE: f64 = 1e-5;
@@ -133,7 +140,9 @@ impl Series {
     /// RMS of ret[a..=b].
     fn rms(&self, a: usize, b: usize) -> f64 {
         let n = (b + 1 - a) as f64;
-        ((self.prefix_r2[b + 1] - self.prefix_r2[a]) / n).max(0.0).sqrt()
+        ((self.prefix_r2[b + 1] - self.prefix_r2[a]) / n)
+            .max(0.0)
+            .sqrt()
     }
 
     /// True when rows a..=b have no gap between consecutive rows.
@@ -192,7 +201,13 @@ impl FeatureBuilder {
 
     /// Rows needed up to and including the decision row.
     pub fn rows_needed(&self) -> usize {
-        self.seq_len + self.features.iter().map(|f| f.lookback()).max().unwrap_or(1)
+        self.seq_len
+            + self
+                .features
+                .iter()
+                .map(|f| f.lookback())
+                .max()
+                .unwrap_or(1)
     }
 
     /// The window whose last row is `i`; with a target when `with_target` (None when the
@@ -221,7 +236,8 @@ impl FeatureBuilder {
                         x.push((rv / scale).ln().clamp(-5.0, 5.0) as f32);
                     }
                     Feature::TimeOfDay => {
-                        let a = 2.0 * std::f64::consts::PI * close_t.rem_euclid(86_400) as f64 / 86_400.0;
+                        let a = 2.0 * std::f64::consts::PI * close_t.rem_euclid(86_400) as f64
+                            / 86_400.0;
                         x.push(a.sin() as f32);
                         x.push(a.cos() as f32);
                     }
@@ -236,7 +252,10 @@ impl FeatureBuilder {
             }
         }
         let target = if with_target {
-            s.ret[i + 1..=i + self.horizon].iter().map(|&r| r as f32).collect()
+            s.ret[i + 1..=i + self.horizon]
+                .iter()
+                .map(|&r| r as f32)
+                .collect()
         } else {
             Vec::new()
         };

@@ -42,8 +42,12 @@ const fn iv(name: &'static str, steps: usize, kind: IntervalKind) -> Interval {
 use IntervalKind::{Abs, Change, Gap};
 
 /// sn50's LOW intervals (5-minute steps). Mirrors `sn50::config::LOW.scoring_intervals`.
-pub const LOW_INTERVALS: &[Interval] =
-    &[iv("5min", 1, Change), iv("30min", 6, Change), iv("3hour", 36, Change), iv("24hour_abs", 288, Abs)];
+pub const LOW_INTERVALS: &[Interval] = &[
+    iv("5min", 1, Change),
+    iv("30min", 6, Change),
+    iv("3hour", 36, Change),
+    iv("24hour_abs", 288, Abs),
+];
 
 /// sn50's HIGH intervals (1-minute steps). Mirrors `sn50::config::HIGH.scoring_intervals`.
 pub const HIGH_INTERVALS: &[Interval] = &[
@@ -91,11 +95,17 @@ pub fn n_terms(ivs: &[Interval], horizon: usize) -> usize {
 pub fn crps_ensemble(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let n = x.dim(D::Minus1)?;
     let x = x.contiguous()?;
-    let t1 = x.broadcast_sub(&y.unsqueeze(D::Minus1)?)?.abs()?.mean(D::Minus1)?;
+    let t1 = x
+        .broadcast_sub(&y.unsqueeze(D::Minus1)?)?
+        .abs()?
+        .mean(D::Minus1)?;
     let idx = x.arg_sort_last_dim(true)?;
     let sorted = x.gather(&idx, D::Minus1)?;
     let nf = n as f64;
-    let w: Vec<f32> = (0..n).map(|i| ((2 * i) as f64 - nf + 1.0) / (nf * nf)).map(|v| v as f32).collect();
+    let w: Vec<f32> = (0..n)
+        .map(|i| ((2 * i) as f64 - nf + 1.0) / (nf * nf))
+        .map(|v| v as f32)
+        .collect();
     let w = Tensor::from_vec(w, n, x.device())?.to_dtype(x.dtype())?;
     let t2 = sorted.broadcast_mul(&w)?.sum(D::Minus1)?;
     t1 - t2
@@ -157,7 +167,8 @@ pub fn gaussian_crps_elem(mu: &Tensor, sigma: &Tensor, y: &Tensor) -> Result<Ten
     let z = ((y - mu)? / sigma)?;
     let cdf = ((z.affine(std::f64::consts::FRAC_1_SQRT_2, 0.0)?.erf()? + 1.0)? * 0.5)?;
     let pdf = ((z.sqr()? * -0.5)?.exp()? * (1.0 / (2.0 * std::f64::consts::PI).sqrt()))?;
-    let term = (((&z * ((cdf * 2.0)? - 1.0)?)? + (pdf * 2.0)?)? - 1.0 / std::f64::consts::PI.sqrt())?;
+    let term =
+        (((&z * ((cdf * 2.0)? - 1.0)?)? + (pdf * 2.0)?)? - 1.0 / std::f64::consts::PI.sqrt())?;
     sigma * term
 }
 
@@ -171,5 +182,5 @@ pub fn gaussian_crps(mu: &Tensor, sigma: &Tensor, y: &Tensor) -> Result<Tensor> 
 pub fn real_factors(returns: &Tensor) -> Result<Tensor> {
     let b = returns.dim(0)?;
     let zero = Tensor::zeros((b, 1), returns.dtype(), returns.device())?;
-    Tensor::cat(&[&zero, &returns.cumsum(1)?], 1)?.exp()
+    Tensor::cat(&[&zero, &crate::nn::cumsum::cumsum_last(returns)?], 1)?.exp()
 }

@@ -78,9 +78,17 @@ impl Network {
     }
 
     /// Price factors (B, N, H+1) starting at 1, for inputs x (B, T, F) and scale (B, 1).
-    pub fn sample_factors(&self, x: &Tensor, scale: &Tensor, n_paths: usize, noise: &mut Noise) -> candle_core::Result<Tensor> {
+    pub fn sample_factors(
+        &self,
+        x: &Tensor,
+        scale: &Tensor,
+        n_paths: usize,
+        noise: &mut Noise,
+    ) -> candle_core::Result<Tensor> {
         let h = self.state(x)?;
-        let inc = self.head.increments(&h, scale, self.horizon, n_paths, noise)?;
+        let inc = self
+            .head
+            .increments(&h, scale, self.horizon, n_paths, noise)?;
         sampler::factors(&inc)
     }
 }
@@ -96,7 +104,12 @@ pub struct Batch {
 }
 
 /// Stacks windows into a batch.
-pub fn batch(windows: &[&Window], seq_len: usize, n_features: usize, device: &Device) -> Result<Batch, ModelError> {
+pub fn batch(
+    windows: &[&Window],
+    seq_len: usize,
+    n_features: usize,
+    device: &Device,
+) -> Result<Batch, ModelError> {
     let b = windows.len();
     if b == 0 {
         return Err(ModelError::Data("empty batch".into()));
@@ -107,7 +120,11 @@ pub fn batch(windows: &[&Window], seq_len: usize, n_features: usize, device: &De
     let has_target = windows.iter().all(|w| !w.target.is_empty());
     for w in windows {
         if w.x.len() != seq_len * n_features {
-            return Err(ModelError::Data(format!("window has {} values, expected {}", w.x.len(), seq_len * n_features)));
+            return Err(ModelError::Data(format!(
+                "window has {} values, expected {}",
+                w.x.len(),
+                seq_len * n_features
+            )));
         }
         x.extend_from_slice(&w.x);
         scale.push(w.scale);
@@ -115,11 +132,19 @@ pub fn batch(windows: &[&Window], seq_len: usize, n_features: usize, device: &De
             target.extend_from_slice(&w.target);
         }
     }
-    let h = if has_target { windows[0].target.len() } else { 0 };
+    let h = if has_target {
+        windows[0].target.len()
+    } else {
+        0
+    };
     Ok(Batch {
         x: Tensor::from_vec(x, (b, seq_len, n_features), device)?,
         scale: Tensor::from_vec(scale, (b, 1), device)?,
-        target: if has_target { Some(Tensor::from_vec(target, (b, h), device)?) } else { None },
+        target: if has_target {
+            Some(Tensor::from_vec(target, (b, h), device)?)
+        } else {
+            None
+        },
     })
 }
 
@@ -182,11 +207,24 @@ impl NeuralModel {
     }
 
     /// Samples paths for one window: `n_paths` × (H+1) prices from `start_price`.
-    pub fn sample_window(&self, w: &Window, start_price: f64, n_paths: usize, seed: u64) -> Result<PathSet, ModelError> {
+    pub fn sample_window(
+        &self,
+        w: &Window,
+        start_price: f64,
+        n_paths: usize,
+        seed: u64,
+    ) -> Result<PathSet, ModelError> {
         let dev = self.store.device().clone();
-        let b = batch(&[w], self.features.seq_len(), self.features.n_features(), &dev)?;
+        let b = batch(
+            &[w],
+            self.features.seq_len(),
+            self.features.n_features(),
+            &dev,
+        )?;
         let mut noise = Noise::new(seed, &dev);
-        let f = self.net.sample_factors(&b.x, &b.scale, n_paths, &mut noise)?;
+        let f = self
+            .net
+            .sample_factors(&b.x, &b.scale, n_paths, &mut noise)?;
         sampler::to_pathset(&f, 0, start_price)
     }
 
@@ -233,7 +271,10 @@ impl Forecaster for NeuralModel {
             )));
         }
         if !(req.start_price.is_finite() && req.start_price > 0.0) {
-            return Err(ModelError::Data(format!("start price {} is not positive", req.start_price)));
+            return Err(ModelError::Data(format!(
+                "start price {} is not positive",
+                req.start_price
+            )));
         }
         let w = self.last_window(req.history)?;
         self.sample_window(&w, req.start_price, req.num_simulations, req.seed)

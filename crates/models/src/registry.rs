@@ -159,14 +159,19 @@ impl ComponentInfo {
                 return Err(format!(
                     "{field}: unknown parameter of `{}` (known: {})",
                     self.name,
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ));
             };
             let val = match def.kind {
                 Kind::Int { min, max, .. } => {
-                    let Some(i) = v.as_i64().or_else(|| {
-                        v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)
-                    }) else {
+                    let Some(i) = v
+                        .as_i64()
+                        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                    else {
                         return Err(format!("{field}: must be an integer, got {v}"));
                     };
                     if i < min || i > max {
@@ -190,7 +195,10 @@ impl ComponentInfo {
                 Kind::Choice { options, .. } => match v.as_str() {
                     Some(s) if options.contains(&s) => Val::Str(s.to_string()),
                     _ => {
-                        return Err(format!("{field}: must be one of {}, got {v}", options.join(", ")))
+                        return Err(format!(
+                            "{field}: must be one of {}, got {v}",
+                            options.join(", ")
+                        ))
                     }
                 },
             };
@@ -290,7 +298,13 @@ pub fn head(name: &str) -> Option<&'static ComponentInfo> {
 }
 
 /// Shorthand for an integer parameter definition.
-pub const fn int(name: &'static str, default: i64, min: i64, max: i64, help: &'static str) -> ParamDef {
+pub const fn int(
+    name: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+    help: &'static str,
+) -> ParamDef {
     ParamDef {
         name,
         kind: Kind::Int { default, min, max },

@@ -13,21 +13,32 @@ pub const MAX_CUM_LOG_RETURN: f64 = 8.0;
 /// exp(clamp(cumsum)). Differentiable in the increments (except where clamped).
 pub fn factors(increments: &Tensor) -> Result<Tensor> {
     let (b, n, _) = increments.dims3()?;
-    let cum = increments.cumsum(2)?.clamp(-MAX_CUM_LOG_RETURN, MAX_CUM_LOG_RETURN)?;
+    let cum = crate::nn::cumsum::cumsum_last(increments)?
+        .clamp(-MAX_CUM_LOG_RETURN, MAX_CUM_LOG_RETURN)?;
     let zero = Tensor::zeros((b, n, 1), cum.dtype(), cum.device())?;
     Tensor::cat(&[&zero, &cum], 2)?.exp()
 }
 
 /// Price paths for sample `b` of a factor tensor (B, N, H+1): start_price × factor, in f64.
 /// The first point of every path is exactly `start_price`.
-pub fn to_pathset(factors: &Tensor, b: usize, start_price: f64) -> std::result::Result<PathSet, ModelError> {
+pub fn to_pathset(
+    factors: &Tensor,
+    b: usize,
+    start_price: f64,
+) -> std::result::Result<PathSet, ModelError> {
     let (_, n, p) = factors.dims3()?;
     let f: Vec<f32> = factors.get(b)?.flatten_all()?.to_vec1()?;
     let mut data = Vec::with_capacity(n * p);
     for (k, &v) in f.iter().enumerate() {
-        let price = if k % p == 0 { start_price } else { start_price * v as f64 };
+        let price = if k % p == 0 {
+            start_price
+        } else {
+            start_price * v as f64
+        };
         if !(price.is_finite() && price > 0.0) {
-            return Err(ModelError::Diverged(format!("non-positive or non-finite price {price}")));
+            return Err(ModelError::Diverged(format!(
+                "non-positive or non-finite price {price}"
+            )));
         }
         data.push(price);
     }

@@ -154,7 +154,10 @@ fn default_seq_len() -> usize {
     64
 }
 fn default_features() -> Vec<String> {
-    crate::features::DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect()
+    crate::features::DEFAULT_FEATURES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// A whole model: features → input projection → blocks → head → paths, plus training.
@@ -243,10 +246,16 @@ impl ModelSpec {
     /// Checks every field; errors name the field (`blocks[1].params.n_heads: …`) and why.
     pub fn validate(&self) -> Result<Checked, ModelError> {
         if !(1..=4096).contains(&self.d_model) {
-            return Err(bad("d_model", format!("{} is outside [1, 4096]", self.d_model)));
+            return Err(bad(
+                "d_model",
+                format!("{} is outside [1, 4096]", self.d_model),
+            ));
         }
         if !(8..=4096).contains(&self.seq_len) {
-            return Err(bad("seq_len", format!("{} is outside [8, 4096]", self.seq_len)));
+            return Err(bad(
+                "seq_len",
+                format!("{} is outside [8, 4096]", self.seq_len),
+            ));
         }
         if self.features.is_empty() {
             return Err(bad("features", "at least one feature is needed"));
@@ -258,7 +267,10 @@ impl ModelSpec {
                 None => {
                     return Err(bad(
                         &format!("features[{i}]"),
-                        format!("unknown feature `{f}` (known: {})", crate::features::FEATURE_HELP),
+                        format!(
+                            "unknown feature `{f}` (known: {})",
+                            crate::features::FEATURE_HELP
+                        ),
                     ))
                 }
             }
@@ -274,7 +286,10 @@ impl ModelSpec {
         for (i, b) in self.blocks.iter().enumerate() {
             let at = format!("blocks[{i}]");
             let Some(entry) = crate::blocks::entry(&b.name) else {
-                let known: Vec<&str> = crate::blocks::REGISTRY.iter().map(|e| e.info.name).collect();
+                let known: Vec<&str> = crate::blocks::REGISTRY
+                    .iter()
+                    .map(|e| e.info.name)
+                    .collect();
                 return Err(bad(
                     &format!("{at}.name"),
                     format!("unknown block `{}` (known: {})", b.name, known.join(", ")),
@@ -291,7 +306,11 @@ impl ModelSpec {
             let known: Vec<&str> = crate::heads::REGISTRY.iter().map(|e| e.info.name).collect();
             return Err(bad(
                 "head.name",
-                format!("unknown head `{}` (known: {})", self.head.name, known.join(", ")),
+                format!(
+                    "unknown head `{}` (known: {})",
+                    self.head.name,
+                    known.join(", ")
+                ),
             ));
         };
         let hr = h
@@ -300,15 +319,51 @@ impl ModelSpec {
             .map_err(ModelError::InvalidConfig)?;
         let t = &self.training;
         let checks: [(&str, bool, &str); 9] = [
-            ("training.epochs", t.epochs <= 100_000, "must be at most 100000"),
-            ("training.batch_size", (1..=4096).contains(&t.batch_size), "must be in [1, 4096]"),
-            ("training.lr", t.lr > 0.0 && t.lr <= 1.0, "must be in (0, 1]"),
-            ("training.weight_decay", (0.0..=1.0).contains(&t.weight_decay), "must be in [0, 1]"),
-            ("training.warmup_frac", (0.0..1.0).contains(&t.warmup_frac), "must be in [0, 1)"),
-            ("training.clip_norm", t.clip_norm >= 0.0 && t.clip_norm.is_finite(), "must be ≥ 0"),
-            ("training.n_paths", (2..=10_000).contains(&t.n_paths), "must be in [2, 10000]"),
-            ("training.stride", (1..=100_000).contains(&t.stride), "must be in [1, 100000]"),
-            ("training.max_windows", t.max_windows <= 10_000_000, "must be at most 10000000"),
+            (
+                "training.epochs",
+                t.epochs <= 100_000,
+                "must be at most 100000",
+            ),
+            (
+                "training.batch_size",
+                (1..=4096).contains(&t.batch_size),
+                "must be in [1, 4096]",
+            ),
+            (
+                "training.lr",
+                t.lr > 0.0 && t.lr <= 1.0,
+                "must be in (0, 1]",
+            ),
+            (
+                "training.weight_decay",
+                (0.0..=1.0).contains(&t.weight_decay),
+                "must be in [0, 1]",
+            ),
+            (
+                "training.warmup_frac",
+                (0.0..1.0).contains(&t.warmup_frac),
+                "must be in [0, 1)",
+            ),
+            (
+                "training.clip_norm",
+                t.clip_norm >= 0.0 && t.clip_norm.is_finite(),
+                "must be ≥ 0",
+            ),
+            (
+                "training.n_paths",
+                (2..=10_000).contains(&t.n_paths),
+                "must be in [2, 10000]",
+            ),
+            (
+                "training.stride",
+                (1..=100_000).contains(&t.stride),
+                "must be in [1, 100000]",
+            ),
+            (
+                "training.max_windows",
+                t.max_windows <= 10_000_000,
+                "must be at most 10000000",
+            ),
         ];
         for (field, ok, why) in checks {
             if !ok {

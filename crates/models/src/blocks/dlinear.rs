@@ -16,14 +16,20 @@ pub const ENTRY: BlockEntry = BlockEntry {
         kind: ComponentKind::Block,
         summary: "DLinear: moving-average trend/seasonal split, linear maps along time",
         simplified: None,
-        params: &[int("kernel_size", 25, 1, 1001, "moving-average window (odd)")],
+        params: &[int(
+            "kernel_size",
+            25,
+            1,
+            1001,
+            "moving-average window (odd)",
+        )],
     },
     build,
     check,
 };
 
 fn check(p: &Resolved, _: BuildCtx) -> std::result::Result<(), String> {
-    if p.usize("kernel_size") % 2 == 0 {
+    if p.usize("kernel_size").is_multiple_of(2) {
         return Err("kernel_size: must be odd so the moving average is centred".into());
     }
     Ok(())
@@ -64,7 +70,9 @@ impl Block for DLinear {
         let trend = moving_average(x, self.k)?;
         let seasonal = (x - &trend)?;
         let tt = self.trend.forward(&trend.transpose(1, 2)?.contiguous()?)?;
-        let ss = self.seasonal.forward(&seasonal.transpose(1, 2)?.contiguous()?)?;
+        let ss = self
+            .seasonal
+            .forward(&seasonal.transpose(1, 2)?.contiguous()?)?;
         (tt + ss)?.transpose(1, 2)?.contiguous()
     }
 }

@@ -44,7 +44,11 @@ fn dft(t: usize, dev: &Device) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
             let a = 2.0 * PI * (k * n) as f64 / t as f64;
             c[n * f + k] = a.cos() as f32;
             s[n * f + k] = -a.sin() as f32;
-            let w = if k == 0 || (t % 2 == 0 && k == t / 2) { 1.0 } else { 2.0 } / t as f64;
+            let w = if k == 0 || (t.is_multiple_of(2) && k == t / 2) {
+                1.0
+            } else {
+                2.0
+            } / t as f64;
             ic[k * t + n] = (w * a.cos()) as f32;
             is[k * t + n] = (-w * a.sin()) as f32;
         }
@@ -82,8 +86,16 @@ impl Block for Frets {
         let xt = x.transpose(1, 2)?.contiguous()?.reshape((b * d, t))?;
         let f = self.cos.dim(1)?;
         // (B, F, d) real and imaginary spectra
-        let re = xt.matmul(&self.cos)?.reshape((b, d, f))?.transpose(1, 2)?.contiguous()?;
-        let im = xt.matmul(&self.sin)?.reshape((b, d, f))?.transpose(1, 2)?.contiguous()?;
+        let re = xt
+            .matmul(&self.cos)?
+            .reshape((b, d, f))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let im = xt
+            .matmul(&self.sin)?
+            .reshape((b, d, f))?
+            .transpose(1, 2)?
+            .contiguous()?;
         let mm = |a: &Tensor, w: &Tensor| a.reshape((b * f, d))?.matmul(w)?.reshape((b, f, d));
         let yr = ((mm(&re, &self.wr)? - mm(&im, &self.wi)?)?.broadcast_add(&self.br)?).relu()?;
         let yi = ((mm(&im, &self.wr)? + mm(&re, &self.wi)?)?.broadcast_add(&self.bi)?).relu()?;

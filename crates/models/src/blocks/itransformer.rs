@@ -27,8 +27,12 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, _: BuildCtx) -> std::result::Result<(), String> {
-    if p.usize("d_embed") % p.usize("n_heads") != 0 {
-        return Err(format!("n_heads: {} does not divide d_embed {}", p.usize("n_heads"), p.usize("d_embed")));
+    if !p.usize("d_embed").is_multiple_of(p.usize("n_heads")) {
+        return Err(format!(
+            "n_heads: {} does not divide d_embed {}",
+            p.usize("n_heads"),
+            p.usize("d_embed")
+        ));
     }
     Ok(())
 }

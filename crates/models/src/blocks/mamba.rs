@@ -70,7 +70,14 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
     let dt_proj = {
         let vb = vb.pp("dt_proj");
         let bound = 1.0 / (rank as f64).sqrt();
-        let w = vb.get_with_hints((di, rank), "weight", Init::Uniform { lo: -bound, up: bound })?;
+        let w = vb.get_with_hints(
+            (di, rank),
+            "weight",
+            Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        )?;
         let b = vb.get_with_hints(di, "bias", Init::Const(dt_bias))?;
         Linear::from_tensors(w, Some(b))
     };
@@ -97,10 +104,17 @@ impl Block for Mamba {
         let xz = self.in_proj.forward(&self.ln.forward(x)?)?;
         let xs = xz.narrow(2, 0, self.di)?;
         let z = xz.narrow(2, self.di, self.di)?;
-        let xc = xs.transpose(1, 2)?.contiguous()?.pad_with_zeros(2, self.k - 1, 0)?;
+        let xc = xs
+            .transpose(1, 2)?
+            .contiguous()?
+            .pad_with_zeros(2, self.k - 1, 0)?;
         let xc = silu(&self.conv.forward(&xc)?.transpose(1, 2)?.contiguous()?)?; // (B, T, di)
         let proj = self.x_proj.forward(&xc)?;
-        let dt = softplus(&self.dt_proj.forward(&proj.narrow(2, 0, self.rank)?.contiguous()?)?)?;
+        let dt = softplus(
+            &self
+                .dt_proj
+                .forward(&proj.narrow(2, 0, self.rank)?.contiguous()?)?,
+        )?;
         let bm = proj.narrow(2, self.rank, self.n)?.contiguous()?; // (B, T, N)
         let cm = proj.narrow(2, self.rank + self.n, self.n)?.contiguous()?;
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)

@@ -15,8 +15,19 @@ pub const ENTRY: BlockEntry = BlockEntry {
         summary: "Residual per-step MLP: x + W2·act(W1·LN(x))",
         simplified: None,
         params: &[
-            int("expansion", 2, 1, 16, "hidden width as a multiple of d_model"),
-            choice("activation", "gelu", &["relu", "gelu", "silu", "tanh"], "activation"),
+            int(
+                "expansion",
+                2,
+                1,
+                16,
+                "hidden width as a multiple of d_model",
+            ),
+            choice(
+                "activation",
+                "gelu",
+                &["relu", "gelu", "silu", "tanh"],
+                "activation",
+            ),
         ],
     },
     build,

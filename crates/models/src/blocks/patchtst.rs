@@ -16,7 +16,9 @@ pub const ENTRY: BlockEntry = BlockEntry {
         name: "patchtst",
         kind: ComponentKind::Block,
         summary: "PatchTST: channel-independent patches → Transformer encoder → flatten head",
-        simplified: Some("no patch masking / self-supervised pre-training; output is added to the input"),
+        simplified: Some(
+            "no patch masking / self-supervised pre-training; output is added to the input",
+        ),
         params: &[
             int("patch_len", 16, 2, 512, "patch length P"),
             int("stride", 8, 1, 512, "patch stride S"),
@@ -37,8 +39,12 @@ fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
             ctx.seq_len
         ));
     }
-    if p.usize("d_embed") % p.usize("n_heads") != 0 {
-        return Err(format!("n_heads: {} does not divide d_embed {}", p.usize("n_heads"), p.usize("d_embed")));
+    if !p.usize("d_embed").is_multiple_of(p.usize("n_heads")) {
+        return Err(format!(
+            "n_heads: {} does not divide d_embed {}",
+            p.usize("n_heads"),
+            p.usize("d_embed")
+        ));
     }
     Ok(())
 }
@@ -67,7 +73,14 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         .collect::<Result<_>>()?;
     Ok(Box::new(PatchTst {
         embed: Linear::new(patch, e, vb.pp("embed"))?,
-        pos: vb.get_with_hints((n, e), "pos", Init::Randn { mean: 0.0, stdev: 0.02 })?,
+        pos: vb.get_with_hints(
+            (n, e),
+            "pos",
+            Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        )?,
         layers,
         norm: LayerNorm::new(e, vb.pp("norm"))?,
         head: Linear::new(n * e, ctx.seq_len, vb.pp("head"))?,
@@ -93,7 +106,9 @@ impl Block for PatchTst {
         }
         let h = self.norm.forward(&h)?;
         let e = h.dim(2)?;
-        let y = self.head.forward(&h.reshape((b * d, self.n_patches * e))?)?; // (B·d, T)
+        let y = self
+            .head
+            .forward(&h.reshape((b * d, self.n_patches * e))?)?; // (B·d, T)
         let y = y.reshape((b, d, t))?.transpose(1, 2)?;
         x + y
     }

@@ -18,7 +18,11 @@ pub const ENTRY: BlockEntry = BlockEntry {
              anchoring (σ = realised vol of the input window × learned factor) instead of a \
              RevIN denormalisation",
         ),
-        params: &[boolean("affine", true, "learn a per-channel scale and shift")],
+        params: &[boolean(
+            "affine",
+            true,
+            "learn a per-channel scale and shift",
+        )],
     },
     build,
     check: no_check,

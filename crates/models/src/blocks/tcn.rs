@@ -52,7 +52,9 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
                 lo: -bound,
                 up: bound,
             };
-            let w = vb.pp("conv").get_with_hints((2 * d, d, k), "weight", init)?;
+            let w = vb
+                .pp("conv")
+                .get_with_hints((2 * d, d, k), "weight", init)?;
             let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
             Ok(Layer {
                 conv: Conv1d::new(w, Some(b), cfg),
@@ -68,7 +70,10 @@ impl Block for Tcn {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for l in &self.layers {
-            let xc = h.transpose(1, 2)?.contiguous()?.pad_with_zeros(2, l.pad, 0)?;
+            let xc = h
+                .transpose(1, 2)?
+                .contiguous()?
+                .pad_with_zeros(2, l.pad, 0)?;
             let y = l.conv.forward(&xc)?; // (B, 2d, T)
             let f = y.narrow(1, 0, self.d)?.tanh()?;
             let g = sigmoid(&y.narrow(1, self.d, self.d)?)?;

@@ -13,7 +13,8 @@ pub const ENTRY: BlockEntry = BlockEntry {
     info: ComponentInfo {
         name: "transformer",
         kind: ComponentKind::Block,
-        summary: "Pre-norm Transformer encoder (self-attention + GELU FFN) with sinusoidal positions",
+        summary:
+            "Pre-norm Transformer encoder (self-attention + GELU FFN) with sinusoidal positions",
         simplified: None,
         params: &[
             int("num_layers", 2, 1, 12, "encoder layers"),
@@ -28,8 +29,11 @@ pub const ENTRY: BlockEntry = BlockEntry {
 
 pub(crate) fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
     let h = p.usize("n_heads");
-    if ctx.d_model % h != 0 {
-        return Err(format!("n_heads: {h} does not divide d_model {}", ctx.d_model));
+    if !ctx.d_model.is_multiple_of(h) {
+        return Err(format!(
+            "n_heads: {h} does not divide d_model {}",
+            ctx.d_model
+        ));
     }
     Ok(())
 }

@@ -52,7 +52,14 @@ pub fn sinh(x: &Tensor) -> Result<Tensor> {
 }
 
 impl Head for Flow {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let p = (self.proj.forward(&self.ln.forward(h)?)? * 0.1)?;
         let mu = drift(&p.narrow(1, 0, 1)?, scale)?.unsqueeze(2)?; // (B, 1, 1)
@@ -60,7 +67,11 @@ impl Head for Flow {
         let mut y = noise.normal(&[b, n, horizon])?;
         for l in 0..self.layers {
             let skew = p.narrow(1, 2 + 2 * l, 1)?.unsqueeze(2)?;
-            let tail = p.narrow(1, 3 + 2 * l, 1)?.clamp(-3f32, 3f32)?.exp()?.unsqueeze(2)?;
+            let tail = p
+                .narrow(1, 3 + 2 * l, 1)?
+                .clamp(-3f32, 3f32)?
+                .exp()?
+                .unsqueeze(2)?;
             y = sinh(&asinh(&y)?.broadcast_mul(&tail)?.broadcast_sub(&skew)?)?;
         }
         y.broadcast_mul(&sigma)?.broadcast_add(&mu)

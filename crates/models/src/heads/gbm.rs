@@ -42,7 +42,14 @@ impl Gbm {
 }
 
 impl Head for Gbm {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let (mu, sigma) = self.params(h, scale)?;
         let eps = noise.normal(&[b, n, horizon])?;
@@ -50,7 +57,12 @@ impl Head for Gbm {
         eps.broadcast_mul(&sigma.unsqueeze(2)?)?.broadcast_add(&m)
     }
 
-    fn gaussian(&self, h: &Tensor, scale: &Tensor, horizon: usize) -> Result<Option<(Tensor, Tensor)>> {
+    fn gaussian(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         let b = h.dim(0)?;
         let (mu, sigma) = self.params(h, scale)?;
         let m = (mu - (sigma.sqr()? * 0.5)?)?.broadcast_as((b, horizon))?;

@@ -17,11 +17,31 @@ pub const ENTRY: HeadEntry = HeadEntry {
         name: "jump",
         kind: ComponentKind::Head,
         summary: "Merton jump-diffusion: GBM plus Gaussian jumps with learned intensity",
-        simplified: Some("at most one jump per step (Bernoulli per step rather than Poisson counts)"),
+        simplified: Some(
+            "at most one jump per step (Bernoulli per step rather than Poisson counts)",
+        ),
         params: &[
-            float("jump_prob", 0.01, 1e-4, 0.5, "initial jump probability per step"),
-            float("jump_scale", 4.0, 0.5, 50.0, "initial jump size in units of the step volatility"),
-            float("temperature", 0.5, 0.05, 10.0, "relaxation temperature (gradient only)"),
+            float(
+                "jump_prob",
+                0.01,
+                1e-4,
+                0.5,
+                "initial jump probability per step",
+            ),
+            float(
+                "jump_scale",
+                4.0,
+                0.5,
+                50.0,
+                "initial jump size in units of the step volatility",
+            ),
+            float(
+                "temperature",
+                0.5,
+                0.05,
+                10.0,
+                "relaxation temperature (gradient only)",
+            ),
         ],
     },
     build,
@@ -47,7 +67,14 @@ fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
 }
 
 impl Head for Jump {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let p = (self.proj.forward(&self.ln.forward(h)?)? * 0.1)?;
         let col = |i: usize| -> Result<Tensor> { p.narrow(1, i, 1)?.unsqueeze(2) }; // (B, 1, 1)
@@ -65,7 +92,9 @@ impl Head for Jump {
         let soft = sigmoid(&(logistic.broadcast_add(&logit)? / self.tau)?)?;
         let hard = soft.ge(0.5f32)?.to_dtype(DType::F32)?;
         let ind = ((hard - soft.detach())? + soft)?;
-        let diff = eps.broadcast_mul(&sigma)?.broadcast_add(&(mu - (sigma.sqr()? * 0.5)?)?)?;
+        let diff = eps
+            .broadcast_mul(&sigma)?
+            .broadcast_add(&(mu - (sigma.sqr()? * 0.5)?)?)?;
         let jumps = (eta.broadcast_mul(&sigma_j)?.broadcast_add(&mu_j)? * ind)?;
         diff + jumps
     }

@@ -17,14 +17,26 @@ pub const ENTRY: HeadEntry = HeadEntry {
     info: ComponentInfo {
         name: "mixture",
         kind: ComponentKind::Head,
-        summary: "Mixture of K GBMs (Gaussian or Student-t); straight-through Gumbel-softmax choice",
+        summary:
+            "Mixture of K GBMs (Gaussian or Student-t); straight-through Gumbel-softmax choice",
         simplified: None,
         params: &[
             int("components", 3, 1, 16, "mixture components K"),
             int("hidden", 64, 4, 4096, "MLP width"),
-            choice("innovations", "gaussian", &["gaussian", "student_t"], "noise distribution"),
+            choice(
+                "innovations",
+                "gaussian",
+                &["gaussian", "student_t"],
+                "noise distribution",
+            ),
             float("df", 5.0, 2.1, 100.0, "Student-t degrees of freedom"),
-            float("temperature", 0.5, 0.05, 10.0, "Gumbel-softmax temperature (gradient only)"),
+            float(
+                "temperature",
+                0.5,
+                0.05,
+                10.0,
+                "Gumbel-softmax temperature (gradient only)",
+            ),
         ],
     },
     build,
@@ -42,7 +54,13 @@ fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
     let k = p.usize("components");
     Ok(Box::new(Mixture {
         ln: LayerNorm::new(ctx.d_model, vb.pp("ln"))?,
-        mlp: Mlp::new(ctx.d_model, p.usize("hidden"), 3 * k, Act::Silu, vb.pp("mlp"))?,
+        mlp: Mlp::new(
+            ctx.d_model,
+            p.usize("hidden"),
+            3 * k,
+            Act::Silu,
+            vb.pp("mlp"),
+        )?,
         k,
         student: (p.str("innovations") == "student_t").then(|| p.f64("df")),
         tau: p.f64("temperature"),
@@ -55,7 +73,13 @@ impl Mixture {
         let p = (self.mlp.forward(&self.ln.forward(h)?)? * 0.1)?;
         let k = self.k;
         let spread: Vec<f32> = (0..k)
-            .map(|i| if k == 1 { 0.0 } else { -0.5 + i as f32 / (k - 1) as f32 })
+            .map(|i| {
+                if k == 1 {
+                    0.0
+                } else {
+                    -0.5 + i as f32 / (k - 1) as f32
+                }
+            })
             .collect();
         let spread = Tensor::from_vec(spread, (1, k), h.device())?;
         let mu = drift(&p.narrow(1, 0, k)?, scale)?;
@@ -75,7 +99,14 @@ pub fn straight_through(logits: &Tensor, gumbel: &Tensor, tau: f64) -> Result<Te
 }
 
 impl Head for Mixture {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let (mu, sigma, logits) = self.params(h, scale)?;
         let g = noise.gumbel(&[b, n, self.k])?;

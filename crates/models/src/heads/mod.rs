@@ -43,7 +43,12 @@ pub trait Head: Send + Sync {
 
     /// Per-step Gaussian marginals of the log increments, `(mean, std)` each (B, H), for the
     /// closed-form CRPS loss; `None` when the head's marginals are not Gaussian.
-    fn gaussian(&self, _h: &Tensor, _scale: &Tensor, _horizon: usize) -> Result<Option<(Tensor, Tensor)>> {
+    fn gaussian(
+        &self,
+        _h: &Tensor,
+        _scale: &Tensor,
+        _horizon: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         Ok(None)
     }
 }
@@ -92,7 +97,9 @@ pub fn build(name: &str, p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<B
 
 /// Per-step volatility `scale · exp(clamp(raw))`.
 pub fn vol(raw: &Tensor, scale: &Tensor) -> Result<Tensor> {
-    raw.clamp(RAW_VOL_MIN, RAW_VOL_MAX)?.exp()?.broadcast_mul(scale)
+    raw.clamp(RAW_VOL_MIN, RAW_VOL_MAX)?
+        .exp()?
+        .broadcast_mul(scale)
 }
 
 /// Per-step drift `0.1 · scale · tanh(raw)` (a small residual around zero).
@@ -122,7 +129,9 @@ impl Noise {
     /// Standard normal values of `shape`.
     pub fn normal(&mut self, shape: &[usize]) -> Result<Tensor> {
         let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut self.rng)).collect();
+        let v: Vec<f32> = (0..n)
+            .map(|_| StandardNormal.sample(&mut self.rng))
+            .collect();
         self.tensor(v, shape)
     }
 

@@ -17,7 +17,9 @@ pub const ENTRY: HeadEntry = HeadEntry {
         name: "quantile",
         kind: ComponentKind::Head,
         summary: "Learned monotone quantile function of per-step returns, sampled by inverse CDF",
-        simplified: Some("one quantile function for all horizon steps (no per-step term structure)"),
+        simplified: Some(
+            "one quantile function for all horizon steps (no per-step term structure)",
+        ),
         params: &[int("knots", 16, 3, 128, "quantile levels K")],
     },
     build,
@@ -34,19 +36,47 @@ struct Quantile {
 }
 
 /// Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
+#[allow(clippy::excessive_precision)]
 pub fn norm_ppf(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
-    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383577518672690e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
     let pl = 0.02425;
     if p < pl {
         let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     } else if p <= 1.0 - pl {
         let q = p - 0.5;
         let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     } else {
         -norm_ppf(1.0 - p)
     }
@@ -81,12 +111,23 @@ impl Quantile {
 }
 
 impl Head for Quantile {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let q = self.knots(h, scale)?; // (B, K)
         let m = n * horizon;
         let u = noise.uniform_vec(b * m);
-        let (mut lo_idx, mut hi_idx, mut frac) = (Vec::with_capacity(b * m), Vec::with_capacity(b * m), Vec::with_capacity(b * m));
+        let (mut lo_idx, mut hi_idx, mut frac) = (
+            Vec::with_capacity(b * m),
+            Vec::with_capacity(b * m),
+            Vec::with_capacity(b * m),
+        );
         for &x in &u {
             let pos = ((x as f64 - LO) / (HI - LO)).clamp(0.0, 1.0) * (self.k - 1) as f64;
             let i = (pos.floor() as usize).min(self.k - 2);

@@ -60,15 +60,28 @@ fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
 }
 
 impl Head for Sde {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let (mu, sigma) = self.ps.params(h, scale, horizon)?;
         let m = (mu - (sigma.sqr()? * 0.5)?)?;
         let eps = noise.normal(&[b, n, horizon])?;
-        eps.broadcast_mul(&per_step(&sigma)?)?.broadcast_add(&per_step(&m)?)
+        eps.broadcast_mul(&per_step(&sigma)?)?
+            .broadcast_add(&per_step(&m)?)
     }
 
-    fn gaussian(&self, h: &Tensor, scale: &Tensor, horizon: usize) -> Result<Option<(Tensor, Tensor)>> {
+    fn gaussian(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         let (mu, sigma) = self.ps.params(h, scale, horizon)?;
         Ok(Some(((mu - (sigma.sqr()? * 0.5)?)?, sigma)))
     }

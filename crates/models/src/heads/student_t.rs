@@ -13,7 +13,8 @@ pub const ENTRY: HeadEntry = HeadEntry {
     info: ComponentInfo {
         name: "student_t",
         kind: ComponentKind::Head,
-        summary: "Per-step drift and volatility with unit-variance Student-t innovations (fat tails)",
+        summary:
+            "Per-step drift and volatility with unit-variance Student-t innovations (fat tails)",
         simplified: Some("ν is a fixed hyperparameter, not learned"),
         params: &[
             int("hidden", 64, 4, 4096, "MLP width"),
@@ -36,13 +37,21 @@ fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
 }
 
 impl Head for StudentT {
-    fn increments(&self, h: &Tensor, scale: &Tensor, horizon: usize, n: usize, noise: &mut Noise) -> Result<Tensor> {
+    fn increments(
+        &self,
+        h: &Tensor,
+        scale: &Tensor,
+        horizon: usize,
+        n: usize,
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
         let b = h.dim(0)?;
         let (mu, sigma) = self.ps.params(h, scale, horizon)?;
         let z = noise.normal(&[b, n, horizon])?;
         let f = noise.t_factor(self.df, &[b, n, horizon])?;
         let eps = ((z * f)? * ((self.df - 2.0) / self.df).sqrt())?;
         let m = (mu - (sigma.sqr()? * 0.5)?)?;
-        eps.broadcast_mul(&per_step(&sigma)?)?.broadcast_add(&per_step(&m)?)
+        eps.broadcast_mul(&per_step(&sigma)?)?
+            .broadcast_add(&per_step(&m)?)
     }
 }

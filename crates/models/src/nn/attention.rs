@@ -16,7 +16,7 @@ pub struct MultiHeadAttention {
 impl MultiHeadAttention {
     /// `d_model` must be divisible by `n_heads` (checked by the caller's validation).
     pub fn new(d_model: usize, n_heads: usize, vb: VarBuilder) -> Result<Self> {
-        if n_heads == 0 || d_model % n_heads != 0 {
+        if n_heads == 0 || !d_model.is_multiple_of(n_heads) {
             candle_core::bail!("d_model {d_model} is not divisible by n_heads {n_heads}");
         }
         Ok(Self {

@@ -96,7 +96,9 @@ struct SeededBackend {
 fn draw(init: Init, shape: &Shape, rng: &mut StdRng) -> Vec<f32> {
     let n = shape.elem_count();
     let uniform = |rng: &mut StdRng, lo: f64, up: f64| -> Vec<f32> {
-        (0..n).map(|_| (lo + (up - lo) * rng.random::<f64>()) as f32).collect()
+        (0..n)
+            .map(|_| (lo + (up - lo) * rng.random::<f64>()) as f32)
+            .collect()
     };
     let normal = |rng: &mut StdRng, mean: f64, std: f64| -> Vec<f32> {
         (0..n)

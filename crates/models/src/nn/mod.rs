@@ -1,6 +1,7 @@
 //! Shared neural layers: seeded parameter creation, dense / norm layers, attention.
 
 pub mod attention;
+pub mod cumsum;
 pub mod init;
 pub mod layers;
 

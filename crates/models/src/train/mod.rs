@@ -64,24 +64,37 @@ pub struct TrainReport {
 }
 
 fn sorted_vars(model: &NeuralModel) -> Vec<Var> {
-    model.store().named_vars().into_iter().map(|(_, v)| v).collect()
+    model
+        .store()
+        .named_vars()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect()
 }
 
 /// A seed for step `k` of stream `stream` derived from the run seed (splitmix64).
 pub fn derive_seed(seed: u64, stream: u64, k: u64) -> u64 {
-    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut z =
+        seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
 /// The training loss of a batch of windows, as a scalar tensor.
-pub fn batch_loss(model: &NeuralModel, windows: &[&Window], n_paths: usize, noise: &mut Noise) -> Result<Tensor, ModelError> {
+pub fn batch_loss(
+    model: &NeuralModel,
+    windows: &[&Window],
+    n_paths: usize,
+    noise: &mut Noise,
+) -> Result<Tensor, ModelError> {
     let spec = model.spec();
     let fb = model.features();
     let dev = model.store().device().clone();
     let b = batch(windows, fb.seq_len(), fb.n_features(), &dev)?;
-    let target = b.target.ok_or_else(|| ModelError::Data("training windows need targets".into()))?;
+    let target = b
+        .target
+        .ok_or_else(|| ModelError::Data("training windows need targets".into()))?;
     let net = model.network();
     let l = match spec.training.loss {
         LossKind::PathCrps => {
@@ -94,7 +107,11 @@ pub fn batch_loss(model: &NeuralModel, windows: &[&Window], n_paths: usize, nois
             let (mu, sigma) = net
                 .head()
                 .gaussian(&h, &b.scale, net.horizon())?
-                .ok_or_else(|| ModelError::InvalidConfig("training.loss: head has no Gaussian marginals".into()))?;
+                .ok_or_else(|| {
+                    ModelError::InvalidConfig(
+                        "training.loss: head has no Gaussian marginals".into(),
+                    )
+                })?;
             loss::gaussian_crps(&mu, &sigma, &target)?
         }
     };
@@ -162,7 +179,9 @@ pub fn fit(
             let l = batch_loss(model, &refs, t.n_paths, &mut noise)?;
             let lv = l.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
             if !lv.is_finite() {
-                return Err(ModelError::Diverged(format!("loss is {lv} at epoch {epoch}, step {step}")));
+                return Err(ModelError::Diverged(format!(
+                    "loss is {lv} at epoch {epoch}, step {step}"
+                )));
             }
             let mut grads = l.backward()?;
             let norm = clip::clip_grad_norm(&vars, &mut grads, t.clip_norm)?;
@@ -184,7 +203,11 @@ pub fn fit(
         on_epoch(&rep);
         epochs.push(rep);
         // Without validation windows, the last epoch's weights are kept.
-        let score = if val.is_empty() { epoch as f64 * -1.0 } else { val_loss };
+        let score = if val.is_empty() {
+            -(epoch as f64)
+        } else {
+            val_loss
+        };
         match stopper.update(epoch, score) {
             Verdict::Improved => best = model.store().snapshot()?,
             Verdict::Continue => {}
@@ -215,9 +238,9 @@ pub fn fit(
 pub fn windows_in_span(model: &NeuralModel, series: &Series, span: Span) -> Vec<Window> {
     let spec = model.spec();
     let horizon_secs = (spec.horizon() as i64) * spec.timeframe.step_secs() as i64;
-    let mut w = model
-        .features()
-        .windows(series, spec.training.stride, |d| span.holds_window(d, horizon_secs));
+    let mut w = model.features().windows(series, spec.training.stride, |d| {
+        span.holds_window(d, horizon_secs)
+    });
     let cap = spec.training.max_windows;
     if cap > 0 && w.len() > cap {
         w.drain(..w.len() - cap);

@@ -5,10 +5,16 @@ use models::features::{Feature, FeatureBuilder, Series};
 use super::neural_support::gbm_candles;
 
 fn builder() -> FeatureBuilder {
-    let f = ["log_return", "abs_return", "rv_4", "time_of_day", "day_of_week"]
-        .iter()
-        .map(|s| Feature::parse(s).unwrap())
-        .collect();
+    let f = [
+        "log_return",
+        "abs_return",
+        "rv_4",
+        "time_of_day",
+        "day_of_week",
+    ]
+    .iter()
+    .map(|s| Feature::parse(s).unwrap())
+    .collect();
     FeatureBuilder::new(f, 8, 5)
 }
 
@@ -20,7 +26,9 @@ fn window_values_are_normalised_by_the_window_rms() {
     assert_eq!(fb.n_features(), 7);
     let i = 50;
     let w = fb.window_at(&s, i, true).unwrap();
-    let rets: Vec<f64> = (i - 7..=i).map(|j| (c.close[j] / c.close[j - 1]).ln()).collect();
+    let rets: Vec<f64> = (i - 7..=i)
+        .map(|j| (c.close[j] / c.close[j - 1]).ln())
+        .collect();
     let rms = (rets.iter().map(|r| r * r).sum::<f64>() / 8.0).sqrt();
     assert!((w.scale as f64 - rms).abs() < 1e-9);
     // the first channel of the last row is the normalised last return
@@ -59,7 +67,10 @@ fn training_windows_skip_gaps() {
     let all = fb.windows(&s, 1, |_| true);
     for w in &all {
         let i = c.ts.iter().position(|&t| t + 300 == w.decision_ts).unwrap();
-        assert!(i + 5 < 100 || i + 1 >= 100 + fb.rows_needed(), "window at row {i} spans the gap");
+        assert!(
+            i + 5 < 100 || i + 1 >= 100 + fb.rows_needed(),
+            "window at row {i} spans the gap"
+        );
     }
     assert!(!all.is_empty());
 }

@@ -17,23 +17,36 @@ fn grads_reach_all(store: &ParamStore, loss: &Tensor, what: &str) {
     let vars = store.named_vars();
     assert!(!vars.is_empty(), "{what} has no parameters");
     for (name, v) in vars {
-        let g = grads.get(&v).unwrap_or_else(|| panic!("{what}: no gradient for {name}"));
+        let g = grads
+            .get(&v)
+            .unwrap_or_else(|| panic!("{what}: no gradient for {name}"));
         let norm: f32 = g.abs().unwrap().sum_all().unwrap().to_scalar().unwrap();
-        assert!(norm.is_finite() && norm > 0.0, "{what}: zero gradient for {name}");
+        assert!(
+            norm.is_finite() && norm > 0.0,
+            "{what}: zero gradient for {name}"
+        );
     }
 }
 
 #[test]
 fn every_block_preserves_shape_and_trains_every_parameter() {
     let dev = Device::Cpu;
-    let ctx = BuildCtx { d_model: 8, seq_len: 16 };
+    let ctx = BuildCtx {
+        d_model: 8,
+        seq_len: 16,
+    };
     for info in registry::blocks() {
         let store = ParamStore::new(3, dev.clone());
         let p = info.defaults();
         let b = blocks::build(info.name, &p, ctx, store.vb()).unwrap();
         let x = Noise::new(1, &dev).normal(&[2, 16, 8]).unwrap();
         let y = b.forward(&x).unwrap();
-        assert_eq!(y.dims(), &[2, 16, 8], "block {} changed the shape", info.name);
+        assert_eq!(
+            y.dims(),
+            &[2, 16, 8],
+            "block {} changed the shape",
+            info.name
+        );
         let w = Noise::new(2, &dev).normal(&[2, 16, 8]).unwrap();
         let l = (y * w).unwrap().sum_all().unwrap();
         grads_reach_all(&store, &l, info.name);
@@ -47,14 +60,26 @@ fn every_head_trains_every_parameter_through_the_path_crps() {
         let h = tf.horizon();
         for info in registry::heads() {
             let store = ParamStore::new(5, dev.clone());
-            let head = heads::build(info.name, &info.defaults(), HeadCtx { d_model: 8, horizon: h }, store.vb()).unwrap();
+            let head = heads::build(
+                info.name,
+                &info.defaults(),
+                HeadCtx {
+                    d_model: 8,
+                    horizon: h,
+                },
+                store.vb(),
+            )
+            .unwrap();
             let state = Noise::new(1, &dev).normal(&[2, 8]).unwrap();
             let scale = Tensor::new(&[[0.002f32], [0.001]], &dev).unwrap();
-            let inc = head.increments(&state, &scale, h, 64, &mut Noise::new(9, &dev)).unwrap();
+            let inc = head
+                .increments(&state, &scale, h, 64, &mut Noise::new(9, &dev))
+                .unwrap();
             assert_eq!(inc.dims(), &[2, 64, h]);
             let f = models::sampler::factors(&inc).unwrap();
             let r = (Noise::new(4, &dev).normal(&[2, h]).unwrap() * 0.002).unwrap();
-            let l = loss::path_crps(&f, &loss::real_factors(&r).unwrap(), loss::intervals(tf)).unwrap();
+            let l =
+                loss::path_crps(&f, &loss::real_factors(&r).unwrap(), loss::intervals(tf)).unwrap();
             grads_reach_all(&store, &l, info.name);
         }
     }
@@ -66,7 +91,8 @@ fn every_head_yields_valid_sn50_paths_for_low_and_high() {
         let res = tf.step_secs();
         let hist = gbm_candles(200, res, 0.002, 1);
         for info in registry::heads() {
-            let model = models::neural::NeuralModel::new(tiny_spec(tf, &["mlp"], info.name)).unwrap();
+            let model =
+                models::neural::NeuralModel::new(tiny_spec(tf, &["mlp"], info.name)).unwrap();
             let start_price = 67_123.45;
             let start_time = hist.ts.last().unwrap() + res as i64;
             let req = ForecastRequest {
@@ -83,8 +109,16 @@ fn every_head_yields_valid_sn50_paths_for_low_and_high() {
             assert_eq!(paths.n_paths(), 1000, "{}", info.name);
             assert_eq!(paths.n_points(), tf.horizon() + 1, "{}", info.name);
             for p in paths.paths() {
-                assert_eq!(p[0], start_price, "{}: first point is not the start price", info.name);
-                assert!(p.iter().all(|x| x.is_finite() && *x > 0.0), "{}: invalid price", info.name);
+                assert_eq!(
+                    p[0], start_price,
+                    "{}: first point is not the start price",
+                    info.name
+                );
+                assert!(
+                    p.iter().all(|x| x.is_finite() && *x > 0.0),
+                    "{}: invalid price",
+                    info.name
+                );
             }
             // Formatted as the miner sends them, the validator accepts them.
             let out = sn50::format_paths(&paths, start_time, res as i64).unwrap();
@@ -112,15 +146,32 @@ fn descriptors_have_schemas_and_validate_parameters() {
         assert_eq!(s["type"], "object");
         assert_eq!(s["additionalProperties"], false);
         for p in info.params {
-            assert!(s["properties"][p.name]["default"] != serde_json::Value::Null, "{}.{}", info.name, p.name);
+            assert!(
+                s["properties"][p.name]["default"] != serde_json::Value::Null,
+                "{}.{}",
+                info.name,
+                p.name
+            );
         }
-        assert_eq!(info.resolve(&serde_json::Value::Null, "x").unwrap(), info.defaults());
-        let err = info.resolve(&serde_json::json!({"nope": 1}), "blocks[0].params").unwrap_err();
-        assert!(err.starts_with("blocks[0].params.nope: unknown parameter"), "{err}");
+        assert_eq!(
+            info.resolve(&serde_json::Value::Null, "x").unwrap(),
+            info.defaults()
+        );
+        let err = info
+            .resolve(&serde_json::json!({"nope": 1}), "blocks[0].params")
+            .unwrap_err();
+        assert!(
+            err.starts_with("blocks[0].params.nope: unknown parameter"),
+            "{err}"
+        );
     }
     let lstm = registry::block("lstm").unwrap();
-    let err = lstm.resolve(&serde_json::json!({"num_layers": 99}), "p").unwrap_err();
+    let err = lstm
+        .resolve(&serde_json::json!({"num_layers": 99}), "p")
+        .unwrap_err();
     assert_eq!(err, "p.num_layers: 99 is outside [1, 8]");
-    let err = lstm.resolve(&serde_json::json!({"num_layers": "two"}), "p").unwrap_err();
+    let err = lstm
+        .resolve(&serde_json::json!({"num_layers": "two"}), "p")
+        .unwrap_err();
     assert!(err.contains("must be an integer"), "{err}");
 }

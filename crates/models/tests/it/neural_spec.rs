@@ -37,20 +37,50 @@ fn errors_name_the_field_and_why() {
     };
     let e = err(&base(r#"[{"name": "lsmt"}]"#, r#"{"name": "gbm"}"#, ""));
     assert!(e.contains("blocks[0].name: unknown block `lsmt`"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}, {"name": "transformer", "params": {"n_heads": 5}}]"#, r#"{"name": "gbm"}"#, ""));
-    assert!(e.contains("blocks[1].params: n_heads: 5 does not divide d_model 32"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}]"#, r#"{"name": "mixture", "params": {"df": 1.0}}"#, ""));
+    let e = err(&base(
+        r#"[{"name": "mlp"}, {"name": "transformer", "params": {"n_heads": 5}}]"#,
+        r#"{"name": "gbm"}"#,
+        "",
+    ));
+    assert!(
+        e.contains("blocks[1].params: n_heads: 5 does not divide d_model 32"),
+        "{e}"
+    );
+    let e = err(&base(
+        r#"[{"name": "mlp"}]"#,
+        r#"{"name": "mixture", "params": {"df": 1.0}}"#,
+        "",
+    ));
     assert!(e.contains("head.params.df: 1 is outside [2.1, 100]"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}]"#, r#"{"name": "flow"}"#, r#", "training": {"loss": "gaussian_crps"}"#));
-    assert!(e.contains("training.loss: gaussian_crps needs a head with Gaussian marginals"), "{e}");
+    let e = err(&base(
+        r#"[{"name": "mlp"}]"#,
+        r#"{"name": "flow"}"#,
+        r#", "training": {"loss": "gaussian_crps"}"#,
+    ));
+    assert!(
+        e.contains("training.loss: gaussian_crps needs a head with Gaussian marginals"),
+        "{e}"
+    );
     let e = err(&base("[]", r#"{"name": "gbm"}"#, ""));
     assert!(e.contains("blocks: at least one block"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}]"#, r#"{"name": "gbm"}"#, r#", "features": ["log_return", "rv_1"]"#));
+    let e = err(&base(
+        r#"[{"name": "mlp"}]"#,
+        r#"{"name": "gbm"}"#,
+        r#", "features": ["log_return", "rv_1"]"#,
+    ));
     assert!(e.contains("features[1]: unknown feature `rv_1`"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}]"#, r#"{"name": "gbm"}"#, r#", "d_modle": 8"#));
+    let e = err(&base(
+        r#"[{"name": "mlp"}]"#,
+        r#"{"name": "gbm"}"#,
+        r#", "d_modle": 8"#,
+    ));
     assert!(e.contains("unknown field `d_modle`"), "{e}");
     let e = err(r#"{"timeframe": "15m", "blocks": [{"name": "mlp"}], "head": {"name": "gbm"}}"#);
     assert!(e.contains("unknown variant `15m`"), "{e}");
-    let e = err(&base(r#"[{"name": "mlp"}]"#, r#"{"name": "gbm"}"#, r#", "training": {"lr": 0}"#));
+    let e = err(&base(
+        r#"[{"name": "mlp"}]"#,
+        r#"{"name": "gbm"}"#,
+        r#", "training": {"lr": 0}"#,
+    ));
     assert!(e.contains("training.lr: must be in (0, 1]"), "{e}");
 }

@@ -30,7 +30,12 @@ pub fn tiny_spec(tf: Timeframe, blocks: &[&str], head: &str) -> ModelSpec {
     let mut s = ModelSpec::new(tf, blocks, head);
     s.d_model = 8;
     s.seq_len = 16;
-    s.features = vec!["log_return".into(), "abs_return".into(), "rv_8".into(), "time_of_day".into()];
+    s.features = vec![
+        "log_return".into(),
+        "abs_return".into(),
+        "rv_8".into(),
+        "time_of_day".into(),
+    ];
     s.training.n_paths = 16;
     s.training.batch_size = 8;
     s.training.epochs = 2;

@@ -11,7 +11,10 @@ use models::{checkpoint, train};
 use super::neural_support::{gbm_candles, tiny_spec};
 
 fn all_span() -> Span {
-    Span { from: i64::MIN / 4, to: i64::MAX / 4 }
+    Span {
+        from: i64::MIN / 4,
+        to: i64::MAX / 4,
+    }
 }
 
 /// Mean σ the model predicts per step over `windows` (Gaussian heads).
@@ -21,7 +24,11 @@ fn mean_sigma(model: &NeuralModel, windows: &[Window]) -> f64 {
     let b = batch(&refs, fb.seq_len(), fb.n_features(), &Device::Cpu).unwrap();
     let net = model.network();
     let h = net.state(&b.x).unwrap();
-    let (_, sigma) = net.head().gaussian(&h, &b.scale, net.horizon()).unwrap().unwrap();
+    let (_, sigma) = net
+        .head()
+        .gaussian(&h, &b.scale, net.horizon())
+        .unwrap()
+        .unwrap();
     sigma.mean_all().unwrap().to_scalar::<f32>().unwrap() as f64
 }
 
@@ -43,7 +50,11 @@ fn gbm_head_recovers_the_true_volatility_within_5_percent() {
     let rep = train::fit(&mut model, tr, va, &mut |_| {}).unwrap();
     let got = mean_sigma(&model, va);
     let rel = (got / sigma - 1.0).abs();
-    assert!(rel < 0.05, "σ = {got}, true {sigma} ({:.1} % off); {rep:?}", rel * 100.0);
+    assert!(
+        rel < 0.05,
+        "σ = {got}, true {sigma} ({:.1} % off); {rep:?}",
+        rel * 100.0
+    );
 }
 
 #[test]
@@ -74,8 +85,14 @@ fn path_crps_falls_on_real_btc_data() {
     let rep = train::fit(&mut model, &tr, &va, &mut |_| {}).unwrap();
     let after_val = train::evaluate(&model, &va, 99).unwrap();
     let after_test = train::evaluate(&model, &te, 99).unwrap();
-    assert!(after_val < before_val, "val {before_val} → {after_val}; {rep:?}");
-    assert!(after_test < before_test, "test {before_test} → {after_test}");
+    assert!(
+        after_val < before_val,
+        "val {before_val} → {after_val}; {rep:?}"
+    );
+    assert!(
+        after_test < before_test,
+        "test {before_test} → {after_test}"
+    );
     assert!(rep.epochs[rep.epochs.len() - 1].train_loss < rep.epochs[0].train_loss * 1.05);
 }
 

@@ -1,0 +1,129 @@
+//! Neural benches: sampling 1000 × 289 paths for one asset, and training steps of a 2-layer
+//! LSTM and a 2-layer Transformer encoder at batch 32, seq 256, d_model 64 (compare with
+//! `benches/models/torch_train_bench.py`). Run with `RAYON_NUM_THREADS=1` for one core.
+
+use candle_core::Device;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use criterion::{criterion_group, criterion_main, Criterion};
+use market::{Candles, Provenance};
+use models::features::Window;
+use models::heads::Noise;
+use models::neural::NeuralModel;
+use models::spec::{ComponentSpec, LossKind, ModelSpec, Timeframe};
+use models::train::{batch_loss, clip::clip_grad_norm};
+use models::{ForecastRequest, Forecaster};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn history(n: usize) -> Candles {
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut c = Candles::empty("BTC", 300, Provenance::Synthetic);
+    let mut p = 60_000.0f64;
+    for i in 0..n {
+        let z: f64 = StandardNormal.sample(&mut rng);
+        p *= (0.002 * z).exp();
+        c.ts.push(1_700_000_000 + 300 * i as i64);
+        c.open.push(p);
+        c.high.push(p);
+        c.low.push(p);
+        c.close.push(p);
+    }
+    c
+}
+
+fn sampling(c: &mut Criterion) {
+    let hist = history(400);
+    for head in ["gbm", "sde", "mixture"] {
+        let model = NeuralModel::new(ModelSpec::new(Timeframe::Low5m, &["mlp"], head)).unwrap();
+        let req = ForecastRequest {
+            asset: "BTC",
+            history: &hist,
+            start_price: 60_000.0,
+            start_time: hist.ts[hist.len() - 1] + 300,
+            time_increment: 300,
+            time_length: 86_400,
+            num_simulations: 1000,
+            seed: 3,
+        };
+        c.bench_function(&format!("forecast_1000x289_mlp_{head}"), |b| {
+            b.iter(|| model.forecast(&req).unwrap())
+        });
+    }
+}
+
+/// The PyTorch comparison's setup: Linear(1 → 64), backbone, LN + Linear(64 → 2) head,
+/// closed-form Gaussian CRPS over H = 60 targets, AdamW (lr 1e-3) and clipping at 1.0.
+fn train_spec(blocks: Vec<ComponentSpec>) -> ModelSpec {
+    let mut s = ModelSpec::new(Timeframe::High1m, &[], "gbm");
+    s.blocks = blocks;
+    s.d_model = 64;
+    s.seq_len = 256;
+    s.features = vec!["log_return".into()];
+    s.training.loss = LossKind::GaussianCrps;
+    s.training.batch_size = 32;
+    s
+}
+
+fn windows(n: usize) -> Vec<Window> {
+    let mut rng = StdRng::seed_from_u64(2);
+    (0..n)
+        .map(|_| Window {
+            x: (0..256).map(|_| StandardNormal.sample(&mut rng)).collect(),
+            scale: 0.001,
+            target: (0..60)
+                .map(|_| {
+                    let z: f32 = StandardNormal.sample(&mut rng);
+                    0.001 * z
+                })
+                .collect(),
+            decision_ts: 0,
+            last_close: 1.0,
+        })
+        .collect()
+}
+
+fn training(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train_step_b32_t256_d64");
+    g.sample_size(10);
+    let lstm = ComponentSpec {
+        name: "lstm".into(),
+        params: serde_json::json!({"num_layers": 2, "residual": false}),
+    };
+    let tr = ComponentSpec {
+        name: "transformer".into(),
+        params: serde_json::json!({"num_layers": 2, "n_heads": 4, "d_ff": 256}),
+    };
+    let data = windows(32);
+    let refs: Vec<&Window> = data.iter().collect();
+    for (name, blocks) in [("lstm2", vec![lstm]), ("transformer2", vec![tr])] {
+        let model = NeuralModel::new(train_spec(blocks)).unwrap();
+        let vars: Vec<_> = model
+            .store()
+            .named_vars()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        let mut opt = AdamW::new(
+            vars.clone(),
+            ParamsAdamW {
+                lr: 1e-3,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut noise = Noise::new(0, &Device::Cpu);
+                let l = batch_loss(&model, &refs, 2, &mut noise).unwrap();
+                let mut grads = l.backward().unwrap();
+                clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
+                opt.step(&grads).unwrap();
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, sampling, training);
+criterion_main!(benches);
