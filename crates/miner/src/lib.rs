@@ -15,7 +15,9 @@ pub mod metagraph;
 pub mod metrics;
 pub mod nonce;
 pub mod prices;
+pub mod serve;
 pub mod ss58;
+pub mod wallet;
 
 pub use answer::{parse_prompt, Answer, AnswerError, Answerer, HistorySource, NoHistory, Prompt};
 pub use axon::{router, AxonConfig, AxonState};
@@ -23,3 +25,5 @@ pub use champion::{ChampionSource, ModelCache, NoChampions, ReferenceGbm, Timefr
 pub use metagraph::{BlacklistPolicy, Metagraph, Neuron};
 pub use metrics::Metrics;
 pub use prices::{PriceError, PriceFeed};
+pub use serve::serve_blocking;
+pub use wallet::{read_hotkey, Hotkey};

@@ -1,0 +1,325 @@
+//! A validator-like client (sr25519 signing, bt headers) against the axon on 127.0.0.1.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use miner::headers::EMPTY_BODY_HASH;
+use miner::{
+    parse_prompt, router, Answerer, AxonConfig, AxonState, BlacklistPolicy, Metagraph, ModelCache,
+    Neuron, NoChampions, NoHistory, PriceFeed,
+};
+use schnorrkel::{ExpansionMode, Keypair, MiniSecretKey};
+
+fn keypair(b: u8) -> Keypair {
+    MiniSecretKey::from_bytes(&[b; 32])
+        .unwrap()
+        .expand_to_keypair(ExpansionMode::Ed25519)
+}
+
+fn ss58(k: &Keypair) -> String {
+    miner::ss58::encode(42, &k.public.to_bytes())
+}
+
+struct Validator {
+    key: Keypair,
+    hotkey: String,
+    uuid: String,
+}
+
+impl Validator {
+    fn new(b: u8) -> Self {
+        let key = keypair(b);
+        let hotkey = ss58(&key);
+        Self {
+            key,
+            hotkey,
+            uuid: format!("7cc8dcea-e619-11f1-b563-02fc000000{b:02x}"),
+        }
+    }
+
+    /// Headers exactly as the synth dendrite sends them, signed for `miner_hotkey`.
+    fn headers(&self, miner_hotkey: &str, nonce: u128) -> Vec<(&'static str, String)> {
+        let msg = format!(
+            "{nonce}.{}.{miner_hotkey}.{}.{EMPTY_BODY_HASH}",
+            self.hotkey, self.uuid
+        );
+        let sig = self.key.sign_simple(b"substrate", msg.as_bytes());
+        vec![
+            ("name", "Simulation".into()),
+            ("timeout", "30.0".into()),
+            ("bt_header_axon_hotkey", miner_hotkey.into()),
+            ("bt_header_dendrite_version", "10000001".into()),
+            ("bt_header_dendrite_nonce", nonce.to_string()),
+            ("bt_header_dendrite_uuid", self.uuid.clone()),
+            ("bt_header_dendrite_hotkey", self.hotkey.clone()),
+            (
+                "bt_header_dendrite_signature",
+                format!("0x{}", hex::encode(sig.to_bytes())),
+            ),
+            ("bt_header_input_obj_simulation_input", "e30=".into()),
+            ("computed_body_hash", EMPTY_BODY_HASH.into()),
+        ]
+    }
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn body(asset: &str, length: i64, inc: i64) -> String {
+    format!(
+        r#"{{"name":"Simulation","timeout":12.0,"total_size":3106,"header_size":0,"dendrite":{{"status_code":null}},"axon":{{"status_code":null}},"computed_body_hash":"","simulation_input":{{"asset":"{asset}","start_time":"2026-05-14T14:06:00+00:00","time_increment":{inc},"time_length":{length},"num_simulations":1000}},"simulation_output":null}}"#
+    )
+}
+
+/// Starts the axon on an ephemeral loopback port; returns its base URL and state.
+async fn start(validators: &[&Validator], miner_hotkey: &str) -> (String, Arc<AxonState>) {
+    let mut neurons: Vec<Neuron> = validators
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Neuron {
+            uid: i as u16,
+            hotkey: v.hotkey.clone(),
+            stake: 5000.0,
+            validator_permit: true,
+        })
+        .collect();
+    // A registered hotkey without a validator permit.
+    neurons.push(Neuron {
+        uid: 99,
+        hotkey: Validator::new(99).hotkey,
+        stake: 5000.0,
+        validator_permit: false,
+    });
+    let prices = PriceFeed::Static(HashMap::from([
+        ("BTC".to_string(), 104_856.23),
+        ("ETH".to_string(), 3_456.7),
+    ]));
+    let answerer = Answerer::new(
+        ModelCache::new(Arc::new(NoChampions), Duration::from_secs(60)),
+        Arc::new(NoHistory),
+    );
+    let cfg = AxonConfig {
+        hotkey: miner_hotkey.to_string(),
+        policy: BlacklistPolicy::default(),
+        max_concurrent_answers: 2,
+        seed_salt: 42,
+        self_check: true,
+    };
+    let state = Arc::new(AxonState::new(
+        cfg,
+        Metagraph::from_neurons(neurons),
+        answerer,
+        prices,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), state)
+}
+
+async fn post(url: &str, headers: &[(&'static str, String)], body: String) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut req = client
+        .post(format!("{url}/Simulation"))
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_round_trip_validates_and_refusals_use_reference_statuses() {
+    let vali = Validator::new(1);
+    let miner_key = ss58(&keypair(2));
+    let (url, state) = start(&[&vali], &miner_key).await;
+
+    // A full LOW request answered with 200 and a body that passes sn50 validation.
+    let nonce = now_ns();
+    let b = body("BTC", 86_400, 300);
+    let (status, text) = post(&url, &vali.headers(&miner_key, nonce), b.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let prompt = parse_prompt(b.as_bytes()).unwrap();
+    assert_eq!(miner::axon::self_check(text.as_bytes(), &prompt), Ok(()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["simulation_input"]["asset"], "BTC");
+    assert_eq!(v["simulation_output"][0], 1_778_767_560);
+    assert_eq!(v["simulation_output"][1], 300);
+    assert_eq!(v["simulation_output"][2][0], 104_856.23);
+    assert_eq!(v["simulation_output"].as_array().unwrap().len(), 1002);
+
+    // Replay of the same nonce: 401 with bittensor's message.
+    let (status, text) = post(&url, &vali.headers(&miner_key, nonce), b.clone()).await;
+    assert_eq!(status, 401);
+    assert!(
+        text.contains("Nonce is too old, a newer one was last processed"),
+        "{text}"
+    );
+
+    // Signed for another miner's hotkey: 401 signature mismatch.
+    let other = ss58(&keypair(3));
+    let (status, text) = post(&url, &vali.headers(&other, now_ns()), b.clone()).await;
+    assert_eq!(status, 401);
+    assert!(text.contains("Signature mismatch"), "{text}");
+
+    // A stale first nonce from a new uuid: 401.
+    let mut stale = Validator::new(1);
+    stale.uuid = "other-uuid".into();
+    let (status, text) = post(
+        &url,
+        &stale.headers(&miner_key, now_ns() - 60_000_000_000),
+        b.clone(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(
+        text.contains("Nonce is too old: acceptable delta is 34.00 seconds"),
+        "{text}"
+    );
+
+    // Unknown and non-validator hotkeys: 403 with the reference reasons.
+    let (status, text) = post(
+        &url,
+        &Validator::new(9).headers(&miner_key, now_ns()),
+        b.clone(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        text.contains("Forbidden. Key is blacklisted: Unrecognized hotkey."),
+        "{text}"
+    );
+    let (status, text) = post(
+        &url,
+        &Validator::new(99).headers(&miner_key, now_ns()),
+        b.clone(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(text.contains("Non-validator hotkey"), "{text}");
+
+    // No signature at all: refused (unlike the Python axon).
+    let mut h = vali.headers(&miner_key, now_ns());
+    h.retain(|(k, _)| *k != "bt_header_dendrite_signature");
+    assert_eq!(post(&url, &h, b.clone()).await.0, 401);
+
+    // Malformed body: a clear 400, and the server keeps serving.
+    let (status, text) = post(
+        &url,
+        &vali.headers(&miner_key, now_ns()),
+        "{not json".into(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(text.contains("body is not a Simulation synapse"), "{text}");
+    // Unknown asset with a static price table: 503 naming the asset.
+    let (status, text) = post(
+        &url,
+        &vali.headers(&miner_key, now_ns()),
+        body("DOGE", 3600, 60),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert!(text.contains("DOGE"), "{text}");
+    // A HIGH request still works afterwards.
+    let (status, text) = post(
+        &url,
+        &vali.headers(&miner_key, now_ns()),
+        body("ETH", 3600, 60),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let p = parse_prompt(body("ETH", 3600, 60).as_bytes()).unwrap();
+    assert_eq!(miner::axon::self_check(text.as_bytes(), &p), Ok(()));
+
+    // Metrics: per validator, in Prometheus text.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(
+        "synth_miner_requests_total{{validator=\"{}\",status=\"200\"}} 2",
+        vali.hotkey
+    );
+    assert!(m.contains(&line), "{m}");
+    assert!(
+        m.contains(&format!(
+            "synth_miner_requests_total{{validator=\"{}\",status=\"401\"}} 4",
+            vali.hotkey
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            "synth_miner_answers_total{asset=\"BTC\",timeframe=\"low\",model=\"reference_gbm\"} 1"
+        ),
+        "{m}"
+    );
+    assert_eq!(state.metrics().checks(true), 2);
+    assert_eq!(state.metrics().checks(false), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_answers_when_accepted() {
+    let vali = Validator::new(4);
+    let miner_key = ss58(&keypair(2));
+    let (url, _) = start(&[&vali], &miner_key).await;
+    let client = reqwest::Client::new();
+    let mut req = client
+        .post(format!("{url}/Simulation"))
+        .header("accept-encoding", "gzip, deflate")
+        .body(body("BTC", 3600, 60));
+    for (k, v) in vali.headers(&miner_key, now_ns()) {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let bytes = resp.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    let p = parse_prompt(body("BTC", 3600, 60).as_bytes()).unwrap();
+    assert_eq!(miner::axon::self_check(text.as_bytes(), &p), Ok(()));
+}
+
+/// 64 validators at once, each a full LOW request: all answered, none timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "heavy: 64 full LOW answers (run with --run-ignored)"]
+async fn sixty_four_concurrent_validators() {
+    let vals: Vec<Validator> = (10..74).map(Validator::new).collect();
+    let refs: Vec<&Validator> = vals.iter().collect();
+    let miner_key = ss58(&keypair(2));
+    let (url, state) = start(&refs, &miner_key).await;
+    let t0 = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for v in &vals {
+        let h = v.headers(&miner_key, now_ns());
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            post(&url, &h, body("BTC", 86_400, 300)).await.0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    eprintln!("64 concurrent LOW answers in {:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert_eq!(state.metrics().requests_with_status(200), 64);
+}
