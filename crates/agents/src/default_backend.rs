@@ -6,17 +6,26 @@
 
 use std::sync::{Arc, Mutex};
 
-use research::{Archive, DataRequest, HistoryOrder, HistoryQuery, ModelsRunner, Requester, ResearchSession, RunRequest, RunStatus};
+use research::{
+    Archive, DataRequest, HistoryOrder, HistoryQuery, ModelsRunner, Requester, ResearchSession,
+    RunRequest, RunStatus,
+};
 use serde_json::{json, Value};
 
-use crate::backend::{fingerprint, Backend, Catalog, Component, Progress, ResearchBackend, RunRecord, Validation};
+use crate::backend::{
+    fingerprint, Backend, Catalog, Component, Progress, ResearchBackend, RunRecord, Validation,
+};
 use crate::tools::ToolError;
 
 /// The research backend over the default archive, for pipeline runs.
 pub fn default_backend(asset: &str, timeframe: &str) -> Result<Backend, String> {
     let _ = (asset, timeframe);
-    let archive = Archive::open_default().map_err(|e| format!("opening the research archive: {e}"))?;
-    Ok(Arc::new(ResearchBinding::new(Arc::new(archive), "pipeline")))
+    let archive =
+        Archive::open_default().map_err(|e| format!("opening the research archive: {e}"))?;
+    Ok(Arc::new(ResearchBinding::new(
+        Arc::new(archive),
+        "pipeline",
+    )))
 }
 
 /// [`ResearchBackend`] on a `research::ResearchSession`.
@@ -28,8 +37,15 @@ pub struct ResearchBinding {
 impl ResearchBinding {
     /// A binding storing into `archive`, runs tagged as requested by pipeline `label`.
     pub fn new(archive: Arc<Archive>, label: &str) -> Self {
-        let session = ResearchSession::new(archive.clone(), Arc::new(ModelsRunner::new()), Requester::Pipeline(label.to_string()));
-        Self { session: Mutex::new(session), archive }
+        let session = ResearchSession::new(
+            archive.clone(),
+            Arc::new(ModelsRunner::new()),
+            Requester::Pipeline(label.to_string()),
+        );
+        Self {
+            session: Mutex::new(session),
+            archive,
+        }
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, ResearchSession> {
@@ -37,9 +53,23 @@ impl ResearchBinding {
     }
 
     fn model_spec(&self, spec: &Value) -> Result<Value, ToolError> {
-        let blocks: Vec<String> = spec.get("blocks").and_then(Value::as_array).map(|b| b.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
-        let head = spec.get("head").and_then(Value::as_str).ok_or_else(|| ToolError::invalid("experiment.head: required"))?;
-        let tf = spec.get("timeframe").and_then(Value::as_str).unwrap_or("5m");
+        let blocks: Vec<String> = spec
+            .get("blocks")
+            .and_then(Value::as_array)
+            .map(|b| {
+                b.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let head = spec
+            .get("head")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ToolError::invalid("experiment.head: required"))?;
+        let tf = spec
+            .get("timeframe")
+            .and_then(Value::as_str)
+            .unwrap_or("5m");
         let mut training = json!({});
         for k in ["lr", "epochs", "seed"] {
             if let Some(v) = spec.get(k) {
@@ -50,7 +80,9 @@ impl ResearchBinding {
         if let Some(d) = spec.get("d_model") {
             overrides["d_model"] = d.clone();
         }
-        self.session().create(&blocks, head, tf, &overrides).map_err(to_tool)
+        self.session()
+            .create(&blocks, head, tf, &overrides)
+            .map_err(to_tool)
     }
 }
 
@@ -75,13 +107,21 @@ fn convert(r: &research::RunRecord) -> RunRecord {
         "epochs": training.get("epochs"),
         "seed": r.seed,
     });
-    let weights = r.artifacts.iter().find(|a| a.name.ends_with(".safetensors")).map(|a| a.key.clone());
+    let weights = r
+        .artifacts
+        .iter()
+        .find(|a| a.name.ends_with(".safetensors"))
+        .map(|a| a.key.clone());
     RunRecord {
         run_id: r.run_id.clone(),
         name: r.name.clone(),
         fingerprint: fingerprint(&spec),
         spec,
-        status: if r.status == RunStatus::Ok { "ok".into() } else { "error".into() },
+        status: if r.status == RunStatus::Ok {
+            "ok".into()
+        } else {
+            "error".into()
+        },
         crps: r.crps,
         baseline_crps: r.baseline_ratio.zip(r.crps).map(|(ratio, c)| c / ratio),
         param_count: r.extra.get("param_count").map(|p| *p as u64),
@@ -94,7 +134,11 @@ fn convert(r: &research::RunRecord) -> RunRecord {
 
 fn component(v: &Value) -> Option<Component> {
     let name = v.get("name")?.as_str()?.to_string();
-    let description = ["description", "doc", "summary"].iter().find_map(|k| v.get(*k).and_then(Value::as_str)).unwrap_or("").to_string();
+    let description = ["description", "doc", "summary"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .unwrap_or("")
+        .to_string();
     Some(Component { name, description })
 }
 
@@ -104,26 +148,55 @@ impl ResearchBackend for ResearchBinding {
         Ok(Catalog {
             blocks: s.list_blocks().iter().filter_map(component).collect(),
             heads: s.list_heads().iter().filter_map(component).collect(),
-            presets: s.list_presets().into_iter().filter_map(|p| serde_json::to_value(p).ok()).collect(),
+            presets: s
+                .list_presets()
+                .into_iter()
+                .filter_map(|p| serde_json::to_value(p).ok())
+                .collect(),
         })
     }
 
     fn validate(&self, spec: &Value) -> Result<Validation, ToolError> {
         let model = match self.model_spec(spec) {
             Ok(m) => m,
-            Err(e) => return Ok(Validation { valid: false, errors: vec![e.message], warnings: vec![], param_count: None }),
+            Err(e) => {
+                return Ok(Validation {
+                    valid: false,
+                    errors: vec![e.message],
+                    warnings: vec![],
+                    param_count: None,
+                })
+            }
         };
         let v = self.session().validate(&model);
-        Ok(Validation { valid: v.valid, errors: v.errors, warnings: v.warnings, param_count: v.param_count })
+        Ok(Validation {
+            valid: v.valid,
+            errors: v.errors,
+            warnings: v.warnings,
+            param_count: v.param_count,
+        })
     }
 
-    fn run(&self, name: &str, spec: &Value, progress: Progress<'_>) -> Result<RunRecord, ToolError> {
+    fn run(
+        &self,
+        name: &str,
+        spec: &Value,
+        progress: Progress<'_>,
+    ) -> Result<RunRecord, ToolError> {
         let model = self.model_spec(spec)?;
-        let asset = spec.get("asset").and_then(Value::as_str).unwrap_or("BTC").to_string();
+        let asset = spec
+            .get("asset")
+            .and_then(Value::as_str)
+            .unwrap_or("BTC")
+            .to_string();
         let seed = spec.get("seed").and_then(Value::as_u64).unwrap_or(0);
         let req = RunRequest {
             spec: model,
-            data: DataRequest { assets: vec![asset], allow_synthetic: true, ..DataRequest::default() },
+            data: DataRequest {
+                assets: vec![asset],
+                allow_synthetic: true,
+                ..DataRequest::default()
+            },
             seed,
             name: Some(name.to_string()),
             force: false,
@@ -138,15 +211,39 @@ impl ResearchBackend for ResearchBinding {
         Ok(rec)
     }
 
-    fn history(&self, asset: Option<&str>, timeframe: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, ToolError> {
-        let q = HistoryQuery { limit: limit.max(1), order: HistoryOrder::Recent, asset: asset.map(str::to_string), timeframe: timeframe.map(str::to_string), block: None, head: None };
-        let mut runs: Vec<RunRecord> = self.archive.registry.history(&q).map_err(to_tool)?.iter().map(convert).collect();
+    fn history(
+        &self,
+        asset: Option<&str>,
+        timeframe: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, ToolError> {
+        let q = HistoryQuery {
+            limit: limit.max(1),
+            order: HistoryOrder::Recent,
+            asset: asset.map(str::to_string),
+            timeframe: timeframe.map(str::to_string),
+            block: None,
+            head: None,
+        };
+        let mut runs: Vec<RunRecord> = self
+            .archive
+            .registry
+            .history(&q)
+            .map_err(to_tool)?
+            .iter()
+            .map(convert)
+            .collect();
         runs.reverse(); // oldest first
         Ok(runs)
     }
 
     fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<RunRecord>, ToolError> {
-        Ok(self.archive.registry.champion(asset, timeframe).map_err(to_tool)?.map(|c| convert(&c.run)))
+        Ok(self
+            .archive
+            .registry
+            .champion(asset, timeframe)
+            .map_err(to_tool)?
+            .map(|c| convert(&c.run)))
     }
 
     fn promote(&self, run_id: &str) -> Result<RunRecord, ToolError> {
@@ -157,9 +254,13 @@ impl ResearchBackend for ResearchBinding {
 
     fn publish_remote(&self, run_id: &str) -> Result<Value, ToolError> {
         if self.archive.remote.is_none() {
-            return Err(ToolError::environment("no remote store is configured (HIPPIUS_* settings)"));
+            return Err(ToolError::environment(
+                "no remote store is configured (HIPPIUS_* settings)",
+            ));
         }
         let r = self.archive.sync().map_err(to_tool)?;
-        Ok(json!({"run_id": run_id, "synced": serde_json::to_value(format!("{r:?}")).unwrap_or(Value::Null)}))
+        Ok(
+            json!({"run_id": run_id, "synced": serde_json::to_value(format!("{r:?}")).unwrap_or(Value::Null)}),
+        )
     }
 }
