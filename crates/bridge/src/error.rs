@@ -85,7 +85,10 @@ pub struct ApiError {
 impl ApiError {
     /// A new error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -121,7 +124,8 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"kind": self.kind.as_str(), "message": self.message}});
         let mut resp = (self.kind.status(), Json(body)).into_response();
         if self.kind == ErrorKind::TooManyPipelines {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
         }
         resp
     }

@@ -37,7 +37,12 @@ impl EventBus {
     /// A bus that keeps the last `keep` events for late readers.
     pub fn new(keep: usize) -> Self {
         let (tx, _) = broadcast::channel(1024);
-        Self { tx, recent: Arc::new(Mutex::new(VecDeque::new())), seq: Arc::new(AtomicU64::new(0)), keep }
+        Self {
+            tx,
+            recent: Arc::new(Mutex::new(VecDeque::new())),
+            seq: Arc::new(AtomicU64::new(0)),
+            keep,
+        }
     }
 
     /// Publishes an event.
@@ -49,7 +54,13 @@ impl EventBus {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         // Numbered under the lock so `recent` stays in order.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let ev = Event { seq, ts, bot_id: bot_id.map(str::to_string), kind: kind.to_string(), data };
+        let ev = Event {
+            seq,
+            ts,
+            bot_id: bot_id.map(str::to_string),
+            kind: kind.to_string(),
+            data,
+        };
         recent.push_back(ev.clone());
         while recent.len() > self.keep {
             recent.pop_front();

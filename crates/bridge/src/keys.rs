@@ -15,7 +15,9 @@ use subtle::ConstantTimeEq;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The bot id does not match `[a-z0-9][a-z0-9_-]{0,63}`.
-    #[error("invalid bot id {0:?}: use 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit")]
+    #[error(
+        "invalid bot id {0:?}: use 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit"
+    )]
     InvalidBotId(String),
     /// A bot with this id already has an active key.
     #[error("bot {0:?} already has an active key; revoke it first")]
@@ -59,7 +61,8 @@ pub fn valid_bot_id(id: &str) -> bool {
     !b.is_empty()
         && b.len() <= 64
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
 }
 
 /// SHA-256 of a key, hex.
@@ -88,14 +91,21 @@ fn now() -> String {
 impl KeyStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, KeyError> {
-        let db = |source| KeyError::Db { path: path.to_path_buf(), source };
+        let db = |source| KeyError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                db(rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {e}", dir.display()))))
+                db(rusqlite::Error::InvalidPath(PathBuf::from(format!(
+                    "{}: {e}",
+                    dir.display()
+                ))))
             })?;
         }
         let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              CREATE TABLE IF NOT EXISTS bot_keys (
@@ -106,11 +116,17 @@ impl KeyStore {
              );",
         )
         .map_err(db)?;
-        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
     }
 
     fn db(&self, source: rusqlite::Error) -> KeyError {
-        KeyError::Db { path: self.path.clone(), source }
+        KeyError::Db {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -127,7 +143,11 @@ impl KeyStore {
         let key = new_key()?;
         let conn = self.conn();
         let active: Option<Option<String>> = conn
-            .query_row("SELECT revoked_at FROM bot_keys WHERE bot_id = ?1", [bot_id], |r| r.get(0))
+            .query_row(
+                "SELECT revoked_at FROM bot_keys WHERE bot_id = ?1",
+                [bot_id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.db(e))?;
         match active {
@@ -173,7 +193,11 @@ impl KeyStore {
             .map_err(|e| self.db(e))?;
         let rows = st
             .query_map([], |r| {
-                Ok(BotRecord { bot_id: r.get(0)?, created_at: r.get(1)?, revoked_at: r.get(2)? })
+                Ok(BotRecord {
+                    bot_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    revoked_at: r.get(2)?,
+                })
             })
             .map_err(|e| self.db(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.db(e))
@@ -183,7 +207,11 @@ impl KeyStore {
     pub fn active_count(&self) -> Result<usize, KeyError> {
         let n: i64 = self
             .conn()
-            .query_row("SELECT COUNT(*) FROM bot_keys WHERE revoked_at IS NULL", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM bot_keys WHERE revoked_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.db(e))?;
         Ok(n.max(0) as usize)
     }
@@ -202,7 +230,9 @@ impl KeyStore {
             )
             .optional()
             .map_err(|e| self.db(e))?;
-        Ok(row.filter(|(_, stored)| bool::from(stored.as_bytes().ct_eq(h.as_bytes()))).map(|(id, _)| id))
+        Ok(row
+            .filter(|(_, stored)| bool::from(stored.as_bytes().ct_eq(h.as_bytes())))
+            .map(|(id, _)| id))
     }
 }
 
@@ -236,7 +266,17 @@ mod tests {
 
     #[test]
     fn bot_ids_cannot_name_directories_outside() {
-        for bad in ["", ".", "..", "../x", "a/b", "A", "-a", "a b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "A",
+            "-a",
+            "a b",
+            &"x".repeat(65),
+        ] {
             assert!(!valid_bot_id(bad), "{bad:?}");
         }
         for good in ["a", "bot-1", "b_2", &"x".repeat(64)] {

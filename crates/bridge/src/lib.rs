@@ -34,5 +34,8 @@ pub fn default_backend(state_dir: &std::path::Path) -> ApiResult<std::sync::Arc<
     if let Some(shared) = market::home::shared_dir() {
         dirs.push(shared.join("data"));
     }
-    Ok(std::sync::Arc::new(LocalBackend::new(state_dir.join("stand-in"), dirs)?))
+    Ok(std::sync::Arc::new(LocalBackend::new(
+        state_dir.join("stand-in"),
+        dirs,
+    )?))
 }

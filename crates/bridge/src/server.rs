@@ -48,8 +48,14 @@ impl BridgeConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8377,
             state_dir,
-            admin_key: std::env::var(ADMIN_KEY_ENV).ok().filter(|k| !k.trim().is_empty()),
-            limits: SlotLimits { max_running: 10, max_queued: 10, per_bot: 2 },
+            admin_key: std::env::var(ADMIN_KEY_ENV)
+                .ok()
+                .filter(|k| !k.trim().is_empty()),
+            limits: SlotLimits {
+                max_running: 10,
+                max_queued: 10,
+                per_bot: 2,
+            },
             session_ttl: ttl,
             reap_every: (ttl / 2).min(Duration::from_secs(300)),
             request_timeout: Duration::from_secs(30),
@@ -93,15 +99,21 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections and waits for open requests to finish, at most 5 s
+    /// (event streams never finish by themselves), then drops what is left.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = self.task.await;
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
     }
 
-    /// Waits until the server ends (Ctrl-C / SIGTERM when started by [`serve_forever`]).
+    /// Waits until the server task ends.
     pub async fn wait(self) {
         let _ = self.task.await;
     }
@@ -124,12 +136,22 @@ pub async fn start(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<Ru
         }
         notices.push("no API keys configured: open mode, every caller is bot 'local' and admin (loopback only)".into());
     } else {
-        notices.push(format!("API keys required ({} active bot keys)", keys.active_count()?));
+        notices.push(format!(
+            "API keys required ({} active bot keys)",
+            keys.active_count()?
+        ));
     }
     let listener = tokio::net::TcpListener::bind((config.host, config.port))
         .await
-        .map_err(|e| ServeError::Io(format!("cannot listen on {}:{}: {e}", config.host, config.port)))?;
-    let addr = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
+        .map_err(|e| {
+            ServeError::Io(format!(
+                "cannot listen on {}:{}: {e}",
+                config.host, config.port
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
     let sessions = Arc::new(Sessions::new(config.state_dir.join("workspaces")));
     let state = AppState {
         backend,
@@ -143,8 +165,12 @@ pub async fn start(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<Ru
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let reaper = {
-        let (sessions, ttl, every, events) =
-            (Arc::clone(&sessions), state.config.session_ttl, state.config.reap_every, state.events.clone());
+        let (sessions, ttl, every, events) = (
+            Arc::clone(&sessions),
+            state.config.session_ttl,
+            state.config.reap_every,
+            state.events.clone(),
+        );
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
             loop {
@@ -166,22 +192,31 @@ pub async fn start(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<Ru
             tracing::error!("bridge stopped: {e}");
         }
     });
-    Ok(Running { addr, state, notices, shutdown: Some(tx), task })
+    Ok(Running {
+        addr,
+        state,
+        notices,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 /// Starts the bridge and serves until Ctrl-C or SIGTERM; prints notices to stderr.
-pub async fn serve_forever(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<(), ServeError> {
-    let mut running = start(config, backend).await?;
+pub async fn serve_forever(
+    config: BridgeConfig,
+    backend: Arc<dyn Backend>,
+) -> Result<(), ServeError> {
+    let running = start(config, backend).await?;
     for n in &running.notices {
         eprintln!("bridge: {n}");
     }
-    eprintln!("bridge: listening on http://{} (dashboard at /, API at /openapi.json)", running.addr);
+    eprintln!(
+        "bridge: listening on http://{} (dashboard at /, API at /openapi.json)",
+        running.addr
+    );
     shutdown_signal().await;
     eprintln!("bridge: shutting down");
-    if let Some(tx) = running.shutdown.take() {
-        let _ = tx.send(());
-    }
-    running.wait().await;
+    running.stop().await;
     Ok(())
 }
 

@@ -73,7 +73,10 @@ impl Default for PipelineState {
 impl PipelineState {
     /// True while queued or running (such a session is never reaped).
     pub fn active(&self) -> bool {
-        matches!(self.status, PipelineStatus::Queued | PipelineStatus::Running)
+        matches!(
+            self.status,
+            PipelineStatus::Queued | PipelineStatus::Running
+        )
     }
 }
 
@@ -125,7 +128,8 @@ impl SessionLock<'_> {
     pub fn save(&self) -> ApiResult<()> {
         let bytes = serde_json::to_vec_pretty(&*self.guard)
             .map_err(|e| ApiError::failed(format!("cannot encode session: {e}")))?;
-        write_atomic(&self.path, &bytes).map_err(|e| ApiError::failed(format!("cannot save session: {e}")))
+        write_atomic(&self.path, &bytes)
+            .map_err(|e| ApiError::failed(format!("cannot save session: {e}")))
     }
 }
 
@@ -153,7 +157,11 @@ impl Session {
 
     /// Seconds since the last request finished or started.
     pub fn idle_secs(&self) -> f64 {
-        self.last_active.lock().unwrap_or_else(|p| p.into_inner()).elapsed().as_secs_f64()
+        self.last_active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            .as_secs_f64()
     }
 
     /// A JSON view for clients: no server paths.
@@ -161,7 +169,11 @@ impl Session {
         let d = self.lock();
         let mut pipeline = d.pipeline.clone();
         if pipeline.status == PipelineStatus::Running {
-            pipeline.stage = self.live_stage.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            pipeline.stage = self
+                .live_stage
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
         }
         json!({
             "bot_id": d.bot_id,
@@ -202,7 +214,10 @@ pub struct Sessions {
 impl Sessions {
     /// Sessions whose workspaces live under `root/<bot_id>`.
     pub fn new(root: PathBuf) -> Self {
-        Self { root, map: Mutex::new(HashMap::new()) }
+        Self {
+            root,
+            map: Mutex::new(HashMap::new()),
+        }
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Session>>> {
@@ -231,8 +246,9 @@ impl Sessions {
         std::fs::create_dir_all(&workspace)
             .map_err(|e| ApiError::failed(format!("cannot create workspace of {bot_id}: {e}")))?;
         let data = match std::fs::read(workspace.join(STATE_FILE)) {
-            Ok(bytes) => serde_json::from_slice::<SessionData>(&bytes)
-                .map_err(|e| ApiError::failed(format!("session file of {bot_id} is corrupt: {e}")))?,
+            Ok(bytes) => serde_json::from_slice::<SessionData>(&bytes).map_err(|e| {
+                ApiError::failed(format!("session file of {bot_id} is corrupt: {e}"))
+            })?,
             Err(_) => SessionData {
                 bot_id: bot_id.to_string(),
                 created_at: now(),
@@ -264,7 +280,11 @@ impl Sessions {
 
     /// All sessions in memory, by bot id.
     pub fn all(&self) -> Vec<Arc<Session>> {
-        let mut v: Vec<(String, Arc<Session>)> = self.map().iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect();
+        let mut v: Vec<(String, Arc<Session>)> = self
+            .map()
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v.into_iter().map(|(_, s)| s).collect()
     }
@@ -284,13 +304,19 @@ impl Sessions {
     pub fn unload(&self, bot_id: &str) -> ApiResult<()> {
         let mut map = self.map();
         let Some(s) = map.get(bot_id) else {
-            return Err(ApiError::not_found(format!("no session in memory for bot {bot_id:?}")));
+            return Err(ApiError::not_found(format!(
+                "no session in memory for bot {bot_id:?}"
+            )));
         };
         if s.lock().pipeline.active() {
-            return Err(ApiError::conflict(format!("bot {bot_id:?} has a pipeline running")));
+            return Err(ApiError::conflict(format!(
+                "bot {bot_id:?} has a pipeline running"
+            )));
         }
         if s.in_flight.load(Ordering::Acquire) > 0 {
-            return Err(ApiError::conflict(format!("bot {bot_id:?} has requests in flight")));
+            return Err(ApiError::conflict(format!(
+                "bot {bot_id:?} has requests in flight"
+            )));
         }
         map.remove(bot_id);
         Ok(())

@@ -6,10 +6,26 @@ pub const NAME: &str = "synth-city";
 
 /// The skill's files: path relative to the skill folder, content, executable.
 pub const FILES: &[(&str, &str, bool)] = &[
-    ("SKILL.md", include_str!("../../../skills/openclaw/synth-city/SKILL.md"), false),
-    ("scripts/sc.sh", include_str!("../../../skills/openclaw/synth-city/scripts/sc.sh"), true),
-    ("scripts/run-experiment.sh", include_str!("../../../skills/openclaw/synth-city/scripts/run-experiment.sh"), true),
-    ("scripts/pipeline.sh", include_str!("../../../skills/openclaw/synth-city/scripts/pipeline.sh"), true),
+    (
+        "SKILL.md",
+        include_str!("../../../skills/openclaw/synth-city/SKILL.md"),
+        false,
+    ),
+    (
+        "scripts/sc.sh",
+        include_str!("../../../skills/openclaw/synth-city/scripts/sc.sh"),
+        true,
+    ),
+    (
+        "scripts/run-experiment.sh",
+        include_str!("../../../skills/openclaw/synth-city/scripts/run-experiment.sh"),
+        true,
+    ),
+    (
+        "scripts/pipeline.sh",
+        include_str!("../../../skills/openclaw/synth-city/scripts/pipeline.sh"),
+        true,
+    ),
 ];
 
 /// Name of the settings file written beside `SKILL.md` (read by `scripts/sc.sh`).
@@ -17,7 +33,10 @@ pub const SETTINGS_FILE: &str = "bridge.env";
 
 /// The default OpenClaw workspace: `~/.openclaw/workspace`.
 pub fn default_workspace() -> std::path::PathBuf {
-    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default().join(".openclaw/workspace")
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default()
+        .join(".openclaw/workspace")
 }
 
 /// The skill folder inside an OpenClaw workspace.
@@ -27,7 +46,11 @@ pub fn skill_dir(workspace: &std::path::Path) -> std::path::PathBuf {
 
 /// Writes the skill into `<workspace>/skills/synth-city/` and the settings (bridge URL, key)
 /// into its `bridge.env` (mode 0600). Every file is written atomically. Returns the files.
-pub fn install(workspace: &std::path::Path, url: &str, key: Option<&str>) -> std::io::Result<Vec<std::path::PathBuf>> {
+pub fn install(
+    workspace: &std::path::Path,
+    url: &str,
+    key: Option<&str>,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
     let dir = skill_dir(workspace);
     let mut written = Vec::new();
     for (rel, content, exec) in FILES {
@@ -45,7 +68,10 @@ pub fn install(workspace: &std::path::Path, url: &str, key: Option<&str>) -> std
     }
     for v in [url, key.unwrap_or("")] {
         if v.contains(['\'', '\n', '\r']) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "URL and key may not contain quotes or newlines"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "URL and key may not contain quotes or newlines",
+            ));
         }
     }
     let mut env = format!("SYNTH_BRIDGE_URL='{url}'\n");
@@ -64,7 +90,9 @@ pub fn install(workspace: &std::path::Path, url: &str, key: Option<&str>) -> std
 }
 
 /// Reads `bridge.env` of an installed skill: `(url, key)`.
-pub fn read_settings(workspace: &std::path::Path) -> std::io::Result<(Option<String>, Option<String>)> {
+pub fn read_settings(
+    workspace: &std::path::Path,
+) -> std::io::Result<(Option<String>, Option<String>)> {
     let text = std::fs::read_to_string(skill_dir(workspace).join(SETTINGS_FILE))?;
     let get = |name: &str| {
         text.lines()

@@ -44,8 +44,16 @@ pub struct Ticket {
 impl Slots {
     /// A pool with these limits (`max_running` at least 1).
     pub fn new(limits: SlotLimits) -> Arc<Self> {
-        let limits = SlotLimits { max_running: limits.max_running.max(1), per_bot: limits.per_bot.max(1), ..limits };
-        Arc::new(Self { limits, sem: Arc::new(Semaphore::new(limits.max_running)), admitted: Mutex::new(Admitted::default()) })
+        let limits = SlotLimits {
+            max_running: limits.max_running.max(1),
+            per_bot: limits.per_bot.max(1),
+            ..limits
+        };
+        Arc::new(Self {
+            limits,
+            sem: Arc::new(Semaphore::new(limits.max_running)),
+            admitted: Mutex::new(Admitted::default()),
+        })
     }
 
     /// The limits in force.
@@ -60,7 +68,10 @@ impl Slots {
 
     /// Jobs admitted (running or waiting).
     pub fn admitted(&self) -> usize {
-        self.admitted.lock().unwrap_or_else(|p| p.into_inner()).total
+        self.admitted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .total
     }
 
     /// Admits a job of `bot` or refuses with 429 when the pool or the bot's share is full.
@@ -80,12 +91,19 @@ impl Slots {
         if mine >= self.limits.per_bot {
             return Err(ApiError::new(
                 ErrorKind::TooManyPipelines,
-                format!("this bot already has {mine} jobs running or queued (limit {})", self.limits.per_bot),
+                format!(
+                    "this bot already has {mine} jobs running or queued (limit {})",
+                    self.limits.per_bot
+                ),
             ));
         }
         a.total += 1;
         *a.per_bot.entry(bot.to_string()).or_insert(0) += 1;
-        Ok(Ticket { slots: Arc::clone(self), bot: bot.to_string(), permit: None })
+        Ok(Ticket {
+            slots: Arc::clone(self),
+            bot: bot.to_string(),
+            permit: None,
+        })
     }
 }
 
@@ -101,14 +119,21 @@ impl Ticket {
 
 impl std::fmt::Debug for Ticket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ticket").field("bot", &self.bot).field("running", &self.permit.is_some()).finish()
+        f.debug_struct("Ticket")
+            .field("bot", &self.bot)
+            .field("running", &self.permit.is_some())
+            .finish()
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.permit.take();
-        let mut a = self.slots.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        let mut a = self
+            .slots
+            .admitted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         a.total = a.total.saturating_sub(1);
         if let Some(n) = a.per_bot.get_mut(&self.bot) {
             *n = n.saturating_sub(1);
@@ -125,12 +150,22 @@ mod tests {
 
     #[tokio::test]
     async fn caps_hold_and_release() {
-        let slots = Slots::new(SlotLimits { max_running: 2, max_queued: 1, per_bot: 1 });
+        let slots = Slots::new(SlotLimits {
+            max_running: 2,
+            max_queued: 1,
+            per_bot: 1,
+        });
         let mut a = slots.admit("a").unwrap();
-        assert_eq!(slots.admit("a").unwrap_err().kind, ErrorKind::TooManyPipelines);
+        assert_eq!(
+            slots.admit("a").unwrap_err().kind,
+            ErrorKind::TooManyPipelines
+        );
         let mut b = slots.admit("b").unwrap();
         let c = slots.admit("c").unwrap();
-        assert_eq!(slots.admit("d").unwrap_err().kind, ErrorKind::TooManyPipelines);
+        assert_eq!(
+            slots.admit("d").unwrap_err().kind,
+            ErrorKind::TooManyPipelines
+        );
         a.run_slot().await;
         b.run_slot().await;
         assert_eq!(slots.running(), 2);

@@ -13,7 +13,9 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// paths, `..`, `.`, drive prefixes, NUL bytes, and symbolic links on any existing component.
 pub fn resolve(root: &Path, rel: &str) -> ApiResult<PathBuf> {
     if rel.is_empty() || rel.len() > 512 || rel.contains('\0') || rel.contains('\\') {
-        return Err(ApiError::bad_request(format!("invalid workspace path {rel:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid workspace path {rel:?}"
+        )));
     }
     let p = Path::new(rel);
     let mut out = root.to_path_buf();
@@ -55,7 +57,11 @@ pub fn list(root: &Path) -> ApiResult<Vec<serde_json::Value>> {
             if ft.is_dir() {
                 stack.push(path);
             } else if ft.is_file() {
-                let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
                 if rel.starts_with(".session") {
                     continue;
                 }
@@ -74,9 +80,9 @@ pub fn read(root: &Path, rel: &str) -> ApiResult<String> {
     match std::fs::read(&p) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| ApiError::invalid(format!("{rel} is not UTF-8 text"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(ApiError::not_found(format!("no file {rel:?} in the workspace")))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found(format!(
+            "no file {rel:?} in the workspace"
+        ))),
         Err(e) => Err(ApiError::failed(format!("cannot read {rel}: {e}"))),
     }
 }
@@ -84,17 +90,23 @@ pub fn read(root: &Path, rel: &str) -> ApiResult<String> {
 /// Writes a file of the workspace atomically (temporary file, then rename).
 pub fn write(root: &Path, rel: &str, content: &[u8]) -> ApiResult<u64> {
     if content.len() > MAX_FILE_BYTES {
-        return Err(ApiError::new(crate::ErrorKind::PayloadTooLarge, "file larger than 1 MiB"));
+        return Err(ApiError::new(
+            crate::ErrorKind::PayloadTooLarge,
+            "file larger than 1 MiB",
+        ));
     }
     let p = resolve(root, rel)?;
     if rel.starts_with(".session") {
-        return Err(ApiError::bad_request("names starting with .session are reserved"));
+        return Err(ApiError::bad_request(
+            "names starting with .session are reserved",
+        ));
     }
     if p.is_dir() {
         return Err(ApiError::conflict(format!("{rel} is a directory")));
     }
     let parent = p.parent().unwrap_or(root);
-    std::fs::create_dir_all(parent).map_err(|e| ApiError::failed(format!("cannot create {rel}: {e}")))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| ApiError::failed(format!("cannot create {rel}: {e}")))?;
     write_atomic(&p, content).map_err(|e| ApiError::failed(format!("cannot write {rel}: {e}")))?;
     Ok(content.len() as u64)
 }
@@ -104,9 +116,9 @@ pub fn delete(root: &Path, rel: &str) -> ApiResult<()> {
     let p = resolve(root, rel)?;
     match std::fs::remove_file(&p) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(ApiError::not_found(format!("no file {rel:?} in the workspace")))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found(format!(
+            "no file {rel:?} in the workspace"
+        ))),
         Err(e) => Err(ApiError::failed(format!("cannot delete {rel}: {e}"))),
     }
 }
@@ -115,7 +127,10 @@ pub fn delete(root: &Path, rel: &str) -> ApiResult<()> {
 /// so readers see the old content or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
@@ -140,7 +155,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("ws");
         std::fs::create_dir_all(&root).unwrap();
-        for bad in ["", "../x", "a/../../x", "/etc/passwd", "./a", "a\\..\\b", "a\0b"] {
+        for bad in [
+            "",
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "./a",
+            "a\\..\\b",
+            "a\0b",
+        ] {
             assert!(resolve(&root, bad).is_err(), "{bad:?}");
         }
         #[cfg(unix)]
@@ -156,6 +179,9 @@ mod tests {
         assert_eq!(files.len(), 1);
         assert_eq!(files[0]["path"], "notes/a.txt");
         delete(&root, "notes/a.txt").unwrap();
-        assert_eq!(read(&root, "notes/a.txt").unwrap_err().kind, crate::ErrorKind::NotFound);
+        assert_eq!(
+            read(&root, "notes/a.txt").unwrap_err().kind,
+            crate::ErrorKind::NotFound
+        );
     }
 }

@@ -17,7 +17,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/bots", get(list_bots).post(create_bot))
         .route("/admin/bots/{id}", delete(revoke_bot))
         .route("/admin/sessions", get(list_sessions))
-        .route("/admin/sessions/{id}", get(get_session).delete(unload_session))
+        .route(
+            "/admin/sessions/{id}",
+            get(get_session).delete(unload_session),
+        )
 }
 
 fn key_error(e: KeyError) -> ApiError {
@@ -35,10 +38,15 @@ struct CreateBot {
     bot_id: String,
 }
 
-async fn create_bot(State(st): State<AppState>, _: Admin, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_bot(
+    State(st): State<AppState>,
+    _: Admin,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let req: CreateBot = body.parse()?;
     let key = st.keys.create(&req.bot_id).map_err(key_error)?;
-    st.events.publish(None, "bot.created", json!({"bot_id": req.bot_id}));
+    st.events
+        .publish(None, "bot.created", json!({"bot_id": req.bot_id}));
     Ok((
         StatusCode::CREATED,
         Json(json!({"bot_id": req.bot_id, "api_key": key,
@@ -51,9 +59,14 @@ async fn list_bots(State(st): State<AppState>, _: Admin) -> ApiResult<Json<Value
     Ok(Json(json!({"total": bots.len(), "bots": bots})))
 }
 
-async fn revoke_bot(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn revoke_bot(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     st.keys.revoke(&id).map_err(key_error)?;
-    st.events.publish(None, "bot.revoked", json!({"bot_id": id}));
+    st.events
+        .publish(None, "bot.revoked", json!({"bot_id": id}));
     Ok(Json(json!({"status": "revoked", "bot_id": id})))
 }
 
@@ -62,12 +75,23 @@ async fn list_sessions(State(st): State<AppState>, _: Admin) -> Json<Value> {
     Json(json!({"total": sessions.len(), "sessions": sessions}))
 }
 
-async fn get_session(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let s = st.sessions.get(&id).ok_or_else(|| ApiError::not_found(format!("no session in memory for bot {id:?}")))?;
+async fn get_session(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let s = st
+        .sessions
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no session in memory for bot {id:?}")))?;
     Ok(Json(s.view()))
 }
 
-async fn unload_session(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn unload_session(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     st.sessions.unload(&id)?;
     Ok(Json(json!({"status": "unloaded", "bot_id": id,
                    "note": "its saved state and workspace stay on disk and come back on its next request"})))

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::extract::{Admin, Caller, Q, LOCAL_BOT};
+use super::extract::{Admin, Caller, LOCAL_BOT, Q};
 use super::AppState;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::events::Event;
@@ -36,7 +36,10 @@ fn bot_of(caller: Caller) -> ApiResult<String> {
     match caller {
         Caller::Bot(id) => Ok(id),
         Caller::Open => Ok(LOCAL_BOT.to_string()),
-        Caller::Admin => Err(ApiError::new(ErrorKind::Forbidden, "admins read /admin/events")),
+        Caller::Admin => Err(ApiError::new(
+            ErrorKind::Forbidden,
+            "admins read /admin/events",
+        )),
     }
 }
 
@@ -49,7 +52,11 @@ fn to_sse(e: &Event) -> SseEvent {
 }
 
 /// Kept events after `after`, then live ones, for `bot` (or all when `None`).
-fn stream_for(st: &AppState, bot: Option<String>, after: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+fn stream_for(
+    st: &AppState,
+    bot: Option<String>,
+    after: u64,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let rx = st.events.subscribe();
     let replay = st.events.recent(after, bot.as_deref());
     let last = replay.last().map(|e| e.seq).unwrap_or(after);
@@ -57,13 +64,20 @@ fn stream_for(st: &AppState, bot: Option<String>, after: u64) -> impl Stream<Ite
     let live = stream::unfold((rx, bot, last), |(mut rx, bot, last)| async move {
         loop {
             match rx.recv().await {
-                Ok(e) if e.seq > last && bot.as_deref().is_none_or(|b| e.bot_id.as_deref() == Some(b)) => {
+                Ok(e)
+                    if e.seq > last
+                        && bot
+                            .as_deref()
+                            .is_none_or(|b| e.bot_id.as_deref() == Some(b)) =>
+                {
                     let seq = e.seq;
                     return Some((Ok(to_sse(&e)), (rx, bot, seq)));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(n)) => {
-                    let ev = SseEvent::default().event("lagged").data(json!({"missed": n}).to_string());
+                    let ev = SseEvent::default()
+                        .event("lagged")
+                        .data(json!({"missed": n}).to_string());
                     return Some((Ok(ev), (rx, bot, last)));
                 }
                 Err(RecvError::Closed) => return None,
@@ -79,7 +93,8 @@ async fn bot_stream(
     Q(q): Q<After>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let bot = bot_of(caller)?;
-    Ok(Sse::new(stream_for(&st, Some(bot), q.after.unwrap_or(0))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(stream_for(&st, Some(bot), q.after.unwrap_or(0)))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 async fn admin_stream(
@@ -87,10 +102,15 @@ async fn admin_stream(
     _: Admin,
     Q(q): Q<After>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    Sse::new(stream_for(&st, None, q.after.unwrap_or(0))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream_for(&st, None, q.after.unwrap_or(0)))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-async fn bot_recent(State(st): State<AppState>, caller: Caller, Q(q): Q<After>) -> ApiResult<Json<Value>> {
+async fn bot_recent(
+    State(st): State<AppState>,
+    caller: Caller,
+    Q(q): Q<After>,
+) -> ApiResult<Json<Value>> {
     let bot = bot_of(caller)?;
     let events = st.events.recent(q.after.unwrap_or(0), Some(&bot));
     Ok(Json(json!({"bot_id": bot, "events": events})))

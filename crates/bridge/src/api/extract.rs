@@ -28,12 +28,23 @@ pub enum Caller {
 }
 
 fn presented_key(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(k) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+    if let Some(v) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(k) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(k.trim().to_string());
         }
     }
-    parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| k.trim().to_string())
+    parts
+        .headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.trim().to_string())
 }
 
 /// Identifies the caller from `Authorization: Bearer <key>` or `X-API-Key`. Any `X-Bot-Id`
@@ -44,14 +55,20 @@ pub fn identify(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
         if state.open_mode()? {
             return Ok(Caller::Open);
         }
-        return Err(unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"));
+        return Err(unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+        ));
     };
     if let Some(admin) = &state.config.admin_key {
         if secrets_equal(&key, admin) {
             return Ok(Caller::Admin);
         }
     }
-    match state.keys.lookup(&key).map_err(|e| ApiError::failed(e.to_string()))? {
+    match state
+        .keys
+        .lookup(&key)
+        .map_err(|e| ApiError::failed(e.to_string()))?
+    {
         Some(bot) => Ok(Caller::Bot(bot)),
         None => Err(unauthorized("invalid or revoked API key")),
     }
@@ -80,7 +97,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match identify(&AppState::from_ref(state), parts)? {
             Caller::Admin | Caller::Open => Ok(Admin),
-            Caller::Bot(_) => Err(ApiError::new(ErrorKind::Forbidden, "this needs the admin key (BRIDGE_ADMIN_KEY)")),
+            Caller::Bot(_) => Err(ApiError::new(
+                ErrorKind::Forbidden,
+                "this needs the admin key (BRIDGE_ADMIN_KEY)",
+            )),
         }
     }
 }
@@ -124,7 +144,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorKind::PayloadTooLarge, "request body too large (limit 1 MiB)")
+                ApiError::new(
+                    ErrorKind::PayloadTooLarge,
+                    "request body too large (limit 1 MiB)",
+                )
             } else {
                 ApiError::bad_request(e.body_text())
             }
@@ -134,7 +157,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(JsonBody(m)),
-            Ok(other) => Err(ApiError::bad_request(format!("expected a JSON object, got {}", type_name(&other)))),
+            Ok(other) => Err(ApiError::bad_request(format!(
+                "expected a JSON object, got {}",
+                type_name(&other)
+            ))),
             Err(e) => Err(ApiError::bad_request(format!("invalid JSON: {e}"))),
         }
     }
@@ -143,7 +169,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 impl JsonBody {
     /// Deserialises the body into `T` (400 naming the problem).
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
-        serde_json::from_value(Value::Object(self.0)).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+        serde_json::from_value(Value::Object(self.0))
+            .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
     }
 }
 

@@ -25,32 +25,60 @@ struct PathQuery {
 
 async fn list(State(st): State<AppState>, bot: Bot) -> ApiResult<Json<Value>> {
     let root = bot.guard.session().workspace().to_path_buf();
-    let files = blocking(st.config.request_timeout, None, move || workspace::list(&root)).await?;
-    Ok(Json(json!({"bot_id": bot.id, "total": files.len(), "files": files})))
+    let files = blocking(st.config.request_timeout, None, move || {
+        workspace::list(&root)
+    })
+    .await?;
+    Ok(Json(
+        json!({"bot_id": bot.id, "total": files.len(), "files": files}),
+    ))
 }
 
 async fn read(State(st): State<AppState>, bot: Bot, Q(q): Q<PathQuery>) -> ApiResult<Json<Value>> {
     let root = bot.guard.session().workspace().to_path_buf();
     let path = q.path.clone();
-    let content = blocking(st.config.request_timeout, None, move || workspace::read(&root, &path)).await?;
+    let content = blocking(st.config.request_timeout, None, move || {
+        workspace::read(&root, &path)
+    })
+    .await?;
     Ok(Json(json!({"path": q.path, "content": content})))
 }
 
-async fn write(State(st): State<AppState>, bot: Bot, Q(q): Q<PathQuery>, body: JsonBody) -> ApiResult<Json<Value>> {
+async fn write(
+    State(st): State<AppState>,
+    bot: Bot,
+    Q(q): Q<PathQuery>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
     let content = match body.0.get("content") {
         Some(Value::String(s)) => s.clone(),
-        _ => return Err(ApiError::bad_request("body must be {\"content\": \"<text>\"}")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "body must be {\"content\": \"<text>\"}",
+            ))
+        }
     };
     let root = bot.guard.session().workspace().to_path_buf();
     let path = q.path.clone();
-    let bytes =
-        blocking(st.config.request_timeout, None, move || workspace::write(&root, &path, content.as_bytes())).await?;
-    Ok(Json(json!({"status": "written", "path": q.path, "bytes": bytes})))
+    let bytes = blocking(st.config.request_timeout, None, move || {
+        workspace::write(&root, &path, content.as_bytes())
+    })
+    .await?;
+    Ok(Json(
+        json!({"status": "written", "path": q.path, "bytes": bytes}),
+    ))
 }
 
-async fn delete(State(st): State<AppState>, bot: Bot, Q(q): Q<PathQuery>) -> ApiResult<Json<Value>> {
+async fn delete(
+    State(st): State<AppState>,
+    bot: Bot,
+    Q(q): Q<PathQuery>,
+) -> ApiResult<Json<Value>> {
     let root = bot.guard.session().workspace().to_path_buf();
     let path = q.path.clone();
-    blocking(st.config.request_timeout, None, move || workspace::delete(&root, &path)).await?;
+    blocking(st.config.request_timeout, None, move || {
+        workspace::delete(&root, &path)
+    })
+    .await?;
     Ok(Json(json!({"status": "deleted", "path": q.path})))
 }

@@ -54,7 +54,11 @@ impl AppState {
         if !self.loopback || self.config.admin_key.is_some() {
             return Ok(false);
         }
-        Ok(self.keys.active_count().map_err(|e| ApiError::failed(e.to_string()))? == 0)
+        Ok(self
+            .keys
+            .active_count()
+            .map_err(|e| ApiError::failed(e.to_string()))?
+            == 0)
     }
 
     /// A job for `bot` in its workspace with a fresh stop flag.
@@ -82,12 +86,17 @@ pub async fn blocking<T: Send + 'static>(
             if let Some(c) = cancel {
                 c.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            Err(ApiError::new(ErrorKind::Timeout, format!("no answer within {} s", timeout.as_secs())))
+            Err(ApiError::new(
+                ErrorKind::Timeout,
+                format!("no answer within {} s", timeout.as_secs()),
+            ))
         }
     }
 }
 
-async fn health(axum::extract::State(st): axum::extract::State<AppState>) -> ApiResult<Json<Value>> {
+async fn health(
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> ApiResult<Json<Value>> {
     let open = st.open_mode()?;
     let limits = st.slots.limits();
     Ok(Json(json!({
@@ -118,7 +127,10 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorKind::MethodNotAllowed, "method not allowed on this path; see /openapi.json")
+    ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        "method not allowed on this path; see /openapi.json",
+    )
 }
 
 /// The whole router over `state`.

@@ -22,7 +22,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/pipeline/stop", post(stop))
 }
 
-async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn run(
+    State(st): State<AppState>,
+    bot: Bot,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let req: PipelineRequest = body.parse()?;
     req.check().map_err(ApiError::bad_request)?;
     let session = Arc::clone(bot.guard.session());
@@ -30,7 +34,9 @@ async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<
     let mut ticket = {
         let mut d = session.lock();
         if d.pipeline.active() {
-            return Err(ApiError::conflict("this bot's pipeline is already queued or running; stop it first"));
+            return Err(ApiError::conflict(
+                "this bot's pipeline is already queued or running; stop it first",
+            ));
         }
         let ticket = st.slots.admit(&bot.id)?;
         d.pipeline = PipelineState {
@@ -51,7 +57,11 @@ async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<
     tokio::spawn(async move {
         ticket.run_slot().await;
         if job.cancelled() {
-            finish(&session, &job, Err(ApiError::conflict("stopped before it started")));
+            finish(
+                &session,
+                &job,
+                Err(ApiError::conflict("stopped before it started")),
+            );
             return;
         }
         {
@@ -70,8 +80,11 @@ async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<
         finish(&session, &job, result);
         drop(ticket);
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({"status": "queued", "bot_id": bot.id,
-        "message": "pipeline admitted; GET /pipeline/status or the /events stream shows its progress"}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "queued", "bot_id": bot.id,
+        "message": "pipeline admitted; GET /pipeline/status or the /events stream shows its progress"})),
+    ))
 }
 
 /// Records the end of a pipeline (saved before it is visible) and announces it.
@@ -86,8 +99,11 @@ fn finish(session: &Session, job: &crate::backend::Job, result: ApiResult<Value>
             json!({"status": "completed"})
         }
         Err(e) => {
-            d.pipeline.status =
-                if job.cancelled() { PipelineStatus::Stopped } else { PipelineStatus::Failed };
+            d.pipeline.status = if job.cancelled() {
+                PipelineStatus::Stopped
+            } else {
+                PipelineStatus::Failed
+            };
             d.pipeline.error = Some(e.message.clone());
             json!({"status": d.pipeline.status, "error": e.message})
         }
@@ -110,8 +126,18 @@ async fn status(bot: Bot) -> Json<Value> {
 async fn stop(bot: Bot) -> ApiResult<(StatusCode, Json<Value>)> {
     let session = bot.guard.session();
     if !session.lock().pipeline.active() {
-        return Err(ApiError::new(ErrorKind::Conflict, "no pipeline is queued or running"));
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "no pipeline is queued or running",
+        ));
     }
-    session.cancel.lock().unwrap_or_else(|p| p.into_inner()).store(true, Ordering::Relaxed);
-    Ok((StatusCode::ACCEPTED, Json(json!({"status": "stopping", "bot_id": bot.id}))))
+    session
+        .cancel
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .store(true, Ordering::Relaxed);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "stopping", "bot_id": bot.id})),
+    ))
 }

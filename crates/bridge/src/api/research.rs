@@ -27,7 +27,9 @@ macro_rules! catalog {
     ($name:ident) => {
         async fn $name(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<Value>> {
             let b = st.backend.clone();
-            blocking(st.config.request_timeout, None, move || b.$name()).await.map(Json)
+            blocking(st.config.request_timeout, None, move || b.$name())
+                .await
+                .map(Json)
         }
     };
 }
@@ -42,7 +44,9 @@ fn experiment_field(body: &JsonBody) -> ApiResult<Value> {
         Some(Value::String(s)) => serde_json::from_str::<Value>(s)
             .ok()
             .filter(Value::is_object)
-            .ok_or_else(|| ApiError::bad_request("experiment is a string that is not a JSON object")),
+            .ok_or_else(|| {
+                ApiError::bad_request("experiment is a string that is not a JSON object")
+            }),
         Some(_) => Err(ApiError::bad_request("experiment must be a JSON object")),
         None => Err(ApiError::bad_request("missing field experiment")),
     }
@@ -51,13 +55,21 @@ fn experiment_field(body: &JsonBody) -> ApiResult<Value> {
 async fn create(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
     let b = st.backend.clone();
     let params = Value::Object(body.0);
-    blocking(st.config.request_timeout, None, move || b.create_experiment(&params)).await.map(Json)
+    blocking(st.config.request_timeout, None, move || {
+        b.create_experiment(&params)
+    })
+    .await
+    .map(Json)
 }
 
 async fn validate(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
     let spec = experiment_field(&body)?;
     let b = st.backend.clone();
-    blocking(st.config.request_timeout, None, move || b.validate_experiment(&spec)).await.map(Json)
+    blocking(st.config.request_timeout, None, move || {
+        b.validate_experiment(&spec)
+    })
+    .await
+    .map(Json)
 }
 
 /// Runs `f` as a compute job of `bot`: admitted (or 429), queued fairly for a slot, then run
@@ -79,7 +91,10 @@ async fn run_job(
     drop(ticket);
     result.map_err(|_| {
         cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        ApiError::new(crate::ErrorKind::Timeout, format!("not finished within {} s", timeout.as_secs()))
+        ApiError::new(
+            crate::ErrorKind::Timeout,
+            format!("not finished within {} s", timeout.as_secs()),
+        )
     })?
 }
 
@@ -121,7 +136,9 @@ async fn session(bot: Bot) -> Json<Value> {
 
 async fn summary(bot: Bot) -> Json<Value> {
     let s = bot.guard.session().lock();
-    Json(json!({"bot_id": bot.id, "num_experiments": s.experiments.len(), "results": s.experiments}))
+    Json(
+        json!({"bot_id": bot.id, "num_experiments": s.experiments.len(), "results": s.experiments}),
+    )
 }
 
 pub(super) async fn session_clear(bot: Bot) -> ApiResult<Json<Value>> {
@@ -129,8 +146,10 @@ pub(super) async fn session_clear(bot: Bot) -> ApiResult<Json<Value>> {
     let removed = s.experiments.len();
     s.experiments.clear();
     s.save()?;
-    Ok(Json(json!({"status": "session cleared", "removed": removed,
-                   "note": "results stay in the registry (/history)"})))
+    Ok(Json(
+        json!({"status": "session cleared", "removed": removed,
+                   "note": "results stay in the registry (/history)"}),
+    ))
 }
 
 pub(super) async fn me(bot: Bot) -> Json<Value> {

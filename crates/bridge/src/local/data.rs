@@ -46,7 +46,10 @@ pub fn canonical_asset(asset: &str) -> ApiResult<&'static str> {
         .map(|(a, _)| *a)
         .ok_or_else(|| {
             let names: Vec<&str> = ASSETS.iter().map(|(a, _)| *a).collect();
-            ApiError::bad_request(format!("unknown asset {asset:?}; SN50 assets: {}", names.join(", ")))
+            ApiError::bad_request(format!(
+                "unknown asset {asset:?}; SN50 assets: {}",
+                names.join(", ")
+            ))
         })
 }
 
@@ -59,26 +62,53 @@ pub struct DataStore {
 impl DataStore {
     /// Looks for files in `dirs`, first match wins.
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        Self { dirs, cache: Mutex::new(HashMap::new()) }
+        Self {
+            dirs,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// History of `asset` (an SN50 name) at `tf` (`1m` or `5m`).
     pub fn series(&self, asset: &str, tf: &str) -> ApiResult<Arc<Series>> {
-        let sym = ASSETS.iter().find(|(a, _)| *a == asset).map(|(_, f)| *f).unwrap_or(asset);
+        let sym = ASSETS
+            .iter()
+            .find(|(a, _)| *a == asset)
+            .map(|(_, f)| *f)
+            .unwrap_or(asset);
         let name = format!("{sym}_{tf}.csv.gz");
-        if let Some(s) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&name) {
+        if let Some(s) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name)
+        {
             return Ok(Arc::clone(s));
         }
-        let path = self.dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file()).ok_or_else(|| {
-            ApiError::unavailable(format!("no price history {name} in {} (data missing)", self.describe_dirs()))
-        })?;
+        let path = self
+            .dirs
+            .iter()
+            .map(|d| d.join(&name))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                ApiError::unavailable(format!(
+                    "no price history {name} in {} (data missing)",
+                    self.describe_dirs()
+                ))
+            })?;
         let s = Arc::new(read_file(&path, &name)?);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name, Arc::clone(&s));
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, Arc::clone(&s));
         Ok(s)
     }
 
     fn describe_dirs(&self) -> String {
-        self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        self.dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -86,9 +116,18 @@ fn read_file(path: &std::path::Path, name: &str) -> ApiResult<Series> {
     let bad = |m: String| ApiError::failed(format!("{name}: {m}"));
     let f = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(f).read_to_string(&mut text).map_err(|e| bad(e.to_string()))?;
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(e.to_string()))?;
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let mut s = Series { file: name.to_string(), ts: vec![], open: vec![], high: vec![], low: vec![], close: vec![] };
+    let mut s = Series {
+        file: name.to_string(),
+        ts: vec![],
+        open: vec![],
+        high: vec![],
+        low: vec![],
+        close: vec![],
+    };
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
         let num = |j: usize| -> ApiResult<f64> {

@@ -30,8 +30,10 @@ fn random_id(prefix: &str) -> String {
     let mut b = [0u8; 8];
     // Falls back to the clock if the OS source fails; ids need uniqueness, not secrecy.
     if getrandom::fill(&mut b).is_err() {
-        b = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-            as u64)
+        b = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0) as u64)
             .to_le_bytes();
     }
     format!("{prefix}-{}", hex::encode(b))
@@ -59,20 +61,41 @@ impl Spec {
     }
 }
 
-const SPEC_FIELDS: [&str; 8] = ["model", "head", "asset", "timeframe", "lookback", "n_paths", "windows", "seed"];
+const SPEC_FIELDS: [&str; 8] = [
+    "model",
+    "head",
+    "asset",
+    "timeframe",
+    "lookback",
+    "n_paths",
+    "windows",
+    "seed",
+];
 
 /// Parses a spec, collecting every problem rather than stopping at the first.
 fn parse_spec(v: &Value) -> Result<Spec, Vec<String>> {
     let mut errs = Vec::new();
-    let Some(obj) = v.as_object() else { return Err(vec!["experiment must be a JSON object".into()]) };
+    let Some(obj) = v.as_object() else {
+        return Err(vec!["experiment must be a JSON object".into()]);
+    };
     for k in obj.keys() {
         if !SPEC_FIELDS.contains(&k.as_str()) {
-            errs.push(format!("unknown field {k:?} (fields: {})", SPEC_FIELDS.join(", ")));
+            errs.push(format!(
+                "unknown field {k:?} (fields: {})",
+                SPEC_FIELDS.join(", ")
+            ));
         }
     }
-    let model = obj.get("model").or_else(|| obj.get("head")).and_then(Value::as_str).unwrap_or("gbm").to_string();
+    let model = obj
+        .get("model")
+        .or_else(|| obj.get("head"))
+        .and_then(Value::as_str)
+        .unwrap_or("gbm")
+        .to_string();
     if !sim::MODELS.iter().any(|(m, _)| *m == model) {
-        errs.push(format!("unknown model {model:?}; models: gbm, student_t, bootstrap"));
+        errs.push(format!(
+            "unknown model {model:?}; models: gbm, student_t, bootstrap"
+        ));
     }
     let asset = match canonical_asset(obj.get("asset").and_then(Value::as_str).unwrap_or("BTC")) {
         Ok(a) => a,
@@ -82,10 +105,14 @@ fn parse_spec(v: &Value) -> Result<Spec, Vec<String>> {
         }
     };
     let tf_in = obj.get("timeframe").and_then(Value::as_str).unwrap_or("5m");
-    let timeframe = TIMEFRAMES.iter().copied().find(|t| *t == tf_in).unwrap_or_else(|| {
-        errs.push(format!("timeframe must be 5m or 1m, not {tf_in:?}"));
-        "5m"
-    });
+    let timeframe = TIMEFRAMES
+        .iter()
+        .copied()
+        .find(|t| *t == tf_in)
+        .unwrap_or_else(|| {
+            errs.push(format!("timeframe must be 5m or 1m, not {tf_in:?}"));
+            "5m"
+        });
     let mut int = |name: &str, default: u64, lo: u64, hi: u64| -> u64 {
         match obj.get(name) {
             None => default,
@@ -103,7 +130,15 @@ fn parse_spec(v: &Value) -> Result<Spec, Vec<String>> {
     let windows = int("windows", 3, 1, 20) as usize;
     let seed = int("seed", 42, 0, u64::MAX);
     if errs.is_empty() {
-        Ok(Spec { model, asset, timeframe, lookback, n_paths, windows, seed })
+        Ok(Spec {
+            model,
+            asset,
+            timeframe,
+            lookback,
+            n_paths,
+            windows,
+            seed,
+        })
     } else {
         Err(errs)
     }
@@ -127,7 +162,11 @@ impl LocalBackend {
         let close = &s.close;
         let need = spec.lookback + 1 + steps * spec.windows;
         if close.len() < need {
-            return Err(ApiError::unavailable(format!("{} has {} candles; this spec needs {need}", s.file, close.len())));
+            return Err(ApiError::unavailable(format!(
+                "{} has {} candles; this spec needs {need}",
+                s.file,
+                close.len()
+            )));
         }
         let mut rng = sim::Rng::new(spec.seed);
         let mut per_window = Vec::new();
@@ -135,23 +174,44 @@ impl LocalBackend {
             let start = close.len() - 1 - steps * (w + 1);
             let hist = &close[start - spec.lookback..=start];
             let rets: Vec<f64> = hist.windows(2).map(|p| (p[1] / p[0]).ln()).collect();
-            let paths = sim::simulate(&spec.model, &rets, close[start], steps, spec.n_paths, &mut rng);
+            let paths = sim::simulate(
+                &spec.model,
+                &rets,
+                close[start],
+                steps,
+                spec.n_paths,
+                &mut rng,
+            );
             let realised = &close[start..=start + steps];
             per_window.push(json!({"start_ts": s.ts[start], "crps": sim::score(&paths, spec.n_paths, realised, spec.timeframe)}));
         }
-        let mean = per_window.iter().filter_map(|w| w["crps"].as_f64()).sum::<f64>() / spec.windows as f64;
+        let mean = per_window
+            .iter()
+            .filter_map(|w| w["crps"].as_f64())
+            .sum::<f64>()
+            / spec.windows as f64;
         if !mean.is_finite() {
-            return Err(ApiError::failed("the score is not finite (degenerate history window)"));
+            return Err(ApiError::failed(
+                "the score is not finite (degenerate history window)",
+            ));
         }
-        Ok(json!({"crps": mean, "windows": per_window, "data": {"file": s.file, "provenance": "real", "last_ts": s.ts.last()}}))
+        Ok(
+            json!({"crps": mean, "windows": per_window, "data": {"file": s.file, "provenance": "real", "last_ts": s.ts.last()}}),
+        )
     }
 
     fn run_spec(&self, job: &Job, spec: &Spec, source: &str) -> ApiResult<Value> {
-        job.emit("experiment.started", json!({"spec": spec.to_json(), "source": source}));
+        job.emit(
+            "experiment.started",
+            json!({"spec": spec.to_json(), "source": source}),
+        );
         let scored = match self.evaluate(spec) {
             Ok(v) => v,
             Err(e) => {
-                job.emit("experiment.failed", json!({"spec": spec.to_json(), "error": e.message}));
+                job.emit(
+                    "experiment.failed",
+                    json!({"spec": spec.to_json(), "error": e.message}),
+                );
                 return Err(e);
             }
         };
@@ -162,7 +222,10 @@ impl LocalBackend {
             "crps": scored["crps"], "windows": scored["windows"], "data": scored["data"],
         });
         self.registry.add(record.clone())?;
-        job.emit("experiment.finished", json!({"id": record["id"], "crps": record["crps"], "model": spec.model}));
+        job.emit(
+            "experiment.finished",
+            json!({"id": record["id"], "crps": record["crps"], "model": spec.model}),
+        );
         Ok(record)
     }
 }
@@ -177,11 +240,16 @@ impl Backend for LocalBackend {
     }
 
     fn blocks(&self) -> ApiResult<Value> {
-        Ok(json!({"blocks": [], "note": "the stand-in backend has no neural blocks; every spec is a head (model) alone"}))
+        Ok(
+            json!({"blocks": [], "note": "the stand-in backend has no neural blocks; every spec is a head (model) alone"}),
+        )
     }
 
     fn heads(&self) -> ApiResult<Value> {
-        let heads: Vec<Value> = sim::MODELS.iter().map(|(n, d)| json!({"name": n, "description": d})).collect();
+        let heads: Vec<Value> = sim::MODELS
+            .iter()
+            .map(|(n, d)| json!({"name": n, "description": d}))
+            .collect();
         Ok(json!({"heads": heads}))
     }
 
@@ -198,12 +266,16 @@ impl Backend for LocalBackend {
     }
 
     fn create_experiment(&self, params: &Value) -> ApiResult<Value> {
-        parse_spec(params).map(|s| json!({"experiment": s.to_json()})).map_err(invalid)
+        parse_spec(params)
+            .map(|s| json!({"experiment": s.to_json()}))
+            .map_err(invalid)
     }
 
     fn validate_experiment(&self, spec: &Value) -> ApiResult<Value> {
         Ok(match parse_spec(spec) {
-            Ok(s) => json!({"valid": true, "errors": [], "warnings": [], "param_count": 2, "experiment": s.to_json()}),
+            Ok(s) => {
+                json!({"valid": true, "errors": [], "warnings": [], "param_count": 2, "experiment": s.to_json()})
+            }
             Err(errs) => json!({"valid": false, "errors": errs, "warnings": [], "param_count": 0}),
         })
     }
@@ -216,7 +288,9 @@ impl Backend for LocalBackend {
     fn sweep(&self, job: &Job, body: &Value) -> ApiResult<Value> {
         let base = body.get("base").cloned().unwrap_or_else(|| json!({}));
         let grid = body.get("grid").and_then(Value::as_object).ok_or_else(|| {
-            ApiError::bad_request("sweep needs {\"base\": {...}, \"grid\": {\"field\": [values...]}}")
+            ApiError::bad_request(
+                "sweep needs {\"base\": {...}, \"grid\": {\"field\": [values...]}}",
+            )
         })?;
         let mut specs: Vec<Value> = vec![base];
         for (field, values) in grid {
@@ -234,10 +308,16 @@ impl Backend for LocalBackend {
                 })
                 .collect();
             if specs.len() > 50 {
-                return Err(ApiError::bad_request("a sweep may have at most 50 combinations"));
+                return Err(ApiError::bad_request(
+                    "a sweep may have at most 50 combinations",
+                ));
             }
         }
-        let parsed: Vec<Spec> = specs.iter().map(parse_spec).collect::<Result<_, _>>().map_err(invalid)?;
+        let parsed: Vec<Spec> = specs
+            .iter()
+            .map(parse_spec)
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?;
         let mut results = Vec::new();
         for spec in &parsed {
             if job.cancelled() {
@@ -245,25 +325,52 @@ impl Backend for LocalBackend {
             }
             results.push(self.run_spec(job, spec, "sweep")?);
         }
-        let best = results.iter().min_by(|a, b| a["crps"].as_f64().unwrap_or(f64::INFINITY).total_cmp(&b["crps"].as_f64().unwrap_or(f64::INFINITY))).cloned();
+        let best = results
+            .iter()
+            .min_by(|a, b| {
+                a["crps"]
+                    .as_f64()
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b["crps"].as_f64().unwrap_or(f64::INFINITY))
+            })
+            .cloned();
         Ok(json!({"results": results, "best": best, "combinations": parsed.len()}))
     }
 
     fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
         let asset = canonical_asset(req.asset.as_deref().unwrap_or("BTC"))?;
         let tf = req.timeframe.as_deref().unwrap_or("5m");
-        let tf = TIMEFRAMES.iter().copied().find(|t| *t == tf).ok_or_else(|| ApiError::bad_request("timeframe must be 5m or 1m"))?;
+        let tf = TIMEFRAMES
+            .iter()
+            .copied()
+            .find(|t| *t == tf)
+            .ok_or_else(|| ApiError::bad_request("timeframe must be 5m or 1m"))?;
         let max = req.max_experiments.unwrap_or(10) as usize;
         job.emit("pipeline.stage", json!({"stage": "planner"}));
-        let lookbacks: &[usize] = if tf == "5m" { &[288, 1152, 72] } else { &[360, 60, 1440] };
+        let lookbacks: &[usize] = if tf == "5m" {
+            &[288, 1152, 72]
+        } else {
+            &[360, 60, 1440]
+        };
         let mut plan = Vec::new();
         for lb in lookbacks {
             for (m, _) in sim::MODELS {
-                plan.push(Spec { model: m.to_string(), asset, timeframe: tf, lookback: *lb, n_paths: 100, windows: 3, seed: 42 });
+                plan.push(Spec {
+                    model: m.to_string(),
+                    asset,
+                    timeframe: tf,
+                    lookback: *lb,
+                    n_paths: 100,
+                    windows: 3,
+                    seed: 42,
+                });
             }
         }
         plan.truncate(max);
-        job.emit("pipeline.stage", json!({"stage": "trainer", "planned": plan.len()}));
+        job.emit(
+            "pipeline.stage",
+            json!({"stage": "trainer", "planned": plan.len()}),
+        );
         let mut results = Vec::new();
         for spec in &plan {
             if job.cancelled() {
@@ -274,7 +381,12 @@ impl Backend for LocalBackend {
         job.emit("pipeline.stage", json!({"stage": "checker"}));
         let best = results
             .iter()
-            .min_by(|a, b| a["crps"].as_f64().unwrap_or(f64::INFINITY).total_cmp(&b["crps"].as_f64().unwrap_or(f64::INFINITY)))
+            .min_by(|a, b| {
+                a["crps"]
+                    .as_f64()
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b["crps"].as_f64().unwrap_or(f64::INFINITY))
+            })
             .cloned()
             .ok_or_else(|| ApiError::failed("the pipeline ran no experiment"))?;
         let champion = self.champion(Some(asset), Some(tf))?;
@@ -284,7 +396,9 @@ impl Backend for LocalBackend {
             job.emit("pipeline.stage", json!({"stage": "publisher"}));
             published = self.publish(job, best["id"].as_str().unwrap_or_default(), &json!({}))?;
         }
-        Ok(json!({"best": best, "experiments": results.len(), "is_champion": is_champion, "published": published}))
+        Ok(
+            json!({"best": best, "experiments": results.len(), "is_champion": is_champion, "published": published}),
+        )
     }
 
     fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
@@ -302,18 +416,26 @@ impl Backend for LocalBackend {
             .registry
             .champions()
             .into_iter()
-            .filter(|c| asset.is_none_or(|a| c["asset"] == a) && timeframe.is_none_or(|t| c["timeframe"] == t))
+            .filter(|c| {
+                asset.is_none_or(|a| c["asset"] == a)
+                    && timeframe.is_none_or(|t| c["timeframe"] == t)
+            })
             .collect();
         Ok(json!({"champions": champions}))
     }
 
     fn market_price(&self, asset: &str) -> ApiResult<Value> {
         let asset = canonical_asset(asset)?;
-        let s = self.data.series(asset, "1m").or_else(|_| self.data.series(asset, "5m"))?;
+        let s = self
+            .data
+            .series(asset, "1m")
+            .or_else(|_| self.data.series(asset, "5m"))?;
         let i = s.close.len() - 1;
         let age = chrono::Utc::now().timestamp() - s.ts[i];
-        Ok(json!({"asset": asset, "price": s.close[i], "timestamp": s.ts[i], "age_seconds": age,
-                  "source": s.file, "provenance": "real", "note": "last close of the local history file (offline)"}))
+        Ok(
+            json!({"asset": asset, "price": s.close[i], "timestamp": s.ts[i], "age_seconds": age,
+                  "source": s.file, "provenance": "real", "note": "last close of the local history file (offline)"}),
+        )
     }
 
     fn market_history(&self, asset: &str, days: u32) -> ApiResult<Value> {
@@ -333,22 +455,32 @@ impl Backend for LocalBackend {
                 _ => candles.push(json!({"t": day, "o": s.open[i], "h": s.high[i], "l": s.low[i], "c": s.close[i]})),
             }
         }
-        Ok(json!({"asset": asset, "days": days, "resolution": "1d", "source": s.file, "provenance": "real", "candles": candles}))
+        Ok(
+            json!({"asset": asset, "days": days, "resolution": "1d", "source": s.file, "provenance": "real", "candles": candles}),
+        )
     }
 
     fn publish(&self, job: &Job, run_id: &str, _options: &Value) -> ApiResult<Value> {
         let rec = self.registry.get(run_id)?;
         if rec["bot_id"] != job.bot_id.as_str() {
-            return Err(ApiError::new(crate::ErrorKind::Forbidden, format!("run {run_id} was produced by another bot")));
+            return Err(ApiError::new(
+                crate::ErrorKind::Forbidden,
+                format!("run {run_id} was produced by another bot"),
+            ));
         }
-        std::fs::create_dir_all(&self.published_dir).map_err(|e| ApiError::failed(format!("publish dir: {e}")))?;
+        std::fs::create_dir_all(&self.published_dir)
+            .map_err(|e| ApiError::failed(format!("publish dir: {e}")))?;
         let when = now();
-        let rec = self.registry.update(run_id, |r| r["published_at"] = json!(when))?;
+        let rec = self
+            .registry
+            .update(run_id, |r| r["published_at"] = json!(when))?;
         let bytes = serde_json::to_vec_pretty(&rec).map_err(|e| ApiError::failed(e.to_string()))?;
         crate::workspace::write_atomic(&self.published_dir.join(format!("{run_id}.json")), &bytes)
             .map_err(|e| ApiError::failed(format!("cannot publish: {e}")))?;
         job.emit("run.published", json!({"id": run_id}));
-        Ok(json!({"status": "published", "id": run_id, "published_at": rec["published_at"], "target": "local"}))
+        Ok(
+            json!({"status": "published", "id": run_id, "published_at": rec["published_at"], "target": "local"}),
+        )
     }
 
     fn agents(&self) -> ApiResult<Value> {

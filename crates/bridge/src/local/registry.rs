@@ -17,18 +17,25 @@ pub struct Registry {
 }
 
 fn crps_of(v: &Value) -> f64 {
-    v["crps"].as_f64().filter(|x| x.is_finite()).unwrap_or(f64::INFINITY)
+    v["crps"]
+        .as_f64()
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::INFINITY)
 }
 
 impl Registry {
     /// Loads `path` (an absent file is an empty registry).
     pub fn open(path: PathBuf) -> ApiResult<Self> {
         let records = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| ApiError::failed(format!("registry {} is corrupt: {e}", path.display())))?,
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                ApiError::failed(format!("registry {} is corrupt: {e}", path.display()))
+            })?,
             Err(_) => Vec::new(),
         };
-        Ok(Self { path, records: Mutex::new(records) })
+        Ok(Self {
+            path,
+            records: Mutex::new(records),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Value>> {
@@ -37,10 +44,12 @@ impl Registry {
 
     fn save(&self, records: &[Value]) -> ApiResult<()> {
         if let Some(d) = self.path.parent() {
-            std::fs::create_dir_all(d).map_err(|e| ApiError::failed(format!("registry dir: {e}")))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| ApiError::failed(format!("registry dir: {e}")))?;
         }
         let bytes = serde_json::to_vec(records).map_err(|e| ApiError::failed(e.to_string()))?;
-        write_atomic(&self.path, &bytes).map_err(|e| ApiError::failed(format!("cannot save registry: {e}")))
+        write_atomic(&self.path, &bytes)
+            .map_err(|e| ApiError::failed(format!("cannot save registry: {e}")))
     }
 
     /// Adds a record.
@@ -78,16 +87,32 @@ impl Registry {
         let mut v: Vec<Value> = self
             .lock()
             .iter()
-            .filter(|r| q.asset.as_deref().is_none_or(|a| r["asset"].as_str() == Some(a)))
-            .filter(|r| q.timeframe.as_deref().is_none_or(|t| r["timeframe"].as_str() == Some(t)))
-            .filter(|r| q.bot.as_deref().is_none_or(|b| r["bot_id"].as_str() == Some(b)))
+            .filter(|r| {
+                q.asset
+                    .as_deref()
+                    .is_none_or(|a| r["asset"].as_str() == Some(a))
+            })
+            .filter(|r| {
+                q.timeframe
+                    .as_deref()
+                    .is_none_or(|t| r["timeframe"].as_str() == Some(t))
+            })
+            .filter(|r| {
+                q.bot
+                    .as_deref()
+                    .is_none_or(|b| r["bot_id"].as_str() == Some(b))
+            })
             .cloned()
             .collect();
         match q.order.as_deref().unwrap_or("best") {
             "best" => v.sort_by(|a, b| crps_of(a).total_cmp(&crps_of(b))),
             "worst" => v.sort_by(|a, b| crps_of(b).total_cmp(&crps_of(a))),
             "recent" => v.reverse(),
-            other => return Err(ApiError::bad_request(format!("order must be best, recent or worst, not {other:?}"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "order must be best, recent or worst, not {other:?}"
+                )))
+            }
         }
         v.truncate(limit);
         Ok(v)
@@ -98,14 +123,18 @@ impl Registry {
         let r = self.lock();
         let mut best: Vec<Value> = Vec::new();
         for rec in r.iter().filter(|x| crps_of(x).is_finite()) {
-            match best.iter_mut().find(|b| b["asset"] == rec["asset"] && b["timeframe"] == rec["timeframe"]) {
+            match best
+                .iter_mut()
+                .find(|b| b["asset"] == rec["asset"] && b["timeframe"] == rec["timeframe"])
+            {
                 Some(b) if crps_of(rec) < crps_of(b) => *b = rec.clone(),
                 Some(_) => {}
                 None => best.push(rec.clone()),
             }
         }
         best.sort_by(|a, b| {
-            (a["asset"].as_str(), a["timeframe"].as_str()).cmp(&(b["asset"].as_str(), b["timeframe"].as_str()))
+            (a["asset"].as_str(), a["timeframe"].as_str())
+                .cmp(&(b["asset"].as_str(), b["timeframe"].as_str()))
         });
         best
     }

@@ -31,14 +31,30 @@ impl Rng {
 
 /// The models the stand-in can run.
 pub const MODELS: [(&str, &str); 3] = [
-    ("gbm", "Geometric Brownian motion: normal log returns, volatility from the lookback window"),
-    ("student_t", "Student-t (4 degrees of freedom) log returns scaled to the window's volatility"),
-    ("bootstrap", "Log returns resampled from the lookback window (empirical distribution)"),
+    (
+        "gbm",
+        "Geometric Brownian motion: normal log returns, volatility from the lookback window",
+    ),
+    (
+        "student_t",
+        "Student-t (4 degrees of freedom) log returns scaled to the window's volatility",
+    ),
+    (
+        "bootstrap",
+        "Log returns resampled from the lookback window (empirical distribution)",
+    ),
 ];
 
 /// Samples `n_paths` price paths of `steps` steps from `start`, using `returns` (the window's
 /// log returns) to fit `model`. Path-major: `steps + 1` prices per path.
-pub fn simulate(model: &str, returns: &[f64], start: f64, steps: usize, n_paths: usize, rng: &mut Rng) -> Vec<f64> {
+pub fn simulate(
+    model: &str,
+    returns: &[f64],
+    start: f64,
+    steps: usize,
+    n_paths: usize,
+    rng: &mut Rng,
+) -> Vec<f64> {
     let n = returns.len().max(1) as f64;
     let mean = returns.iter().sum::<f64>() / n;
     let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -54,7 +70,9 @@ pub fn simulate(model: &str, returns: &[f64], start: f64, steps: usize, n_paths:
                     // Var of t(4) is 2; scale to unit variance.
                     sd * rng.normal() / (chi2 / df).sqrt() / 2f64.sqrt()
                 }
-                "bootstrap" if !returns.is_empty() => returns[(rng.next_u64() % returns.len() as u64) as usize],
+                "bootstrap" if !returns.is_empty() => {
+                    returns[(rng.next_u64() % returns.len() as u64) as usize]
+                }
                 _ => sd * rng.normal(),
             };
             p *= r.exp();
@@ -72,8 +90,12 @@ pub fn crps(samples: &mut [f64], obs: f64) -> f64 {
     }
     samples.sort_by(f64::total_cmp);
     let abs: f64 = samples.iter().map(|x| (x - obs).abs()).sum::<f64>() / n;
-    let spread: f64 =
-        samples.iter().enumerate().map(|(i, x)| (2.0 * i as f64 + 1.0 - n) * x).sum::<f64>() / (n * n);
+    let spread: f64 = samples
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (2.0 * i as f64 + 1.0 - n) * x)
+        .sum::<f64>()
+        / (n * n);
     abs - spread
 }
 
@@ -95,8 +117,9 @@ pub fn score(paths: &[f64], n_paths: usize, realised: &[f64], tf: &str) -> f64 {
         let mut t = 0;
         while t + k < len {
             let obs = (realised[t + k] / realised[t] - 1.0) * 1e4;
-            let mut xs: Vec<f64> =
-                (0..n_paths).map(|i| (paths[i * len + t + k] / paths[i * len + t] - 1.0) * 1e4).collect();
+            let mut xs: Vec<f64> = (0..n_paths)
+                .map(|i| (paths[i * len + t + k] / paths[i * len + t] - 1.0) * 1e4)
+                .collect();
             total += crps(&mut xs, obs);
             t += k;
         }

@@ -16,7 +16,14 @@ async fn burst_of_pipeline_starts_respects_the_cap() {
     for i in 0..12 {
         keys.push(h.bot(&format!("burst-{i:02}")).await);
     }
-    let calls = keys.iter().map(|k| h.call(Some(k), "POST", "/pipeline/run", Some(json!({"max_experiments": 1}))));
+    let calls = keys.iter().map(|k| {
+        h.call(
+            Some(k),
+            "POST",
+            "/pipeline/run",
+            Some(json!({"max_experiments": 1})),
+        )
+    });
     let answers = futures::future::join_all(calls).await;
     let accepted: Vec<usize> = (0..12).filter(|&i| answers[i].0 == 202).collect();
     let refused: Vec<usize> = (0..12).filter(|&i| answers[i].0 == 429).collect();
@@ -30,16 +37,37 @@ async fn burst_of_pipeline_starts_respects_the_cap() {
     assert_eq!(h.backend.running.load(Ordering::SeqCst), 3);
     let mut statuses = Vec::new();
     for &i in &accepted {
-        statuses.push(h.call(Some(&keys[i]), "GET", "/pipeline/status", None).await.1["status"].clone());
+        statuses.push(
+            h.call(Some(&keys[i]), "GET", "/pipeline/status", None)
+                .await
+                .1["status"]
+                .clone(),
+        );
     }
-    assert_eq!(statuses.iter().filter(|s| *s == "running").count(), 3, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| *s == "queued").count(), 2, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "running").count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "queued").count(),
+        2,
+        "{statuses:?}"
+    );
     // A second start by the same bot is a conflict, not a second pipeline.
-    let (s, b) = h.call(Some(&keys[accepted[0]]), "POST", "/pipeline/run", None).await;
+    let (s, b) = h
+        .call(Some(&keys[accepted[0]]), "POST", "/pipeline/run", None)
+        .await;
     assert_error(s, &b, 409, "conflict");
     // Stop a queued one: it ends as stopped without ever running.
-    let queued = accepted.iter().copied().find(|&i| statuses[accepted.iter().position(|&j| j == i).unwrap()] == "queued").unwrap();
-    let (s, _) = h.call(Some(&keys[queued]), "POST", "/pipeline/stop", None).await;
+    let queued = accepted
+        .iter()
+        .copied()
+        .find(|&i| statuses[accepted.iter().position(|&j| j == i).unwrap()] == "queued")
+        .unwrap();
+    let (s, _) = h
+        .call(Some(&keys[queued]), "POST", "/pipeline/stop", None)
+        .await;
     assert_eq!(s, 202);
     h.backend.release();
     for &i in &accepted {
@@ -51,7 +79,14 @@ async fn burst_of_pipeline_starts_respects_the_cap() {
     // Slots are free again.
     let (_, health) = h.call(None, "GET", "/health", None).await;
     assert_eq!(health["jobs"]["admitted"], 0);
-    let (s, _) = h.call(Some(&keys[refused[0]]), "POST", "/pipeline/run", Some(json!({"max_experiments": 1}))).await;
+    let (s, _) = h
+        .call(
+            Some(&keys[refused[0]]),
+            "POST",
+            "/pipeline/run",
+            Some(json!({"max_experiments": 1})),
+        )
+        .await;
     assert_eq!(s, 202);
     h.wait_pipeline(&keys[refused[0]]).await;
 }

@@ -53,23 +53,52 @@ async fn every_endpoint_answers() {
     hit("GET", "/components/presets");
 
     // Experiments.
-    let (s, b) = h.call(Some(&k), "POST", "/experiments/create", Some(json!({"model": "student_t", "asset": "eth"}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/experiments/create",
+            Some(json!({"model": "student_t", "asset": "eth"})),
+        )
+        .await;
     ok(s, &b);
     assert_eq!(b["experiment"]["asset"], "ETH");
     assert_eq!(b["experiment"]["n_paths"], 100);
     hit("POST", "/experiments/create");
-    let (s, b) = h.call(Some(&k), "POST", "/experiments/create", Some(json!({"model": "nope"}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/experiments/create",
+            Some(json!({"model": "nope"})),
+        )
+        .await;
     assert_error(s, &b, 422, "invalid");
-    let (s, b) =
-        h.call(Some(&k), "POST", "/experiments/validate", Some(json!({"experiment": {"model": "gbm", "n_paths": 5}}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/experiments/validate",
+            Some(json!({"experiment": {"model": "gbm", "n_paths": 5}})),
+        )
+        .await;
     ok(s, &b);
     assert_eq!(b["valid"], false);
     assert!(b["errors"][0].as_str().unwrap().contains("n_paths"));
     hit("POST", "/experiments/validate");
-    let (s, b) = h.call(Some(&k), "POST", "/experiments/validate", Some(json!({}))).await;
+    let (s, b) = h
+        .call(Some(&k), "POST", "/experiments/validate", Some(json!({})))
+        .await;
     assert_error(s, &b, 400, "bad_request");
     let spec = json!({"model": "gbm", "asset": "BTC", "timeframe": "5m", "lookback": 288, "n_paths": 50, "windows": 2});
-    let (s, run) = h.call(Some(&k), "POST", "/experiments/run", Some(json!({"experiment": spec}))).await;
+    let (s, run) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/experiments/run",
+            Some(json!({"experiment": spec})),
+        )
+        .await;
     ok(s, &run);
     let crps = run["crps"].as_f64().unwrap();
     assert!(crps.is_finite() && crps > 0.0, "{run}");
@@ -77,10 +106,19 @@ async fn every_endpoint_answers() {
     assert_eq!(run["windows"].as_array().unwrap().len(), 2);
     hit("POST", "/experiments/run");
     // A tool failure is not 200: invalid spec at run time.
-    let (s, b) = h.call(Some(&k), "POST", "/experiments/run", Some(json!({"experiment": {"model": "gbm", "asset": "DOGE"}}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/experiments/run",
+            Some(json!({"experiment": {"model": "gbm", "asset": "DOGE"}})),
+        )
+        .await;
     assert_error(s, &b, 422, "invalid");
     let sweep = json!({"base": {"asset": "BTC", "n_paths": 20, "windows": 1}, "grid": {"model": ["gbm", "bootstrap"]}});
-    let (s, b) = h.call(Some(&k), "POST", "/experiments/sweep", Some(sweep)).await;
+    let (s, b) = h
+        .call(Some(&k), "POST", "/experiments/sweep", Some(sweep))
+        .await;
     ok(s, &b);
     assert_eq!(b["results"].as_array().unwrap().len(), 2);
     assert!(b["best"]["crps"].as_f64().is_some());
@@ -88,11 +126,18 @@ async fn every_endpoint_answers() {
     let (s, b) = h.call(Some(&k), "GET", "/experiments/compare", None).await;
     ok(s, &b);
     assert_eq!(b["total"], 3);
-    let c: Vec<f64> = b["ranking"].as_array().unwrap().iter().map(|r| r["crps"].as_f64().unwrap()).collect();
+    let c: Vec<f64> = b["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["crps"].as_f64().unwrap())
+        .collect();
     assert!(c.windows(2).all(|w| w[0] <= w[1]), "{c:?}");
     hit("GET", "/experiments/compare");
     for path in ["/ranking", "/experiments/compare/all"] {
-        let (s, b) = h.call(Some(&k), "GET", &format!("{path}?limit=2"), None).await;
+        let (s, b) = h
+            .call(Some(&k), "GET", &format!("{path}?limit=2"), None)
+            .await;
         ok(s, &b);
         assert_eq!(b["total"], 2);
         assert_eq!(b["ranking"][0]["bot_id"], "walker");
@@ -104,7 +149,10 @@ async fn every_endpoint_answers() {
     let (s, b) = h.call(Some(&k), "GET", "/session", None).await;
     ok(s, &b);
     assert_eq!(b["num_experiments"], 3);
-    assert!(!b.to_string().contains(h.dir.path().to_str().unwrap()), "server paths leak: {b}");
+    assert!(
+        !b.to_string().contains(h.dir.path().to_str().unwrap()),
+        "server paths leak: {b}"
+    );
     hit("GET", "/session");
     let (s, b) = h.call(Some(&k), "GET", "/session/summary", None).await;
     ok(s, &b);
@@ -112,20 +160,28 @@ async fn every_endpoint_answers() {
     hit("GET", "/session/summary");
 
     // Registry.
-    let (s, b) = h.call(Some(&k), "GET", "/history?order=recent&limit=10", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/history?order=recent&limit=10", None)
+        .await;
     ok(s, &b);
     assert_eq!(b["total"], 3);
     hit("GET", "/history");
-    let (s, b) = h.call(Some(&k), "GET", "/history?order=sideways", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/history?order=sideways", None)
+        .await;
     assert_error(s, &b, 400, "bad_request");
     let id = run["id"].as_str().unwrap();
-    let (s, b) = h.call(Some(&k), "GET", &format!("/history/{id}"), None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", &format!("/history/{id}"), None)
+        .await;
     ok(s, &b);
     assert_eq!(b["crps"].as_f64(), Some(crps));
     hit("GET", "/history/{id}");
     let (s, b) = h.call(Some(&k), "GET", "/history/run-missing", None).await;
     assert_error(s, &b, 404, "not_found");
-    let (s, b) = h.call(Some(&k), "GET", "/champion?asset=BTC&timeframe=5m", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/champion?asset=BTC&timeframe=5m", None)
+        .await;
     ok(s, &b);
     assert_eq!(b["champions"].as_array().unwrap().len(), 1);
     hit("GET", "/champion");
@@ -138,20 +194,34 @@ async fn every_endpoint_answers() {
     hit("GET", "/market/price/{asset}");
     let (s, b) = h.call(Some(&k), "GET", "/market/price/DOGE", None).await;
     assert_error(s, &b, 400, "bad_request");
-    let (s, b) = h.call(Some(&k), "GET", "/market/history/ETH?days=7", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/market/history/ETH?days=7", None)
+        .await;
     ok(s, &b);
     let candles = b["candles"].as_array().unwrap();
-    assert!(!candles.is_empty() && candles.len() <= 7, "{}", candles.len());
+    assert!(
+        !candles.is_empty() && candles.len() <= 7,
+        "{}",
+        candles.len()
+    );
     assert!(candles.iter().all(|c| c["h"].as_f64() >= c["l"].as_f64()));
     hit("GET", "/market/history/{asset}");
-    let (s, b) = h.call(Some(&k), "GET", "/market/history/ETH?days=0", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/market/history/ETH?days=0", None)
+        .await;
     assert_error(s, &b, 400, "bad_request");
 
     // Publishing and agents.
-    let (s, b) = h.call(Some(&k), "POST", "/publish", Some(json!({"run_id": id}))).await;
+    let (s, b) = h
+        .call(Some(&k), "POST", "/publish", Some(json!({"run_id": id})))
+        .await;
     ok(s, &b);
     assert_eq!(b["status"], "published");
-    assert!(h.dir.path().join(format!("stand-in/published/{id}.json")).is_file());
+    assert!(h
+        .dir
+        .path()
+        .join(format!("stand-in/published/{id}.json"))
+        .is_file());
     hit("POST", "/publish");
     let (s, b) = h.call(Some(&k), "GET", "/agents", None).await;
     ok(s, &b);
@@ -159,11 +229,20 @@ async fn every_endpoint_answers() {
     hit("GET", "/agents");
 
     // Workspace.
-    let (s, b) = h.call(Some(&k), "PUT", "/workspace/file?path=notes/a.md", Some(json!({"content": "hi"}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "PUT",
+            "/workspace/file?path=notes/a.md",
+            Some(json!({"content": "hi"})),
+        )
+        .await;
     ok(s, &b);
     assert_eq!(b["bytes"], 2);
     hit("PUT", "/workspace/file");
-    let (s, b) = h.call(Some(&k), "GET", "/workspace/file?path=notes/a.md", None).await;
+    let (s, b) = h
+        .call(Some(&k), "GET", "/workspace/file?path=notes/a.md", None)
+        .await;
     ok(s, &b);
     assert_eq!(b["content"], "hi");
     hit("GET", "/workspace/file");
@@ -171,14 +250,30 @@ async fn every_endpoint_answers() {
     ok(s, &b);
     assert_eq!(b["files"], json!([{"path": "notes/a.md", "bytes": 2}]));
     hit("GET", "/workspace/files");
-    let (s, b) = h.call(Some(&k), "DELETE", "/workspace/file?path=notes/a.md", None).await;
+    let (s, b) = h
+        .call(Some(&k), "DELETE", "/workspace/file?path=notes/a.md", None)
+        .await;
     ok(s, &b);
     hit("DELETE", "/workspace/file");
 
     // Pipeline.
-    let (s, b) = h.call(Some(&k), "POST", "/pipeline/run", Some(json!({"temperature": 5.0}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/pipeline/run",
+            Some(json!({"temperature": 5.0})),
+        )
+        .await;
     assert_error(s, &b, 400, "bad_request");
-    let (s, b) = h.call(Some(&k), "POST", "/pipeline/run", Some(json!({"asset": "BTC", "max_experiments": 2}))).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/pipeline/run",
+            Some(json!({"asset": "BTC", "max_experiments": 2})),
+        )
+        .await;
     assert_eq!(s, 202, "{b}");
     hit("POST", "/pipeline/run");
     let p = h.wait_pipeline(&k).await;
@@ -193,21 +288,56 @@ async fn every_endpoint_answers() {
     // Events.
     let (s, b) = h.call(Some(&k), "GET", "/events/recent", None).await;
     ok(s, &b);
-    let kinds: Vec<&str> = b["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
-    assert!(kinds.contains(&"pipeline.finished") && kinds.contains(&"experiment.finished"), "{kinds:?}");
+    let kinds: Vec<&str> = b["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"pipeline.finished") && kinds.contains(&"experiment.finished"),
+        "{kinds:?}"
+    );
     hit("GET", "/events/recent");
-    let mut r = h.http.get(format!("{}/events?after=0", h.url)).bearer_auth(&k).send().await.unwrap();
+    let mut r = h
+        .http
+        .get(format!("{}/events?after=0", h.url))
+        .bearer_auth(&k)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let chunk = String::from_utf8(r.chunk().await.unwrap().unwrap().to_vec()).unwrap();
-    assert!(chunk.contains("data:") && chunk.contains("walker"), "{chunk}");
+    assert!(
+        chunk.contains("data:") && chunk.contains("walker"),
+        "{chunk}"
+    );
+    drop(r);
     hit("GET", "/events");
-    let mut r = h.http.get(format!("{}/admin/events?after=0", h.url)).bearer_auth(ADMIN).send().await.unwrap();
+    let mut r = h
+        .http
+        .get(format!("{}/admin/events?after=0", h.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    assert!(String::from_utf8(r.chunk().await.unwrap().unwrap().to_vec()).unwrap().contains("data:"));
+    assert!(
+        String::from_utf8(r.chunk().await.unwrap().unwrap().to_vec())
+            .unwrap()
+            .contains("data:")
+    );
+    drop(r);
     hit("GET", "/admin/events");
-    let (s, b) = h.call(Some(ADMIN), "GET", "/admin/events/recent", None).await;
+    let (s, b) = h
+        .call(Some(ADMIN), "GET", "/admin/events/recent", None)
+        .await;
     ok(s, &b);
-    assert!(b["events"].as_array().unwrap().iter().any(|e| e["kind"] == "bot.created"));
+    assert!(b["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "bot.created"));
     hit("GET", "/admin/events/recent");
 
     // Admin.
@@ -220,22 +350,31 @@ async fn every_endpoint_answers() {
     ok(s, &b);
     assert_eq!(b["sessions"][0]["bot_id"], "walker");
     hit("GET", "/admin/sessions");
-    let (s, b) = h.call(Some(ADMIN), "GET", "/admin/sessions/walker", None).await;
+    let (s, b) = h
+        .call(Some(ADMIN), "GET", "/admin/sessions/walker", None)
+        .await;
     ok(s, &b);
     assert_eq!(b["num_experiments"], 3);
     hit("GET", "/admin/sessions/{id}");
-    let (s, b) = h.call(Some(ADMIN), "DELETE", "/admin/sessions/walker", None).await;
+    let (s, b) = h
+        .call(Some(ADMIN), "DELETE", "/admin/sessions/walker", None)
+        .await;
     ok(s, &b);
     hit("DELETE", "/admin/sessions/{id}");
     let (s, b) = h.call(Some(&k), "POST", "/session/clear", None).await;
     ok(s, &b);
     assert_eq!(b["removed"], 3);
     hit("POST", "/session/clear");
-    let (s, b) = h.call(Some(ADMIN), "DELETE", "/admin/bots/walker", None).await;
+    let (s, b) = h
+        .call(Some(ADMIN), "DELETE", "/admin/bots/walker", None)
+        .await;
     ok(s, &b);
     hit("DELETE", "/admin/bots/{id}");
 
-    let all: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _, _)| (m.to_string(), p.to_string())).collect();
+    let all: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
+        .collect();
     let missing: Vec<_> = all.difference(&seen).collect();
     assert!(missing.is_empty(), "routes not exercised: {missing:?}");
     h.running.stop().await;
@@ -259,7 +398,10 @@ async fn malformed_requests_get_json_errors() {
     let (s, b) = (r.status().as_u16(), r.json::<Value>().await.unwrap());
     assert_error(s, &b, 400, "bad_request");
     assert!(b["error"]["message"].as_str().unwrap().contains("list"));
-    let big = format!("{{\"experiment\": {{}}, \"pad\": \"{}\"}}", "x".repeat(2 << 20));
+    let big = format!(
+        "{{\"experiment\": {{}}, \"pad\": \"{}\"}}",
+        "x".repeat(2 << 20)
+    );
     let r = h
         .http
         .post(format!("{}/experiments/validate", h.url))

@@ -56,8 +56,18 @@ async fn twenty_bots_two_hundred_reads_each() {
         errors.extend(t.await.unwrap());
     }
     let secs = t0.elapsed().as_secs_f64();
-    eprintln!("load: 4000 requests in {secs:.2} s ({:.0} req/s)", 4000.0 / secs);
-    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
-    let (_, b) = h.call(Some(crate::ADMIN), "GET", "/admin/sessions", None).await;
+    eprintln!(
+        "load: 4000 requests in {secs:.2} s ({:.0} req/s)",
+        4000.0 / secs
+    );
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let (_, b) = h
+        .call(Some(crate::ADMIN), "GET", "/admin/sessions", None)
+        .await;
     assert_eq!(b["total"], 20);
 }

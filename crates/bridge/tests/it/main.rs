@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bridge::{ApiResult, Backend, BridgeConfig, HistoryQuery, Job, LocalBackend, PipelineRequest, Running, SlotLimits};
+use bridge::{
+    ApiResult, Backend, BridgeConfig, HistoryQuery, Job, LocalBackend, PipelineRequest, Running,
+    SlotLimits,
+};
 use serde_json::{json, Value};
 
 pub const ADMIN: &str = "test-admin-key-0123456789";
@@ -27,7 +30,9 @@ pub struct TestBackend {
 
 impl TestBackend {
     pub fn new(state: &std::path::Path) -> Self {
-        let data = market::home::shared_dir().expect("../shared with price data").join("data");
+        let data = market::home::shared_dir()
+            .expect("../shared with price data")
+            .join("data");
         Self {
             inner: LocalBackend::new(state.join("stand-in"), vec![data]).unwrap(),
             hold: false.into(),
@@ -69,7 +74,10 @@ impl Backend for TestBackend {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let t0 = Instant::now();
-        while self.hold.load(Ordering::SeqCst) && !job.cancelled() && t0.elapsed() < Duration::from_secs(30) {
+        while self.hold.load(Ordering::SeqCst)
+            && !job.cancelled()
+            && t0.elapsed() < Duration::from_secs(30)
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         self.running.fetch_sub(1, Ordering::SeqCst);
@@ -120,7 +128,11 @@ pub fn config(dir: &std::path::Path) -> BridgeConfig {
     let mut c = BridgeConfig::new(dir.to_path_buf());
     c.port = 0;
     c.admin_key = Some(ADMIN.to_string());
-    c.limits = SlotLimits { max_running: 3, max_queued: 2, per_bot: 1 };
+    c.limits = SlotLimits {
+        max_running: 3,
+        max_queued: 2,
+        per_bot: 1,
+    };
     c
 }
 
@@ -136,12 +148,27 @@ impl Harness {
         let backend = Arc::new(TestBackend::new(dir.path()));
         let running = bridge::start(c, backend.clone()).await.unwrap();
         let url = format!("http://{}", running.addr);
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        Self { url, http, backend, running, dir }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Self {
+            url,
+            http,
+            backend,
+            running,
+            dir,
+        }
     }
 
     /// Calls the bridge; returns status and JSON body.
-    pub async fn call(&self, key: Option<&str>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(m, format!("{}{}", self.url, path));
         if let Some(k) = key {
@@ -153,13 +180,24 @@ impl Harness {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, body)
     }
 
     /// Creates a bot and returns its key.
     pub async fn bot(&self, id: &str) -> String {
-        let (s, b) = self.call(Some(ADMIN), "POST", "/admin/bots", Some(json!({"bot_id": id}))).await;
+        let (s, b) = self
+            .call(
+                Some(ADMIN),
+                "POST",
+                "/admin/bots",
+                Some(json!({"bot_id": id})),
+            )
+            .await;
         assert_eq!(s, 201, "{b}");
         b["api_key"].as_str().unwrap().to_string()
     }
@@ -173,7 +211,10 @@ impl Harness {
             if b["status"] != "queued" && b["status"] != "running" {
                 return b;
             }
-            assert!(t0.elapsed() < Duration::from_secs(60), "pipeline never ended: {b}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "pipeline never ended: {b}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -183,5 +224,10 @@ impl Harness {
 pub fn assert_error(status: u16, body: &Value, want_status: u16, kind: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"]["kind"], kind, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
