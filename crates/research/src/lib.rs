@@ -20,3 +20,5 @@ pub mod runner;
 pub mod session;
 pub use runner::{DataRequest, ExperimentRunner, PresetInfo, ResolvedData, RunOutput, Validation};
 pub use session::{RankEntry, Ranking, ResearchSession, RunOutcome, RunRequest, Summary};
+pub mod models_runner;
+pub use models_runner::ModelsRunner;

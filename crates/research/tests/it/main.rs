@@ -1,6 +1,7 @@
 //! Integration tests of the research crate (one binary).
 
 mod common;
+mod models_runner;
 mod registry;
 mod s3;
 mod session;
