@@ -2,39 +2,14 @@
 //! candle opening exactly at each grid time `start, start + inc, …, start + length`; `NaN`
 //! where there is none (no interpolation, no forward fill).
 //!
-//! This is a local copy of the sn50 rule: `sn50::real_price_grid` did not exist when this crate
-//! was written. Switch to it once it does; the §6.6 vectors in the tests pin the behaviour.
-
-use std::collections::HashMap;
+//! The grid itself is `sn50::real_price_grid` (Python `range(start, start + length + increment,
+//! increment)`, exact timestamp match, last duplicate wins); the §6.6 vectors in the tests pin it.
 
 use crate::{Candles, MarketError};
 
-/// Real prices on the prompt grid from candle open times `ts` and closes `close`.
-/// The grid is Python's `range(start, start + length + increment, increment)`: `length /
-/// increment + 1` values when `increment` divides `length`, one more past `start + length`
-/// otherwise. Empty when `ts` is empty (as the validator does).
-pub fn real_price_grid(
-    ts: &[i64],
-    close: &[f64],
-    start: i64,
-    increment: i64,
-    length: i64,
-) -> Vec<f64> {
-    if ts.is_empty() || increment <= 0 || length < 0 {
-        return Vec::new();
-    }
-    // like Python's dict(zip(t, c)): a repeated time keeps its last close
-    let close_by_t: HashMap<i64, f64> = ts.iter().copied().zip(close.iter().copied()).collect();
-    let n = (length + 2 * increment - 1) / increment;
-    (0..n)
-        .map(|k| {
-            close_by_t
-                .get(&(start + k * increment))
-                .copied()
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
-}
+/// Real prices on the prompt grid from candle open times `ts` and closes `close`: the sn50
+/// crate's rule, re-exported so callers of `market` need not depend on `sn50` for it.
+pub use sn50::real_price_grid;
 
 /// True when a candle after the end of the prompt proves it settled: `max(ts) > start + length`.
 pub fn is_settled(ts: &[i64], start: i64, length: i64) -> bool {
