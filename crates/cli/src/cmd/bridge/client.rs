@@ -104,7 +104,8 @@ enum Call {
         bot_id: String,
     },
     /// Any call: METHOD PATH [--data JSON].
-    Call {
+    #[command(name = "call")]
+    Raw {
         /// GET, POST, PUT or DELETE.
         method: String,
         /// Path with query string, e.g. /history?limit=5.
@@ -122,21 +123,38 @@ fn parse_json(what: &str, s: &str) -> Result<Value, CliError> {
 /// Prints a 2xx answer; turns others into errors (4xx: exit 2, 5xx: exit 3).
 fn show(a: Answer) -> Result<Value, CliError> {
     if a.ok() {
-        println!("{}", serde_json::to_string_pretty(&a.body).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&a.body).unwrap_or_default()
+        );
         return Ok(a.body);
     }
     let kind = a.body["error"]["kind"].as_str().unwrap_or("error");
-    let msg = a.body["error"]["message"].as_str().map(str::to_string).unwrap_or_else(|| a.body.to_string());
+    let msg = a.body["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| a.body.to_string());
     let text = format!("HTTP {} {kind}: {msg}", a.status);
-    Err(if a.status < 500 { CliError::input(text) } else { CliError::runtime(text) })
+    Err(if a.status < 500 {
+        CliError::input(text)
+    } else {
+        CliError::runtime(text)
+    })
 }
 
 /// Runs one client call.
 pub fn run(args: Args) -> CliResult {
-    let c = Client::new(&args.url, args.key.clone(), Duration::from_secs(args.timeout.max(1)))
-        .map_err(|e| CliError::input(e.to_string()))?;
+    let c = Client::new(
+        &args.url,
+        args.key.clone(),
+        Duration::from_secs(args.timeout.max(1)),
+    )
+    .map_err(|e| CliError::input(e.to_string()))?;
     let call = |m: &str, p: &str, b: Option<Value>| -> Result<Value, CliError> {
-        show(c.call(m, p, b.as_ref()).map_err(|e| CliError::runtime(e.to_string()))?)
+        show(
+            c.call(m, p, b.as_ref())
+                .map_err(|e| CliError::runtime(e.to_string()))?,
+        )
     };
     match args.call {
         Call::Health => call("GET", "/health", None)?,
@@ -149,14 +167,31 @@ pub fn run(args: Args) -> CliResult {
         Call::Run { spec } => {
             let spec = parse_json("--spec", &spec)?;
             let a = c
-                .call("POST", "/experiments/validate", Some(&json!({"experiment": spec})))
+                .call(
+                    "POST",
+                    "/experiments/validate",
+                    Some(&json!({"experiment": spec})),
+                )
                 .map_err(|e| CliError::runtime(e.to_string()))?;
             if a.ok() && a.body["valid"] == false {
-                return Err(CliError::input(format!("invalid experiment: {}", a.body["errors"])));
+                return Err(CliError::input(format!(
+                    "invalid experiment: {}",
+                    a.body["errors"]
+                )));
             }
-            call("POST", "/experiments/run", Some(json!({"experiment": spec})))?
+            call(
+                "POST",
+                "/experiments/run",
+                Some(json!({"experiment": spec})),
+            )?
         }
-        Call::Pipeline { asset, timeframe, max_experiments, publish, wait } => {
+        Call::Pipeline {
+            asset,
+            timeframe,
+            max_experiments,
+            publish,
+            wait,
+        } => {
             let mut body = json!({"asset": asset, "timeframe": timeframe, "publish": publish});
             if let Some(n) = max_experiments {
                 body["max_experiments"] = json!(n);
@@ -165,7 +200,9 @@ pub fn run(args: Args) -> CliResult {
             if wait {
                 loop {
                     std::thread::sleep(Duration::from_secs(2));
-                    let a = c.call("GET", "/pipeline/status", None).map_err(|e| CliError::runtime(e.to_string()))?;
+                    let a = c
+                        .call("GET", "/pipeline/status", None)
+                        .map_err(|e| CliError::runtime(e.to_string()))?;
                     if !a.ok() || !matches!(a.body["status"].as_str(), Some("queued" | "running")) {
                         let done = show(a)?;
                         if done["status"] != "completed" {
@@ -180,7 +217,11 @@ pub fn run(args: Args) -> CliResult {
         Call::Status => call("GET", "/pipeline/status", None)?,
         Call::Stop => call("POST", "/pipeline/stop", None)?,
         Call::Ranking { limit } => call("GET", &format!("/ranking?limit={limit}"), None)?,
-        Call::History { order, limit } => call("GET", &format!("/history?order={order}&limit={limit}"), None)?,
+        Call::History { order, limit } => call(
+            "GET",
+            &format!("/history?order={order}&limit={limit}"),
+            None,
+        )?,
         Call::Champion { asset } => {
             let q = asset.map(|a| format!("?asset={a}")).unwrap_or_default();
             call("GET", &format!("/champion{q}"), None)?
@@ -189,7 +230,7 @@ pub fn run(args: Args) -> CliResult {
         Call::Publish { run_id } => call("POST", "/publish", Some(json!({"run_id": run_id})))?,
         Call::CreateBot { bot_id } => call("POST", "/admin/bots", Some(json!({"bot_id": bot_id})))?,
         Call::RevokeBot { bot_id } => call("DELETE", &format!("/admin/bots/{bot_id}"), None)?,
-        Call::Call { method, path, data } => {
+        Call::Raw { method, path, data } => {
             let body = data.map(|d| parse_json("--data", &d)).transpose()?;
             call(&method, &path, body)?
         }

@@ -37,15 +37,31 @@ pub enum Cmd {
 /// Runs one OpenClaw command.
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
-        Cmd::Install { workspace, url, key } => {
+        Cmd::Install {
+            workspace,
+            url,
+            key,
+        } => {
             let ws = workspace.unwrap_or_else(skill::default_workspace);
-            let files = skill::install(&ws, &url, key.as_deref())
-                .map_err(|e| CliError::runtime(format!("cannot install into {}: {e}", ws.display())))?;
+            let files = skill::install(&ws, &url, key.as_deref()).map_err(|e| {
+                CliError::runtime(format!("cannot install into {}: {e}", ws.display()))
+            })?;
             for f in &files {
                 println!("{}", f.display());
             }
-            eprintln!("installed skill {} for bridge {url}{}", skill::NAME, if key.is_some() { "" } else { " (no key: open mode only)" });
-            eprintln!("run `synth-city openclaw check --workspace {}` to verify", ws.display());
+            eprintln!(
+                "installed skill {} for bridge {url}{}",
+                skill::NAME,
+                if key.is_some() {
+                    ""
+                } else {
+                    " (no key: open mode only)"
+                }
+            );
+            eprintln!(
+                "run `synth-city openclaw check --workspace {}` to verify",
+                ws.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check { workspace } => check(workspace.unwrap_or_else(skill::default_workspace)),
@@ -58,7 +74,9 @@ fn check(ws: PathBuf) -> CliResult {
     for (rel, content, _) in skill::FILES {
         match std::fs::read_to_string(dir.join(rel)) {
             Ok(c) if c == *content => println!("ok    {rel}"),
-            Ok(_) => println!("stale {rel} (differs from this synth-city version; run openclaw install)"),
+            Ok(_) => {
+                println!("stale {rel} (differs from this synth-city version; run openclaw install)")
+            }
             Err(_) => {
                 println!("MISSING {rel}");
                 ok = false;
@@ -66,12 +84,19 @@ fn check(ws: PathBuf) -> CliResult {
         }
     }
     let (url, key) = skill::read_settings(&ws).map_err(|e| {
-        CliError::input(format!("no settings in {}: {e}; run `synth-city openclaw install`", dir.display()))
+        CliError::input(format!(
+            "no settings in {}: {e}; run `synth-city openclaw install`",
+            dir.display()
+        ))
     })?;
     let url = url.unwrap_or_else(|| DEFAULT_URL.to_string());
-    let client = Client::new(&url, key.clone(), Duration::from_secs(10)).map_err(|e| CliError::input(e.to_string()))?;
+    let client = Client::new(&url, key.clone(), Duration::from_secs(10))
+        .map_err(|e| CliError::input(e.to_string()))?;
     match client.call("GET", "/health", None) {
-        Ok(a) if a.ok() => println!("ok    bridge {url} is up ({})", a.body["auth"].as_str().unwrap_or("?")),
+        Ok(a) if a.ok() => println!(
+            "ok    bridge {url} is up ({})",
+            a.body["auth"].as_str().unwrap_or("?")
+        ),
         Ok(a) => {
             println!("FAIL  bridge {url}/health answered HTTP {}", a.status);
             ok = false;
@@ -82,9 +107,16 @@ fn check(ws: PathBuf) -> CliResult {
         }
     }
     match client.call("GET", "/me", None) {
-        Ok(a) if a.ok() => println!("ok    key accepted: bot {}", a.body["bot_id"].as_str().unwrap_or("?")),
+        Ok(a) if a.ok() => println!(
+            "ok    key accepted: bot {}",
+            a.body["bot_id"].as_str().unwrap_or("?")
+        ),
         Ok(a) => {
-            println!("FAIL  key refused: HTTP {} {}", a.status, a.body["error"]["message"].as_str().unwrap_or(""));
+            println!(
+                "FAIL  key refused: HTTP {} {}",
+                a.status,
+                a.body["error"]["message"].as_str().unwrap_or("")
+            );
             ok = false;
         }
         Err(e) => {
@@ -92,5 +124,9 @@ fn check(ws: PathBuf) -> CliResult {
             ok = false;
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
