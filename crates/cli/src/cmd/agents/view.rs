@@ -39,7 +39,13 @@ impl Live {
     }
 
     fn say(&self, line: String) {
-        if self.enabled {
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_hidden() {
+            // Not a terminal (logs, CI): plain lines instead of the live bar.
+            eprintln!("{line}");
+        } else {
             self.bar.println(line);
         }
     }
