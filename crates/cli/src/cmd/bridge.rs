@@ -69,21 +69,37 @@ pub enum KeysCmd {
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
-        Cmd::Bridge { host, port, max_pipelines, max_queued, per_bot, session_ttl, keys } => {
+        Cmd::Bridge {
+            host,
+            port,
+            max_pipelines,
+            max_queued,
+            per_bot,
+            session_ttl,
+            keys,
+        } => {
             let mut config = bridge::BridgeConfig::new(bridge::BridgeConfig::default_state_dir());
             if let Some(k) = keys {
                 return manage_keys(&config, k);
             }
             if max_pipelines == 0 || per_bot == 0 || session_ttl == 0 {
-                return Err(CliError::input("--max-pipelines, --per-bot and --session-ttl must be positive"));
+                return Err(CliError::input(
+                    "--max-pipelines, --per-bot and --session-ttl must be positive",
+                ));
             }
             config.host = host;
             config.port = port;
-            config.limits = bridge::SlotLimits { max_running: max_pipelines, max_queued, per_bot };
+            config.limits = bridge::SlotLimits {
+                max_running: max_pipelines,
+                max_queued,
+                per_bot,
+            };
             config.session_ttl = Duration::from_secs(session_ttl);
             config.reap_every = (config.session_ttl / 2).min(Duration::from_secs(300));
-            let backend = bridge::default_backend(&config.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
-            bridge::serve_blocking(config, backend).map_err(|e| CliError::runtime(e.to_string()))?;
+            let backend = bridge::default_backend(&config.state_dir)
+                .map_err(|e| CliError::runtime(e.to_string()))?;
+            bridge::serve_blocking(config, backend)
+                .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Client(args) => client::run(args),
@@ -92,9 +108,12 @@ pub fn run(cmd: Cmd) -> CliResult {
 }
 
 fn manage_keys(config: &bridge::BridgeConfig, cmd: KeysCmd) -> CliResult {
-    let store = bridge::KeyStore::open(&config.keys_path()).map_err(|e| CliError::runtime(e.to_string()))?;
+    let store = bridge::KeyStore::open(&config.keys_path())
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     let fail = |e: bridge::keys::KeyError| match e {
-        bridge::keys::KeyError::Db { .. } | bridge::keys::KeyError::Random(_) => CliError::runtime(e.to_string()),
+        bridge::keys::KeyError::Db { .. } | bridge::keys::KeyError::Random(_) => {
+            CliError::runtime(e.to_string())
+        }
         _ => CliError::input(e.to_string()),
     };
     match cmd {
@@ -109,7 +128,10 @@ fn manage_keys(config: &bridge::BridgeConfig, cmd: KeysCmd) -> CliResult {
         }
         KeysCmd::ListKeys => {
             let bots = store.list().map_err(fail)?;
-            println!("{}", serde_json::to_string_pretty(&bots).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&bots).unwrap_or_default()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

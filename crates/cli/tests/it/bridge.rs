@@ -39,7 +39,10 @@ fn start(home: &std::path::Path) -> Bridge {
     };
     // No keys configured: it refused 0.0.0.0 and said so.
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    assert!(seen.iter().any(|l| l.contains("no API keys configured")), "{seen:?}");
+    assert!(
+        seen.iter().any(|l| l.contains("no API keys configured")),
+        "{seen:?}"
+    );
     std::thread::spawn(move || for _ in lines {});
     Bridge { child, url }
 }
@@ -80,7 +83,18 @@ fn bridge_client_and_openclaw_end_to_end() {
     assert_eq!(code, 0);
     assert!(out.contains(run["id"].as_str().unwrap()));
     // An invalid spec is refused before running (exit 2).
-    let (code, _, err) = cli(h, &["client", "--url", url, "run", "--spec", r#"{"model":"nope"}"#], &[]);
+    let (code, _, err) = cli(
+        h,
+        &[
+            "client",
+            "--url",
+            url,
+            "run",
+            "--spec",
+            r#"{"model":"nope"}"#,
+        ],
+        &[],
+    );
     assert_eq!(code, 2, "{err}");
 
     // A key created on this machine turns authentication on.
@@ -91,14 +105,31 @@ fn bridge_client_and_openclaw_end_to_end() {
     let (code, _, err) = cli(h, &["client", "--url", url, "me"], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("401"), "{err}");
-    let (code, out, _) = cli(h, &["client", "--url", url, "me"], &[("SYNTH_BRIDGE_KEY", &key)]);
+    let (code, out, _) = cli(
+        h,
+        &["client", "--url", url, "me"],
+        &[("SYNTH_BRIDGE_KEY", &key)],
+    );
     assert_eq!(code, 0);
     assert!(out.contains("\"bot_id\": \"clawbot\""), "{out}");
 
     // The skill installs with its settings and checks out.
     let ws = h.join("openclaw-ws");
     let ws_s = ws.to_str().unwrap();
-    let (code, out, err) = cli(h, &["openclaw", "install", "--workspace", ws_s, "--url", url, "--key", &key], &[]);
+    let (code, out, err) = cli(
+        h,
+        &[
+            "openclaw",
+            "install",
+            "--workspace",
+            ws_s,
+            "--url",
+            url,
+            "--key",
+            &key,
+        ],
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("SKILL.md"));
     let skill = std::fs::read_to_string(ws.join("skills/synth-city/SKILL.md")).unwrap();
@@ -110,12 +141,28 @@ fn bridge_client_and_openclaw_end_to_end() {
     assert!(out.contains("key accepted: bot clawbot"), "{out}");
     // The bundled script works with the written settings.
     if Command::new("curl").arg("--version").output().is_ok() {
-        let out = Command::new(ws.join("skills/synth-city/scripts/sc.sh")).args(["GET", "/me"]).output().unwrap();
+        let out = Command::new(ws.join("skills/synth-city/scripts/sc.sh"))
+            .args(["GET", "/me"])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("clawbot"));
     }
     // A wrong key fails the check.
-    cli(h, &["openclaw", "install", "--workspace", ws_s, "--url", url, "--key", "sck_forged"], &[]);
+    cli(
+        h,
+        &[
+            "openclaw",
+            "install",
+            "--workspace",
+            ws_s,
+            "--url",
+            url,
+            "--key",
+            "sck_forged",
+        ],
+        &[],
+    );
     let (code, out, _) = cli(h, &["openclaw", "check", "--workspace", ws_s], &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("key refused"), "{out}");
