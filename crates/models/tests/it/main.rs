@@ -1,6 +1,7 @@
 //! Integration tests of the `models` crate, one module per area.
 
 mod baselines;
+mod eval;
 mod split;
 mod neural_features;
 mod neural_loss;
