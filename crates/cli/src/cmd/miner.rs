@@ -1,14 +1,137 @@
 //! Commands of the `miner` area.
 
-use clap::Subcommand;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::CliResult;
+use clap::{Args, Subcommand};
+
+use crate::{CliError, CliResult};
 
 /// Commands of the `miner` area.
 #[derive(Subcommand, Debug)]
-pub enum Cmd {}
+pub enum Cmd {
+    /// Serve SN50 validators: an axon answering `POST /Simulation` (metrics at `/metrics`).
+    Miner(MinerArgs),
+}
+
+/// Options of `synth-city miner`.
+#[derive(Args, Debug)]
+pub struct MinerArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Port to bind (the axon port published on chain).
+    #[arg(long, default_value_t = 8091)]
+    port: u16,
+    /// Bittensor wallets folder.
+    #[arg(long, default_value = "~/.bittensor/wallets")]
+    wallet_path: String,
+    /// Wallet name.
+    #[arg(long, default_value = "default")]
+    wallet_name: String,
+    /// Hotkey name in the wallet.
+    #[arg(long, default_value = "default")]
+    wallet_hotkey: String,
+    /// This miner's hotkey SS58 address, instead of reading the wallet file.
+    #[arg(long)]
+    hotkey: Option<String>,
+    /// Metagraph JSON (`{"neurons":[{uid,hotkey,stake,validator_permit}]}` or bittensor
+    /// columns `{"hotkeys","S","validator_permit"}`) for the blacklist.
+    #[arg(long)]
+    metagraph: Option<PathBuf>,
+    /// Do not contact the chain (the `chain` feature is not built yet; this is the only mode).
+    #[arg(long)]
+    no_chain: bool,
+    /// Refuse callers whose stake weight is at or below this.
+    #[arg(long, default_value_t = 0.0)]
+    min_stake: f64,
+    /// Serve registered hotkeys without a validator permit too.
+    #[arg(long)]
+    no_force_validator_permit: bool,
+    /// Serve hotkeys that are not in the metagraph (local testing only).
+    #[arg(long)]
+    allow_non_registered: bool,
+    /// Static start prices, a JSON object `{"BTC": 97000.5}` (offline runs); else Pyth Hermes.
+    #[arg(long)]
+    price_file: Option<PathBuf>,
+    /// Pyth Hermes base URL.
+    #[arg(long, env = "PYTH_HERMES_URL", default_value = miner::prices::HERMES_DEFAULT_URL)]
+    pyth_url: String,
+    /// Answers computed at once.
+    #[arg(long, default_value_t = 2)]
+    max_concurrent: usize,
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
 
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
-    match cmd {}
+    match cmd {
+        Cmd::Miner(a) => miner_cmd(a),
+    }
+}
+
+fn miner_cmd(a: MinerArgs) -> CliResult {
+    let addr: SocketAddr = format!("{}:{}", a.host, a.port)
+        .parse()
+        .map_err(|e| CliError::input(format!("invalid --host/--port: {e}")))?;
+    let hotkey = match &a.hotkey {
+        Some(h) => {
+            miner::ss58::decode(h).map_err(|e| CliError::input(format!("--hotkey {h}: {e}")))?;
+            h.clone()
+        }
+        None => {
+            let p = miner::wallet::hotkey_path(
+                &expand_home(&a.wallet_path),
+                &a.wallet_name,
+                &a.wallet_hotkey,
+            );
+            miner::read_hotkey(&p)
+                .map_err(|e| CliError::input(e.to_string()))?
+                .ss58
+        }
+    };
+    if !a.no_chain {
+        return Err(CliError::input(
+            "chain access is not built in this version: pass --no-chain with --metagraph FILE",
+        ));
+    }
+    let metagraph = match &a.metagraph {
+        Some(p) => miner::Metagraph::load(p).map_err(|e| CliError::input(e.to_string()))?,
+        None if a.allow_non_registered => miner::Metagraph::default(),
+        None => {
+            return Err(CliError::input(
+                "--metagraph FILE is required with --no-chain (or --allow-non-registered for local tests)",
+            ))
+        }
+    };
+    let prices = match &a.price_file {
+        Some(p) => miner::PriceFeed::from_file(p).map_err(|e| CliError::input(e.to_string()))?,
+        None => miner::PriceFeed::hermes(a.pyth_url.clone(), std::env::var("PYTH_API_KEY").ok()),
+    };
+    let policy = miner::BlacklistPolicy {
+        allow_non_registered: a.allow_non_registered,
+        force_validator_permit: !a.no_force_validator_permit,
+        min_stake: a.min_stake,
+    };
+    let cache = miner::ModelCache::new(Arc::new(miner::NoChampions), Duration::from_secs(600));
+    let answerer = miner::Answerer::new(cache, Arc::new(miner::NoHistory));
+    let config = miner::AxonConfig {
+        hotkey,
+        policy,
+        max_concurrent_answers: a.max_concurrent,
+        seed_salt: std::process::id() as u64 ^ 0x5eed,
+        self_check: true,
+    };
+    let state = Arc::new(miner::AxonState::new(config, metagraph, answerer, prices));
+    miner::serve_blocking(addr, state)
+        .map_err(|e| CliError::runtime(format!("axon on {addr}: {e}")))?;
+    Ok(std::process::ExitCode::SUCCESS)
 }
