@@ -17,11 +17,17 @@ pub type CliResult = Result<std::process::ExitCode, CliError>;
 impl CliError {
     /// Bad input (missing file, malformed JSON, bad argument): exit code 2.
     pub fn input(message: impl Into<String>) -> Self {
-        Self { code: 2, message: message.into() }
+        Self {
+            code: 2,
+            message: message.into(),
+        }
     }
     /// A failure of the environment or a run (network, disk, training): exit code 3.
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self { code: 3, message: message.into() }
+        Self {
+            code: 3,
+            message: message.into(),
+        }
     }
 }
 

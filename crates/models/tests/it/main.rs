@@ -2,10 +2,10 @@
 
 mod baselines;
 mod eval;
-mod split;
 mod neural_features;
 mod neural_loss;
 mod neural_registry;
 mod neural_spec;
 mod neural_support;
 mod neural_train;
+mod split;
