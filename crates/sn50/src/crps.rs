@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use crate::config::ScoringInterval;
-use crate::numeric::{crps_sorted, numpy_sum, sort_nan_last};
+use crate::numeric::{crps_kernel, numpy_sum};
 use crate::paths::PathSet;
+use crate::sort::EnsembleSorter;
 
 /// The score of one interval: one CRPS per evaluated point (NaN real changes skipped) and their
 /// total as the validator adds it up (numpy sum per block of observed points, blocks in order).
@@ -65,7 +66,7 @@ pub fn crps_for_miner(
     }
     let cols = transpose(sims);
     let real_last = real[p - 1];
-    let mut buf = vec![0.0f64; n];
+    let mut sorter = EnsembleSorter::new(n);
     let mut sum_all = 0.0f64;
     let mut out = Vec::with_capacity(intervals.len());
     for iv in intervals {
@@ -112,20 +113,15 @@ pub fn crps_for_miner(
                 }
                 continue;
             }
-            let hi = &cols[(k + 1) * s * n..(k + 1) * s * n + n];
-            if is_abs {
-                buf.copy_from_slice(hi);
+            let column = |t: usize| &cols[t * n..(t + 1) * n];
+            let hi = column((k + 1) * s);
+            let v = if is_abs {
+                crps_kernel(obs, sorter.sort(hi.iter().copied())) / real_last * 10000.0
             } else {
-                let lo = &cols[k * s * n..k * s * n + n];
-                for ((o, &a), &b) in buf.iter_mut().zip(lo).zip(hi) {
-                    *o = ((b - a) / a) * 10000.0;
-                }
-            }
-            sort_nan_last(&mut buf);
-            let mut v = crps_sorted(obs, &buf);
-            if is_abs {
-                v = v / real_last * 10000.0;
-            }
+                let lo = column(k * s);
+                let changes = lo.iter().zip(hi).map(|(&a, &b)| ((b - a) / a) * 10000.0);
+                crps_kernel(obs, sorter.sort(changes))
+            };
             block.push(v);
             points.push(v);
         }

@@ -17,6 +17,59 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// The 8 bytes at `i` as a little-endian word, zero-padded past the end.
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> u64 {
+    match b.get(i..i + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+        None => {
+            let mut w = [0u8; 8];
+            let tail = b.get(i..).unwrap_or(&[]);
+            w[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// How many ASCII digits `w` (8 bytes, first byte lowest) starts with, and their value (SWAR).
+#[inline(always)]
+fn leading_digits(w: u64) -> (usize, u64) {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    // A byte is a digit iff its high nibble is 3 and adding 6 leaves it 3 (no carry crosses a
+    // digit byte, and only the bytes before the first non-digit matter).
+    let hi = w & (0xF0 * LOW);
+    let hi6 = (w.wrapping_add(6 * LOW) & (0xF0 * LOW)) >> 4;
+    let non_digit = (hi | hi6) ^ (0x33 * LOW);
+    let n = (non_digit.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return (0, 0);
+    }
+    // Digit values, moved up so the missing leading digits read as zeros.
+    let d = w.wrapping_sub(0x30 * LOW) << (8 * (8 - n));
+    // Pairs, then quads, then all eight (fast_float's reduction).
+    let d = d.wrapping_mul(10).wrapping_add(d >> 8);
+    let mask = 0x0000_00FF_0000_00FF;
+    let v = ((d & mask).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((d >> 16) & mask).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    (n, u64::from(v as u32))
+}
+
+/// 10^n as an integer (n ≤ 19; larger n give a value the caller never uses).
+#[inline(always)]
+fn pow10_u64(n: usize) -> u64 {
+    const P: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    P[n.min(19)]
+}
+
 impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
@@ -34,87 +87,64 @@ impl<'a> Scanner<'a> {
     }
 
     /// A JSON number (exactly rounded) or `null` (NaN).
+    #[inline(always)]
     fn number(&mut self) -> Option<f64> {
         self.ws();
         let b = self.b;
-        if b[self.i..].starts_with(b"null") {
-            self.i += 4;
+        if b.get(self.i) == Some(&b'n') {
+            b[self.i..].starts_with(b"null").then(|| self.i += 4)?;
             return Some(f64::NAN);
         }
         let start = self.i;
         let neg = b.get(self.i) == Some(&b'-');
-        if neg {
-            self.i += 1;
+        self.i += usize::from(neg);
+        let int_at = self.i;
+        let (int_digits, int_value) = self.digits();
+        if int_digits == 0 || (int_digits > 1 && b[int_at] == b'0') {
+            return None; // no digits, or a leading zero (not JSON)
         }
-        let (mut mant, mut digits, mut exp10) = (0u64, 0u32, 0i32);
-        let mut any = false;
-        let mut simple = true;
-        while let Some(&c) = b.get(self.i).filter(|c| c.is_ascii_digit()) {
-            any = true;
-            if digits < 19 {
-                mant = mant * 10 + u64::from(c - b'0');
-                if mant > 0 {
-                    digits += 1;
-                }
-            } else {
-                simple = false;
-            }
-            self.i += 1;
-        }
-        let mut integral = true;
+        let (mut frac_digits, mut mant) = (0, int_value);
         if b.get(self.i) == Some(&b'.') {
-            integral = false;
             self.i += 1;
-            let mut frac = false;
-            while let Some(&c) = b.get(self.i).filter(|c| c.is_ascii_digit()) {
-                frac = true;
-                if digits < 19 {
-                    mant = mant * 10 + u64::from(c - b'0');
-                    if mant > 0 {
-                        digits += 1;
-                    }
-                    exp10 -= 1;
-                } else {
-                    simple = false;
-                }
-                self.i += 1;
-            }
-            if !frac {
+            let (n, v) = self.digits();
+            if n == 0 {
                 return None;
             }
+            frac_digits = n;
+            mant = mant.wrapping_mul(pow10_u64(n)).wrapping_add(v);
         }
-        if matches!(b.get(self.i), Some(b'e' | b'E')) {
-            integral = false;
-            simple = false;
+        let plain = !matches!(b.get(self.i), Some(b'e' | b'E'));
+        if plain && int_digits + frac_digits <= 19 && mant <= 1 << 53 && frac_digits <= 22 {
+            // Clinger's fast path: one correctly rounded operation on exact operands.
+            let v = mant as f64 / POW10[frac_digits];
+            return Some(if neg { -v } else { v });
+        }
+        if !plain {
             self.i += 1;
             if matches!(b.get(self.i), Some(b'+' | b'-')) {
                 self.i += 1;
             }
-            let from = self.i;
-            while b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                self.i += 1;
-            }
-            if self.i == from {
+            if self.digits().0 == 0 {
                 return None;
             }
         }
-        if !any {
-            return None;
-        }
-        if integral && mant == 0 && simple {
-            return Some(0.0);
-        }
-        if simple && mant <= (1u64 << 53) && (-22..=22).contains(&exp10) {
-            // Clinger's fast path: one correctly rounded operation on exact operands.
-            let m = mant as f64;
-            let v = if exp10 >= 0 {
-                m * POW10[exp10 as usize]
-            } else {
-                m / POW10[(-exp10) as usize]
-            };
-            return Some(if neg { -v } else { v });
-        }
+        // Rare: long mantissas and exponents go through the standard library's exact parser.
         std::str::from_utf8(&b[start..self.i]).ok()?.parse().ok()
+    }
+
+    /// A run of ASCII digits: how many, and their value (meaningful for up to 19 digits).
+    #[inline(always)]
+    fn digits(&mut self) -> (usize, u64) {
+        let (mut count, mut value) = (0, 0u64);
+        loop {
+            let (n, v) = leading_digits(load8(self.b, self.i));
+            self.i += n;
+            count += n;
+            value = value.wrapping_mul(pow10_u64(n)).wrapping_add(v);
+            if n < 8 {
+                return (count, value);
+            }
+        }
     }
 
     /// Skips one JSON value of any kind.
@@ -219,6 +249,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             if self.peek()? == b'[' {
+                let path_start = self.i;
                 self.i += 1;
                 let before = data.len();
                 if self.peek()? != b']' {
@@ -233,6 +264,13 @@ impl<'a> Scanner<'a> {
                 }
                 self.i += 1;
                 let got = data.len() - before;
+                if n_points.is_none() {
+                    // Room for as many more paths as the rest of the input could hold, judged
+                    // by this first one, so the buffer does not grow (and copy) as it fills.
+                    let path_bytes = (self.i - path_start).max(1);
+                    let more = (self.b.len() - self.i) / path_bytes + 1;
+                    data.reserve(more.min(1 << 20).saturating_mul(got));
+                }
                 if *n_points.get_or_insert(got) != got {
                     return None;
                 }
@@ -300,6 +338,48 @@ mod tests {
             let got = s.number().unwrap();
             assert_eq!(got.to_bits(), want.to_bits(), "{c}");
         }
+    }
+
+    fn parse_one(text: &str) -> Option<f64> {
+        let mut s = Scanner {
+            b: text.as_bytes(),
+            i: 0,
+        };
+        s.number()
+    }
+
+    #[test]
+    fn numbers_parse_exactly_at_every_length_and_position() {
+        let mut r = 7u64;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for i in 0..20_000 {
+            let x = f64::from_bits(next() >> 2) * if i % 2 == 0 { 1.0 } else { -1.0 };
+            let digits = (next() % 20) as usize;
+            let y = (next() % 100_000_000) as f64 / 10f64.powi((next() % 12) as i32);
+            for text in [
+                format!("{x}"),
+                format!("{x:e}"),
+                format!("{x:.digits$e}"),
+                format!("{y}"),
+                format!("{y:.digits$}"),
+                format!("{}", next() >> (next() % 64)),
+            ] {
+                let want: f64 = text.parse().unwrap();
+                for tail in ["", ",", "]", " 1"] {
+                    let got = parse_one(&format!("{text}{tail}"));
+                    assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "{text}{tail}");
+                }
+            }
+        }
+        for bad in ["-", "1.", ".5", "01", "-01.5", "1e", "1e+", "+1", "nul"] {
+            assert!(parse_one(bad).is_none(), "{bad}");
+        }
+        assert!(parse_one("null").unwrap().is_nan());
     }
 
     #[test]

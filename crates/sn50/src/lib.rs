@@ -12,6 +12,7 @@ pub mod paths;
 pub mod pyrepr;
 pub mod rewards;
 pub mod simulation;
+pub mod sort;
 pub mod validation;
 
 pub use config::{asset_coefficient, PromptConfig, ScoringInterval, HIGH, LOW};

@@ -1,6 +1,8 @@
 //! The floating-point primitives of numpy and pandas that the validator's scores go through,
 //! reproduced bit for bit.
 
+use crate::sort::{from_order_key, order_key};
+
 /// numpy's pairwise sum of a contiguous f64 array (`np.sum`), added to the identity `0.0`.
 pub fn numpy_sum(v: &[f64]) -> f64 {
     0.0 + pairwise(v)
@@ -81,42 +83,48 @@ pub fn percentile_linear(x: &[f64], q: f64) -> f64 {
 /// properscoring's ensemble CRPS (the numba kernel) of `obs` against an ensemble that is already
 /// sorted ascending with NaN members, if any, at the end.
 pub fn crps_sorted(obs: f64, sorted: &[f64]) -> f64 {
-    if obs.is_nan() {
-        return f64::NAN;
-    }
     let n_valid = sorted
         .iter()
         .position(|x| x.is_nan())
         .unwrap_or(sorted.len());
-    if n_valid == 0 {
+    crps_kernel(obs, &sorted[..n_valid])
+}
+
+/// The numba kernel on an ascending ensemble without NaN members (spec §4.4), split at the
+/// observation into its two phases; the floating-point operations and their order are the
+/// kernel's own.
+pub(crate) fn crps_kernel(obs: f64, sorted: &[f64]) -> f64 {
+    if obs.is_nan() || sorted.is_empty() {
         // The kernel sets the integral to NaN on a leading NaN (and an empty ensemble is an error).
         return f64::NAN;
     }
-    let mut total_weight = 0.0f64;
-    for _ in 0..n_valid {
-        total_weight += 1.0;
-    }
+    // The kernel adds 1.0 once per member, which is exactly the member count.
+    let total_weight = sorted.len() as f64;
     let step = 1.0 / total_weight;
-    let mut obs_cdf = 0.0f64;
     let mut forecast_cdf = 0.0f64;
     let mut prev = 0.0f64;
     let mut integral = 0.0f64;
-    let mut below = true;
-    for &f in &sorted[..n_valid] {
-        if below && obs < f {
-            integral += (obs - prev) * (forecast_cdf * forecast_cdf);
-            integral += (f - obs) * ((forecast_cdf - 1.0) * (forecast_cdf - 1.0));
-            obs_cdf = 1.0;
-            below = false;
-        } else {
-            let d = forecast_cdf - obs_cdf;
-            integral += (f - prev) * (d * d);
-        }
+    // Members at or below the observation (the observation's CDF is 0 there).
+    let below = sorted.iter().take_while(|&&f| f <= obs).count(); // no NaN on either side
+    for &f in &sorted[..below] {
+        integral += (f - prev) * (forecast_cdf * forecast_cdf);
         forecast_cdf += step;
         prev = f;
     }
-    if below {
-        integral += obs - prev;
+    let Some((&f, above)) = sorted[below..].split_first() else {
+        return integral + (obs - prev);
+    };
+    // The first member above the observation: the CDFs cross.
+    integral += (obs - prev) * (forecast_cdf * forecast_cdf);
+    integral += (f - obs) * ((forecast_cdf - 1.0) * (forecast_cdf - 1.0));
+    forecast_cdf += step;
+    prev = f;
+    // The rest (the observation's CDF is 1).
+    for &f in above {
+        let d = forecast_cdf - 1.0;
+        integral += (f - prev) * (d * d);
+        forecast_cdf += step;
+        prev = f;
     }
     integral
 }
@@ -137,20 +145,6 @@ pub fn sort_nan_last(v: &mut [f64]) {
         *o = from_order_key(key);
     }
     v[k..].fill(f64::NAN);
-}
-
-/// Maps a non-NaN f64 to a u64 whose unsigned order is the float order.
-fn order_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
-}
-
-fn from_order_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// properscoring's `crps_ensemble(obs, forecasts)` for one observation (sorts a copy).
@@ -223,6 +217,82 @@ mod tests {
             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
         assert!(v[8].is_nan());
+    }
+
+    /// The numba kernel as properscoring writes it (one loop, an `obs_cdf` flag), spec §4.4.
+    fn numba_kernel(obs: f64, sorted: &[f64]) -> f64 {
+        if obs.is_nan() {
+            return f64::NAN;
+        }
+        let mut total_weight = 0.0f64;
+        for &f in sorted {
+            if f.is_nan() {
+                break;
+            }
+            total_weight += 1.0;
+        }
+        let (mut obs_cdf, mut forecast_cdf, mut prev, mut integral) = (0.0, 0.0, 0.0, 0.0);
+        let mut last = 0.0;
+        for (n, &f) in sorted.iter().enumerate() {
+            if f.is_nan() {
+                if n == 0 {
+                    integral = f64::NAN;
+                }
+                last = prev;
+                break;
+            }
+            if obs_cdf == 0.0 && obs < f {
+                integral += (obs - prev) * (forecast_cdf * forecast_cdf);
+                integral += (f - obs) * ((forecast_cdf - 1.0) * (forecast_cdf - 1.0));
+                obs_cdf = 1.0;
+            } else {
+                let d: f64 = forecast_cdf - obs_cdf;
+                integral += (f - prev) * (d * d);
+            }
+            forecast_cdf += 1.0 / total_weight;
+            prev = f;
+            last = f;
+        }
+        if obs_cdf == 0.0 {
+            integral += obs - last;
+        }
+        integral
+    }
+
+    #[test]
+    fn two_phase_kernel_is_the_numba_kernel_bit_for_bit() {
+        let mut r = 99u64;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for case in 0..2000 {
+            let len = 1 + (next() % 40) as usize;
+            let mut v: Vec<f64> = (0..len)
+                .map(|_| match next() % 20 {
+                    0 => f64::NAN,
+                    1 => 0.0,
+                    2 => -0.0,
+                    3 => 1.5,
+                    _ => (next() >> 11) as f64 / (1u64 << 53) as f64 * 20.0 - 10.0,
+                })
+                .collect();
+            sort_nan_last(&mut v);
+            let obs = match case % 5 {
+                0 => 1.5,
+                1 => v.first().copied().unwrap_or(0.0),
+                2 => v.last().copied().unwrap_or(0.0),
+                3 => 100.0,
+                _ => (next() >> 11) as f64 / (1u64 << 53) as f64 * 20.0 - 10.0,
+            };
+            let (a, b) = (crps_sorted(obs, &v), numba_kernel(obs, &v));
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{obs} {v:?}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use sn50::crps::crps_for_miner;
-use sn50::{PathSet, HIGH, LOW};
+use sn50::numeric::{crps_ensemble, numpy_sum};
+use sn50::{PathSet, ScoringInterval, HIGH, LOW};
 
 /// A positive random-walk price series of `n` points.
 fn walk(n: usize) -> impl Strategy<Value = Vec<f64>> {
@@ -61,5 +62,80 @@ proptest! {
         for (a, b) in other.intervals.iter().zip(&base.intervals) {
             prop_assert!((a.total - b.total).abs() <= 1e-9 * b.total.abs().max(1.0));
         }
+    }
+}
+
+/// The validator's loop (spec §4.3) written naively: one `crps_ensemble` per column, each on a
+/// freshly sorted copy, summed per block with numpy's pairwise sum.
+fn naive_crps(rows: &[Vec<f64>], real: &[f64], inc: i64, intervals: &[ScoringInterval]) -> f64 {
+    let p = real.len();
+    let mut sum_all = 0.0;
+    for iv in intervals {
+        let mut steps = (iv.seconds as f64 / inc as f64) as usize;
+        if iv.is_abs() {
+            while p.div_ceil(steps) == 1 && steps > 1 {
+                steps -= 1;
+            }
+        }
+        let mut cols: Vec<usize> = (0..p).step_by(steps).collect();
+        if iv.is_gap() {
+            cols.truncate(2);
+        }
+        let change = |path: &[f64], k: usize| {
+            let (a, b) = (path[cols[k]], path[cols[k + 1]]);
+            if iv.is_abs() {
+                b
+            } else {
+                ((b - a) / a) * 10000.0
+            }
+        };
+        let (mut acc, mut block) = (0.0, Vec::new());
+        for k in 0..cols.len().saturating_sub(1) {
+            let obs = change(real, k);
+            if obs.is_nan() {
+                acc += numpy_sum(&block);
+                block.clear();
+                continue;
+            }
+            let ens: Vec<f64> = rows.iter().map(|r| change(r, k)).collect();
+            let mut v = crps_ensemble(obs, &ens);
+            if iv.is_abs() {
+                v = v / real[p - 1] * 10000.0;
+            }
+            block.push(v);
+        }
+        acc += numpy_sum(&block);
+        sum_all += acc;
+    }
+    sum_all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The optimised scorer adds up exactly what the naive loop does, to the bit, with missing
+    /// real prices, NaN path points and repeated values.
+    #[test]
+    fn fast_scorer_matches_the_naive_loop(
+        (mut rows, mut real) in paths_and_real(61),
+        holes in prop::collection::vec(1usize..60, 0..8),
+        path_nans in prop::collection::vec((0usize..12, 0usize..61), 0..4),
+        dup in any::<bool>(),
+    ) {
+        for h in holes {
+            real[h] = f64::NAN;
+        }
+        for (i, t) in path_nans {
+            let i = i % rows.len();
+            rows[i][t] = f64::NAN;
+        }
+        if dup && rows.len() > 1 {
+            rows[1] = rows[0].clone();
+        }
+        let sims = PathSet::from_rows(&rows).unwrap();
+        let fast = crps_for_miner(&sims, &real, 60, HIGH.scoring_intervals).unwrap().total;
+        let slow = naive_crps(&rows, &real, 60, HIGH.scoring_intervals);
+        prop_assert!(fast.to_bits() == slow.to_bits() || (fast.is_nan() && slow.is_nan()),
+            "{fast} vs {slow}");
     }
 }
