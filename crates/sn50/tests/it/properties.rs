@@ -139,3 +139,44 @@ proptest! {
             "{fast} vs {slow}");
     }
 }
+
+/// Ensembles large enough for the bucket sort (≥ 256 paths), fat-tailed, with missing real prices
+/// and NaN points: the scorer still adds up exactly what the naive loop does.
+#[test]
+fn large_ensembles_match_the_naive_loop() {
+    let mut r = 2024u64;
+    let mut uniform = move || {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        (r >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for (n_paths, cfg, inc) in [(300, &HIGH, 60), (1000, &LOW, 300)] {
+        let n = cfg.points();
+        let mut walk = |tail: bool| {
+            let mut p = vec![67_000.0f64];
+            for _ in 1..n {
+                let u = uniform() - 0.5;
+                let step = if tail {
+                    0.0005 * u / (0.501 - u.abs())
+                } else {
+                    0.004 * u
+                };
+                p.push(p.last().unwrap() * (1.0 + step));
+            }
+            p
+        };
+        let mut rows: Vec<Vec<f64>> = (0..n_paths).map(|i| walk(i % 3 == 0)).collect();
+        rows[5][7] = f64::NAN;
+        rows[6] = rows[4].clone();
+        let mut real = walk(false);
+        real[3] = f64::NAN;
+        real[n / 2] = f64::NAN;
+        let sims = PathSet::from_rows(&rows).unwrap();
+        let fast = crps_for_miner(&sims, &real, inc, cfg.scoring_intervals)
+            .unwrap()
+            .total;
+        let slow = naive_crps(&rows, &real, inc, cfg.scoring_intervals);
+        assert_eq!(fast.to_bits(), slow.to_bits(), "{fast} vs {slow}");
+    }
+}
