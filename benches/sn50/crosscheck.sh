@@ -11,7 +11,7 @@ for seed in $(seq 1 "$n"); do
   for prompt in low high; do
     inc=$([ "$prompt" = low ] && echo 300 || echo 60)
     rm -f "$dir"/*.json
-    python3 "$here/gen_inputs.py" "$dir" --miners 4 --prompt "$prompt" --paths 200 --seed "$seed" --missing 0.1
+    python3 "$here/gen_inputs.py" "$dir" --miners 4 --prompt "$prompt" --paths "${PATHS:-300}" --seed "$seed" --missing 0.1
     preds=()
     for f in "$dir"/miner*.json; do preds+=(--prediction "$f"); done
     args=("${preds[@]}" --real "$dir/real.json" --time-increment "$inc" --prompt "$prompt")
