@@ -112,6 +112,78 @@ impl SpanEval {
     }
 }
 
+/// What one prompt needs, as the validator would pose it: the history a miner has at the
+/// request time, the start price, and the realised prices it is scored against.
+#[derive(Debug, Clone)]
+pub struct PromptInputs {
+    /// Prompt start, UTC unix seconds.
+    pub start_time: i64,
+    /// Candles whose close is known at the request time (`lookback_secs` of them).
+    pub history: Candles,
+    /// The last known close: every path's first point.
+    pub start_price: f64,
+    /// Realised prices on the prompt's grid (start included), by the sn50 grid rule.
+    pub realised: Vec<f64>,
+    /// Seconds between points.
+    pub time_increment: u32,
+    /// Horizon in seconds.
+    pub time_length: u32,
+}
+
+impl PromptInputs {
+    /// The request every model is asked in the evaluation (seed `settings.seed ^ start`).
+    pub fn request<'a>(&'a self, asset: &'a str, settings: &EvalSettings) -> ForecastRequest<'a> {
+        ForecastRequest {
+            asset,
+            history: &self.history,
+            start_price: self.start_price,
+            start_time: self.start_time,
+            time_increment: self.time_increment,
+            time_length: self.time_length,
+            num_simulations: settings.num_simulations,
+            seed: settings.seed ^ (self.start_time as u64),
+        }
+    }
+}
+
+/// The inputs of the prompt starting at `start`, or `None` when it cannot be scored (history
+/// older than an hour at the request time, or realised prices missing).
+pub fn prompt_inputs(
+    cfg: &PromptConfig,
+    history: &Candles,
+    one_min: &Candles,
+    start: i64,
+    settings: &EvalSettings,
+) -> Option<PromptInputs> {
+    let res = i64::from(history.resolution_secs);
+    let request_time = start - settings.lead_secs;
+    // Candles whose close is known at the request time.
+    let hist = history.slice_time(start - settings.lookback_secs, request_time - res + 1);
+    let fresh = hist
+        .ts
+        .last()
+        .is_some_and(|&t| t + res >= request_time - 3600);
+    let truth = one_min.slice_time(start, start + cfg.time_length + 3 * 60);
+    let real = realized_prices(
+        &truth.ts,
+        &truth.close,
+        start,
+        cfg.time_increment,
+        cfg.time_length,
+    );
+    let (Some(&start_price), true, Ok(realised)) = (hist.close.last(), fresh, real) else {
+        return None;
+    };
+    Some(PromptInputs {
+        start_time: start,
+        history: hist,
+        start_price,
+        realised,
+        time_increment: cfg.time_increment as u32,
+        time_length: cfg.time_length as u32,
+    })
+}
+
 /// Evaluates `models` (plus the reference GBM when absent) on prompts placed in `span`.
 /// `history` is the models' input series (5 m for LOW, 1 m for HIGH); `one_min` gives the
 /// realised prices. Each model is asked with the same request and seed.
@@ -133,41 +205,16 @@ pub fn evaluate_span(
     let mut sums = vec![(0.0, BTreeMap::<String, f64>::new()); all.len()];
     let mut failures = vec![0usize; all.len()];
     let (mut n, mut skipped) = (0usize, 0usize);
-    let res = i64::from(history.resolution_secs);
     for start in place_prompts(span, cfg, settings.max_prompts, settings.seed) {
-        let request_time = start - settings.lead_secs;
-        // Candles whose close is known at the request time.
-        let hist = history.slice_time(start - settings.lookback_secs, request_time - res + 1);
-        let fresh = hist
-            .ts
-            .last()
-            .is_some_and(|&t| t + res >= request_time - 3600);
-        let truth = one_min.slice_time(start, start + cfg.time_length + 3 * 60);
-        let real = realized_prices(
-            &truth.ts,
-            &truth.close,
-            start,
-            cfg.time_increment,
-            cfg.time_length,
-        );
-        let (Some(&start_price), true, Ok(real)) = (hist.close.last(), fresh, real) else {
+        let Some(p) = prompt_inputs(cfg, history, one_min, start, settings) else {
             skipped += 1;
             continue;
         };
-        let req = ForecastRequest {
-            asset,
-            history: &hist,
-            start_price,
-            start_time: start,
-            time_increment: cfg.time_increment as u32,
-            time_length: cfg.time_length as u32,
-            num_simulations: settings.num_simulations,
-            seed: settings.seed ^ (start as u64),
-        };
+        let (real, req) = (&p.realised, p.request(asset, settings));
         let mut scored = Vec::with_capacity(all.len());
         for (i, m) in all.iter().enumerate() {
             let c = m.forecast(&req).and_then(|p| {
-                crps_for_miner(&p, &real, cfg.time_increment, cfg.scoring_intervals)
+                crps_for_miner(&p, real, cfg.time_increment, cfg.scoring_intervals)
                     .map_err(|e| ModelError::Data(format!("scoring: {e}")))
             });
             match c {

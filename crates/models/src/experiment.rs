@@ -10,12 +10,13 @@ use sn50::{asset_coefficient, PromptConfig, HIGH, LOW};
 
 use crate::baselines::baseline;
 use crate::data::{load_history, DataPolicy, DataSource};
-use crate::eval::{evaluate_span, EvalSettings, SpanEval, REFERENCE};
+use crate::eval::{evaluate_span, place_prompts, prompt_inputs, EvalSettings, SpanEval, REFERENCE};
 use crate::features::Series;
 use crate::neural::NeuralModel;
 use crate::spec::{ModelSpec, Timeframe};
 use crate::split::{Span, WalkForward};
 use crate::train::{fit, windows_in_span, EpochReport};
+use crate::trained::{PromptSample, TrainedModel};
 use crate::{Forecaster, ModelError};
 
 /// The model an experiment runs.
@@ -208,12 +209,62 @@ pub struct ExperimentResult {
     pub folds: Vec<FoldResult>,
 }
 
+/// An experiment's result with what it trained.
+#[derive(Debug)]
+pub struct ExperimentRun {
+    /// Scores.
+    pub result: ExperimentResult,
+    /// The final model: the last fold's (trained on the most data; for neural models the
+    /// weights of its best validation epoch), or the baseline's settings.
+    pub model: TrainedModel,
+    /// The last scorable held-out prompt of the last fold, answered by that model with the
+    /// evaluation's request and seed (`None` when no prompt of that fold could be scored).
+    pub sample: Option<PromptSample>,
+}
+
 /// Runs `cfg` on `data`. `on_epoch(fold, report)` sees each training epoch.
 pub fn run_on(
     cfg: &ExperimentConfig,
     data: &PreparedData,
     on_epoch: &mut dyn FnMut(usize, &EpochReport),
 ) -> Result<ExperimentResult, ModelError> {
+    run_trained(cfg, data, on_epoch).map(|r| r.result)
+}
+
+/// The last prompt in `test` that can be scored, answered by `model` exactly as the
+/// evaluation asked it (same history cut, start price, paths and seed).
+pub fn sample_prompt(
+    cfg: &ExperimentConfig,
+    data: &PreparedData,
+    test: Span,
+    model: &dyn Forecaster,
+) -> Option<PromptSample> {
+    let pc = cfg.prompt_config();
+    let starts = place_prompts(test, pc, cfg.eval.max_prompts, cfg.eval.seed);
+    starts.iter().rev().find_map(|&start| {
+        let p = prompt_inputs(pc, &data.history, &data.one_min, start, &cfg.eval)?;
+        let req = p.request(&cfg.asset, &cfg.eval);
+        let paths = model.forecast(&req).ok()?;
+        Some(PromptSample {
+            asset: cfg.asset.clone(),
+            start_time: start,
+            start_price: p.start_price,
+            time_increment: p.time_increment,
+            time_length: p.time_length,
+            seed: req.seed,
+            paths,
+            realised: p.realised.clone(),
+        })
+    })
+}
+
+/// Runs `cfg` on `data` and hands back the final model and one sampled held-out prompt
+/// beside the scores. `on_epoch(fold, report)` sees each training epoch.
+pub fn run_trained(
+    cfg: &ExperimentConfig,
+    data: &PreparedData,
+    on_epoch: &mut dyn FnMut(usize, &EpochReport),
+) -> Result<ExperimentRun, ModelError> {
     let pc = cfg.prompt_config();
     let (h, one) = (&data.history, &data.one_min);
     let (Some(&first), Some(&last_h), Some(&last_1)) = (h.ts.first(), h.ts.last(), one.ts.last())
@@ -236,13 +287,15 @@ pub fn run_on(
     let folds = wf.folds(first, end)?;
     let name = cfg.model.name();
     let (mut folds_out, mut params, mut train_secs) = (Vec::new(), 0usize, 0.0);
+    let mut last: Option<(TrainedModel, Span)> = None;
     for (k, f) in folds.iter().enumerate() {
-        let (model, report): (Box<dyn Forecaster>, _) = match &cfg.model {
-            ModelChoice::Baseline(b) => (
-                baseline(b)
-                    .ok_or_else(|| ModelError::InvalidConfig(format!("unknown baseline {b:?}")))?,
-                None,
-            ),
+        let (model, report): (TrainedModel, _) = match &cfg.model {
+            ModelChoice::Baseline(b) => {
+                if baseline(b).is_none() {
+                    return Err(ModelError::InvalidConfig(format!("unknown baseline {b:?}")));
+                }
+                (TrainedModel::baseline(b)?, None)
+            }
             ModelChoice::Neural(spec) => {
                 let t0 = Instant::now();
                 let mut m = NeuralModel::new((**spec).clone())?;
@@ -252,10 +305,20 @@ pub fn run_on(
                 let rep = fit(&mut m, &tr, &va, &mut |e| on_epoch(k, e))?;
                 train_secs += t0.elapsed().as_secs_f64();
                 params = m.n_params();
-                (Box::new(m), Some(rep))
+                (TrainedModel::Neural(Box::new(m)), Some(rep))
             }
         };
-        let mut ev = evaluate_span(&cfg.asset, pc, h, one, f.test, &[model.as_ref()], &cfg.eval)?;
+        let forecaster = model.forecaster()?;
+        let mut ev = evaluate_span(
+            &cfg.asset,
+            pc,
+            h,
+            one,
+            f.test,
+            &[forecaster.as_ref()],
+            &cfg.eval,
+        )?;
+        drop(forecaster);
         if let Some(s) = ev.scores.iter_mut().find(|s| s.name == name) {
             s.param_count = params;
             s.train_secs = report
@@ -268,6 +331,7 @@ pub fn run_on(
             eval: ev,
             train_report: report,
         });
+        last = Some((model, f.test));
     }
     let pooled = |who: &str| {
         let (mut sum, mut n) = (0.0, 0usize);
@@ -294,7 +358,9 @@ pub fn run_on(
             pc.label, cfg.asset
         )));
     }
-    Ok(ExperimentResult {
+    let (model, test) = last.ok_or_else(|| ModelError::InvalidConfig("no fold".into()))?;
+    let sample = sample_prompt(cfg, data, test, model.forecaster()?.as_ref());
+    let result = ExperimentResult {
         model: name,
         asset: cfg.asset.clone(),
         timeframe: cfg.timeframe,
@@ -314,6 +380,11 @@ pub fn run_on(
         per_interval,
         baseline_per_interval,
         folds: folds_out,
+    };
+    Ok(ExperimentRun {
+        result,
+        model,
+        sample,
     })
 }
 

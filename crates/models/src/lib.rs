@@ -21,6 +21,7 @@ pub mod sampler;
 pub mod spec;
 pub mod split;
 pub mod train;
+pub mod trained;
 
 pub use error::ModelError;
 pub use forecaster::{ForecastRequest, Forecaster};

@@ -22,3 +22,5 @@ pub use runner::{DataRequest, ExperimentRunner, PresetInfo, ResolvedData, RunOut
 pub use session::{RankEntry, Ranking, ResearchSession, RunOutcome, RunRequest, Summary};
 pub mod models_runner;
 pub use models_runner::ModelsRunner;
+pub mod model_store;
+pub use model_store::{load_model, load_sample, LoadedModel, ModelManifest, StoredSample};

@@ -4,14 +4,22 @@
 //!
 //! A research spec is either a `models::spec::ModelSpec` JSON (neural) or
 //! `{"baseline": "<name>", "timeframe": "5m"|"1m"}`.
+//!
+//! Every run hands back what it trained (see [`crate::model_store`]): the final neural model's
+//! weights per asset (or the baseline's settings), `model.json`, one held-out prompt's sampled
+//! paths per asset, the fan chart of the first asset's prompt and the full result JSON.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use models::experiment::{prepare, run_on, ExperimentConfig, ModelChoice, PreparedData};
+use models::experiment::{prepare, run_trained, ExperimentConfig, ModelChoice, PreparedData};
 use models::spec::{ModelSpec, Timeframe};
 use serde_json::{json, Value};
 
+use crate::model_store::{
+    ModelKind, ModelManifest, StoredSample, MODEL_ARTIFACT, SAMPLE_PATHS_KEPT,
+};
+use crate::plot::FanData;
 use crate::record::{AssetScore, DataProvenance, DataRange, Timings};
 use crate::runner::{
     DataRequest, ExperimentRunner, PresetInfo, ResolvedData, RunOutput, Validation,
@@ -23,12 +31,23 @@ use crate::{ResearchError, Result};
 #[derive(Debug, Default)]
 pub struct ModelsRunner {
     prepared: Mutex<HashMap<(String, String, bool, u64), PreparedData>>,
+    fixed: HashMap<(String, String), PreparedData>,
 }
 
 impl ModelsRunner {
     /// A runner with an empty data cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Uses `data` for every run on `asset` at `timeframe` instead of loading history (tests,
+    /// or a caller that already holds the data). Its provenance is `data.history.provenance`.
+    pub fn with_data(mut self, asset: &str, timeframe: Timeframe, data: PreparedData) -> Self {
+        self.fixed.insert(
+            (asset.to_ascii_uppercase(), timeframe.as_str().to_string()),
+            data,
+        );
+        self
     }
 
     fn choice(&self, spec: &Value) -> Result<ModelChoice> {
@@ -64,6 +83,12 @@ impl ModelsRunner {
         } else {
             models::data::DataPolicy::RealOnly
         };
+        if let Some(d) = self
+            .fixed
+            .get(&(cfg.asset.clone(), tf.as_str().to_string()))
+        {
+            return Ok((cfg, d.clone()));
+        }
         let key = (
             cfg.asset.clone(),
             tf.as_str().to_string(),
@@ -89,11 +114,21 @@ fn timeframe_of(spec: &Value) -> Result<Timeframe> {
         .ok_or_else(|| ResearchError::invalid(format!("timeframe: `{tf}` is not 5m or 1m")))
 }
 
+/// `data` limited to candles opened in `[from, to]` (1-minute truth: up to the end of the
+/// last input candle).
+fn cut(data: &PreparedData, from: i64, to: i64) -> PreparedData {
+    let res = i64::from(data.history.resolution_secs.max(60));
+    PreparedData {
+        history: data.history.slice_time(from, to + 1),
+        one_min: data.one_min.slice_time(from, to + res),
+        source: data.source,
+        warning: data.warning.clone(),
+    }
+}
+
 fn assets(req: &DataRequest) -> Result<Vec<String>> {
-    if req.end.is_some() || req.days.is_some() {
-        return Err(ResearchError::invalid(
-            "data.end / data.days are not supported yet: the whole history is used",
-        ));
+    if req.days == Some(0) {
+        return Err(ResearchError::invalid("data.days: must be at least 1"));
     }
     Ok(if req.assets.is_empty() {
         vec!["BTC".into()]
@@ -235,12 +270,39 @@ impl ExperimentRunner for ModelsRunner {
         let seed = spec["training"]["seed"].as_u64().unwrap_or(0);
         let assets = assets(data)?;
         let (mut start, mut end, mut synthetic) = (i64::MAX, i64::MIN, false);
+        let mut loaded = Vec::with_capacity(assets.len());
         for a in &assets {
-            let (_, d) = self.data(a, tf, data, seed)?;
+            loaded.push(self.data(a, tf, data, seed)?.1);
+        }
+        // With data.end / data.days every asset is cut to one common window: it ends at
+        // data.end (default: the earliest last candle over the assets) and starts data.days
+        // before it (default: at the first candle).
+        let window = if data.end.is_some() || data.days.is_some() {
+            let last = loaded
+                .iter()
+                .filter_map(|d| d.history.ts.last().copied())
+                .min()
+                .unwrap_or(i64::MIN);
+            let to = data.end.map_or(last, |e| e.min(last));
+            let from = data
+                .days
+                .map_or(i64::MIN, |d| to - i64::from(d) * 86_400 + 1);
+            Some((from, to))
+        } else {
+            None
+        };
+        for (a, d) in assets.iter().zip(&loaded) {
+            let d = match window {
+                Some((from, to)) => cut(d, from, to),
+                None => d.clone(),
+            };
             let (Some(&s), Some(&e)) = (d.history.ts.first(), d.history.ts.last()) else {
+                let within = window.map_or_else(String::new, |(f, t)| {
+                    format!(" between {} and {t} (data.end / data.days)", f.max(0))
+                });
                 return Err(ResearchError::new(
                     crate::ErrorKind::DataMissing,
-                    format!("no {a} history"),
+                    format!("no {a} {} history{within}", tf.as_str()),
                 ));
             };
             start = start.min(s);
@@ -272,12 +334,20 @@ impl ExperimentRunner for ModelsRunner {
         };
         let mut out = RunOutput::default();
         let clock = std::time::Instant::now();
-        for a in &data.range.assets {
+        let kind = match choice {
+            ModelChoice::Baseline(_) => ModelKind::Baseline,
+            ModelChoice::Neural(_) => ModelKind::Neural,
+        };
+        let mut manifest = ModelManifest::new(kind, tf.as_str());
+        for (i, a) in data.range.assets.iter().enumerate() {
             let (mut cfg, prepared) =
                 self.data(a, tf, &req, spec["training"]["seed"].as_u64().unwrap_or(0))?;
+            // The resolved range (a no-op when it is the whole history).
+            let prepared = cut(&prepared, data.range.start, data.range.end);
             cfg.model = choice.clone();
             cfg.eval.seed = seed;
-            let r = run_on(&cfg, &prepared, &mut |_, _| {})?;
+            let run = run_trained(&cfg, &prepared, &mut |_, _| {})?;
+            let r = &run.result;
             if !r.model_crps.is_finite() {
                 return Err(ResearchError::new(
                     crate::ErrorKind::TrainingDiverged,
@@ -300,7 +370,44 @@ impl ExperimentRunner for ModelsRunner {
                 format!("result-{}.json", r.asset.to_lowercase()),
                 serde_json::to_vec_pretty(&r).map_err(|e| ResearchError::env(e.to_string()))?,
             ));
+            match run.model.weights()? {
+                Some(w) => {
+                    let name = ModelManifest::weights_name(i, &r.asset);
+                    if i == 0 {
+                        out.weights = Some(w);
+                    } else {
+                        out.files.push((name.clone(), w));
+                    }
+                    manifest.weights.insert(r.asset.clone(), name);
+                }
+                None => manifest.baseline = run.model.baseline_artifact(),
+            }
+            if let Some(s) = &run.sample {
+                let name = ModelManifest::sample_name(&r.asset);
+                let stored = StoredSample::new(s, SAMPLE_PATHS_KEPT);
+                out.files.push((
+                    name.clone(),
+                    serde_json::to_vec(&stored).map_err(|e| ResearchError::env(e.to_string()))?,
+                ));
+                manifest.samples.insert(r.asset.clone(), name);
+                if out.fan.is_none() {
+                    let start = chrono::DateTime::from_timestamp(s.start_time, 0).map_or_else(
+                        || s.start_time.to_string(),
+                        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    );
+                    out.fan = Some(FanData::from_paths(
+                        &format!("{} {} {} — prompt {start}", r.model, r.asset, tf.as_str()),
+                        &s.paths,
+                        f64::from(s.time_increment) / 60.0,
+                        &s.realised,
+                    ));
+                }
+            }
         }
+        out.files.push((
+            MODEL_ARTIFACT.to_string(),
+            serde_json::to_vec_pretty(&manifest).map_err(|e| ResearchError::env(e.to_string()))?,
+        ));
         let total = clock.elapsed().as_secs_f64();
         out.timings = Timings {
             train_s: out.timings.train_s,

@@ -36,8 +36,25 @@ pub struct FanData {
     pub minutes: Vec<f64>,
     /// Per point: the 5 %, 25 %, 50 %, 75 % and 95 % quantiles of the predicted price.
     pub quantiles: Vec<[f64; 5]>,
-    /// Realised prices at the same points (may be shorter or absent).
+    /// Realised prices at the same points (may be shorter or absent; NaN where unknown,
+    /// `null` in JSON).
+    #[serde(with = "nan_as_null", default)]
     pub realised: Vec<f64>,
+}
+
+/// `f64` vectors with NaN written as JSON `null` (and read back as NaN).
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let opt: Vec<Option<f64>> = v.iter().map(|x| x.is_finite().then_some(*x)).collect();
+        opt.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let opt = Vec::<Option<f64>>::deserialize(d)?;
+        Ok(opt.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 /// Probabilities of the bands of [`FanData::quantiles`].
@@ -177,10 +194,14 @@ fn draw_fan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, d: &FanData) -> Re
         .map_err(plot_err)?
         .label("median")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
-    if !d.realised.is_empty() {
+    if d.realised.iter().any(|y| y.is_finite()) {
         chart
             .draw_series(LineSeries::new(
-                d.minutes.iter().copied().zip(d.realised.iter().copied()),
+                d.minutes
+                    .iter()
+                    .copied()
+                    .zip(d.realised.iter().copied())
+                    .filter(|(_, y)| y.is_finite()),
                 BLACK.stroke_width(2),
             ))
             .map_err(plot_err)?

@@ -250,7 +250,7 @@ impl ResearchSession {
                 rec.timings = out.timings;
                 rec.summarise_scores();
                 if let Some(w) = out.weights {
-                    files.push(("weights.safetensors".into(), w));
+                    files.push((crate::model_store::WEIGHTS_ARTIFACT.into(), w));
                 }
                 files.extend(out.files);
                 if let Some(fan) = &out.fan {

@@ -60,6 +60,52 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
     })
 }
 
+/// The settings of a baseline by name (the fields of its struct, as JSON), `None` for an
+/// unknown name. Baselines fit their statistics from the history at every prompt, so these
+/// settings and the name are all there is to store: [`baseline_from_settings`] rebuilds it.
+pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
+    let v = match name {
+        "gbm" => serde_json::to_value(Gbm::reference()),
+        "gbm_hist" => serde_json::to_value(Gbm::historical()),
+        "ewma" => serde_json::to_value(Ewma::default()),
+        "garch_t" => serde_json::to_value(GarchT::default()),
+        "garch_t_flat" => serde_json::to_value(GarchT {
+            intraday: false,
+            ..GarchT::default()
+        }),
+        "bootstrap" => serde_json::to_value(BlockBootstrap::default()),
+        _ => return None,
+    };
+    v.ok()
+}
+
+/// A baseline from its name and the settings [`baseline_settings`] gave (errors say which
+/// field is wrong).
+pub fn baseline_from_settings(
+    name: &str,
+    settings: &serde_json::Value,
+) -> Result<Box<dyn Forecaster>, ModelError> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        name: &str,
+        v: &serde_json::Value,
+    ) -> Result<T, ModelError> {
+        serde_json::from_value(v.clone())
+            .map_err(|e| ModelError::InvalidConfig(format!("baseline {name} settings: {e}")))
+    }
+    Ok(match name {
+        "gbm" | "gbm_hist" => Box::new(parse::<Gbm>(name, settings)?),
+        "ewma" => Box::new(parse::<Ewma>(name, settings)?),
+        "garch_t" | "garch_t_flat" => Box::new(parse::<GarchT>(name, settings)?),
+        "bootstrap" => Box::new(parse::<BlockBootstrap>(name, settings)?),
+        _ => {
+            return Err(ModelError::InvalidConfig(format!(
+                "unknown baseline {name:?} (known: {})",
+                BASELINE_NAMES.join(", ")
+            )))
+        }
+    })
+}
+
 /// Checks the request shape shared by all baselines.
 pub(crate) fn check_request(req: &ForecastRequest<'_>) -> Result<(), ModelError> {
     if req.time_increment == 0 || req.time_length < req.time_increment {

@@ -2,6 +2,7 @@
 
 mod baselines;
 mod eval;
+mod experiment_artifacts;
 mod neural_features;
 mod neural_loss;
 mod neural_registry;

@@ -8,6 +8,11 @@ use research::{
 };
 use serde_json::json;
 
+use models::data::DataPolicy;
+use models::eval::{prompt_inputs, EvalSettings};
+use models::experiment::{prepare, ExperimentConfig, ModelChoice};
+use models::spec::Timeframe;
+
 #[test]
 fn presets_cover_every_head_and_the_baselines() {
     let r = ModelsRunner::new();
@@ -108,4 +113,163 @@ fn baseline_run_on_real_data_lands_in_the_registry() {
         })
         .unwrap();
     assert!(again.reused);
+}
+
+/// A tiny neural run (1 epoch, d_model 8, 64 training windows) on 8 days of the synthetic
+/// market keeps its weights, spec, sampled paths and plots; the model loaded back from the
+/// registry answers the stored prompt with the same paths, bit for bit.
+#[test]
+fn tiny_neural_run_stores_its_weights_and_reloads_bit_exact() {
+    let tf = Timeframe::High1m;
+    let mut cfg = ExperimentConfig::new("BTC", tf, ModelChoice::Baseline("gbm".into()));
+    cfg.data = DataPolicy::SyntheticOnly;
+    let data = prepare(&cfg).unwrap();
+    let runner = ModelsRunner::new().with_data("BTC", tf, data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let mut s = ResearchSession::new(archive.clone(), Arc::new(runner), Requester::Cli);
+    let overrides = json!({"d_model": 8, "seq_len": 32, "training": {
+        "epochs": 1, "batch_size": 16, "n_paths": 16, "max_windows": 64, "seed": 3}});
+    let spec = s.create(&["mlp".into()], "gbm", "1m", &overrides).unwrap();
+    let req = RunRequest {
+        spec,
+        data: DataRequest {
+            assets: vec!["BTC".into()],
+            days: Some(8),
+            allow_synthetic: true,
+            ..Default::default()
+        },
+        seed: 2,
+        ..Default::default()
+    };
+    let out = s.run(req.clone()).unwrap();
+    let rec = &out.record;
+    assert_eq!(rec.status, research::RunStatus::Ok, "{:?}", rec.error);
+    assert!(rec.data.end - rec.data.start < 8 * 86_400, "{:?}", rec.data);
+    assert_eq!(rec.data.end, *data.history.ts.last().unwrap());
+    let names: Vec<&str> = rec.artifacts.iter().map(|a| a.name.as_str()).collect();
+    for want in [
+        "spec.json",
+        "weights.safetensors",
+        "model.json",
+        "sample-btc.json",
+        "result-btc.json",
+        "fan.json",
+        "plots/fan.png",
+        "plots/fan.svg",
+        "plots/crps-btc-1m.png",
+        "plots/crps-btc-1m.svg",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+
+    let model = research::load_model(&archive, &rec.run_id, None).unwrap();
+    assert_eq!(model.kind, research::model_store::ModelKind::Neural);
+    assert_eq!(
+        (model.asset.as_str(), model.timeframe.as_str()),
+        ("BTC", "1m")
+    );
+    let sample = research::load_sample(&archive, &rec.run_id[..8], Some("btc")).unwrap();
+    assert_eq!(sample.paths.len(), research::model_store::SAMPLE_PATHS_KEPT);
+    assert_eq!(sample.num_simulations, 1000);
+    // The prompt as the run posed it: the run's data window, the evaluation's settings.
+    let history = data.history.slice_time(rec.data.start, rec.data.end + 1);
+    let settings = EvalSettings {
+        seed: rec.seed,
+        ..Default::default()
+    };
+    let p = prompt_inputs(
+        &sn50::HIGH,
+        &history,
+        &history,
+        sample.start_time,
+        &settings,
+    )
+    .unwrap();
+    let r = p.request("BTC", &settings);
+    assert_eq!((r.seed, r.start_price), (sample.seed, sample.start_price));
+    let paths = model.forecaster.forecast(&r).unwrap();
+    let got: Vec<Vec<f64>> = paths
+        .paths()
+        .take(sample.paths.len())
+        .map(<[f64]>::to_vec)
+        .collect();
+    assert_eq!(got, sample.paths, "reloaded weights give different paths");
+
+    // The same experiment again is reused, weights and all.
+    let again = s.run(req).unwrap();
+    assert!(again.reused);
+    // A wrong asset or an unknown run is a clear error.
+    let e = research::load_model(&archive, &rec.run_id, Some("ETH")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e:?}");
+    let e = research::load_model(&archive, "ffffffff", None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e:?}");
+}
+
+#[test]
+fn data_window_is_checked() {
+    let r = ModelsRunner::new();
+    let spec = json!({"baseline": "gbm", "timeframe": "5m"});
+    let zero = DataRequest {
+        days: Some(0),
+        allow_synthetic: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        r.resolve_data(&spec, &zero).unwrap_err().kind,
+        ErrorKind::InvalidConfig
+    );
+}
+
+#[test]
+fn baseline_run_stores_its_settings_and_reloads() {
+    let tf = Timeframe::High1m;
+    let mut cfg = ExperimentConfig::new("ETH", tf, ModelChoice::Baseline("gbm".into()));
+    cfg.data = DataPolicy::SyntheticOnly;
+    let data = prepare(&cfg).unwrap();
+    let runner = ModelsRunner::new().with_data("ETH", tf, data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let mut s = ResearchSession::new(archive.clone(), Arc::new(runner), Requester::Cli);
+    let data_req = DataRequest {
+        assets: vec!["ETH".into()],
+        days: Some(6),
+        allow_synthetic: true,
+        ..Default::default()
+    };
+    let out = s
+        .run(RunRequest {
+            spec: json!({"baseline": "ewma", "timeframe": "1m"}),
+            data: data_req,
+            seed: 4,
+            ..Default::default()
+        })
+        .unwrap();
+    let rec = &out.record;
+    assert_eq!(rec.status, research::RunStatus::Ok, "{:?}", rec.error);
+    let names: Vec<&str> = rec.artifacts.iter().map(|a| a.name.as_str()).collect();
+    assert!(!names.contains(&"weights.safetensors"), "{names:?}");
+    for want in ["model.json", "sample-eth.json", "fan.json", "plots/fan.svg"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let m = research::load_model(&archive, &rec.run_id, None).unwrap();
+    assert_eq!(m.kind, research::model_store::ModelKind::Baseline);
+    assert!(m.weights.is_none());
+    assert_eq!(m.forecaster.name(), "ewma");
+    let sample = research::load_sample(&archive, &rec.run_id, None).unwrap();
+    let history = data.history.slice_time(rec.data.start, rec.data.end + 1);
+    let settings = EvalSettings {
+        seed: rec.seed,
+        ..Default::default()
+    };
+    let p = prompt_inputs(
+        &sn50::HIGH,
+        &history,
+        &history,
+        sample.start_time,
+        &settings,
+    )
+    .unwrap();
+    let paths = m.forecaster.forecast(&p.request("ETH", &settings)).unwrap();
+    assert_eq!(paths.path(0), sample.paths[0].as_slice());
 }
