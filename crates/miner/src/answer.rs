@@ -1,14 +1,16 @@
 //! Turning a validator's `simulation_input` into the response body: champion (or fallback)
-//! forecast from the live start price, formatted by `sn50` so that it always validates.
+//! forecast from the live start price, written by [`crate::wire`] with `sn50`'s rounding so
+//! that it always validates.
 
 use std::sync::Arc;
 
 use market::{Candles, Provenance};
 use models::{ForecastRequest, Forecaster};
 use serde::Deserialize;
-use sn50::{format_paths, SimulationInput, SimulationResponse};
+use sn50::SimulationInput;
 
 use crate::champion::{ModelCache, ReferenceGbm, Timeframe};
+use crate::history::HistorySource;
 
 /// Most values (paths × points) one answer may hold; bounds the work a caller can ask for.
 pub const MAX_VALUES: usize = 5_000_000;
@@ -81,22 +83,6 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     })
 }
 
-/// Supplies the history a champion conditions on (the fallback needs none).
-pub trait HistorySource: Send + Sync {
-    /// Candles of `asset` whose close is known at `before` (unix seconds).
-    fn history(&self, asset: &str, before: i64) -> Candles;
-}
-
-/// No history: models get an empty series.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoHistory;
-
-impl HistorySource for NoHistory {
-    fn history(&self, asset: &str, _before: i64) -> Candles {
-        Candles::empty(asset, 60, Provenance::Real)
-    }
-}
-
 /// A finished answer.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -125,9 +111,21 @@ impl Answerer {
         }
     }
 
-    /// The model cache (e.g. to warm it).
+    /// The model cache.
     pub fn models(&self) -> &ModelCache {
         &self.models
+    }
+
+    /// Loads the champions of `assets` and the history they condition on, ahead of the
+    /// first prompt.
+    pub fn warm(&self, assets: &[&str]) {
+        for a in assets {
+            for tf in [Timeframe::Low, Timeframe::High] {
+                if self.models.get(a, tf).is_some() {
+                    self.history.warm(a, tf.resolution_secs());
+                }
+            }
+        }
     }
 
     fn try_model(
@@ -158,20 +156,16 @@ impl Answerer {
                 p.n_points
             ));
         }
-        let out = format_paths(&paths, p.start_unix, p.input.time_increment)
-            .map_err(|e| e.to_string())?;
-        let resp = SimulationResponse {
-            simulation_input: &p.input,
-            simulation_output: &out,
-        };
-        serde_json::to_vec(&resp).map_err(|e| e.to_string())
+        crate::wire::response_body(&p.input, &paths, p.start_unix, p.input.time_increment)
     }
 
     /// Answers a prompt (CPU-bound: call from a blocking thread). The champion answers when
     /// there is one and its output formats; otherwise the fallback does.
     pub fn answer(&self, p: &Prompt, start_price: f64, seed: u64) -> Result<Answer, AnswerError> {
         if let Some(model) = self.models.get(&p.input.asset, p.timeframe) {
-            let history = self.history.history(&p.input.asset, p.start_unix);
+            let history =
+                self.history
+                    .history(&p.input.asset, p.timeframe.resolution_secs(), p.start_unix);
             match self.try_model(model.as_ref(), p, start_price, seed, &history) {
                 Ok(body) => {
                     return Ok(Answer {
@@ -201,6 +195,7 @@ impl Answerer {
 mod tests {
     use super::*;
     use crate::champion::{ChampionSource, NoChampions};
+    use crate::history::NoHistory;
     use models::ModelError;
     use sn50::PathSet;
     use std::time::Duration;

@@ -32,6 +32,23 @@ impl Timeframe {
         }
     }
 
+    /// The candle resolution a champion of this timeframe conditions on (its step).
+    pub fn resolution_secs(self) -> u32 {
+        match self {
+            Timeframe::Low => 300,
+            Timeframe::High | Timeframe::Other => 60,
+        }
+    }
+
+    /// The research registry's label (`5m` / `1m`); `None` for other horizons.
+    pub fn registry_label(self) -> Option<&'static str> {
+        match self {
+            Timeframe::Low => Some("5m"),
+            Timeframe::High => Some("1m"),
+            Timeframe::Other => None,
+        }
+    }
+
     /// `low` / `high` / `other`, as the validator labels them.
     pub fn label(self) -> &'static str {
         match self {
@@ -125,15 +142,23 @@ impl Forecaster for ReferenceGbm {
     }
 }
 
-/// A cached lookup: when it was loaded, and the champion (or none).
-type CacheEntry = (Instant, Option<Arc<dyn Forecaster>>);
+/// A cached lookup: when it was loaded, the champion (or none), and whether a reload runs.
+struct CacheEntry {
+    loaded: Instant,
+    model: Option<Arc<dyn Forecaster>>,
+    refreshing: bool,
+}
 
-/// Caches loaded champions per asset × timeframe for `ttl`, so a model is loaded once and
-/// a newly promoted champion is picked up after at most `ttl`.
+type Entries = Mutex<HashMap<(String, Timeframe), CacheEntry>>;
+
+/// Caches loaded champions per asset × timeframe. A model is loaded once; after `ttl` the
+/// entry is reloaded on a background thread while the old model keeps answering, so a newly
+/// promoted champion is picked up within about `ttl` and no request waits for a load
+/// (except the very first one of a key, which [`ModelCache::warm`] does ahead of time).
 pub struct ModelCache {
     source: Arc<dyn ChampionSource>,
     ttl: Duration,
-    entries: Mutex<HashMap<(String, Timeframe), CacheEntry>>,
+    entries: Arc<Entries>,
 }
 
 impl ModelCache {
@@ -142,35 +167,65 @@ impl ModelCache {
         Self {
             source,
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn load(
+        source: &dyn ChampionSource,
+        asset: &str,
+        tf: Timeframe,
+    ) -> Option<Arc<dyn Forecaster>> {
+        match source.champion(asset, tf) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(asset, timeframe = tf.label(), error = %e, "champion failed to load; using the fallback");
+                None
+            }
         }
     }
 
     /// The champion for `asset` × `timeframe` (cached), or `None` for the fallback. A load
-    /// error is logged and cached as "none" until the entry expires.
+    /// error is logged and cached as "none" until the entry is refreshed.
     pub fn get(&self, asset: &str, timeframe: Timeframe) -> Option<Arc<dyn Forecaster>> {
         if timeframe == Timeframe::Other {
             return None;
         }
         let key = (asset.to_string(), timeframe);
         {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, model)) = entries.get(&key) {
-                if at.elapsed() < self.ttl {
-                    return model.clone();
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(e) = entries.get_mut(&key) {
+                if e.loaded.elapsed() >= self.ttl && !e.refreshing {
+                    e.refreshing = true;
+                    let (source, entries, key) =
+                        (self.source.clone(), self.entries.clone(), key.clone());
+                    std::thread::spawn(move || {
+                        let model = Self::load(source.as_ref(), &key.0, key.1);
+                        let mut m = entries.lock().unwrap_or_else(|p| p.into_inner());
+                        m.insert(
+                            key,
+                            CacheEntry {
+                                loaded: Instant::now(),
+                                model,
+                                refreshing: false,
+                            },
+                        );
+                    });
                 }
+                return e.model.clone();
             }
         }
-        // Load outside the lock: a slow load must not block other assets.
-        let model = match self.source.champion(asset, timeframe) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(asset, timeframe = timeframe.label(), error = %e, "champion failed to load; using the fallback");
-                None
-            }
-        };
+        // First load, outside the lock: a slow load must not block other assets.
+        let model = Self::load(self.source.as_ref(), asset, timeframe);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.insert(key, (Instant::now(), model.clone()));
+        entries.insert(
+            key,
+            CacheEntry {
+                loaded: Instant::now(),
+                model: model.clone(),
+                refreshing: false,
+            },
+        );
         model
     }
 
@@ -247,5 +302,23 @@ mod tests {
         assert_eq!(Timeframe::of(86_400, 300), Timeframe::Low);
         assert_eq!(Timeframe::of(3_600, 60), Timeframe::High);
         assert_eq!(Timeframe::of(3_600, 300), Timeframe::Other);
+    }
+
+    #[test]
+    fn expired_entries_reload_in_the_background() {
+        let src = Arc::new(Counting(AtomicUsize::new(0)));
+        let cache = ModelCache::new(src.clone(), Duration::from_millis(30));
+        cache.warm(&["BTC"]);
+        assert_eq!(src.0.load(Ordering::SeqCst), 2);
+        std::thread::sleep(Duration::from_millis(50));
+        // Still answered (by the old model) while the reload runs.
+        assert!(cache.get("BTC", Timeframe::Low).is_some());
+        for _ in 0..100 {
+            if src.0.load(Ordering::SeqCst) == 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(src.0.load(Ordering::SeqCst), 3);
     }
 }
