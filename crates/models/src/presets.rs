@@ -83,6 +83,15 @@ pub const PRESETS: &[Preset] = &[
         "bootstrap",
         "filtered block bootstrap of returns with the intraday pattern",
     ),
+    base(
+        "bootstrap_cal",
+        "the bootstrap with its volatility scaled by the multiplier that minimises the SN50 CRPS \
+         over past pseudo-prompts in the history",
+    ),
+    base(
+        "mix_cal",
+        "ensemble: half the paths from bootstrap_cal, half from garch_t_flat",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -6,19 +6,23 @@
 //! intraday volatility profile, and path assembly from log returns.
 
 mod bootstrap;
+mod calibrated;
 mod ewma;
 mod garch;
 mod gbm;
 mod history;
 mod intraday;
+mod mix;
 mod optim;
 
 pub use bootstrap::BlockBootstrap;
+pub use calibrated::CalibratedBootstrap;
 pub use ewma::Ewma;
 pub use garch::{GarchFit, GarchT};
 pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
+pub use mix::BootGarchMix;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -35,13 +39,15 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 6] = [
+pub const BASELINE_NAMES: [&str; 8] = [
     "gbm",
     "gbm_hist",
     "ewma",
     "garch_t",
     "bootstrap",
     "garch_t_flat",
+    "bootstrap_cal",
+    "mix_cal",
 ];
 
 /// A baseline by name (see [`BASELINE_NAMES`]), with default settings.
@@ -56,6 +62,8 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
             ..GarchT::default()
         }),
         "bootstrap" => Box::new(BlockBootstrap::default()),
+        "bootstrap_cal" => Box::new(CalibratedBootstrap::default()),
+        "mix_cal" => Box::new(BootGarchMix::default()),
         _ => return None,
     })
 }
@@ -74,6 +82,8 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
             ..GarchT::default()
         }),
         "bootstrap" => serde_json::to_value(BlockBootstrap::default()),
+        "bootstrap_cal" => serde_json::to_value(CalibratedBootstrap::default()),
+        "mix_cal" => serde_json::to_value(BootGarchMix::default()),
         _ => return None,
     };
     v.ok()
@@ -97,6 +107,8 @@ pub fn baseline_from_settings(
         "ewma" => Box::new(parse::<Ewma>(name, settings)?),
         "garch_t" | "garch_t_flat" => Box::new(parse::<GarchT>(name, settings)?),
         "bootstrap" => Box::new(parse::<BlockBootstrap>(name, settings)?),
+        "bootstrap_cal" => Box::new(parse::<CalibratedBootstrap>(name, settings)?),
+        "mix_cal" => Box::new(parse::<BootGarchMix>(name, settings)?),
         _ => {
             return Err(ModelError::InvalidConfig(format!(
                 "unknown baseline {name:?} (known: {})",

@@ -130,3 +130,36 @@ fn timing_1000_by_289() {
         );
     }
 }
+
+#[test]
+fn calibrated_bootstrap_keeps_the_true_spread_and_the_mix_pools_its_members() {
+    use models::baselines::{BootGarchMix, CalibratedBootstrap};
+    // GBM at 50 % a year: the CRPS-calibrated multiplier should leave the spread near the truth.
+    let h5 = history(300, 20, 0.5);
+    let req = request(&h5, 300, 86_400, 3);
+    let cal = CalibratedBootstrap::default();
+    let p = cal.forecast(&req).unwrap();
+    let end: Vec<f64> = p.paths().map(|x| (x[288] / x[0]).ln()).collect();
+    let sd = (end.iter().map(|v| v * v).sum::<f64>() / end.len() as f64).sqrt();
+    let truth = 0.5 * (1.0f64 / 365.25).sqrt();
+    assert!((sd / truth - 1.0).abs() < 0.2, "24 h sd {sd} vs {truth}");
+    assert_eq!(p, cal.forecast(&req).unwrap());
+    // The mix: the first half of its paths are bootstrap_cal's for 500 paths.
+    let mix = BootGarchMix::default();
+    let m = mix.forecast(&req).unwrap();
+    assert_eq!((m.n_paths(), m.n_points()), (1000, 289));
+    let half = cal
+        .forecast(&ForecastRequest {
+            num_simulations: 500,
+            ..req.clone()
+        })
+        .unwrap();
+    assert_eq!(&m.as_flat()[..500 * 289], half.as_flat());
+    assert!(m.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
+    assert!(BootGarchMix {
+        garch_share: 1.5,
+        ..mix
+    }
+    .forecast(&req)
+    .is_err());
+}
