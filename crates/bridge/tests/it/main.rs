@@ -2,7 +2,9 @@
 
 mod auth;
 mod cap;
+mod dashboard;
 mod endpoints;
+mod engine;
 mod isolation;
 mod load;
 mod reap;

@@ -36,6 +36,9 @@ pub enum Cmd {
         /// Seconds of inactivity after which a session is dropped from memory (kept on disk).
         #[arg(long, default_value_t = 3600, env = "BOT_SESSION_TTL_SECONDS")]
         session_ttl: u64,
+        /// Run pipelines with the built-in planner even when an LLM is configured.
+        #[arg(long)]
+        builtin_planner: bool,
         /// Manage bot keys directly in the key database instead of serving.
         #[command(subcommand)]
         keys: Option<KeysCmd>,
@@ -76,6 +79,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             max_queued,
             per_bot,
             session_ttl,
+            builtin_planner,
             keys,
         } => {
             let mut config = bridge::BridgeConfig::new(bridge::BridgeConfig::default_state_dir());
@@ -96,8 +100,11 @@ pub fn run(cmd: Cmd) -> CliResult {
             };
             config.session_ttl = Duration::from_secs(session_ttl);
             config.reap_every = (config.session_ttl / 2).min(Duration::from_secs(300));
-            let backend = bridge::default_backend(&config.state_dir)
-                .map_err(|e| CliError::runtime(e.to_string()))?;
+            let backend = bridge::default_backend(bridge::EngineOptions {
+                builtin_planner,
+                ..Default::default()
+            })
+            .map_err(|e| CliError::runtime(e.to_string()))?;
             bridge::serve_blocking(config, backend)
                 .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(ExitCode::SUCCESS)

@@ -74,7 +74,7 @@ fn bridge_client_and_openclaw_end_to_end() {
     let (code, out, err) = cli(h, &["client", "--url", url, "me"], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"bot_id\": \"local\""), "{out}");
-    let spec = r#"{"model":"gbm","asset":"BTC","n_paths":20,"windows":1}"#;
+    let spec = r#"{"preset":"gbm","asset":"GOOGLX"}"#;
     let (code, out, err) = cli(h, &["client", "--url", url, "run", "--spec", spec], &[]);
     assert_eq!(code, 0, "{err}");
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();

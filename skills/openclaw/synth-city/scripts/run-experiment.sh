@@ -1,5 +1,5 @@
 #!/bin/sh
-# Validates, then runs one experiment. Usage: run-experiment.sh '{"model":"student_t","asset":"ETH"}'
+# Validates, then runs one experiment. Usage: run-experiment.sh '{"preset":"garch_t","asset":"ETH"}'
 set -eu
 here="$(dirname "$0")"
 spec="${1:?usage: run-experiment.sh SPEC_JSON}"

@@ -2,7 +2,7 @@
 # Calls the synth-city bridge with this bot's key.
 # Usage: sc.sh METHOD PATH [JSON_BODY]
 #   sc.sh GET /health
-#   sc.sh POST /experiments/validate '{"experiment": {"model": "gbm"}}'
+#   sc.sh POST /experiments/validate '{"experiment": {"preset": "gbm"}}'
 # Settings: SYNTH_BRIDGE_URL (default http://127.0.0.1:8377), SYNTH_BRIDGE_KEY (this bot's key).
 # Prints the JSON answer; exits 1 when the bridge answered with an error status, 2 when unreachable.
 set -u

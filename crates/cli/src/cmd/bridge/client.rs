@@ -34,7 +34,7 @@ enum Call {
     Me,
     /// Heads, blocks and presets.
     Components,
-    /// Validate then run one experiment: --spec '{"model":"gbm","asset":"BTC"}'.
+    /// Validate then run one experiment: --spec '{"preset":"gbm","asset":"BTC"}'.
     Run {
         /// Experiment spec (JSON object).
         #[arg(long)]

@@ -1,0 +1,328 @@
+//! Experiments through a `research::ResearchSession`: create, validate, run one, sweep.
+//!
+//! An experiment is a research spec (a models `ModelSpec` JSON, or `{"baseline": "gbm",
+//! "timeframe": "5m"}`) plus optional run settings beside it: `asset` / `assets`, `seed`,
+//! `allow_synthetic`, `force`, `name`, and `preset` (start from a named preset).
+
+use research::session::merge;
+use research::{DataRequest, ResearchSession, RunRequest};
+use serde_json::{json, Map, Value};
+
+use super::{api_err, record_json};
+use crate::backend::Job;
+use crate::error::{ApiError, ApiResult};
+
+/// Run settings that may sit beside the spec; they are not part of the model spec.
+const RUN_FIELDS: [&str; 7] = [
+    "asset",
+    "assets",
+    "seed",
+    "allow_synthetic",
+    "force",
+    "name",
+    "preset",
+];
+
+/// Most combinations one sweep may run.
+const MAX_SWEEP: usize = 50;
+
+/// Builds a spec: from a `preset`, from `blocks` + `head` (+ `timeframe`), or from a
+/// `baseline`; `overrides` (an object) is merged on top. Returns `{experiment, validation}`.
+pub(super) fn create(s: &ResearchSession, params: &Value) -> ApiResult<Value> {
+    let p = params
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("parameters must be a JSON object"))?;
+    let overrides = p.get("overrides").cloned().unwrap_or(Value::Null);
+    if !(overrides.is_null() || overrides.is_object()) {
+        return Err(ApiError::bad_request("overrides must be a JSON object"));
+    }
+    let tf = p.get("timeframe").and_then(Value::as_str).unwrap_or("5m");
+    let spec = if let Some(name) = p.get("preset") {
+        let name = name
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request("preset must be a name"))?;
+        let mut spec = preset_spec(s, name)?;
+        merge(&mut spec, &overrides);
+        normalised(s, &spec)?
+    } else if let Some(b) = p.get("baseline") {
+        let mut spec = json!({"baseline": b, "timeframe": tf});
+        merge(&mut spec, &overrides);
+        normalised(s, &spec)?
+    } else {
+        let blocks: Vec<String> = match p.get("blocks") {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|b| {
+                    b.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError::bad_request("blocks must be a list of names"))
+                })
+                .collect::<ApiResult<_>>()?,
+            Some(_) => return Err(ApiError::bad_request("blocks must be a list of names")),
+        };
+        let head = p.get("head").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::bad_request("give a preset, a baseline, or blocks and a head")
+        })?;
+        s.create(&blocks, head, tf, &overrides).map_err(api_err)?
+    };
+    let validation = s.validate(&spec);
+    Ok(json!({"experiment": spec, "validation": validation}))
+}
+
+/// A whole spec (a preset's or a baseline's) with every default filled in.
+fn normalised(s: &ResearchSession, spec: &Value) -> ApiResult<Value> {
+    s.describe(spec).map(|d| d["spec"].clone()).map_err(api_err)
+}
+
+fn preset_spec(s: &ResearchSession, name: &str) -> ApiResult<Value> {
+    let presets = s.list_presets();
+    presets
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .map(|p| p.spec.clone())
+        .ok_or_else(|| {
+            let known: Vec<&str> = presets.iter().map(|p| p.name.as_str()).collect();
+            ApiError::not_found(format!(
+                "unknown preset {name:?} (known: {})",
+                known.join(", ")
+            ))
+        })
+}
+
+/// Splits an experiment object into the model spec and its run request.
+fn request(s: &ResearchSession, experiment: &Value) -> ApiResult<RunRequest> {
+    let obj = experiment
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("experiment must be a JSON object"))?;
+    let mut spec: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !RUN_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut spec_v = match obj.get("preset") {
+        Some(Value::String(name)) => {
+            let mut base = preset_spec(s, name)?;
+            merge(&mut base, &Value::Object(std::mem::take(&mut spec)));
+            base
+        }
+        Some(_) => return Err(ApiError::bad_request("preset must be a name")),
+        None => Value::Object(spec),
+    };
+    if spec_v.get("timeframe").is_none() {
+        spec_v["timeframe"] = json!("5m");
+    }
+    let mut assets: Vec<String> = match (obj.get("assets"), obj.get("asset")) {
+        (Some(Value::Array(a)), _) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_ascii_uppercase)
+                    .ok_or_else(|| ApiError::bad_request("assets must be a list of names"))
+            })
+            .collect::<ApiResult<_>>()?,
+        (Some(_), _) => return Err(ApiError::bad_request("assets must be a list of names")),
+        (None, Some(Value::String(a))) => vec![a.to_ascii_uppercase()],
+        (None, Some(_)) => return Err(ApiError::bad_request("asset must be a name")),
+        (None, None) => Vec::new(),
+    };
+    if assets.len() > 12 {
+        return Err(ApiError::bad_request("at most 12 assets per experiment"));
+    }
+    for a in &assets {
+        if a.is_empty() || a.len() > 16 || !a.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ApiError::bad_request(format!("invalid asset {a:?}")));
+        }
+    }
+    assets.dedup();
+    let flag = |k: &str| -> ApiResult<bool> {
+        match obj.get(k) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(ApiError::bad_request(format!("{k} must be true or false"))),
+        }
+    };
+    let seed = match obj.get("seed") {
+        None => 0,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| ApiError::bad_request("seed must be a non-negative integer"))?,
+    };
+    let name = match obj.get("name") {
+        None => None,
+        Some(Value::String(n)) if n.chars().count() <= 120 => Some(n.clone()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "name must be text (at most 120 chars)",
+            ))
+        }
+    };
+    Ok(RunRequest {
+        spec: spec_v,
+        data: DataRequest {
+            assets,
+            allow_synthetic: flag("allow_synthetic")?,
+            ..DataRequest::default()
+        },
+        seed,
+        name,
+        force: flag("force")?,
+    })
+}
+
+/// `{valid, errors, warnings, param_count}` of an experiment (invalid is still a 200).
+pub(super) fn validate(s: &ResearchSession, experiment: &Value) -> Value {
+    match request(s, experiment) {
+        Ok(req) => {
+            let v = s.validate(&req.spec);
+            let mut out = serde_json::to_value(&v).unwrap_or_else(|_| json!({}));
+            if v.valid {
+                if let Ok(d) = s.describe(&req.spec) {
+                    out["experiment"] = d["spec"].clone();
+                }
+            }
+            out
+        }
+        Err(e) => {
+            json!({"valid": false, "errors": [e.message], "warnings": [], "param_count": null})
+        }
+    }
+}
+
+/// Runs one experiment for `job.bot_id`; the stored record (with `reused`) is the answer.
+pub(super) fn run(
+    s: &mut ResearchSession,
+    job: &Job,
+    experiment: &Value,
+    source: &str,
+) -> ApiResult<Value> {
+    let req = request(s, experiment)?;
+    job.emit(
+        "experiment.started",
+        json!({"spec": req.spec, "source": source}),
+    );
+    match s.run(req) {
+        Ok(out) => {
+            let mut v = record_json(&out.record);
+            v["reused"] = json!(out.reused);
+            job.emit(
+                "experiment.finished",
+                json!({"id": out.record.run_id, "crps": out.record.crps,
+                       "status": out.record.status.as_str(), "reused": out.reused}),
+            );
+            Ok(v)
+        }
+        Err(e) => {
+            job.emit("experiment.failed", json!({"error": e.message}));
+            Err(api_err(e))
+        }
+    }
+}
+
+/// A sweep: `{presets: [names], base?: {run settings}}` runs presets; `{base: {...}, grid:
+/// {field: [values]}}` runs every combination (dotted fields reach nested settings, e.g.
+/// `training.lr`). At most 50 runs; stops early when the bot asks to stop.
+pub(super) fn sweep(s: &mut ResearchSession, job: &Job, body: &Value) -> ApiResult<Value> {
+    let base = body.get("base").cloned().unwrap_or_else(|| json!({}));
+    if !base.is_object() {
+        return Err(ApiError::bad_request("base must be a JSON object"));
+    }
+    let specs: Vec<Value> = if let Some(names) = body.get("presets") {
+        let names = names
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| ApiError::bad_request("presets must be a non-empty list of names"))?;
+        names
+            .iter()
+            .map(|n| {
+                let n = n
+                    .as_str()
+                    .ok_or_else(|| ApiError::bad_request("presets must be names"))?;
+                let mut e = base.clone();
+                e["preset"] = json!(n);
+                Ok(e)
+            })
+            .collect::<ApiResult<_>>()?
+    } else {
+        let grid = body.get("grid").and_then(Value::as_object).ok_or_else(|| {
+            ApiError::bad_request(
+                "sweep needs {\"presets\": [...]} or {\"base\": {...}, \"grid\": {\"field\": [values...]}}",
+            )
+        })?;
+        let mut specs = vec![base];
+        for (field, values) in grid {
+            let values = values.as_array().filter(|v| !v.is_empty()).ok_or_else(|| {
+                ApiError::bad_request(format!("grid.{field} must be a non-empty list"))
+            })?;
+            if field.is_empty() || field.split('.').any(str::is_empty) {
+                return Err(ApiError::bad_request(format!(
+                    "invalid grid field {field:?}"
+                )));
+            }
+            specs = specs
+                .iter()
+                .flat_map(|s| values.iter().map(move |v| set_path(s, field, v)))
+                .collect();
+            if specs.len() > MAX_SWEEP {
+                return Err(ApiError::bad_request(format!(
+                    "a sweep may have at most {MAX_SWEEP} combinations"
+                )));
+            }
+        }
+        specs
+    };
+    if specs.len() > MAX_SWEEP {
+        return Err(ApiError::bad_request(format!(
+            "a sweep may have at most {MAX_SWEEP} runs"
+        )));
+    }
+    // Check every combination before running any.
+    for e in &specs {
+        let req = request(s, e)?;
+        let v = s.validate(&req.spec);
+        if !v.valid {
+            return Err(ApiError::invalid(format!(
+                "invalid experiment {}: {}",
+                e,
+                v.errors.join("; ")
+            )));
+        }
+    }
+    let mut results = Vec::new();
+    let mut stopped = false;
+    for e in &specs {
+        if job.cancelled() {
+            stopped = true;
+            break;
+        }
+        results.push(run(s, job, e, "sweep")?);
+    }
+    let best = results
+        .iter()
+        .filter(|r| r["status"] == "ok")
+        .min_by(|a, b| {
+            let k = |v: &Value| v["crps"].as_f64().unwrap_or(f64::INFINITY);
+            k(a).total_cmp(&k(b))
+        })
+        .cloned();
+    Ok(json!({"results": results, "best": best, "combinations": specs.len(), "stopped": stopped}))
+}
+
+/// `spec` with `path` (dot-separated) set to `v`.
+fn set_path(spec: &Value, path: &str, v: &Value) -> Value {
+    let mut out = spec.clone();
+    let mut cur = &mut out;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let obj = cur.as_object_mut().expect("made an object above");
+        if i + 1 == parts.len() {
+            obj.insert(p.to_string(), v.clone());
+            break;
+        }
+        cur = obj.entry(p.to_string()).or_insert_with(|| json!({}));
+    }
+    out
+}

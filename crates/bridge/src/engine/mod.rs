@@ -1,0 +1,163 @@
+//! The real engine behind the bridge: experiments through `research::ResearchSession` over the
+//! models crate, results in the research registry (SQLite, each run tagged with the bot that
+//! asked), pipelines through the `agents` orchestrator, market data from the `market` crate.
+
+mod experiments;
+mod market_data;
+mod pipeline;
+mod publish;
+mod records;
+
+use std::sync::Arc;
+
+use research::{Archive, ExperimentRunner, ModelsRunner, Requester, ResearchSession};
+use serde_json::{json, Value};
+
+use crate::backend::{Backend, HistoryQuery, Job, PipelineRequest};
+use crate::error::{ApiError, ApiResult};
+
+pub use records::{bot_of, record_json, PIPELINE_BOT_PREFIX};
+
+/// Settings of an [`EngineBackend`].
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Use the built-in (non-LLM) planner even when an LLM is configured.
+    pub builtin_planner: bool,
+    /// Epochs of the first successive-halving rung of pipeline experiments (default 2).
+    pub min_epochs: Option<u32>,
+}
+
+/// [`Backend`] over the research, agents and market crates. See the module docs.
+pub struct EngineBackend {
+    archive: Arc<Archive>,
+    runner: Arc<ModelsRunner>,
+    market: market_data::MarketData,
+    options: EngineOptions,
+}
+
+impl EngineBackend {
+    /// An engine storing into `archive`.
+    pub fn new(archive: Arc<Archive>, options: EngineOptions) -> Self {
+        Self {
+            archive,
+            runner: Arc::new(ModelsRunner::new()),
+            market: market_data::MarketData::default(),
+            options,
+        }
+    }
+
+    /// An engine on the default archive: registry and artifacts under `SYNTH_CITY_HOME` (or
+    /// `~/.local/share/synth-city`), the remote from the `HIPPIUS_*` settings.
+    pub fn open_default(options: EngineOptions) -> ApiResult<Self> {
+        let archive = Archive::open_default().map_err(|e| {
+            ApiError::unavailable(format!("opening the research archive: {}", e.message))
+        })?;
+        Ok(Self::new(Arc::new(archive), options))
+    }
+
+    /// The archive (registry + artifacts).
+    pub fn archive(&self) -> &Arc<Archive> {
+        &self.archive
+    }
+
+    /// A research session acting for `bot_id`: its runs are recorded as `Requester::Bot`.
+    fn session(&self, bot_id: &str) -> ResearchSession {
+        let runner: Arc<dyn ExperimentRunner> = self.runner.clone();
+        let mut s = ResearchSession::new(
+            self.archive.clone(),
+            runner,
+            Requester::Bot(bot_id.to_string()),
+        );
+        s.set_sync_after_run(self.archive.remote.is_some());
+        s
+    }
+
+    /// A session for catalogue calls (no run is made through it).
+    fn catalogue(&self) -> ResearchSession {
+        self.session("bridge")
+    }
+}
+
+/// A research error as an HTTP error of the matching kind.
+pub(crate) fn api_err(e: research::ResearchError) -> ApiError {
+    use research::ErrorKind as K;
+    match e.kind {
+        K::InvalidConfig => ApiError::invalid(e.message),
+        K::NotFound => ApiError::not_found(e.message),
+        K::DataMissing => ApiError::unavailable(format!("data missing: {}", e.message)),
+        K::TrainingDiverged => ApiError::failed(format!("training diverged: {}", e.message)),
+        K::Environment => ApiError::failed(e.message),
+    }
+}
+
+impl Backend for EngineBackend {
+    fn describe(&self) -> Value {
+        json!({
+            "name": "engine",
+            "detail": "research sessions over the models crate, the research registry, the agents orchestrator",
+            "registry": self.archive.registry.path(),
+            "remote": self.archive.remote.is_some(),
+        })
+    }
+
+    fn blocks(&self) -> ApiResult<Value> {
+        Ok(json!({"blocks": self.catalogue().list_blocks()}))
+    }
+
+    fn heads(&self) -> ApiResult<Value> {
+        Ok(json!({"heads": self.catalogue().list_heads()}))
+    }
+
+    fn presets(&self) -> ApiResult<Value> {
+        Ok(json!({"presets": self.catalogue().list_presets()}))
+    }
+
+    fn create_experiment(&self, params: &Value) -> ApiResult<Value> {
+        experiments::create(&self.catalogue(), params)
+    }
+
+    fn validate_experiment(&self, spec: &Value) -> ApiResult<Value> {
+        Ok(experiments::validate(&self.catalogue(), spec))
+    }
+
+    fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value> {
+        experiments::run(&mut self.session(&job.bot_id), job, spec, "experiment")
+    }
+
+    fn sweep(&self, job: &Job, body: &Value) -> ApiResult<Value> {
+        experiments::sweep(&mut self.session(&job.bot_id), job, body)
+    }
+
+    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
+        pipeline::run(self, job, req)
+    }
+
+    fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
+        records::history(&self.archive.registry, q)
+    }
+
+    fn run_record(&self, id: &str) -> ApiResult<Value> {
+        let rec = self.archive.registry.get_run(id).map_err(api_err)?;
+        Ok(record_json(&rec))
+    }
+
+    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value> {
+        records::champions(&self.archive.registry, asset, timeframe)
+    }
+
+    fn market_price(&self, asset: &str) -> ApiResult<Value> {
+        self.market.price(asset)
+    }
+
+    fn market_history(&self, asset: &str, days: u32) -> ApiResult<Value> {
+        self.market.history(asset, days)
+    }
+
+    fn publish(&self, job: &Job, run_id: &str, options: &Value) -> ApiResult<Value> {
+        publish::publish(&self.archive, job, run_id, options)
+    }
+
+    fn agents(&self) -> ApiResult<Value> {
+        Ok(pipeline::catalogue())
+    }
+}
