@@ -19,19 +19,33 @@ use crate::tools::ToolError;
 
 /// The research backend over the default archive, for pipeline runs.
 pub fn default_backend(asset: &str, timeframe: &str) -> Result<Backend, String> {
+    default_backend_with(asset, timeframe, DEFAULT_MAX_WINDOWS)
+}
+
+/// [`default_backend`] with a cap on training windows per experiment (0 = all).
+pub fn default_backend_with(
+    asset: &str,
+    timeframe: &str,
+    max_windows: usize,
+) -> Result<Backend, String> {
     let _ = (asset, timeframe);
     let archive =
         Archive::open_default().map_err(|e| format!("opening the research archive: {e}"))?;
-    Ok(Arc::new(ResearchBinding::new(
-        Arc::new(archive),
-        "pipeline",
-    )))
+    Ok(Arc::new(
+        ResearchBinding::new(Arc::new(archive), "pipeline").with_max_windows(max_windows),
+    ))
 }
+
+/// Training windows per experiment when neither the planner's spec nor the caller sets a cap:
+/// the most recent 1,024 (about six weeks of hourly LOW windows), which keeps one pipeline loop
+/// to minutes on a laptop CPU. Full-history training is `with_max_windows(0)`.
+pub const DEFAULT_MAX_WINDOWS: usize = 1024;
 
 /// [`ResearchBackend`] on a `research::ResearchSession`.
 pub struct ResearchBinding {
     session: Mutex<ResearchSession>,
     archive: Arc<Archive>,
+    max_windows: usize,
 }
 
 impl ResearchBinding {
@@ -45,7 +59,15 @@ impl ResearchBinding {
         Self {
             session: Mutex::new(session),
             archive,
+            max_windows: DEFAULT_MAX_WINDOWS,
         }
+    }
+
+    /// Caps the training windows of every experiment whose spec does not set
+    /// `max_windows` (0 = the whole history).
+    pub fn with_max_windows(mut self, max_windows: usize) -> Self {
+        self.max_windows = max_windows;
+        self
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, ResearchSession> {
@@ -71,10 +93,13 @@ impl ResearchBinding {
             .and_then(Value::as_str)
             .unwrap_or("5m");
         let mut training = json!({});
-        for k in ["lr", "epochs", "seed"] {
+        for k in ["lr", "epochs", "seed", "max_windows"] {
             if let Some(v) = spec.get(k) {
                 training[k] = v.clone();
             }
+        }
+        if training.get("max_windows").is_none() {
+            training["max_windows"] = json!(self.max_windows);
         }
         let mut overrides = json!({"training": training});
         if let Some(d) = spec.get("d_model") {

@@ -66,6 +66,9 @@ pub enum Cmd {
         /// Epochs of the first successive-halving rung (the survivors get 3×).
         #[arg(long, default_value_t = 2)]
         min_epochs: u32,
+        /// Training windows per experiment: the most recent N (0 = the whole history).
+        #[arg(long, default_value_t = agents::default_backend::DEFAULT_MAX_WINDOWS)]
+        max_windows: usize,
         /// A JSON pipeline definition replacing the default stage list.
         #[arg(long)]
         pipeline: Option<PathBuf>,
@@ -115,6 +118,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             asset,
             timeframe,
             min_epochs,
+            max_windows,
             pipeline,
             builtin,
             seed,
@@ -152,8 +156,12 @@ pub fn run(cmd: Cmd) -> CliResult {
                 force_builtin: builtin,
                 seed,
             };
-            let backend =
-                agents::default_backend(&opts.asset, &opts.timeframe).map_err(CliError::runtime)?;
+            let backend = agents::default_backend::default_backend_with(
+                &opts.asset,
+                &opts.timeframe,
+                max_windows,
+            )
+            .map_err(CliError::runtime)?;
             let mut live = view::Live::new(!json);
             let reports = agents::run_pipeline_blocking(backend, &opts, |e| live.on_event(e))
                 .map_err(CliError::runtime)?;
