@@ -6,9 +6,15 @@ use candle_nn::VarBuilder;
 
 use crate::registry::{ComponentInfo, Resolved};
 
+pub mod attn;
+pub mod autoformer;
+pub mod crossformer;
+pub mod decomp;
 pub mod dlinear;
+pub mod fedformer;
 pub mod frets;
 pub mod gru;
+pub mod informer;
 pub mod itransformer;
 pub mod lstm;
 pub mod mamba;
@@ -17,6 +23,8 @@ pub mod nbeats;
 pub mod patchtst;
 pub mod revin;
 pub mod tcn;
+pub mod tft;
+pub mod timesnet;
 pub mod transformer;
 
 /// A backbone block: (B, T, d_model) → (B, T, d_model).
@@ -63,6 +71,12 @@ pub static REGISTRY: &[BlockEntry] = &[
     mamba::ENTRY,
     itransformer::ENTRY,
     frets::ENTRY,
+    tft::ENTRY,
+    informer::ENTRY,
+    autoformer::ENTRY,
+    fedformer::ENTRY,
+    timesnet::ENTRY,
+    crossformer::ENTRY,
 ];
 
 /// The registry entry of a block by name.
