@@ -319,31 +319,3 @@ async fn engine_pipeline_streams_orchestrator_events_and_finishes() {
     assert!(runs.iter().all(|r| r["source"] == "pipeline"), "{hist}");
     h.running.stop().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn engine_pipeline_stops_on_request() {
-    let h = EngineHarness::start().await;
-    let k = h.bot("stopper").await;
-    let (s, b) = h
-        .call(
-            Some(&k),
-            "POST",
-            "/pipeline/run",
-            Some(json!({"asset": "GOOGLX", "max_experiments": 3})),
-        )
-        .await;
-    assert_eq!(s, 202, "{b}");
-    let (s, b) = h.call(Some(&k), "POST", "/pipeline/stop", None).await;
-    assert_eq!(s, 202, "{b}");
-    let t0 = Instant::now();
-    loop {
-        let (_, st) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
-        if st["status"] != "queued" && st["status"] != "running" {
-            assert_eq!(st["status"], "stopped", "{st}");
-            break;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "{st}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    h.running.stop().await;
-}
