@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(fast(0.000123456789).unwrap(), "0.0001235");
         assert_eq!(fast(9.99999999).unwrap(), "10");
         assert_eq!(fast(0.99999999).unwrap(), "1");
-        assert_eq!(fast(1e-5).unwrap(), "1e-5");
+        assert_eq!(fast(1e-5).unwrap(), "0.00001");
         assert_eq!(fast(99999999.7), Err(Fault::TooLarge));
         assert_eq!(fast(f64::NAN), Err(Fault::NonFinite));
         assert_eq!(fast(0.0), Err(Fault::Zero));
