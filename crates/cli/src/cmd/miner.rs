@@ -62,6 +62,41 @@ pub struct MinerArgs {
     /// Answers computed at once.
     #[arg(long, default_value_t = 2)]
     max_concurrent: usize,
+    /// Answer every prompt with the reference GBM, ignoring the research registry's champions.
+    #[arg(long)]
+    gbm_only: bool,
+    /// Seconds between reloads of the champions (from the registry in $SYNTH_CITY_HOME) and
+    /// of the history they condition on (market cache, else the shared data folder).
+    #[arg(long, default_value_t = 600)]
+    refresh_secs: u64,
+}
+
+/// SN50 assets whose champions are loaded at startup.
+const ASSETS: [&str; 12] = [
+    "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
+    "WTIOIL",
+];
+
+/// The champion source: the registry in `$SYNTH_CITY_HOME` unless `--gbm-only`; with no
+/// registry there the reference GBM answers everything (said on stderr).
+fn champions(a: &MinerArgs) -> Arc<dyn miner::ChampionSource> {
+    if a.gbm_only {
+        eprintln!("synth-city miner: --gbm-only: every answer comes from the reference GBM");
+        return Arc::new(miner::NoChampions);
+    }
+    match miner::RegistryChampions::open_default() {
+        Ok(r) => {
+            eprintln!(
+                "synth-city miner: champions from {}",
+                r.registry_path().display()
+            );
+            Arc::new(r)
+        }
+        Err(e) => {
+            eprintln!("synth-city miner: {e}; every answer comes from the reference GBM");
+            Arc::new(miner::NoChampions)
+        }
+    }
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -121,8 +156,10 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
         force_validator_permit: !a.no_force_validator_permit,
         min_stake: a.min_stake,
     };
-    let cache = miner::ModelCache::new(Arc::new(miner::NoChampions), Duration::from_secs(600));
-    let answerer = miner::Answerer::new(cache, Arc::new(miner::NoHistory));
+    let refresh = Duration::from_secs(a.refresh_secs.max(1));
+    let cache = miner::ModelCache::new(champions(&a), refresh);
+    let answerer = miner::Answerer::new(cache, Arc::new(miner::MarketHistory::new(refresh)));
+    answerer.warm(&ASSETS);
     let config = miner::AxonConfig {
         hotkey,
         policy,
