@@ -1,11 +1,11 @@
 //! Experiments hand back what they trained: the final model (neural weights or baseline
 //! settings) and one held-out prompt's paths; stored weights reproduce those paths exactly.
 
+use models::checkpoint;
 use models::data::DataPolicy;
 use models::experiment::{prepare, run_trained, sample_prompt, ExperimentConfig, ModelChoice};
 use models::spec::{ModelSpec, Timeframe};
 use models::trained::TrainedModel;
-use models::checkpoint;
 
 /// A neural spec that trains in well under a second: one epoch on 64 windows, d_model 8.
 fn tiny() -> ModelSpec {

@@ -116,10 +116,22 @@ fn matrix_dft_matches_the_naive_dft_and_inverts() {
             nre.push(a as f32);
             nim.push(b as f32);
         }
-        close(&re.flatten_all().unwrap().to_vec1::<f32>().unwrap(), &nre, 1e-4);
-        close(&im.flatten_all().unwrap().to_vec1::<f32>().unwrap(), &nim, 1e-4);
+        close(
+            &re.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            &nre,
+            1e-4,
+        );
+        close(
+            &im.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            &nim,
+            1e-4,
+        );
         let back = (re.matmul(&ic).unwrap() + im.matmul(&is).unwrap()).unwrap();
-        close(&back.flatten_all().unwrap().to_vec1::<f32>().unwrap(), &x, 1e-4);
+        close(
+            &back.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            &x,
+            1e-4,
+        );
     }
     // Mode selection: the lowest M, or a fixed random subset of 0..T/2, sorted and distinct.
     assert_eq!(fedformer::select_modes(64, 4, false), vec![0, 1, 2, 3]);
@@ -152,7 +164,11 @@ fn lag_correlation_is_the_circular_definition() {
             want.push(acc / d as f32);
         }
     }
-    close(&r.flatten_all().unwrap().to_vec1::<f32>().unwrap(), &want, 1e-4);
+    close(
+        &r.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        &want,
+        1e-4,
+    );
     assert_eq!(autoformer::n_lags(1, 16), 2);
     assert_eq!(autoformer::n_lags(1, 256), 5);
 }
