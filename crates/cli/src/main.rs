@@ -41,6 +41,8 @@ enum Command {
     Miner(cmd::miner::Cmd),
     #[command(flatten)]
     Bridge(cmd::bridge::Cmd),
+    #[command(flatten)]
+    Backtest(cmd::backtest::Cmd),
 }
 
 fn init_tracing(verbose: u8) {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Agents(c) => cmd::agents::run(c),
         Command::Miner(c) => cmd::miner::run(c),
         Command::Bridge(c) => cmd::bridge::run(c),
+        Command::Backtest(c) => cmd::backtest::run(c),
     };
     match result {
         Ok(code) => code,

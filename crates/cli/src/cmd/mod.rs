@@ -2,6 +2,7 @@
 //! (flattened into the binary's command list) and a `run` function.
 
 pub mod agents;
+pub mod backtest;
 pub mod bridge;
 pub mod market;
 pub mod miner;

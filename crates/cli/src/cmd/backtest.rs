@@ -1,0 +1,245 @@
+//! `synth-city backtest`: replays the SN50 validators' prompts over historical data with
+//! competitors as miners, and reports how each would have been scored and paid.
+
+use std::path::PathBuf;
+
+use backtest::{BacktestConfig, BacktestError, Competition};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{CliError, CliResult};
+
+/// Commands of the `backtest` area.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Replay the validators' prompt schedule on real history: competitors (baselines, registry
+    /// runs) answer as miners, scored with the sn50 CRPS, prompt scores, moving average and
+    /// reward weights exactly as validators compute them.
+    Backtest(BacktestArgs),
+}
+
+/// Which competitions to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeframeArg {
+    /// LOW: 24 h at 5 min.
+    Low,
+    /// HIGH: 1 h at 1 min.
+    High,
+    /// Both, combined as the validator combines them.
+    Both,
+}
+
+/// Options of `synth-city backtest`.
+#[derive(Args, Debug)]
+pub struct BacktestArgs {
+    /// Competitors (miners), comma-separated: baselines (gbm, gbm_hist, ewma, garch_t,
+    /// garch_t_flat, bootstrap), `run:<registry run id>`, or `champion`.
+    #[arg(long, value_delimiter = ',', default_values_t = backtest::DEFAULT_COMPETITORS.iter().map(|s| s.to_string()))]
+    competitors: Vec<String>,
+    /// SN50 assets, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = ["BTC".to_string(), "ETH".to_string()])]
+    assets: Vec<String>,
+    /// Competitions to replay.
+    #[arg(long, value_enum, default_value_t = TimeframeArg::Both)]
+    timeframe: TimeframeArg,
+    /// First prompt start (date or ISO time, UTC). Needs --to.
+    #[arg(long, requires = "to", conflicts_with = "days")]
+    from: Option<String>,
+    /// End of the prompt starts (exclusive). Needs --from.
+    #[arg(long, requires = "from", conflicts_with = "days")]
+    to: Option<String>,
+    /// Days of prompts ending where the data of every asset ends (when --from/--to are absent).
+    #[arg(long, default_value_t = 2)]
+    days: u32,
+    /// Seed of the competitors' sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Keep every N-th prompt of each asset (1 = the validators' full schedule).
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+    /// At most N prompts per asset and competition (evenly thinned).
+    #[arg(long)]
+    max_prompts: Option<usize>,
+    /// Worker threads (0 = all cores); the results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Output folder for prompts.csv, intervals.csv, summary.json and the plots.
+    #[arg(long, default_value = "backtest-out")]
+    out: PathBuf,
+    /// Print the summary JSON on stdout instead of the tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a command of the area.
+pub fn run(cmd: Cmd) -> CliResult {
+    match cmd {
+        Cmd::Backtest(a) => backtest_cmd(a),
+    }
+}
+
+fn err(e: BacktestError) -> CliError {
+    match e {
+        BacktestError::Invalid(m) => CliError::input(m),
+        BacktestError::Env(m) => CliError::runtime(m),
+    }
+}
+
+fn parse_time(flag: &str, s: &str) -> Result<i64, CliError> {
+    market::timeparse::parse_timestamp(s).map_err(|e| CliError::input(format!("{flag} {s}: {e}")))
+}
+
+fn backtest_cmd(a: BacktestArgs) -> CliResult {
+    let competitions = match a.timeframe {
+        TimeframeArg::Low => vec![Competition::Low],
+        TimeframeArg::High => vec![Competition::High],
+        TimeframeArg::Both => vec![Competition::Low, Competition::High],
+    };
+    let assets: Vec<String> = a
+        .assets
+        .iter()
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if assets.is_empty() {
+        return Err(CliError::input("--assets is empty"));
+    }
+    for asset in &assets {
+        if !competitions
+            .iter()
+            .any(|c| c.cfg().asset_list.contains(&asset.as_str()))
+        {
+            return Err(CliError::input(format!(
+                "--assets {asset}: not an asset of the {} competition(s) ({})",
+                competitions
+                    .iter()
+                    .map(|c| c.label())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                competitions
+                    .iter()
+                    .map(|c| c.cfg().asset_list.join(","))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )));
+        }
+    }
+    if a.stride == 0 {
+        return Err(CliError::input("--stride must be at least 1"));
+    }
+    if a.max_prompts == Some(0) {
+        return Err(CliError::input("--max-prompts must be at least 1"));
+    }
+    let (competitors, mut notes) =
+        backtest::resolve_competitors(&a.competitors, &assets, &competitions, &mut || {
+            research::registry::Registry::open_default()
+                .map_err(|e| BacktestError::Env(format!("registry: {e}")))
+        })
+        .map_err(err)?;
+    let (from, to) = match (&a.from, &a.to) {
+        (Some(f), Some(t)) => (parse_time("--from", f)?, parse_time("--to", t)?),
+        _ => {
+            if a.days == 0 {
+                return Err(CliError::input("--days must be at least 1"));
+            }
+            let end = backtest::data::common_end(&assets).ok_or_else(|| {
+                CliError::input(format!("no real 1-minute data for {}", assets.join(",")))
+            })?;
+            let longest = competitions
+                .iter()
+                .map(|c| c.cfg().time_length)
+                .max()
+                .unwrap_or(0);
+            let to = (end - longest - 600).div_euclid(3600) * 3600;
+            (to - i64::from(a.days) * 86_400, to)
+        }
+    };
+    if to <= from {
+        return Err(CliError::input(format!(
+            "--from must be before --to ({} >= {})",
+            market::timeparse::format_utc(from),
+            market::timeparse::format_utc(to)
+        )));
+    }
+    let mut cfg = BacktestConfig::new(assets.clone(), from, to);
+    cfg.competitions = competitions.clone();
+    cfg.seed = a.seed;
+    cfg.stride = a.stride;
+    cfg.max_prompts = a.max_prompts;
+    cfg.threads = a.threads;
+    let longest = competitions
+        .iter()
+        .map(|c| c.cfg().time_length)
+        .max()
+        .unwrap_or(0);
+    let (data, data_notes) = backtest::load_market(
+        &assets,
+        from - cfg.lookback_secs - 3600,
+        to + longest + 3600,
+    )
+    .map_err(err)?;
+    notes.extend(data_notes);
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let sub = if a.stride > 1 || a.max_prompts.is_some() {
+        format!(
+            " (subsampled: stride {}{})",
+            a.stride,
+            a.max_prompts
+                .map_or(String::new(), |m| format!(", at most {m} per asset"))
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "backtest {} → {}: {} competitors, assets {}, {}{sub}",
+        market::timeparse::format_utc(from),
+        market::timeparse::format_utc(to),
+        competitors.len(),
+        assets.join(","),
+        competitions
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join("+"),
+    );
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("prompts [{bar:30}] {pos}/{len} {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let results = backtest::run(&cfg, &competitors, &data, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .map_err(err)?;
+    bar.finish_and_clear();
+    let names: Vec<String> = competitors.iter().map(|c| c.name.clone()).collect();
+    if !sub.is_empty() {
+        notes.push(format!("prompts subsampled{sub}"));
+    }
+    let summary = backtest::summarise(&cfg, &names, &results, notes);
+    let files = backtest::write_outputs(&a.out, &summary, &results).map_err(err)?;
+    if a.json {
+        let j = serde_json::to_string_pretty(&summary)
+            .map_err(|e| CliError::runtime(format!("json: {e}")))?;
+        println!("{j}");
+    } else {
+        print!("{}", backtest::report::table(&summary));
+        println!(
+            "wrote {}",
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if summary.competitions.iter().all(|c| c.scored == 0) {
+        return Err(CliError::input(
+            "no prompt could be scored in this range (missing real 1-minute prices?)",
+        ));
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,84 @@
+//! CLI tests of the `backtest` area: a tiny real-data run end to end, and bad input.
+
+use std::process::Command;
+
+#[test]
+fn backtest_runs_on_real_data_and_writes_its_reports() {
+    if market::home::shared_dir().is_none() {
+        eprintln!("shared data folder not found; skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(crate::bin())
+        .args([
+            "backtest",
+            "--competitors",
+            "gbm,ewma",
+            "--assets",
+            "BTC",
+            "--timeframe",
+            "high",
+            "--from",
+            "2026-04-01T00:00:00Z",
+            "--to",
+            "2026-04-01T01:00:00Z",
+            "--max-prompts",
+            "3",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("subsampled"), "{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["competitions"][0]["scored"], 3);
+    let share: f64 = s["combined_share"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((share - 1.0).abs() < 1e-9);
+    for f in [
+        "prompts.csv",
+        "intervals.csv",
+        "summary.json",
+        "reward_share.png",
+        "reward_share.svg",
+        "crps_by_asset.png",
+        "crps_by_asset.svg",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("prompts.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 2);
+}
+
+#[test]
+fn backtest_refuses_bad_input_with_exit_code_2() {
+    for (args, want) in [
+        (vec!["--competitors", "gbm,nope"], "unknown competitor"),
+        (vec!["--assets", "DOGE"], "--assets DOGE"),
+        (
+            vec!["--from", "2026-04-02", "--to", "2026-04-01"],
+            "before --to",
+        ),
+        (
+            vec!["--from", "yesterday", "--to", "2026-04-01"],
+            "--from yesterday",
+        ),
+        (vec!["--stride", "0"], "--stride"),
+    ] {
+        let out = Command::new(crate::bin())
+            .arg("backtest")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+}
