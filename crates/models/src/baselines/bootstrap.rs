@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
 use super::ewma::decay;
-use super::{check_request, paths_from_log_returns, rng, step_returns, IntradayProfile};
+use super::{
+    check_request, paths_from_log_returns, rng, step_returns, IntradayProfile, StepReturns,
+};
 use crate::{ForecastRequest, Forecaster, ModelError};
 
 /// Block bootstrap baseline.
@@ -59,19 +61,7 @@ impl Forecaster for BlockBootstrap {
                 ret.len()
             )));
         }
-        let profile = IntradayProfile::fit(&ret);
-        let x: Vec<f64> = ret
-            .r
-            .iter()
-            .zip(&ret.start)
-            .map(|(r, t)| r / profile.at(*t))
-            .collect();
-        let long_var = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
-        if !(long_var.is_finite() && long_var > 0.0) {
-            return Err(ModelError::Data(
-                "bootstrap: history has zero variance".into(),
-            ));
-        }
+        let (profile, x, long_var) = deseasonalise(&ret, "bootstrap")?;
         // Residuals standardised by the EWMA variance known before each return.
         let lambda = decay(req.time_increment, self.ewma_half_life_secs);
         let mut v = long_var;
@@ -110,4 +100,27 @@ impl Forecaster for BlockBootstrap {
             }
         })
     }
+}
+
+/// The intraday pattern fitted on `ret`, the returns divided by it, and their mean square (the
+/// long-run variance): the deseasonalised series the bootstraps resample. `who` names the model
+/// in the error for a series of zero variance.
+pub(crate) fn deseasonalise(
+    ret: &StepReturns,
+    who: &str,
+) -> Result<(IntradayProfile, Vec<f64>, f64), ModelError> {
+    let profile = IntradayProfile::fit(ret);
+    let x: Vec<f64> = ret
+        .r
+        .iter()
+        .zip(&ret.start)
+        .map(|(r, t)| r / profile.at(*t))
+        .collect();
+    let long_var = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+    if !(long_var.is_finite() && long_var > 0.0) {
+        return Err(ModelError::Data(format!(
+            "{who}: history has zero variance"
+        )));
+    }
+    Ok((profile, x, long_var))
 }

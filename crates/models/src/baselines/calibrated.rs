@@ -260,19 +260,7 @@ impl Forecaster for CalibratedBootstrap {
                 ret.len()
             )));
         }
-        let profile = IntradayProfile::fit(&ret);
-        let x: Vec<f64> = ret
-            .r
-            .iter()
-            .zip(&ret.start)
-            .map(|(r, t)| r / profile.at(*t))
-            .collect();
-        let long_var = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
-        if !(long_var.is_finite() && long_var > 0.0) {
-            return Err(ModelError::Data(
-                "bootstrap_cal: history has zero variance".into(),
-            ));
-        }
+        let (profile, x, long_var) = super::bootstrap::deseasonalise(&ret, "bootstrap_cal")?;
         let lambda = decay(req.time_increment, self.ewma_half_life_secs);
         let mut v = long_var;
         let mut z = Vec::with_capacity(x.len());
