@@ -67,7 +67,7 @@ to learn what worked and what failed.\n\
 with a Parzen-estimator search over past results. You may replace proposals with your own ideas (e.g. a head that has not \
 been tried), but every spec must be novel: check doubtful ones with check_novelty, and keep d_model in {16, 32, 64}.\n\
 3. Finish with result {plan: {experiments: [specs...], rationale}}: exactly experiment_budget specs when a budget is given.",
-    tools: &["list_blocks", "list_heads", "list_presets", "registry_history", "get_champion", "propose_experiments", "check_novelty", "validate_experiment"],
+    tools: &["list_blocks", "list_heads", "list_presets", "registry_history", "get_champion", "propose_experiments", "check_novelty", "validate_experiment", "market_summary", "sn50_config"],
     reads: &["asset", "timeframe", "experiment_budget", "champion"],
     writes: &["plan"],
     default_message: "Survey the components and the registry, then plan the next experiments for this asset and timeframe.",
@@ -104,7 +104,7 @@ Check the best experiment before it can become the champion:\n\
 - the spec's asset and timeframe must match the task's.\n\
 Finish with result {passed: true|false, issues: [\"field: problem and fix\", ...]}. Set success=true when you completed \
 the check, whatever its verdict.",
-    tools: &["validate_experiment", "compare_results", "registry_history", "get_champion"],
+    tools: &["validate_experiment", "compare_results", "registry_history", "get_champion", "sn50_config"],
     reads: &["asset", "timeframe", "best_run_id", "best_experiment", "best_crps", "experiments"],
     writes: &["check_report"],
     default_message: "Check the best experiment config and its results.",

@@ -3,12 +3,14 @@
 
 pub mod coerce;
 pub mod finish;
+pub mod market;
 pub mod registry;
 pub mod research;
 pub mod tool;
 
 pub use coerce::coerce_args;
 pub use finish::{Finish, FinishTool, FINISH};
+pub use market::market_tools;
 pub use registry::{parse_arguments, ToolOutcome, ToolRegistry};
 pub use research::{research_tools, Budget, Session};
 pub use tool::{fn_tool, object_schema, FnTool, Tool, ToolError, ToolErrorKind};

@@ -246,7 +246,7 @@ fn experiment_schema() -> Value {
     json!({"type": "object", "description": "experiment spec: {asset, timeframe, blocks:[...], head, d_model, lr, epochs, seed}"})
 }
 
-/// Every research tool, bound to `session`.
+/// Every research tool, bound to `session`, plus the market and SN50 tools.
 pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
     let mut v: Vec<Arc<dyn Tool>> = Vec::new();
     let s = session.clone();
@@ -378,6 +378,7 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         object_schema(&[("run_id", json!({"type":"string"})), ("remote", json!({"type":"boolean"}))], &["run_id"]),
         move |a: RegisterArgs| register_champion(&s, &a.run_id, a.remote),
     )));
+    v.extend(super::market::market_tools());
     v
 }
 
