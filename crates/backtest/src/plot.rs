@@ -143,13 +143,7 @@ fn draw_crps<DB: DrawingBackend>(
     let panels = root.split_evenly((1, s.competitions.len().max(1)));
     let n = s.competitors.len().max(1);
     for (panel, comp) in panels.iter().zip(&s.competitions) {
-        let assets: Vec<String> = comp
-            .competitors
-            .iter()
-            .flat_map(|x| x.per_asset.keys().cloned())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let assets = comp.assets();
         let y_max = comp
             .competitors
             .iter()

@@ -53,6 +53,18 @@ pub struct CompetitionSummary {
     pub competitors: Vec<CompetitorStats>,
 }
 
+impl CompetitionSummary {
+    /// Every asset any competitor was scored on, sorted.
+    pub fn assets(&self) -> Vec<String> {
+        self.competitors
+            .iter()
+            .flat_map(|x| x.per_asset.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+}
+
 /// The whole report (`summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -182,13 +194,7 @@ pub fn table(s: &Summary) -> String {
         .unwrap_or(10)
         .max(10);
     for c in &s.competitions {
-        let assets: Vec<String> = c
-            .competitors
-            .iter()
-            .flat_map(|x| x.per_asset.keys().cloned())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let assets = c.assets();
         let _ = writeln!(
             out,
             "{} ({} prompts, {} scored{}{})",
