@@ -50,17 +50,7 @@ pub fn market_summary(asset: &str, timeframe: &str) -> Result<Value, ToolError> 
             "data_missing: no {asset} candles"
         )));
     };
-    let week_from = c.ts.partition_point(|&t| t < last - 7 * 86_400);
-    let week = market::Candles {
-        asset: c.asset.clone(),
-        resolution_secs: c.resolution_secs,
-        ts: c.ts[week_from..].to_vec(),
-        open: c.open[week_from..].to_vec(),
-        high: c.high[week_from..].to_vec(),
-        low: c.low[week_from..].to_vec(),
-        close: c.close[week_from..].to_vec(),
-        provenance: c.provenance,
-    };
+    let week = c.slice_time(last - 7 * 86_400, last + 1);
     let finite = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
     Ok(json!({
         "asset": asset,
