@@ -238,7 +238,7 @@ pub fn load_model(archive: &Archive, run_id: &str, asset: Option<&str>) -> Resul
             let bytes = read_artifact(archive, &rec, name)?;
             let spec = match models::checkpoint::spec_of(&bytes)? {
                 Some(s) => s,
-                None => serde_json::from_value(rec.spec.clone())
+                None => serde_json::from_value(crate::models_runner::model_part(&rec.spec))
                     .map_err(|e| ResearchError::invalid(format!("spec of {}: {e}", rec.run_id)))?,
             };
             let model = models::checkpoint::from_bytes(&bytes, Some(spec))?;

@@ -3,17 +3,20 @@
 //! reference GBM.
 //!
 //! A research spec is either a `models::spec::ModelSpec` JSON (neural) or
-//! `{"baseline": "<name>", "timeframe": "5m"|"1m"}`.
+//! `{"baseline": "<name>", "timeframe": "5m"|"1m"}`. Either may carry an `"eval"` object
+//! (`{"folds": N, "max_prompts": M}`) that overrides the walk-forward defaults; it is part of
+//! the spec, hence of the experiment id.
 //!
 //! Every run hands back what it trained (see [`crate::model_store`]): the final neural model's
 //! weights per asset (or the baseline's settings), `model.json`, one held-out prompt's sampled
 //! paths per asset, the fan chart of the first asset's prompt and the full result JSON.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use models::experiment::{prepare, run_trained, ExperimentConfig, ModelChoice, PreparedData};
 use models::spec::{ModelSpec, Timeframe};
+use models::train::EpochReport;
 use serde_json::{json, Value};
 
 use crate::model_store::{
@@ -27,11 +30,75 @@ use crate::runner::{
 use crate::session::merge;
 use crate::{ResearchError, Result};
 
+/// Called after every training epoch: asset, fold, the epoch's report.
+pub type ProgressFn = dyn Fn(&str, usize, &EpochReport) + Send + Sync;
+
 /// The model layer of this workspace. Data prepared for the novelty check is reused by the run.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ModelsRunner {
     prepared: Mutex<HashMap<(String, String, bool, u64), PreparedData>>,
     fixed: HashMap<(String, String), PreparedData>,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+impl std::fmt::Debug for ModelsRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelsRunner")
+            .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// The `"eval"` part of a research spec: walk-forward overrides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalOverrides {
+    /// Walk-forward folds (default: the model layer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    /// Held-out prompts per fold and asset (default: the model layer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prompts: Option<usize>,
+}
+
+impl EvalOverrides {
+    /// Reads `spec["eval"]` (absent → no overrides).
+    pub fn of(spec: &Value) -> Result<Self> {
+        let Some(v) = spec.get("eval") else {
+            return Ok(Self::default());
+        };
+        let e: Self = serde_json::from_value(v.clone())
+            .map_err(|e| ResearchError::invalid(format!("eval: {e}")))?;
+        if e.folds == Some(0) {
+            return Err(ResearchError::invalid("eval.folds: must be at least 1"));
+        }
+        if e.max_prompts == Some(0) {
+            return Err(ResearchError::invalid(
+                "eval.max_prompts: must be at least 1",
+            ));
+        }
+        Ok(e)
+    }
+
+    /// Applies the overrides to an experiment config.
+    pub fn apply(&self, cfg: &mut ExperimentConfig) {
+        if let Some(f) = self.folds {
+            cfg.folds = f;
+        }
+        if let Some(m) = self.max_prompts {
+            cfg.eval.max_prompts = m;
+        }
+    }
+}
+
+/// The model part of a research spec (without `"eval"`), as `models::spec::ModelSpec` reads it.
+pub fn model_part(spec: &Value) -> Value {
+    let mut v = spec.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("eval");
+    }
+    v
 }
 
 impl ModelsRunner {
@@ -50,7 +117,15 @@ impl ModelsRunner {
         self
     }
 
+    /// Reports every training epoch to `f` (a progress bar, a log).
+    pub fn with_progress(mut self, f: Arc<ProgressFn>) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
     fn choice(&self, spec: &Value) -> Result<ModelChoice> {
+        EvalOverrides::of(spec)?;
+        let spec = &model_part(spec);
         if let Some(b) = spec.get("baseline") {
             let name = b
                 .as_str()
@@ -195,8 +270,9 @@ impl ExperimentRunner for ModelsRunner {
 
     fn normalise(&self, spec: &Value) -> Result<Value> {
         let tf = timeframe_of(spec)?;
-        match self.choice(spec)? {
-            ModelChoice::Baseline(b) => Ok(json!({"baseline": b, "timeframe": tf.as_str()})),
+        let eval = EvalOverrides::of(spec)?;
+        let mut v = match self.choice(spec)? {
+            ModelChoice::Baseline(b) => json!({"baseline": b, "timeframe": tf.as_str()}),
             ModelChoice::Neural(s) => {
                 let checked = s.validate()?;
                 let mut v =
@@ -205,9 +281,14 @@ impl ExperimentRunner for ModelsRunner {
                     v["blocks"][i]["params"] = r.to_json();
                 }
                 v["head"]["params"] = checked.head.1.to_json();
-                Ok(v)
+                v
             }
+        };
+        if eval != EvalOverrides::default() {
+            v["eval"] =
+                serde_json::to_value(eval).map_err(|e| ResearchError::env(e.to_string()))?;
         }
+        Ok(v)
     }
 
     fn validate(&self, spec: &Value) -> Validation {
@@ -327,6 +408,7 @@ impl ExperimentRunner for ModelsRunner {
     fn run(&self, spec: &Value, data: &ResolvedData, seed: u64) -> Result<RunOutput> {
         let tf = timeframe_of(spec)?;
         let choice = self.choice(spec)?;
+        let eval = EvalOverrides::of(spec)?;
         let req = DataRequest {
             assets: data.range.assets.clone(),
             allow_synthetic: data.provenance == DataProvenance::Synthetic,
@@ -346,7 +428,13 @@ impl ExperimentRunner for ModelsRunner {
             let prepared = cut(&prepared, data.range.start, data.range.end);
             cfg.model = choice.clone();
             cfg.eval.seed = seed;
-            let run = run_trained(&cfg, &prepared, &mut |_, _| {})?;
+            eval.apply(&mut cfg);
+            let progress = self.progress.clone();
+            let run = run_trained(&cfg, &prepared, &mut |fold, e| {
+                if let Some(p) = &progress {
+                    p(a, fold, e)
+                }
+            })?;
             let r = &run.result;
             if !r.model_crps.is_finite() {
                 return Err(ResearchError::new(

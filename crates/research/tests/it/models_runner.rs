@@ -43,6 +43,30 @@ fn presets_cover_every_head_and_the_baselines() {
 }
 
 #[test]
+fn eval_overrides_are_part_of_the_spec_and_checked() {
+    let r = ModelsRunner::new();
+    let base = json!({"baseline": "gbm", "timeframe": "1m"});
+    let with =
+        json!({"baseline": "gbm", "timeframe": "1m", "eval": {"folds": 1, "max_prompts": 3}});
+    let n = r.normalise(&with).unwrap();
+    assert_eq!(n["eval"], json!({"folds": 1, "max_prompts": 3}));
+    assert_eq!(r.normalise(&base).unwrap().get("eval"), None);
+    let neural = json!({"timeframe": "5m", "blocks": [{"name": "mlp"}], "head": {"name": "gbm"},
+                        "eval": {"max_prompts": 2}});
+    assert!(r.validate(&neural).valid, "{:?}", r.validate(&neural));
+    assert_eq!(
+        r.normalise(&neural).unwrap()["eval"],
+        json!({"max_prompts": 2})
+    );
+    for bad in [json!({"folds": 0}), json!({"prompts": 2}), json!(3)] {
+        let spec = json!({"baseline": "gbm", "timeframe": "1m", "eval": bad});
+        let e = r.normalise(&spec).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidConfig);
+        assert!(e.message.starts_with("eval"), "{}", e.message);
+    }
+}
+
+#[test]
 fn normalisation_fills_defaults_so_ids_match() {
     let r = ModelsRunner::new();
     let short = json!({"timeframe": "5m", "blocks": [{"name": "lstm"}], "head": {"name": "gbm"}});
