@@ -1,12 +1,14 @@
 //! The miners of a backtest: statistical baselines by name, registry runs by id
-//! (`run:<id>`), and the registry champion of each asset × competition (`champion`).
+//! (`run:<id>`), and the registry champion of each asset × competition (`champion`). A neural
+//! run answers with its stored weights (`research::load_model`), one model per asset it was
+//! trained on, in the competition of its timeframe.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use models::baselines::{baseline, BASELINE_NAMES};
 use models::Forecaster;
-use research::registry::Registry;
+use research::{Archive, RunRecord};
 
 use crate::schedule::Competition;
 use crate::BacktestError;
@@ -20,6 +22,8 @@ pub struct Competitor {
     /// Name in tables and files.
     pub name: String,
     source: Source,
+    /// Close of the last candle a neural model behind it was trained on (unix seconds).
+    trained_until: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -44,7 +48,14 @@ impl Competitor {
         Self {
             name: name.into(),
             source: Source::Fixed(model),
+            trained_until: None,
         }
+    }
+
+    /// For a competitor backed by trained registry weights: the close of the last candle
+    /// they were trained on. Prompts before it are in-sample (see [`in_sample_notes`]).
+    pub fn trained_until(&self) -> Option<i64> {
+        self.trained_until
     }
 
     /// The model answering `asset` in `competition`, if any.
@@ -58,18 +69,19 @@ impl Competitor {
     }
 }
 
-/// Turns names into competitors. `registry` is opened only when a `run:` or `champion` name
-/// needs it. Returns the competitors and notes on what was skipped (neural runs without
-/// loadable weights). Unknown names and duplicates are errors.
+/// Turns names into competitors. `archive` (registry and artifacts) is opened only when a
+/// `run:` or `champion` name needs it. Returns the competitors and notes (what a neural run
+/// does not answer, champions that could not be loaded). Unknown names, duplicates and a
+/// named neural run whose weights cannot be loaded are errors.
 pub fn resolve_competitors(
     names: &[String],
     assets: &[String],
     competitions: &[Competition],
-    registry: &mut dyn FnMut() -> Result<Registry, BacktestError>,
+    archive: &mut dyn FnMut() -> Result<Archive, BacktestError>,
 ) -> Result<(Vec<Competitor>, Vec<String>), BacktestError> {
     let mut out: Vec<Competitor> = Vec::new();
     let mut notes = Vec::new();
-    let mut reg: Option<Registry> = None;
+    let mut reg: Option<Archive> = None;
     for raw in names {
         let name = raw.trim();
         if name.is_empty() {
@@ -91,30 +103,33 @@ pub fn resolve_competitors(
             )));
         }
         if reg.is_none() {
-            reg = Some(registry()?);
+            reg = Some(archive()?);
         }
-        let Some(r) = reg.as_ref() else { continue };
+        let Some(ar) = reg.as_ref() else { continue };
         if let Some(id) = name.strip_prefix("run:") {
-            let run = r
+            let run = ar
+                .registry
                 .get_run(id)
                 .map_err(|e| BacktestError::Invalid(format!("registry run {id:?}: {e}")))?;
-            match statistical(&run.spec) {
-                Some(m) => out.push(Competitor::new(name, m)),
-                None => notes.push(format!(
-                    "{name}: skipped, a neural run ({}) has no weights the backtest can load",
-                    run.name
-                )),
+            if let Some(m) = statistical(&run.spec) {
+                out.push(Competitor::new(name, m));
+                continue;
             }
+            let (c, note) = neural_run(ar, name, &run, assets, competitions)?;
+            notes.extend(note);
+            out.push(c);
             continue;
         }
         let mut map = BTreeMap::new();
+        let mut trained_until: Option<i64> = None;
         for &comp in competitions {
             let tf = match comp {
                 Competition::Low => "5m",
                 Competition::High => "1m",
             };
             for asset in assets {
-                let champ = r
+                let champ = ar
+                    .registry
                     .champion(asset, tf)
                     .map_err(|e| BacktestError::Env(format!("registry champion: {e}")))?;
                 match champ {
@@ -122,11 +137,23 @@ pub fn resolve_competitors(
                         Some(m) => {
                             map.insert((asset.clone(), comp), m);
                         }
-                        None => notes.push(format!(
-                            "champion {asset} {}: run {} is neural, no loadable weights, skipped",
-                            comp.label(),
-                            c.run.run_id
-                        )),
+                        None => match load_neural(ar, &c.run, asset) {
+                            Ok((m, model_comp, until)) if model_comp == comp => {
+                                map.insert((asset.clone(), comp), m);
+                                trained_until = trained_until.max(Some(until));
+                            }
+                            Ok(_) => notes.push(format!(
+                                "champion {asset} {}: neural run {} is not a {} model, skipped",
+                                comp.label(),
+                                c.run.run_id,
+                                comp.label()
+                            )),
+                            Err(e) => notes.push(format!(
+                                "champion {asset} {}: neural run {} not loaded ({e}), skipped",
+                                comp.label(),
+                                c.run.run_id
+                            )),
+                        },
                     },
                     None => notes.push(format!(
                         "champion {asset} {}: none in the registry",
@@ -136,11 +163,12 @@ pub fn resolve_competitors(
             }
         }
         if map.is_empty() {
-            notes.push("champion: no statistical champion for these assets, skipped".into());
+            notes.push("champion: no loadable champion for these assets, skipped".into());
         } else {
             out.push(Competitor {
                 name: name.to_string(),
                 source: Source::PerMarket(map),
+                trained_until,
             });
         }
     }
@@ -156,6 +184,118 @@ pub fn resolve_competitors(
         )));
     }
     Ok((out, notes))
+}
+
+/// Competition answered by a model of registry timeframe `tf`.
+fn competition_of(tf: &str) -> Option<Competition> {
+    match tf {
+        "5m" => Some(Competition::Low),
+        "1m" => Some(Competition::High),
+        _ => None,
+    }
+}
+
+/// A neural run's model for `asset` from its stored weights: the model, its competition and
+/// the close of the last candle it was trained on.
+fn load_neural(
+    archive: &Archive,
+    run: &RunRecord,
+    asset: &str,
+) -> Result<(Arc<dyn Forecaster>, Competition, i64), String> {
+    let m = research::load_model(archive, &run.run_id, Some(asset)).map_err(|e| e.to_string())?;
+    let comp = competition_of(&m.timeframe)
+        .ok_or_else(|| format!("unknown timeframe {:?}", m.timeframe))?;
+    let step = match comp {
+        Competition::Low => 300,
+        Competition::High => 60,
+    };
+    Ok((Arc::from(m.forecaster), comp, run.data.end + step))
+}
+
+/// A named neural run: its model for every backtest asset it was trained on, in the
+/// competition of its timeframe; a note when it leaves prompts unanswered.
+fn neural_run(
+    archive: &Archive,
+    name: &str,
+    run: &RunRecord,
+    assets: &[String],
+    competitions: &[Competition],
+) -> Result<(Competitor, Option<String>), BacktestError> {
+    let tf = &run.data.timeframe;
+    let comp = competition_of(tf).ok_or_else(|| {
+        BacktestError::Invalid(format!("{name}: unknown timeframe {tf:?} in the registry"))
+    })?;
+    let covered: Vec<&String> = assets
+        .iter()
+        .filter(|a| run.data.assets.iter().any(|r| r.eq_ignore_ascii_case(a)))
+        .collect();
+    if covered.is_empty() || !competitions.contains(&comp) {
+        return Err(BacktestError::Invalid(format!(
+            "{name}: a neural model of {} at {tf} ({}): it answers none of the backtest's prompts \
+             (assets {}, {})",
+            run.data.assets.join(","),
+            comp.label(),
+            assets.join(","),
+            competitions
+                .iter()
+                .map(|c| c.label())
+                .collect::<Vec<_>>()
+                .join("+")
+        )));
+    }
+    let mut map = BTreeMap::new();
+    let mut trained_until = None;
+    for asset in &covered {
+        let (m, model_comp, until) = load_neural(archive, run, asset)
+            .map_err(|e| BacktestError::Invalid(format!("{name} ({asset}): {e}")))?;
+        if model_comp != comp {
+            return Err(BacktestError::Invalid(format!(
+                "{name}: stored model is {}, the run says {tf}",
+                model_comp.label()
+            )));
+        }
+        map.insert(((*asset).clone(), comp), m);
+        trained_until = trained_until.max(Some(until));
+    }
+    let note = (covered.len() < assets.len() || competitions.len() > 1).then(|| {
+        format!(
+            "{name}: neural model of {} for {} only; its other prompts count as unanswered (-1)",
+            covered
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            comp.label()
+        )
+    });
+    Ok((
+        Competitor {
+            name: name.to_string(),
+            source: Source::PerMarket(map),
+            trained_until,
+        },
+        note,
+    ))
+}
+
+/// Notes for competitors whose weights were trained on data after `from` (the first prompt
+/// start): their scores on the prompts before that point are in-sample.
+pub fn in_sample_notes(competitors: &[Competitor], from: i64) -> Vec<String> {
+    competitors
+        .iter()
+        .filter_map(|c| {
+            let until = c.trained_until?;
+            (until > from).then(|| {
+                format!(
+                    "{}: trained on data up to {}, after the first prompt ({}): prompts before \
+                     then are in-sample",
+                    c.name,
+                    market::timeparse::format_utc(until),
+                    market::timeparse::format_utc(from)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The baseline a registry spec names (`{"baseline": "garch_t", …}`), if it is statistical.
@@ -175,7 +315,7 @@ mod tests {
     #[test]
     fn baselines_resolve_and_bad_names_are_refused() {
         let mut no_reg =
-            || -> Result<Registry, BacktestError> { Err(BacktestError::Env("no registry".into())) };
+            || -> Result<Archive, BacktestError> { Err(BacktestError::Env("no registry".into())) };
         let (c, notes) = resolve_competitors(
             &names(&["gbm", "ewma"]),
             &names(&["BTC"]),

@@ -12,7 +12,7 @@ pub mod report;
 pub mod rewards;
 pub mod schedule;
 
-pub use competitor::{resolve_competitors, Competitor, DEFAULT_COMPETITORS};
+pub use competitor::{in_sample_notes, resolve_competitors, Competitor, DEFAULT_COMPETITORS};
 pub use data::{load_market, AssetData, MarketData};
 pub use engine::{run, BacktestConfig, PromptResult, PromptStatus};
 pub use error::BacktestError;

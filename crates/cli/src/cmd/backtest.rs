@@ -132,7 +132,7 @@ fn backtest_cmd(a: BacktestArgs) -> CliResult {
     }
     let (competitors, mut notes) =
         backtest::resolve_competitors(&a.competitors, &assets, &competitions, &mut || {
-            research::registry::Registry::open_default()
+            research::Archive::open(&market::home::data_dir(), None)
                 .map_err(|e| BacktestError::Env(format!("registry: {e}")))
         })
         .map_err(err)?;
@@ -161,6 +161,7 @@ fn backtest_cmd(a: BacktestArgs) -> CliResult {
             market::timeparse::format_utc(to)
         )));
     }
+    notes.extend(backtest::in_sample_notes(&competitors, from));
     let mut cfg = BacktestConfig::new(assets.clone(), from, to);
     cfg.competitions = competitions.clone();
     cfg.seed = a.seed;

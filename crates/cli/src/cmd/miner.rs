@@ -53,12 +53,23 @@ pub struct MinerArgs {
     /// Serve hotkeys that are not in the metagraph (local testing only).
     #[arg(long)]
     allow_non_registered: bool,
-    /// Static start prices, a JSON object `{"BTC": 97000.5}` (offline runs); else Pyth Hermes.
+    /// Static start prices, a JSON object `{"BTC": 97000.5}` (offline runs); else live Pyth
+    /// prices from --pyth-backend.
     #[arg(long)]
     price_file: Option<PathBuf>,
-    /// Pyth Hermes base URL.
+    /// Live price service, as the reference miner's PYTH_BACKEND: `hermes` (Pyth Hermes) or
+    /// `pro` (Pyth Pro / Lazer with the PYTH_API_KEY bearer key; WTIOIL from Hyperliquid).
+    #[arg(long, env = "PYTH_BACKEND", default_value = "hermes")]
+    pyth_backend: String,
+    /// Pyth Hermes base URL (`hermes` backend).
     #[arg(long, env = "PYTH_HERMES_URL", default_value = miner::prices::HERMES_DEFAULT_URL)]
     pyth_url: String,
+    /// Pyth Lazer base URL (`pro` backend).
+    #[arg(long, env = "PYTH_LAZER_URL", default_value = miner::prices::LAZER_DEFAULT_URL)]
+    pyth_lazer_url: String,
+    /// Hyperliquid API base URL (`pro` backend, WTIOIL).
+    #[arg(long, env = "HYPERLIQUID_URL", default_value = miner::prices::HYPERLIQUID_DEFAULT_URL)]
+    hyperliquid_url: String,
     /// Answers computed at once.
     #[arg(long, default_value_t = 2)]
     max_concurrent: usize,
@@ -97,6 +108,25 @@ fn champions(a: &MinerArgs) -> Arc<dyn miner::ChampionSource> {
             Arc::new(miner::NoChampions)
         }
     }
+}
+
+/// The live price feed of --pyth-backend; `pro` without PYTH_API_KEY is refused at start-up
+/// (every Lazer request would fail). The key is never printed.
+fn live_prices(a: &MinerArgs) -> Result<miner::PriceFeed, CliError> {
+    let backend: miner::prices::PriceBackend = a.pyth_backend.parse().map_err(CliError::input)?;
+    let key = std::env::var("PYTH_API_KEY").ok();
+    let feed = match backend {
+        miner::prices::PriceBackend::Hermes => miner::PriceFeed::hermes(a.pyth_url.clone(), key),
+        miner::prices::PriceBackend::Pro => {
+            miner::PriceFeed::pro(a.pyth_lazer_url.clone(), a.hyperliquid_url.clone(), key)
+        }
+    };
+    if backend == miner::prices::PriceBackend::Pro && !feed.has_api_key() {
+        return Err(CliError::input(
+            "PYTH_BACKEND=pro (Pyth Lazer) needs an API key: set PYTH_API_KEY, or use --pyth-backend hermes",
+        ));
+    }
+    Ok(feed)
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -149,7 +179,7 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
     };
     let prices = match &a.price_file {
         Some(p) => miner::PriceFeed::from_file(p).map_err(|e| CliError::input(e.to_string()))?,
-        None => miner::PriceFeed::hermes(a.pyth_url.clone(), std::env::var("PYTH_API_KEY").ok()),
+        None => live_prices(&a)?,
     };
     let policy = miner::BlacklistPolicy {
         allow_non_registered: a.allow_non_registered,

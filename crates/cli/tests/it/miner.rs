@@ -39,3 +39,33 @@ fn miner_refuses_to_start_without_a_metagraph_or_with_a_bad_hotkey() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("columns differ"));
 }
+
+#[test]
+fn miner_refuses_a_pro_price_backend_without_a_key_or_an_unknown_backend() {
+    let base = [
+        "miner",
+        "--hotkey",
+        ALICE,
+        "--no-chain",
+        "--allow-non-registered",
+        "--gbm-only",
+        "--port",
+        "0",
+    ];
+    let out = Command::new(crate::bin())
+        .args(base)
+        .env("PYTH_BACKEND", "pro")
+        .env_remove("PYTH_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an API key: set PYTH_API_KEY"));
+
+    let out = Command::new(crate::bin())
+        .args(base)
+        .args(["--pyth-backend", "lazer"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Pyth backend \"lazer\""));
+}
