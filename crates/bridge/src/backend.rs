@@ -133,6 +133,15 @@ pub trait Backend: Send + Sync + 'static {
     fn history(&self, q: &HistoryQuery) -> ApiResult<Value>;
     /// One registry record.
     fn run_record(&self, id: &str) -> ApiResult<Value>;
+    /// Fan-chart data of a record's stored held-out sample for `asset` (`None`: its only
+    /// asset): `{levels, minutes, bands: {p5, p25, p50, p75, p95}, realised, start_time, …}`.
+    /// The default is 404: a backend that keeps no sampled paths.
+    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Value> {
+        let _ = asset;
+        Err(crate::error::ApiError::not_found(format!(
+            "run {id} has no stored sample: this backend keeps no sampled paths"
+        )))
+    }
     /// The best record per asset and timeframe (optionally only one of each).
     fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value>;
     /// Latest known price of an asset.

@@ -40,6 +40,7 @@ pub const ROUTES: &[Route] = &[
     ("POST", "/pipeline/stop", Access::Bot, "Ask the running or queued pipeline to stop"),
     ("GET", "/history", Access::Bot, "Registry runs ?limit&order=best|recent|worst&asset&timeframe&bot"),
     ("GET", "/history/{id}", Access::Bot, "One registry run"),
+    ("GET", "/history/{id}/fan", Access::Bot, "Fan chart of a run's stored held-out sample ?asset: 5/25/50/75/95 % bands per step, realised path, start time"),
     ("GET", "/champion", Access::Bot, "Best run per asset and timeframe ?asset&timeframe"),
     ("GET", "/market/price/{asset}", Access::Bot, "Latest price of an SN50 asset"),
     ("GET", "/market/history/{asset}", Access::Bot, "Daily OHLC ?days=30"),

@@ -15,6 +15,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/history", get(history))
         .route("/history/{id}", get(record))
+        .route("/history/{id}/fan", get(fan))
         .route("/champion", get(champion))
         .route("/ranking", get(ranking))
         .route("/experiments/compare/all", get(ranking))
@@ -57,6 +58,31 @@ async fn record(
     blocking(st.config.request_timeout, None, move || b.run_record(&id))
         .await
         .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FanQuery {
+    asset: Option<String>,
+}
+
+/// Fan-chart data of a run (readable by every bot, like the run itself).
+async fn fan(
+    State(st): State<AppState>,
+    _bot: Bot,
+    Path(id): Path<String>,
+    Q(q): Q<FanQuery>,
+) -> ApiResult<Json<Value>> {
+    check_token("run id", &id)?;
+    if let Some(a) = &q.asset {
+        check_token("asset", a)?;
+    }
+    let b = st.backend.clone();
+    blocking(st.config.request_timeout, None, move || {
+        b.run_fan(&id, q.asset.as_deref())
+    })
+    .await
+    .map(Json)
 }
 
 #[derive(Deserialize)]

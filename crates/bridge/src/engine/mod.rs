@@ -3,6 +3,7 @@
 //! asked), pipelines through the `agents` orchestrator, market data from the `market` crate.
 
 mod experiments;
+mod fan;
 mod market_data;
 mod pipeline;
 mod publish;
@@ -139,6 +140,10 @@ impl Backend for EngineBackend {
     fn run_record(&self, id: &str) -> ApiResult<Value> {
         let rec = self.archive.registry.get_run(id).map_err(api_err)?;
         Ok(record_json(&rec))
+    }
+
+    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Value> {
+        fan::fan(&self.archive, id, asset)
     }
 
     fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value> {

@@ -1,5 +1,6 @@
 //! The dashboard in headless Chromium against a real bridge (open mode, loopback) serving the
-//! engine: after a bot's run, the rendered page's ranking names that run and its bot.
+//! engine: after a bot's run, the rendered page's ranking names that run and its bot, and the
+//! fan chart of that run is drawn.
 //! Skips (with a printed reason) when `/usr/bin/chromium` is not installed.
 
 use std::path::Path;
@@ -50,7 +51,7 @@ fn dump_dom(url: &str, profile: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_in_headless_chromium_shows_the_ranking() {
+async fn dashboard_in_headless_chromium_shows_the_ranking_and_a_fan_chart() {
     if !Path::new(CHROMIUM).exists() {
         eprintln!(
             "SKIPPED: {CHROMIUM} is not installed (apt-get install chromium to run this test)"
@@ -97,5 +98,22 @@ async fn dashboard_in_headless_chromium_shows_the_ranking() {
         ranking.contains(&id) && ranking.contains(&bot),
         "the ranking does not show run {id} of {bot}:\n{ranking}"
     );
+    // The fan chart of that run (the only one, so selected) is drawn as inline SVG.
+    let start = dom
+        .find("<svg id=\"fan\"")
+        .unwrap_or_else(|| panic!("no fan chart in the DOM:\n{dom}"));
+    let end = dom[start..].find("</svg>").map_or(dom.len(), |e| start + e);
+    let fan = &dom[start..end];
+    assert!(
+        fan.contains(&format!("data-run=\"{id}\"")),
+        "the fan chart is not of run {id}:\n{fan}"
+    );
+    for part in ["band-outer", "band-inner", "median", "realised"] {
+        let at = fan
+            .find(&format!("class=\"{part}\""))
+            .unwrap_or_else(|| panic!("no {part} in the fan chart:\n{fan}"));
+        let d = fan[at..].split("d=\"").nth(1).unwrap_or("");
+        assert!(d.starts_with('M'), "{part} has no path:\n{fan}");
+    }
     running.stop().await;
 }

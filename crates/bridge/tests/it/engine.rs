@@ -245,77 +245,334 @@ async fn engine_experiment_is_in_history_and_ranking_with_its_bot_and_only_it_pu
     h.running.stop().await;
 }
 
-/// Reads the bot's SSE stream until `pipeline.finished`; returns the event kinds seen.
-async fn read_events_until_finished(h: &EngineHarness, key: &str) -> Vec<String> {
-    let mut r = h
-        .http
-        .get(format!("{}/events?after=0", h.url))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let mut kinds = Vec::new();
-    let mut buf = String::new();
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(120) {
-        let chunk = tokio::time::timeout(Duration::from_secs(60), r.chunk())
+/// A bot's SSE stream, read frame by frame.
+struct EventStream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl EventStream {
+    async fn open(h: &EngineHarness, key: &str) -> Self {
+        let resp = h
+            .http
+            .get(format!("{}/events?after=0", h.url))
+            .bearer_auth(key)
+            .send()
             .await
-            .expect("no event within 60 s")
-            .unwrap()
-            .expect("stream ended");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(i) = buf.find("\n\n") {
-            let frame: String = buf.drain(..i + 2).collect();
-            if let Some(k) = frame.lines().find_map(|l| l.strip_prefix("event:")) {
-                kinds.push(k.trim().to_string());
-            }
-        }
-        if kinds.iter().any(|k| k == "pipeline.finished") {
-            return kinds;
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        Self {
+            resp,
+            buf: String::new(),
         }
     }
-    panic!("pipeline did not finish; saw {kinds:?}");
+
+    /// The next event as (kind, data); panics after 60 s without one.
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(i) = self.buf.find("\n\n") {
+                let frame: String = self.buf.drain(..i + 2).collect();
+                let kind = frame.lines().find_map(|l| l.strip_prefix("event:"));
+                let data: String = frame
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .collect();
+                if let Some(k) = kind {
+                    let v = serde_json::from_str::<Value>(data.trim()).unwrap_or(Value::Null);
+                    // The bus wraps events as {seq, kind, data, …}; keep the payload.
+                    let v = if v.get("data").is_some() {
+                        v["data"].clone()
+                    } else {
+                        v
+                    };
+                    return (k.trim().to_string(), v);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(60), self.resp.chunk())
+                .await
+                .expect("no event within 60 s")
+                .unwrap()
+                .expect("stream ended");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads until `pipeline.finished`; returns every (kind, data) seen, that one last.
+    async fn until_finished(&mut self) -> Vec<(String, Value)> {
+        let mut seen = Vec::new();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(120) {
+            let ev = self.next().await;
+            let done = ev.0 == "pipeline.finished";
+            seen.push(ev);
+            if done {
+                return seen;
+            }
+        }
+        panic!("pipeline did not finish; saw {seen:?}");
+    }
+}
+
+/// A pipeline request on data a neural model can train on quickly: GOOGLX's 5m history is
+/// regular-session only (no gap-free 24 h stretch, so no 5m training window exists), while its
+/// 1m history has whole 1 h horizons inside each session.
+fn pipeline_request(max_experiments: u32) -> Value {
+    json!({"asset": "GOOGLX", "timeframe": "1m", "max_experiments": max_experiments, "retries": 1})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn engine_pipeline_streams_orchestrator_events_and_finishes() {
+async fn engine_pipeline_streams_orchestrator_events_and_finishes_with_results() {
     let h = EngineHarness::start().await;
     let k = h.bot("piper").await;
+    let mut events = EventStream::open(&h, &k).await;
     let t0 = Instant::now();
     let (s, b) = h
-        .call(
-            Some(&k),
-            "POST",
-            "/pipeline/run",
-            Some(json!({"asset": "GOOGLX", "max_experiments": 1, "retries": 1})),
-        )
+        .call(Some(&k), "POST", "/pipeline/run", Some(pipeline_request(1)))
         .await;
     assert_eq!(s, 202, "{b}");
-    let kinds = read_events_until_finished(&h, &k).await;
+    let seen = events.until_finished().await;
     eprintln!(
-        "pipeline (1 experiment) finished in {:.1} s with {} events",
+        "pipeline (1 experiment, GOOGLX 1m) finished in {:.1} s with {} events",
         t0.elapsed().as_secs_f64(),
-        kinds.len()
+        seen.len()
     );
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
     for want in [
         "pipeline.pipeline_start",
         "pipeline.stage",
         "pipeline.agent_start",
         "pipeline.tool_call",
+        "pipeline.experiment_result",
         "pipeline.stage_end",
+        "pipeline.pipeline_complete",
         "pipeline.finished",
     ] {
-        assert!(kinds.iter().any(|k| k == want), "no {want} in {kinds:?}");
+        assert!(kinds.contains(&want), "no {want} in {kinds:?}");
     }
     let (s, st) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
     assert_eq!(s, 200);
     assert_eq!(st["status"], "completed", "{st}");
     assert!(st["stage"].is_string(), "{st}");
-    // Its experiments are the bot's, through the pipeline.
+    let result = &st["result"];
+    assert_eq!(
+        result["success"], true,
+        "the pipeline did not succeed: {st:#}"
+    );
+    assert!(
+        result["best_crps"].as_f64().is_some_and(|c| c > 0.0),
+        "{st:#}"
+    );
+    let best = result["best"]["id"]
+        .as_str()
+        .expect("a best run")
+        .to_string();
+    assert_eq!(result["best"]["bot_id"], "piper", "{st:#}");
+    // Its experiments are the bot's, through the pipeline, and the best one is among them.
     let (_, hist) = h.call(Some(&k), "GET", "/history?bot=piper", None).await;
     let runs = hist["runs"].as_array().unwrap();
-    assert!(!runs.is_empty(), "{hist}");
     assert!(runs.iter().all(|r| r["source"] == "pipeline"), "{hist}");
+    assert!(
+        runs.iter()
+            .any(|r| r["id"] == best.as_str() && r["status"] == "ok"),
+        "{hist}"
+    );
+    h.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_pipeline_stop_while_running_keeps_what_it_produced() {
+    let h = EngineHarness::start().await;
+    let k = h.bot("stopper").await;
+    let mut events = EventStream::open(&h, &k).await;
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/pipeline/run",
+            Some(pipeline_request(12)),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    // Wait for the first finished experiment, then stop.
+    let mut produced = Vec::new();
+    let t0 = Instant::now();
+    while produced.is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no experiment ended"
+        );
+        let (kind, data) = events.next().await;
+        assert_ne!(
+            kind, "pipeline.finished",
+            "ended before it could be stopped: {data}"
+        );
+        if kind == "pipeline.experiment_result" && data["status"] == "ok" {
+            produced.push(data["run_id"].as_str().unwrap().to_string());
+        }
+    }
+    let (s, b) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
+    assert_eq!((s, &b["status"]), (200, &json!("running")), "{b}");
+    let (s, b) = h.call(Some(&k), "POST", "/pipeline/stop", None).await;
+    assert_eq!((s, &b["status"]), (202, &json!("stopping")), "{b}");
+    let t_stop = Instant::now();
+    let rest = events.until_finished().await;
+    eprintln!(
+        "stopped {:.2} s after the request, {} experiment(s) done before it",
+        t_stop.elapsed().as_secs_f64(),
+        produced.len()
+    );
+    let (_, finished) = rest.last().unwrap();
+    assert_eq!(finished["status"], "stopped", "{finished}");
+    assert!(
+        !rest.iter().any(|(k, _)| k == "pipeline.pipeline_complete"),
+        "the orchestrator ran to its end: {rest:?}"
+    );
+    let (s, st) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
+    assert_eq!((s, &st["status"]), (200, &json!("stopped")), "{st}");
+    assert!(
+        st["error"].as_str().is_some_and(|e| e.contains("stopped")),
+        "{st}"
+    );
+    assert!(st["finished_at"].is_string(), "{st}");
+    let (s, b) = h.call(Some(&k), "POST", "/pipeline/stop", None).await;
+    assert_error(s, &b, 409, "conflict");
+
+    // Nothing produced before the stop is lost: the runs are in the registry, the bot's, with
+    // their stored samples.
+    let (_, hist) = h.call(Some(&k), "GET", "/history?bot=stopper", None).await;
+    for id in &produced {
+        let run = hist["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("run {id} lost after the stop: {hist}"));
+        assert_eq!(
+            (&run["status"], &run["source"], &run["bot_id"]),
+            (&json!("ok"), &json!("pipeline"), &json!("stopper")),
+            "{run}"
+        );
+        let (s, fan) = h
+            .call(Some(&k), "GET", &format!("/history/{id}/fan"), None)
+            .await;
+        assert_eq!(s, 200, "{fan}");
+    }
+    // The slot is free again: the bot can start another pipeline.
+    let (s, b) = h
+        .call(Some(&k), "POST", "/pipeline/run", Some(pipeline_request(1)))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let (s, b) = h.call(Some(&k), "POST", "/pipeline/stop", None).await;
+    assert_eq!(s, 202, "{b}");
+    h.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_fan_endpoint_gives_bands_of_the_stored_sample() {
+    let h = EngineHarness::start().await;
+    let (ka, kb) = (h.bot("fanner").await, h.bot("viewer").await);
+    let (s, run) = h
+        .call(
+            Some(&ka),
+            "POST",
+            "/experiments/run",
+            Some(json!({"experiment": quick_experiment()})),
+        )
+        .await;
+    assert_eq!((s, &run["status"]), (200, &json!("ok")), "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    let path = format!("/history/{id}/fan");
+
+    let r = h
+        .http
+        .get(format!("{}{path}", h.url))
+        .bearer_auth(&ka)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.unwrap();
+    eprintln!("fan payload of a GOOGLX 5m run: {} bytes", text.len());
+    assert!(
+        text.len() < 64 << 10,
+        "payload too large: {} bytes",
+        text.len()
+    );
+    let fan: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(fan["run_id"], id.as_str());
+    assert_eq!(fan["bot_id"], "fanner");
+    assert_eq!(fan["asset"], "GOOGLX");
+    assert_eq!(fan["timeframe"], "5m");
+    assert_eq!(fan["levels"], json!([0.05, 0.25, 0.5, 0.75, 0.95]));
+    assert!(
+        fan["start_time"]
+            .as_i64()
+            .is_some_and(|t| t > 1_600_000_000),
+        "{fan}"
+    );
+    let start_price = fan["start_price"].as_f64().unwrap();
+    let steps = (fan["time_length"].as_u64().unwrap() / fan["time_increment"].as_u64().unwrap())
+        as usize
+        + 1;
+    let minutes = fan["minutes"].as_array().unwrap();
+    assert_eq!(minutes.len(), steps);
+    assert_eq!(minutes[0], json!(0.0));
+    let band = |p: &str| -> Vec<f64> {
+        let b = fan["bands"][p].as_array().unwrap();
+        assert_eq!(b.len(), steps, "{p}");
+        b.iter().map(|v| v.as_f64().expect("finite band")).collect()
+    };
+    let (p5, p25, p50, p75, p95) = (
+        band("p5"),
+        band("p25"),
+        band("p50"),
+        band("p75"),
+        band("p95"),
+    );
+    for t in 0..steps {
+        assert!(
+            p5[t] <= p25[t] && p25[t] <= p50[t] && p50[t] <= p75[t] && p75[t] <= p95[t],
+            "bands out of order at step {t}"
+        );
+    }
+    // Every path starts at the start price; the fan widens with the horizon.
+    assert!((p50[0] - start_price).abs() <= 1e-6 * start_price);
+    assert!(p95[steps - 1] - p5[steps - 1] > p95[1] - p5[1]);
+    let realised = fan["realised"].as_array().unwrap();
+    assert!(realised.len() <= steps);
+    assert!(realised.iter().any(Value::is_number), "{fan}");
+    assert!(fan["paths_used"].as_u64().is_some_and(|n| n >= 10), "{fan}");
+
+    // Like the run itself, its fan is readable by every bot; only bot keys may read it.
+    let (s, b) = h.call(Some(&kb), "GET", &path, None).await;
+    assert_eq!((s, &b["bands"]), (200, &fan["bands"]));
+    let (s, b) = h.call(None, "GET", &path, None).await;
+    assert_error(s, &b, 401, "unauthorized");
+    let (s, b) = h.call(Some("sck_forged"), "GET", &path, None).await;
+    assert_error(s, &b, 401, "unauthorized");
+    let (s, b) = h.call(Some(ADMIN), "GET", &path, None).await;
+    assert_error(s, &b, 403, "forbidden");
+    // Unknown runs and assets, escapes and unknown parameters.
+    let (s, b) = h
+        .call(Some(&ka), "GET", "/history/nope-0000/fan", None)
+        .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = h
+        .call(Some(&ka), "GET", &format!("{path}?asset=BTC"), None)
+        .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = h
+        .call(Some(&ka), "GET", &format!("{path}?asset=googlx"), None)
+        .await;
+    assert_eq!((s, &b["asset"]), (200, &json!("GOOGLX")), "{b}");
+    for bad in [
+        "/history/..%2F..%2Fetc/fan".to_string(),
+        format!("{path}?asset=..%2Fx"),
+        format!("{path}?bogus=1"),
+    ] {
+        let (s, b) = h.call(Some(&ka), "GET", &bad, None).await;
+        assert_error(s, &b, 400, "bad_request");
+    }
     h.running.stop().await;
 }

@@ -1,4 +1,5 @@
-//! CLI tests of the `models` area: listings, and a baseline sweep on the synthetic market.
+//! CLI tests of the `models` area: listings, a baseline sweep on the synthetic market, and an
+//! experiment stored in the registry with its weights.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -80,4 +81,78 @@ fn bad_input_is_exit_code_2() {
         &["experiment", "--blocks", "nope", "--synthetic"],
     );
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn runs_are_stored_with_their_weights_and_an_identical_run_is_reused() {
+    let home = tempfile::tempdir().unwrap();
+    let args = [
+        "quick",
+        "--timeframe",
+        "1m",
+        "--synthetic",
+        "--epochs",
+        "1",
+        "--max-prompts",
+        "2",
+        "--json",
+    ];
+    let o = cli(home.path(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = &v[0];
+    let run_id = row["run_id"].as_str().unwrap().to_string();
+    assert_eq!(row["reused"], false);
+    assert_eq!(row["n_prompts"].as_u64(), Some(2));
+    assert!(row["model_crps"].as_f64().unwrap() > 0.0);
+
+    // The registry holds it, with its weights.
+    let o = cli(home.path(), &["history", "show", &run_id, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let artifacts = rec["artifacts"].to_string();
+    assert!(artifacts.contains("weights.safetensors"), "{artifacts}");
+    assert_eq!(rec["run"]["requested_by"]["by"], "cli", "{rec}");
+    assert_eq!(
+        rec["run"]["spec"]["eval"],
+        serde_json::json!({"folds": 1, "max_prompts": 2}),
+        "{rec}"
+    );
+
+    // Same spec, data and seed: shown from the registry; --force trains again, identically.
+    let o = cli(home.path(), &args);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["run_id"], run_id.as_str());
+    assert_eq!(v[0]["reused"], true);
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let o = cli(home.path(), &forced);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_ne!(v[0]["run_id"], run_id.as_str());
+    assert_eq!(
+        v[0]["model_crps"], row["model_crps"],
+        "same seed, same result"
+    );
+
+    // `experiment` goes through the registry too.
+    let o = cli(
+        home.path(),
+        &[
+            "experiment",
+            "--baseline",
+            "garch_t",
+            "--timeframe",
+            "1m",
+            "--synthetic",
+            "--folds",
+            "1",
+            "--max-prompts",
+            "2",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("run "), "{out}");
+    let o = cli(home.path(), &["history", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(h["count"], 3, "{h}");
 }

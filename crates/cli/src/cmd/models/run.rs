@@ -1,15 +1,26 @@
 //! `synth-city experiment | quick | sweep`: walk-forward runs scored against the reference GBM.
+//! Every run goes through the research layer, so it is stored in the registry with its trained
+//! weights, sample paths and plots (`synth-city history` lists it); an identical earlier run is
+//! shown from the registry instead of trained again unless `--force`.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use models::data::DataPolicy;
 use models::experiment::{
-    prepare, run_on, sn50_name, weighted_mean, ExperimentConfig, ExperimentResult, ModelChoice,
+    prepare, sn50_name, weighted_mean, ExperimentConfig, ExperimentResult, ModelChoice,
+    PreparedData,
 };
 use models::presets::{preset, PRESETS};
 use models::spec::{ModelSpec, Timeframe};
+use research::models_runner::EvalOverrides;
+use research::{
+    Archive, DataRequest, ModelsRunner, Requester, ResearchSession, RunRequest, RunStatus,
+};
 use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::json_out;
 use crate::{CliError, CliResult};
@@ -41,6 +52,9 @@ pub struct Common {
     /// Only real data: fail instead of falling back to the synthetic market.
     #[arg(long, conflicts_with = "synthetic")]
     real_only: bool,
+    /// Train again even when an identical run (same spec, data and seed) is in the registry.
+    #[arg(long)]
+    force: bool,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -53,12 +67,6 @@ fn timeframe(s: &str) -> Result<Timeframe, CliError> {
 
 fn config(c: &Common, tf: Timeframe, asset: &str, model: ModelChoice) -> ExperimentConfig {
     let mut cfg = ExperimentConfig::new(asset, tf, model);
-    if let Some(f) = c.folds {
-        cfg.folds = f;
-    }
-    if let Some(m) = c.max_prompts {
-        cfg.eval.max_prompts = m;
-    }
     cfg.eval.seed = c.seed;
     cfg.data = if c.synthetic {
         DataPolicy::SyntheticOnly
@@ -70,51 +78,150 @@ fn config(c: &Common, tf: Timeframe, asset: &str, model: ModelChoice) -> Experim
     cfg
 }
 
-/// Runs one config with an epoch progress bar; prints the synthetic warning on stderr.
-fn run_one(cfg: &ExperimentConfig, quiet: bool) -> Result<ExperimentResult, CliError> {
-    let data = prepare(cfg).map_err(|e| CliError::runtime(format!("{}: {e}", cfg.asset)))?;
+/// The research spec of a model choice, with the command's walk-forward overrides.
+fn research_spec(model: &ModelChoice, tf: Timeframe, c: &Common) -> Result<Value, CliError> {
+    let mut spec = match model {
+        ModelChoice::Baseline(b) => json!({"baseline": b, "timeframe": tf.as_str()}),
+        ModelChoice::Neural(s) => {
+            serde_json::to_value(&**s).map_err(|e| CliError::runtime(e.to_string()))?
+        }
+    };
+    let eval = EvalOverrides {
+        folds: c.folds,
+        max_prompts: c.max_prompts,
+    };
+    if eval != EvalOverrides::default() {
+        spec["eval"] = serde_json::to_value(eval).map_err(|e| CliError::runtime(e.to_string()))?;
+    }
+    Ok(spec)
+}
+
+/// Loads one asset's data as the command's data policy says; prints the synthetic warning.
+fn load(c: &Common, tf: Timeframe, asset: &str) -> Result<PreparedData, CliError> {
+    let cfg = config(c, tf, asset, ModelChoice::Baseline("gbm".into()));
+    let data = prepare(&cfg).map_err(|e| CliError::runtime(format!("{asset}: {e}")))?;
     if let Some(w) = &data.warning {
         eprintln!("{w}");
     }
-    let epochs = match &cfg.model {
-        ModelChoice::Neural(s) => s.training.epochs as u64,
-        ModelChoice::Baseline(_) => 0,
-    };
-    let bar = if epochs > 0 && !quiet {
-        ProgressBar::new(epochs)
-    } else {
+    Ok(data)
+}
+
+/// An epoch progress bar (hidden with `--json` or without epochs) and the callback that drives it.
+fn progress(quiet: bool, epochs: usize) -> (ProgressBar, Arc<research::models_runner::ProgressFn>) {
+    let bar = if quiet || epochs == 0 {
         ProgressBar::hidden()
+    } else {
+        ProgressBar::new(epochs as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] epoch {pos}/{len} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut current = usize::MAX;
-    let res = run_on(cfg, &data, &mut |fold, e| {
-        if fold != current {
-            current = fold;
-            bar.reset();
-            bar.set_message(format!("{} fold {}", cfg.model.name(), fold + 1));
+    let b = bar.clone();
+    let current = AtomicUsize::new(usize::MAX);
+    let f = move |asset: &str, fold: usize, e: &models::train::EpochReport| {
+        if current.swap(fold, Ordering::Relaxed) != fold {
+            b.reset();
+            b.set_message(format!("{asset} fold {}", fold + 1));
         }
-        bar.set_position(e.epoch as u64 + 1);
-        bar.println(format!(
+        b.set_position(e.epoch as u64 + 1);
+        b.println(format!(
             "  fold {} epoch {:>3}: train {:.3}  val {:.3}",
             fold + 1,
             e.epoch + 1,
             e.train_loss,
             e.val_loss
         ));
-    });
-    bar.finish_and_clear();
-    res.map_err(|e| CliError::runtime(format!("{} {}: {e}", cfg.asset, cfg.model.name())))
+    };
+    (bar, Arc::new(f))
 }
 
-fn print_table(rows: &[ExperimentResult]) {
+/// A session on the registry whose runner uses `data` (already loaded, per asset).
+fn session(
+    tf: Timeframe,
+    data: &[(String, PreparedData)],
+    on_epoch: Arc<research::models_runner::ProgressFn>,
+) -> Result<ResearchSession, CliError> {
+    let archive = Archive::open_default().map_err(|e| CliError::runtime(e.to_string()))?;
+    let mut runner = ModelsRunner::new().with_progress(on_epoch);
+    for (asset, d) in data {
+        runner = runner.with_data(asset, tf, d.clone());
+    }
+    Ok(ResearchSession::new(
+        Arc::new(archive),
+        Arc::new(runner),
+        Requester::Cli,
+    ))
+}
+
+/// One stored result: the model layer's result and the registry run it lives in.
+#[derive(Debug, Serialize)]
+struct Row {
+    run_id: String,
+    /// True when the registry already held this run (nothing was trained).
+    reused: bool,
+    #[serde(flatten)]
+    result: ExperimentResult,
+}
+
+/// Runs `model` on one asset through the session, returning the stored result.
+fn run_one(
+    s: &mut ResearchSession,
+    c: &Common,
+    tf: Timeframe,
+    asset: &str,
+    model: &ModelChoice,
+    synthetic: bool,
+) -> Result<Row, CliError> {
+    let req = RunRequest {
+        spec: research_spec(model, tf, c)?,
+        data: DataRequest {
+            assets: vec![asset.to_string()],
+            allow_synthetic: synthetic,
+            ..Default::default()
+        },
+        seed: c.seed,
+        name: Some(model.name()),
+        force: c.force,
+    };
+    let out = s
+        .run(req)
+        .map_err(|e| CliError::runtime(format!("{asset} {}: {}", model.name(), e.message)))?;
+    let rec = &out.record;
+    if rec.status != RunStatus::Ok {
+        let msg = rec.error.as_ref().map_or("failed", |e| e.message.as_str());
+        return Err(CliError::runtime(format!(
+            "{asset} {} (run {}): {msg}",
+            model.name(),
+            rec.run_id
+        )));
+    }
+    if out.reused && !c.json {
+        eprintln!(
+            "{asset} {}: identical run {} is in the registry; showing it (--force trains again)",
+            model.name(),
+            rec.run_id
+        );
+    }
+    let name = format!("result-{}.json", asset.to_lowercase());
+    let bytes = research::model_store::read_artifact(s.archive(), rec, &name)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let result: ExperimentResult = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::runtime(format!("{name} of run {}: {e}", rec.run_id)))?;
+    Ok(Row {
+        run_id: rec.run_id.clone(),
+        reused: out.reused,
+        result,
+    })
+}
+
+fn print_table(rows: &[Row]) {
     println!(
         "{:<24} {:<6} {:<5} {:>7} {:>12} {:>12} {:>7} {:>9} {:>8}",
         "model", "asset", "comp", "prompts", "crps", "gbm crps", "ratio", "params", "train s"
     );
-    for r in rows {
+    for row in rows {
+        let r = &row.result;
         println!(
             "{:<24} {:<6} {:<5} {:>7} {:>12.2} {:>12.2} {:>7.4} {:>9} {:>8.1}{}",
             r.model,
@@ -133,9 +240,15 @@ fn print_table(rows: &[ExperimentResult]) {
             }
         );
     }
+    for row in rows {
+        println!(
+            "run {}: {} {}",
+            row.run_id, row.result.model, row.result.asset
+        );
+    }
 }
 
-fn finish(rows: Vec<ExperimentResult>, json: bool) -> CliResult {
+fn finish(rows: Vec<Row>, json: bool) -> CliResult {
     if json {
         json_out(&rows)?;
     } else {
@@ -178,9 +291,23 @@ pub fn experiment(
             ModelChoice::Neural(Box::new(spec))
         }
     };
-    let cfg = config(c, tf, &c.asset, model);
-    let r = run_one(&cfg, c.json)?;
-    finish(vec![r], c.json)
+    single(c, tf, model)
+}
+
+/// Runs one model on `--asset` with an epoch progress bar.
+fn single(c: &Common, tf: Timeframe, model: ModelChoice) -> CliResult {
+    let asset = c.asset.to_uppercase();
+    let data = load(c, tf, &asset)?;
+    let synthetic = data.history.provenance == market::Provenance::Synthetic;
+    let epochs = match &model {
+        ModelChoice::Neural(s) => s.training.epochs,
+        ModelChoice::Baseline(_) => 0,
+    };
+    let (bar, on_epoch) = progress(c.json, epochs);
+    let mut s = session(tf, &[(asset.clone(), data)], on_epoch)?;
+    let row = run_one(&mut s, c, tf, &asset, &model, synthetic);
+    bar.finish_and_clear();
+    finish(vec![row?], c.json)
 }
 
 /// `synth-city quick`: a small neural model, one fold, few prompts.
@@ -195,10 +322,7 @@ pub fn quick(tf: &str, mut c: Common) -> CliResult {
     spec.training.max_windows = 256;
     spec.training.n_paths = 32;
     spec.training.seed = c.seed;
-    let mut cfg = config(&c, tf, &c.asset, ModelChoice::Neural(Box::new(spec)));
-    cfg.eval.num_simulations = 1000;
-    let r = run_one(&cfg, c.json)?;
-    finish(vec![r], c.json)
+    single(&c, tf, ModelChoice::Neural(Box::new(spec)))
 }
 
 /// The summary of a sweep for one competition and preset.
@@ -214,7 +338,7 @@ struct Weighted {
 
 #[derive(Debug, Serialize)]
 struct SweepOut {
-    results: Vec<ExperimentResult>,
+    results: Vec<Row>,
     weighted: Vec<Weighted>,
     errors: Vec<String>,
 }
@@ -254,42 +378,45 @@ pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> Cli
         } else {
             assets.to_vec()
         };
-        let mut rows = Vec::new();
+        let mut loaded = Vec::new();
         for asset in &list {
-            let mut cfg = config(c, tf, asset, ModelChoice::Baseline("gbm".into()));
-            let data = match prepare(&cfg) {
-                Ok(d) => d,
-                Err(e) => {
-                    errors.push(format!("{asset} {}: {e}", tf.as_str()));
-                    continue;
-                }
-            };
-            if let Some(w) = &data.warning {
-                eprintln!("{w}");
+            let asset = asset.to_uppercase();
+            match load(c, tf, &asset) {
+                Ok(d) => loaded.push((asset, d)),
+                Err(e) => errors.push(format!("{} {}", e, tf.as_str())),
             }
+        }
+        let mut s = session(tf, &loaded, progress(true, 0).1)?;
+        let mut rows: Vec<Row> = Vec::new();
+        for (asset, d) in &loaded {
             for n in &names {
                 let p = preset(n).ok_or_else(|| CliError::input(format!("unknown preset {n}")))?;
-                cfg.model = p.model(tf, c.d_model, c.epochs, c.seed);
-                match run_on(&cfg, &data, &mut |_, _| {}) {
+                let model = p.model(tf, c.d_model, c.epochs, c.seed);
+                let synthetic = d.history.provenance == market::Provenance::Synthetic;
+                match run_one(&mut s, c, tf, asset, &model, synthetic) {
                     Ok(r) => {
                         if !c.json {
                             eprintln!(
                                 "  {:<6} {:<4} {:<24} ratio {:.4} ({} prompts)",
                                 asset,
                                 cfg0.prompt_config().label,
-                                r.model,
-                                r.ratio,
-                                r.n_prompts
+                                r.result.model,
+                                r.result.ratio,
+                                r.result.n_prompts
                             );
                         }
                         rows.push(r)
                     }
-                    Err(e) => errors.push(format!("{asset} {} {n}: {e}", tf.as_str())),
+                    Err(e) => errors.push(format!("{e} ({})", tf.as_str())),
                 }
             }
         }
         for n in &names {
-            let rs: Vec<&ExperimentResult> = rows.iter().filter(|r| &r.model == n).collect();
+            let rs: Vec<&ExperimentResult> = rows
+                .iter()
+                .map(|r| &r.result)
+                .filter(|r| &r.model == n)
+                .collect();
             if rs.is_empty() {
                 continue;
             }
