@@ -6,9 +6,12 @@
 //!   research registry's champion (reference GBM as fallback) conditioned on recent history,
 //!   written straight to the validator's JSON, from live Pyth Hermes prices or a static table.
 //! - [`axon`], [`metrics`]: the HTTP server and its Prometheus metrics.
+//! - `chain` (cargo feature `chain`): the metagraph from subtensor and `serve_axon`.
 
 pub mod answer;
 pub mod axon;
+#[cfg(feature = "chain")]
+pub mod chain;
 pub mod champion;
 pub mod crypto;
 pub mod headers;

@@ -9,6 +9,10 @@ use clap::{Args, Subcommand};
 
 use crate::{CliError, CliResult};
 
+#[cfg(feature = "chain")]
+#[path = "miner_chain.rs"]
+mod chain;
+
 /// Commands of the `miner` area.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
@@ -41,9 +45,13 @@ pub struct MinerArgs {
     /// columns `{"hotkeys","S","validator_permit"}`) for the blacklist.
     #[arg(long)]
     metagraph: Option<PathBuf>,
-    /// Do not contact the chain (the `chain` feature is not built yet; this is the only mode).
+    /// Do not contact the chain: the metagraph comes from --metagraph and the axon is not
+    /// published (the only mode unless synth-city is built with `--features chain`).
     #[arg(long)]
     no_chain: bool,
+    #[cfg(feature = "chain")]
+    #[command(flatten)]
+    chain: chain::ChainArgs,
     /// Refuse callers whose stake weight is at or below this.
     #[arg(long, default_value_t = 0.0)]
     min_stake: f64,
@@ -163,15 +171,26 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
                 .ss58
         }
     };
+    #[cfg(not(feature = "chain"))]
     if !a.no_chain {
         return Err(CliError::input(
             "chain access is not built in this version: pass --no-chain with --metagraph FILE",
         ));
     }
-    let metagraph = match &a.metagraph {
-        Some(p) => miner::Metagraph::load(p).map_err(|e| CliError::input(e.to_string()))?,
-        None if a.allow_non_registered => miner::Metagraph::default(),
-        None => {
+    #[cfg(feature = "chain")]
+    let (chain_side, metagraph) = if a.no_chain {
+        (None, None)
+    } else {
+        let (side, m) = chain::start(&a, &hotkey)?;
+        (Some(side), Some(m))
+    };
+    #[cfg(not(feature = "chain"))]
+    let metagraph: Option<miner::Metagraph> = None;
+    let metagraph = match (metagraph, &a.metagraph) {
+        (Some(from_chain), _) => from_chain,
+        (None, Some(p)) => miner::Metagraph::load(p).map_err(|e| CliError::input(e.to_string()))?,
+        (None, None) if a.allow_non_registered => miner::Metagraph::default(),
+        (None, None) => {
             return Err(CliError::input(
                 "--metagraph FILE is required with --no-chain (or --allow-non-registered for local tests)",
             ))
@@ -198,6 +217,8 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
         self_check: true,
     };
     let state = Arc::new(miner::AxonState::new(config, metagraph, answerer, prices));
+    #[cfg(feature = "chain")]
+    let _chain_guard = chain_side.map(|side| side.run(state.clone()));
     miner::serve_blocking(addr, state)
         .map_err(|e| CliError::runtime(format!("axon on {addr}: {e}")))?;
     Ok(std::process::ExitCode::SUCCESS)

@@ -1,0 +1,191 @@
+//! Our dynamic calls checked against a real finney metadata snapshot
+//! (`tests/fixtures/finney_metadata.scale`, see the README there): the call, runtime API and
+//! storage names exist, our values encode to their real types, and answers decoded from those
+//! types (as subxt does at run time) map as expected.
+
+use subxt::dynamic::Value;
+use subxt::ext::frame_decode;
+use subxt::ext::scale_decode::IntoVisitor;
+use subxt::ext::scale_value::{self, Composite, ValueDef};
+use subxt::Metadata;
+
+use super::axon_call::{AxonEndpoint, PALLET};
+use super::client::{AXONS, GET_SUBNET_STATE, SUBNET_INFO_API};
+use super::subnet_state::tests::{key, ALICE, BOB};
+use super::subnet_state::SubnetRows;
+
+const FINNEY: &[u8] = include_bytes!("../../tests/fixtures/finney_metadata.scale");
+
+fn metadata() -> Metadata {
+    Metadata::decode_from(FINNEY).expect("fixture decodes")
+}
+
+/// A value of type `ty` whose every field is zero/empty: decoded from zero bytes (compact
+/// numbers, vectors and options all read 0 as zero/empty/None).
+fn zero_value(m: &Metadata, ty: u32) -> Value {
+    let zeros = [0u8; 4096];
+    scale_value::scale::decode_as_type(&mut &zeros[..], ty, m.types())
+        .expect("zero bytes decode")
+        .remove_context()
+}
+
+/// Replaces named fields of a composite value.
+fn with_fields(v: Value, set: &[(&str, Value)]) -> Value {
+    let ValueDef::Composite(Composite::Named(fields)) = v.value else {
+        panic!("a struct");
+    };
+    let fields = fields.into_iter().map(|(name, old)| {
+        let new = set.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        (name, new.unwrap_or(old))
+    });
+    Value::named_composite(fields)
+}
+
+fn list(vals: impl IntoIterator<Item = Value>) -> Value {
+    Value::unnamed_composite(vals)
+}
+
+#[test]
+fn chain_finney_serve_axon_encodes_to_call_index_4() {
+    let m = metadata();
+    let e = AxonEndpoint::new(50, "203.0.113.5".parse().unwrap(), 8091);
+    let p = e.payload();
+    let bytes = frame_decode::extrinsics::encode_call_data(
+        p.pallet_name(),
+        p.call_name(),
+        p.call_data(),
+        &m,
+        m.types(),
+    )
+    .expect("serve_axon encodes against finney's metadata");
+    let pallet = m.pallet_by_name(PALLET).expect("SubtensorModule");
+    let mut want = vec![pallet.call_index(), 4];
+    want.extend(50u16.to_le_bytes()); // netuid: NetUid(u16)
+    want.extend(10_000_001u32.to_le_bytes()); // version
+    want.extend(3_405_803_781u128.to_le_bytes()); // ip 203.0.113.5
+    want.extend(8091u16.to_le_bytes()); // port
+    want.extend([4, 4, 0, 0]); // ip_type, protocol, placeholder1, placeholder2
+    assert_eq!(bytes, want);
+}
+
+#[test]
+fn chain_finney_subnet_state_round_trip() {
+    let m = metadata();
+    let args = frame_decode::runtime_apis::encode_runtime_api_inputs(
+        SUBNET_INFO_API,
+        GET_SUBNET_STATE,
+        (50u16,),
+        &m,
+        m.types(),
+    )
+    .expect("get_subnet_state(netuid) encodes");
+    assert_eq!(args, 50u16.to_le_bytes());
+    let out_ty = m
+        .runtime_api_trait_by_name(SUBNET_INFO_API)
+        .and_then(|t| t.method_by_name(GET_SUBNET_STATE))
+        .expect("SubnetInfoRuntimeApi.get_subnet_state in finney's metadata")
+        .output_ty();
+
+    // `Some(state)` with every column empty, then our three columns filled in.
+    let mut some = vec![1u8];
+    some.extend([0u8; 4095]);
+    let empty = scale_value::scale::decode_as_type(&mut &some[..], out_ty, m.types())
+        .expect("Some(zeroed SubnetState) decodes")
+        .remove_context();
+    let ValueDef::Variant(var) = empty.value else {
+        panic!("Option is a variant");
+    };
+    assert_eq!(var.name, "Some");
+    let state = var.values.into_values().next().unwrap();
+    let account = |k: [u8; 32]| Value::from_bytes(k);
+    let state = with_fields(
+        state,
+        &[
+            ("hotkeys", list([account(key(ALICE)), account(key(BOB))])),
+            (
+                "validator_permit",
+                list([Value::bool(true), Value::bool(false)]),
+            ),
+            (
+                "total_stake",
+                list([Value::u128(1_234_500_000_000), Value::u128(20_000_000_000)]),
+            ),
+        ],
+    );
+    let value = Value::unnamed_variant("Some", [state]);
+    let mut bytes = Vec::new();
+    scale_value::scale::encode_as_type(&value, out_ty, m.types(), &mut bytes)
+        .expect("a SubnetState encodes");
+
+    // Decoded exactly as `ChainClient::subnet_rows` does at run time.
+    let decoded: Value = frame_decode::runtime_apis::decode_runtime_api_response(
+        SUBNET_INFO_API,
+        GET_SUBNET_STATE,
+        &mut &bytes[..],
+        &m,
+        m.types(),
+        Value::into_visitor(),
+    )
+    .expect("decodes");
+    let rows = SubnetRows::from_value(&decoded).unwrap().unwrap();
+    assert_eq!(rows.hotkeys, vec![key(ALICE), key(BOB)]);
+    assert_eq!(rows.validator_permit, vec![true, false]);
+    assert_eq!(rows.total_stake, vec![1_234_500_000_000, 20_000_000_000]);
+    let g = rows.to_metagraph();
+    assert_eq!(g.get(ALICE).map(|n| n.stake), Some(1234.5));
+
+    // A missing subnet is `None`.
+    let none = frame_decode::runtime_apis::decode_runtime_api_response(
+        SUBNET_INFO_API,
+        GET_SUBNET_STATE,
+        &mut &[0u8][..],
+        &m,
+        m.types(),
+        Value::into_visitor(),
+    )
+    .unwrap();
+    assert_eq!(SubnetRows::from_value(&none).unwrap(), None);
+}
+
+#[test]
+fn chain_finney_axons_storage_and_axon_info() {
+    use frame_decode::storage::StorageTypeInfo;
+    let m = metadata();
+    let info = m
+        .storage_info(PALLET, AXONS)
+        .expect("SubtensorModule.Axons");
+    assert_eq!(info.keys.len(), 2, "Axons is keyed by (netuid, hotkey)");
+    let key_bytes = frame_decode::storage::encode_storage_key(
+        PALLET,
+        AXONS,
+        (50u16, key(ALICE)),
+        &m,
+        m.types(),
+    )
+    .expect("(netuid, account) encodes as the Axons key");
+    // prefix (32) + netuid Identity (2) + Blake2_128Concat(account) (16 + 32)
+    assert_eq!(key_bytes.len(), 32 + 2 + 48);
+    assert_eq!(&key_bytes[32..34], &50u16.to_le_bytes());
+    assert_eq!(&key_bytes[50..], &key(ALICE));
+
+    let e = AxonEndpoint::new(50, "203.0.113.5".parse().unwrap(), 8091);
+    let stored = with_fields(
+        zero_value(&m, info.value_id),
+        &[
+            ("block", Value::u128(4_000_000)),
+            ("version", Value::u128(10_000_001)),
+            ("ip", Value::u128(3_405_803_781)),
+            ("port", Value::u128(8091)),
+            ("ip_type", Value::u128(4)),
+            ("protocol", Value::u128(4)),
+        ],
+    );
+    let mut bytes = Vec::new();
+    scale_value::scale::encode_as_type(&stored, info.value_id, m.types(), &mut bytes).unwrap();
+    let decoded = scale_value::scale::decode_as_type(&mut &bytes[..], info.value_id, m.types())
+        .unwrap()
+        .remove_context();
+    assert!(e.matches_stored(&decoded));
+    let moved = AxonEndpoint::new(50, "203.0.113.6".parse().unwrap(), 8091);
+    assert!(!moved.matches_stored(&decoded));
+}
