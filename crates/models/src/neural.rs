@@ -85,11 +85,20 @@ impl Network {
         n_paths: usize,
         noise: &mut Noise,
     ) -> candle_core::Result<Tensor> {
+        sampler::factors(&self.sample_increments(x, scale, n_paths, noise)?)
+    }
+
+    /// Per-step log increments (B, N, H) for inputs x (B, T, F) and scale (B, 1).
+    pub fn sample_increments(
+        &self,
+        x: &Tensor,
+        scale: &Tensor,
+        n_paths: usize,
+        noise: &mut Noise,
+    ) -> candle_core::Result<Tensor> {
         let h = self.state(x)?;
-        let inc = self
-            .head
-            .increments(&h, scale, self.horizon, n_paths, noise)?;
-        sampler::factors(&inc)
+        self.head
+            .increments(&h, scale, self.horizon, n_paths, noise)
     }
 }
 
@@ -222,10 +231,10 @@ impl NeuralModel {
             &dev,
         )?;
         let mut noise = Noise::new(seed, &dev);
-        let f = self
+        let inc = self
             .net
-            .sample_factors(&b.x, &b.scale, n_paths, &mut noise)?;
-        sampler::to_pathset(&f, 0, start_price)
+            .sample_increments(&b.x, &b.scale, n_paths, &mut noise)?;
+        sampler::to_pathset(&inc, 0, start_price)
     }
 
     /// The inference window at the end of `history`.

@@ -19,28 +19,49 @@ pub fn factors(increments: &Tensor) -> Result<Tensor> {
     Tensor::cat(&[&zero, &cum], 2)?.exp()
 }
 
-/// Price paths for sample `b` of a factor tensor (B, N, H+1): start_price × factor, in f64.
-/// The first point of every path is exactly `start_price`.
+/// Price paths for sample `b` of an increment tensor (B, N, H): point 0 is exactly
+/// `start_price`, point k is `start_price · exp(clamp(Σ_{j<k} inc_j))` with the sum in f64 —
+/// [`factors`] in one pass (inference; training goes through [`factors`] for gradients).
 pub fn to_pathset(
-    factors: &Tensor,
+    increments: &Tensor,
     b: usize,
     start_price: f64,
 ) -> std::result::Result<PathSet, ModelError> {
-    let (_, n, p) = factors.dims3()?;
-    let f: Vec<f32> = factors.get(b)?.flatten_all()?.to_vec1()?;
-    let mut data = Vec::with_capacity(n * p);
-    for (k, &v) in f.iter().enumerate() {
-        let price = if k % p == 0 {
-            start_price
-        } else {
-            start_price * v as f64
-        };
-        if !(price.is_finite() && price > 0.0) {
-            return Err(ModelError::Diverged(format!(
-                "non-positive or non-finite price {price}"
-            )));
+    let (_, n, h) = increments.dims3()?;
+    let inc: Vec<f32> = increments
+        .get(b)?
+        .flatten_all()?
+        .to_dtype(candle_core::DType::F32)?
+        .to_vec1()?;
+    paths_from(&inc, n, h, start_price)
+}
+
+fn paths_from(
+    inc: &[f32],
+    n: usize,
+    h: usize,
+    start_price: f64,
+) -> std::result::Result<PathSet, ModelError> {
+    if !(start_price.is_finite() && start_price > 0.0) {
+        return Err(ModelError::Diverged(format!(
+            "non-positive or non-finite start price {start_price}"
+        )));
+    }
+    let p = h + 1;
+    let mut data = vec![0.0f64; n * p];
+    for (row, out) in inc.chunks_exact(h.max(1)).zip(data.chunks_exact_mut(p)) {
+        out[0] = start_price;
+        let mut cum = 0.0f64;
+        for (o, &v) in out[1..].iter_mut().zip(row) {
+            cum += f64::from(v);
+            *o = start_price * cum.clamp(-MAX_CUM_LOG_RETURN, MAX_CUM_LOG_RETURN).exp();
         }
-        data.push(price);
+    }
+    // NaN survives clamp and exp; a NaN increment poisons the rest of its path.
+    if let Some(bad) = data.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
+        return Err(ModelError::Diverged(format!(
+            "non-positive or non-finite price {bad}"
+        )));
     }
     PathSet::from_flat(n, p, data).map_err(|e| ModelError::Data(e.to_string()))
 }

@@ -8,7 +8,7 @@
 
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
-use rand::rngs::StdRng;
+use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
@@ -107,9 +107,10 @@ pub fn drift(raw: &Tensor, scale: &Tensor) -> Result<Tensor> {
     (raw.tanh()? * 0.1)?.broadcast_mul(scale)
 }
 
-/// Seeded noise for sampling (candle's CPU RNG cannot be seeded).
+/// Seeded noise for sampling (candle's CPU RNG cannot be seeded): xoshiro256++, whose
+/// stream for a seed is fixed by its specification (rand documents it as portable).
 pub struct Noise {
-    rng: StdRng,
+    rng: Xoshiro256PlusPlus,
     device: Device,
 }
 
@@ -117,7 +118,7 @@ impl Noise {
     /// A noise source from a seed.
     pub fn new(seed: u64, device: &Device) -> Self {
         Self {
-            rng: StdRng::seed_from_u64(seed),
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             device: device.clone(),
         }
     }
