@@ -258,6 +258,45 @@ pub fn sample_prompt(
     })
 }
 
+/// Candles in the longest stretch of `s` without a gap.
+fn longest_gap_free(s: &Series) -> usize {
+    let (mut best, mut run) = (0usize, 0usize);
+    for (i, t) in s.ts.iter().enumerate() {
+        run = if i > 0 && t - s.ts[i - 1] == s.resolution {
+            run + 1
+        } else {
+            1
+        };
+        best = best.max(run);
+    }
+    best
+}
+
+/// Why fold `fold` has no training window, in words a planner or a person can act on.
+fn no_windows(cfg: &ExperimentConfig, m: &NeuralModel, s: &Series, fold: usize) -> ModelError {
+    let (input, horizon) = (m.features().rows_needed(), m.spec().horizon());
+    let need = input + horizon;
+    let longest = longest_gap_free(s);
+    let why = if longest < need {
+        format!(
+            "the longest gap-free stretch of the history is {longest} candles (session or data \
+             gaps, e.g. regular-hours equities, cannot hold a whole horizon); use data without \
+             such gaps or the 1m timeframe"
+        )
+    } else {
+        format!(
+            "fold {fold}'s training span holds none (too little history before the test \
+             spans); use more data or fewer folds"
+        )
+    };
+    ModelError::Data(format!(
+        "no {} {} training windows: each needs {need} gap-free candles ({input} of input + \
+         the {horizon}-step horizon), but {why}",
+        cfg.asset,
+        cfg.timeframe.as_str()
+    ))
+}
+
 /// Runs `cfg` on `data` and hands back the final model and one sampled held-out prompt
 /// beside the scores. `on_epoch(fold, report)` sees each training epoch.
 pub fn run_trained(
@@ -301,6 +340,9 @@ pub fn run_trained(
                 let mut m = NeuralModel::new((**spec).clone())?;
                 let series = Series::new(h);
                 let tr = windows_in_span(&m, &series, f.train);
+                if tr.is_empty() {
+                    return Err(no_windows(cfg, &m, &series, k));
+                }
                 let va = windows_in_span(&m, &series, f.val);
                 let rep = fit(&mut m, &tr, &va, &mut |e| on_epoch(k, e))?;
                 train_secs += t0.elapsed().as_secs_f64();
@@ -411,4 +453,30 @@ pub fn sn50_name(asset: &str) -> String {
 pub fn weighted_mean(items: &[(f64, f64)]) -> f64 {
     let w: f64 = items.iter().map(|(w, _)| w).sum();
     items.iter().map(|(w, v)| w * v).sum::<f64>() / w
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    #[test]
+    fn longest_gap_free_stretch_counts_candles_between_gaps() {
+        let mut c = Candles::empty("SPYX", 300, Provenance::Real);
+        // Two sessions of 78 and 5 candles, a night apart.
+        let times = (0..78)
+            .map(|i| i * 300)
+            .chain((0..5).map(|i| 86_400 + i * 300));
+        for t in times {
+            c.ts.push(t);
+            c.open.push(1.0);
+            c.high.push(1.0);
+            c.low.push(1.0);
+            c.close.push(1.0);
+        }
+        assert_eq!(longest_gap_free(&Series::new(&c)), 78);
+        assert_eq!(
+            longest_gap_free(&Series::new(&Candles::empty("X", 300, Provenance::Real))),
+            0
+        );
+    }
 }

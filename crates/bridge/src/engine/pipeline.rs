@@ -54,7 +54,11 @@ pub(super) fn run(engine: &EngineBackend, job: &Job, req: &PipelineRequest) -> A
         seed: 0,
     };
     let label = format!("{PIPELINE_BOT_PREFIX}{}", job.bot_id);
-    let backend: agents::Backend = Arc::new(ResearchBinding::new(engine.archive.clone(), &label));
+    let mut binding = ResearchBinding::new(engine.archive.clone(), &label);
+    if let Some(w) = engine.options.max_windows {
+        binding = binding.with_max_windows(w);
+    }
+    let backend: agents::Backend = Arc::new(binding);
     let (brains, meter) =
         agents::choose_brains(opts.force_builtin).map_err(ApiError::unavailable)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -38,6 +38,8 @@ impl EngineHarness {
         let engine = EngineBackend::open_default(EngineOptions {
             builtin_planner: true,
             min_epochs: Some(1),
+            // Small neural runs: the tests check the plumbing, not the forecasts.
+            max_windows: Some(256),
         })
         .unwrap();
         assert!(engine.archive().dir().starts_with(home));
@@ -367,6 +369,7 @@ async fn engine_pipeline_streams_orchestrator_events_and_finishes_with_results()
         .as_str()
         .expect("a best run")
         .to_string();
+    eprintln!("best run timings: {}", result["best"]["timings"]);
     assert_eq!(result["best"]["bot_id"], "piper", "{st:#}");
     // Its experiments are the bot's, through the pipeline, and the best one is among them.
     let (_, hist) = h.call(Some(&k), "GET", "/history?bot=piper", None).await;
@@ -574,5 +577,53 @@ async fn engine_fan_endpoint_gives_bands_of_the_stored_sample() {
         let (s, b) = h.call(Some(&ka), "GET", &bad, None).await;
         assert_error(s, &b, 400, "bad_request");
     }
+    h.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_pipeline_on_data_without_training_windows_fails_its_experiment_clearly() {
+    let h = EngineHarness::start().await;
+    let k = h.bot("gappy").await;
+    let mut events = EventStream::open(&h, &k).await;
+    // GOOGLX 5m is regular-session data: no gap-free 24 h stretch, so no neural window.
+    let (s, b) = h
+        .call(
+            Some(&k),
+            "POST",
+            "/pipeline/run",
+            Some(json!({"asset": "GOOGLX", "timeframe": "5m", "max_experiments": 1, "retries": 1})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let seen = events.until_finished().await;
+    let (_, done) = seen
+        .iter()
+        .find(|(k, _)| k == "pipeline.pipeline_complete")
+        .unwrap_or_else(|| panic!("no pipeline_complete: {seen:?}"));
+    assert_eq!(done["success"], false, "{done}");
+    let trainer = done["summary"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "trainer")
+        .unwrap_or_else(|| panic!("{done}"));
+    let why = trainer["summary"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("no GOOGLX 5m training windows") && why.contains("gap-free"),
+        "unclear trainer failure: {why}"
+    );
+    // The pipeline ends (it does not hang) and the failed run is recorded with the reason.
+    let (_, st) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
+    assert_eq!(st["status"], "completed", "{st}");
+    assert_eq!(st["result"]["success"], false, "{st}");
+    let (_, hist) = h.call(Some(&k), "GET", "/history?bot=gappy", None).await;
+    let run = &hist["runs"][0];
+    assert_eq!(run["status"], "failed", "{hist}");
+    assert!(
+        run["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("gap-free")),
+        "{run}"
+    );
     h.running.stop().await;
 }
