@@ -1,12 +1,14 @@
-//! [`ChainClient`]: a subtensor RPC connection (subxt, `PolkadotConfig`: subtensor's address is
-//! `MultiAddress<AccountId32, ()>` and its signed extensions are the standard ones plus
-//! zero-sized subtensor ones) doing only dynamic, metadata-checked calls.
+//! [`ChainClient`]: a subtensor RPC connection doing only dynamic, metadata-checked calls.
+//! Subxt's `SubstrateConfig` fits subtensor (`runtime/src/lib.rs`): AccountId32, MultiSignature,
+//! BlakeTwo256, and its transaction extensions are the standard ones plus zero-sized subtensor ones
+//! (`chain_finney_transaction_extensions_are_signable`). Our address is always
+//! `MultiAddress::Id`, which encodes the same whatever the index type.
 
 use std::time::Duration;
 
 use subxt::dynamic::Value;
 use subxt::transactions::TransactionStatus;
-use subxt::{OnlineClient, PolkadotConfig};
+use subxt::{OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::Keypair;
 
 use super::axon_call::{AxonEndpoint, PALLET};
@@ -43,7 +45,7 @@ pub enum ServeOutcome {
 
 /// A connection to a subtensor node for one subnet.
 pub struct ChainClient {
-    api: OnlineClient<PolkadotConfig>,
+    api: OnlineClient<SubstrateConfig>,
     url: String,
     netuid: u16,
 }
@@ -81,7 +83,7 @@ impl ChainClient {
         let api = within(
             CONNECT_TIMEOUT,
             "connecting to subtensor",
-            OnlineClient::<PolkadotConfig>::from_insecure_url(url),
+            OnlineClient::<SubstrateConfig>::from_insecure_url(url),
         )
         .await?
         .map_err(|e| ChainError::Connect {

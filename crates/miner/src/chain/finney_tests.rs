@@ -189,3 +189,84 @@ fn chain_finney_axons_storage_and_axon_info() {
     let moved = AxonEndpoint::new(50, "203.0.113.6".parse().unwrap(), 8091);
     assert!(!moved.matches_stored(&decoded));
 }
+
+/// `serve_axon` is signed with subxt's default transaction extensions: every extension finney
+/// declares must be one of those, or carry no data (subtensor's own are zero-sized), otherwise
+/// signing would fail at run time.
+#[test]
+fn chain_finney_transaction_extensions_are_signable() {
+    const KNOWN: [&str; 9] = [
+        "VerifyMultiSignature",
+        "CheckSpecVersion",
+        "CheckTxVersion",
+        "CheckNonce",
+        "CheckGenesis",
+        "CheckMortality",
+        "ChargeAssetTxPayment",
+        "ChargeTransactionPayment",
+        "CheckMetadataHash",
+    ];
+    let m = metadata();
+    let zero_sized = |ty: u32| {
+        let mut empty: &[u8] = &[];
+        scale_value::scale::decode_as_type(&mut empty, ty, m.types()).is_ok()
+    };
+    let mut names = Vec::new();
+    for ext in m.extrinsic().transaction_extensions_to_use_for_encoding() {
+        let name = ext.identifier();
+        names.push(name.to_string());
+        assert!(
+            KNOWN.contains(&name)
+                || (zero_sized(ext.extra_ty()) && zero_sized(ext.additional_ty())),
+            "{name} carries data subxt's default extensions do not provide"
+        );
+    }
+    assert!(names.iter().any(|n| n == "CheckNonce"), "{names:?}");
+    eprintln!("finney transaction extensions: {names:?}");
+}
+
+/// A `serve_axon` signed offline with our hotkey signer and subxt's default extensions against
+/// finney's metadata decodes back as a signed `SubtensorModule.serve_axon` from that hotkey.
+#[test]
+fn chain_finney_serve_axon_signs_offline() {
+    use std::sync::Arc;
+    use subxt::config::substrate::{SpecVersionForRange, H256};
+    use subxt::config::SubstrateExtrinsicParamsBuilder;
+    use subxt::{OfflineClient, SubstrateConfig};
+
+    let m = metadata();
+    let config = SubstrateConfig::builder()
+        .set_genesis_hash(H256([7; 32]))
+        .set_metadata_for_spec_versions([(1, Arc::new(metadata()))])
+        .set_spec_version_for_block_ranges([SpecVersionForRange {
+            block_range: 0..u64::MAX,
+            spec_version: 1,
+            transaction_version: 1,
+        }])
+        .build();
+    let client = OfflineClient::<SubstrateConfig>::new_with_config(config);
+    let at = client
+        .at_block(1_000u64)
+        .expect("offline client at a block");
+    let keypair = super::Keypair::from_secret_key([42; 32]).unwrap();
+    let payload = AxonEndpoint::new(50, "203.0.113.5".parse().unwrap(), 8091).payload();
+    let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new()
+        .nonce(3)
+        .build();
+    let tx = at
+        .transactions()
+        .create_signable_offline(&payload, params)
+        .expect("every finney transaction extension is encodable")
+        .sign(&keypair)
+        .expect("signs");
+    let bytes = tx.encoded();
+    let ext = frame_decode::extrinsics::decode_extrinsic(&mut &bytes[..], &m, m.types())
+        .expect("our signed extrinsic decodes with finney's metadata");
+    assert!(ext.is_signed());
+    assert_eq!((ext.pallet_name(), ext.call_name()), (PALLET, "serve_axon"));
+    let sig = ext.signature_payload().unwrap();
+    // The signer's address: MultiAddress::Id(account).
+    let address = &bytes[sig.address_range()];
+    assert_eq!(address[0], 0, "MultiAddress::Id");
+    assert_eq!(&address[1..], &keypair.public_key().0);
+}
