@@ -62,6 +62,8 @@ fn init_tracing(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Tensor ops allocate large buffers per op: keep freed memory instead of unmapping it.
+    models::alloc::keep_freed_memory();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {

@@ -33,6 +33,7 @@ fn history(n: usize) -> Candles {
 }
 
 fn sampling(c: &mut Criterion) {
+    models::alloc::keep_freed_memory();
     let hist = history(400);
     for head in ["gbm", "sde", "mixture"] {
         let model = NeuralModel::new(ModelSpec::new(Timeframe::Low5m, &["mlp"], head)).unwrap();
@@ -84,6 +85,7 @@ fn windows(n: usize) -> Vec<Window> {
 }
 
 fn training(c: &mut Criterion) {
+    models::alloc::keep_freed_memory();
     let mut g = c.benchmark_group("train_step_b32_t256_d64");
     g.sample_size(10);
     let lstm = ComponentSpec {
