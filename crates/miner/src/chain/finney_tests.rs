@@ -14,9 +14,9 @@ use super::client::{AXONS, GET_SUBNET_STATE, SUBNET_INFO_API};
 use super::subnet_state::tests::{key, ALICE, BOB};
 use super::subnet_state::SubnetRows;
 
-const FINNEY: &[u8] = include_bytes!("../../tests/fixtures/finney_metadata.scale");
+pub(crate) const FINNEY: &[u8] = include_bytes!("../../tests/fixtures/finney_metadata.scale");
 
-fn metadata() -> Metadata {
+pub(crate) fn metadata() -> Metadata {
     Metadata::decode_from(FINNEY).expect("fixture decodes")
 }
 
@@ -43,6 +43,51 @@ fn with_fields(v: Value, set: &[(&str, Value)]) -> Value {
 
 fn list(vals: impl IntoIterator<Item = Value>) -> Value {
     Value::unnamed_composite(vals)
+}
+
+/// The SCALE answer of `get_subnet_state` (`Some(SubnetState)` of finney's real type) with
+/// these columns and every other column empty.
+pub(crate) fn subnet_state_bytes(
+    m: &Metadata,
+    keys: &[[u8; 32]],
+    permits: &[bool],
+    stakes: &[u64],
+) -> Vec<u8> {
+    let out_ty = m
+        .runtime_api_trait_by_name(SUBNET_INFO_API)
+        .and_then(|t| t.method_by_name(GET_SUBNET_STATE))
+        .expect("SubnetInfoRuntimeApi.get_subnet_state in finney's metadata")
+        .output_ty();
+    // `Some(state)` with every column empty, then our three columns filled in.
+    let mut some = vec![1u8];
+    some.extend([0u8; 4095]);
+    let empty = scale_value::scale::decode_as_type(&mut &some[..], out_ty, m.types())
+        .expect("Some(zeroed SubnetState) decodes")
+        .remove_context();
+    let ValueDef::Variant(var) = empty.value else {
+        panic!("Option is a variant");
+    };
+    assert_eq!(var.name, "Some");
+    let state = var.values.into_values().next().unwrap();
+    let state = with_fields(
+        state,
+        &[
+            ("hotkeys", list(keys.iter().map(Value::from_bytes))),
+            (
+                "validator_permit",
+                list(permits.iter().map(|p| Value::bool(*p))),
+            ),
+            (
+                "total_stake",
+                list(stakes.iter().map(|s| Value::u128(u128::from(*s)))),
+            ),
+        ],
+    );
+    let value = Value::unnamed_variant("Some", [state]);
+    let mut bytes = Vec::new();
+    scale_value::scale::encode_as_type(&value, out_ty, m.types(), &mut bytes)
+        .expect("a SubnetState encodes");
+    bytes
 }
 
 #[test]
@@ -80,42 +125,12 @@ fn chain_finney_subnet_state_round_trip() {
     )
     .expect("get_subnet_state(netuid) encodes");
     assert_eq!(args, 50u16.to_le_bytes());
-    let out_ty = m
-        .runtime_api_trait_by_name(SUBNET_INFO_API)
-        .and_then(|t| t.method_by_name(GET_SUBNET_STATE))
-        .expect("SubnetInfoRuntimeApi.get_subnet_state in finney's metadata")
-        .output_ty();
-
-    // `Some(state)` with every column empty, then our three columns filled in.
-    let mut some = vec![1u8];
-    some.extend([0u8; 4095]);
-    let empty = scale_value::scale::decode_as_type(&mut &some[..], out_ty, m.types())
-        .expect("Some(zeroed SubnetState) decodes")
-        .remove_context();
-    let ValueDef::Variant(var) = empty.value else {
-        panic!("Option is a variant");
-    };
-    assert_eq!(var.name, "Some");
-    let state = var.values.into_values().next().unwrap();
-    let account = |k: [u8; 32]| Value::from_bytes(k);
-    let state = with_fields(
-        state,
-        &[
-            ("hotkeys", list([account(key(ALICE)), account(key(BOB))])),
-            (
-                "validator_permit",
-                list([Value::bool(true), Value::bool(false)]),
-            ),
-            (
-                "total_stake",
-                list([Value::u128(1_234_500_000_000), Value::u128(20_000_000_000)]),
-            ),
-        ],
+    let bytes = subnet_state_bytes(
+        &m,
+        &[key(ALICE), key(BOB)],
+        &[true, false],
+        &[1_234_500_000_000, 20_000_000_000],
     );
-    let value = Value::unnamed_variant("Some", [state]);
-    let mut bytes = Vec::new();
-    scale_value::scale::encode_as_type(&value, out_ty, m.types(), &mut bytes)
-        .expect("a SubnetState encodes");
 
     // Decoded exactly as `ChainClient::subnet_rows` does at run time.
     let decoded: Value = frame_decode::runtime_apis::decode_runtime_api_response(

@@ -13,8 +13,12 @@
 pub mod axon_call;
 pub mod client;
 #[cfg(test)]
+mod fake_node;
+#[cfg(test)]
 mod finney_tests;
 pub mod ip;
+#[cfg(test)]
+mod loopback_tests;
 pub mod service;
 pub mod signer;
 pub mod subnet_state;
