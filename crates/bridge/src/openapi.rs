@@ -62,6 +62,67 @@ pub const ROUTES: &[Route] = &[
     ("GET", "/admin/events/recent", Access::Admin, "Kept events of every bot as JSON"),
 ];
 
+/// Query parameters: (path, name, JSON type, description). Unknown parameters get 400.
+#[rustfmt::skip]
+pub const QUERY: &[(&str, &str, &str, &str)] = &[
+    ("/history", "limit", "integer", "At most this many runs (1-1000, default 50)"),
+    ("/history", "order", "string", "best, recent (default) or worst"),
+    ("/history", "asset", "string", "Only this asset"),
+    ("/history", "timeframe", "string", "5m or 1m"),
+    ("/history", "bot", "string", "Only runs this bot produced"),
+    ("/ranking", "limit", "integer", "At most this many runs (1-1000, default 50)"),
+    ("/ranking", "asset", "string", "Only this asset"),
+    ("/ranking", "timeframe", "string", "5m or 1m"),
+    ("/ranking", "bot", "string", "Only runs this bot produced"),
+    ("/history/{id}/fan", "asset", "string", "Asset of a multi-asset run (default: its only asset)"),
+    ("/champion", "asset", "string", "Only this asset"),
+    ("/champion", "timeframe", "string", "5m or 1m"),
+    ("/market/history/{asset}", "days", "integer", "Days of daily candles (1-365, default 30)"),
+    ("/workspace/file", "path", "string", "Relative path inside the bot's workspace"),
+    ("/events", "after", "integer", "Replay kept events with a larger sequence number first"),
+    ("/events/recent", "after", "integer", "Only events with a larger sequence number"),
+    ("/admin/events", "after", "integer", "Replay kept events with a larger sequence number first"),
+    ("/admin/events/recent", "after", "integer", "Only events with a larger sequence number"),
+];
+
+/// The documented query parameters of `path` (`/experiments/compare/all` is `/ranking`).
+fn query_of(path: &str) -> impl Iterator<Item = Value> + '_ {
+    let key = if path == "/experiments/compare/all" {
+        "/ranking"
+    } else {
+        path
+    };
+    QUERY.iter().filter(move |q| q.0 == key).map(|(_, name, ty, doc)| {
+        json!({"name": name, "in": "query", "required": false, "description": doc, "schema": {"type": ty}})
+    })
+}
+
+/// The answer of `GET /history/{id}/fan`.
+fn fan_schema() -> Value {
+    let numbers = json!({"type": "array", "items": {"type": ["number", "null"]}});
+    json!({
+        "type": "object",
+        "description": "Fan chart of one held-out prompt of the run, from its stored sampled paths (computed server-side).",
+        "required": ["run_id", "asset", "start_time", "start_price", "levels", "minutes", "bands", "realised"],
+        "properties": {
+            "run_id": {"type": "string"}, "bot_id": {"type": ["string", "null"]},
+            "name": {"type": "string"}, "model": {"type": "string"}, "crps": {"type": ["number", "null"]},
+            "asset": {"type": "string"}, "timeframe": {"type": "string"},
+            "start_time": {"type": "integer", "description": "Prompt start, UTC unix seconds"},
+            "start_price": {"type": "number"},
+            "time_increment": {"type": "integer", "description": "Seconds between points"},
+            "time_length": {"type": "integer", "description": "Horizon, seconds"},
+            "num_simulations": {"type": "integer", "description": "Paths the prompt asked for"},
+            "paths_used": {"type": "integer", "description": "Stored paths the bands come from"},
+            "levels": {"type": "array", "items": {"type": "number"}, "description": "0.05, 0.25, 0.5, 0.75, 0.95"},
+            "minutes": {"type": "array", "items": {"type": "number"}, "description": "Minutes from the start of each point"},
+            "bands": {"type": "object", "properties": {"p5": numbers, "p25": numbers, "p50": numbers, "p75": numbers, "p95": numbers},
+                      "description": "Quantiles of the sampled price per point (8 significant digits)"},
+            "realised": {"type": "array", "items": {"type": ["number", "null"]}, "description": "Realised price per point; null where unknown"}
+        }
+    })
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
@@ -70,6 +131,7 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .chain(query_of(path))
             .collect();
         let mut op = json!({
             "summary": summary,
@@ -90,6 +152,9 @@ pub fn document() -> Value {
         if *method == "POST" || *method == "PUT" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
+        if *path == "/history/{id}/fan" {
+            op["responses"]["200"] = json!({"description": "Fan chart data", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fan"}}}});
+        }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[method.to_ascii_lowercase()] = op;
     }
@@ -102,7 +167,7 @@ pub fn document() -> Value {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
             },
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "schemas": {"Fan": fan_schema(), "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["kind", "message"],
                 "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}}}
         },

@@ -57,6 +57,7 @@ async fn run(
     tokio::spawn(async move {
         ticket.run_slot().await;
         if job.cancelled() {
+            drop(ticket);
             finish(
                 &session,
                 &job,
@@ -77,8 +78,9 @@ async fn run(
         let result = tokio::task::spawn_blocking(move || backend.run_pipeline(&j, &req))
             .await
             .unwrap_or_else(|_| Err(ApiError::failed("the pipeline crashed")));
-        finish(&session, &job, result);
+        // Free the slot before the end is visible: whoever sees `completed` may start again.
         drop(ticket);
+        finish(&session, &job, result);
     });
     Ok((
         StatusCode::ACCEPTED,

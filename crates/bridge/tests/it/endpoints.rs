@@ -30,6 +30,26 @@ async fn every_endpoint_answers() {
     assert_eq!(s, 200);
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/pipeline/run"]["post"].is_object());
+    let fan = &doc["paths"]["/history/{id}/fan"]["get"];
+    let params: Vec<(&str, &str)> = fan["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(params, [("id", "path"), ("asset", "query")], "{fan}");
+    assert_eq!(
+        fan["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Fan"
+    );
+    assert!(doc["components"]["schemas"]["Fan"]["properties"]["bands"].is_object());
+    // Every documented query parameter belongs to a documented route.
+    for (path, name, _, _) in bridge::openapi::QUERY {
+        assert!(
+            ROUTES.iter().any(|r| r.1 == *path),
+            "query {name} of undocumented {path}"
+        );
+    }
     hit("GET", "/openapi.json");
 
     let ok = |s: u16, b: &Value| assert!((200..300).contains(&s), "status {s}: {b}");
@@ -413,6 +433,9 @@ async fn malformed_requests_get_json_errors() {
         .post(format!("{}/experiments/validate", h.url))
         .bearer_auth(&k)
         .header("content-type", "application/json")
+        // The server answers 413 without reading the body and drops the connection; keep the
+        // client from reusing it for the next request.
+        .header("connection", "close")
         .body(big)
         .send()
         .await
