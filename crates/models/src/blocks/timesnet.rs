@@ -188,7 +188,9 @@ impl TimesNet {
                 .reshape((b, cycles, p, d))?
                 .permute((0, 3, 1, 2))?
                 .contiguous()?; // (B, d, cycles, p)
-            let y = blk.conv2.forward(&blk.conv1.forward(&img)?.gelu()?)?;
+            let y = blk
+                .conv2
+                .forward(&crate::nn::gelu::gelu(&blk.conv1.forward(&img)?)?)?;
             let y = y
                 .permute((0, 2, 3, 1))?
                 .contiguous()?

@@ -1,6 +1,6 @@
 //! Small layers that keep gradients (no fused candle ops): linear, layer norm, MLP.
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 
 /// A dense layer `y = x Wᵀ + b` over the last dimension of any-rank input, initialised like
@@ -117,7 +117,7 @@ impl Act {
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
         match self {
             Self::Relu => x.relu(),
-            Self::Gelu => x.gelu(),
+            Self::Gelu => super::gelu::gelu(x),
             Self::Silu => silu(x),
             Self::Tanh => x.tanh(),
         }
@@ -141,9 +141,9 @@ pub fn softplus(x: &Tensor) -> Result<Tensor> {
     pos + tail
 }
 
-/// Softmax over the last dimension (the differentiable, unfused version).
+/// Softmax over the last dimension, differentiable (fused on the CPU: `nn::softmax`).
 pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
-    candle_nn::ops::softmax(x, D::Minus1)
+    super::softmax::softmax_last(x)
 }
 
 /// Two dense layers with an activation: `in → hidden → out`.

@@ -2,8 +2,10 @@
 
 pub mod attention;
 pub mod cumsum;
+pub mod gelu;
 pub mod init;
 pub mod layers;
+pub mod softmax;
 
 pub use init::ParamStore;
 pub use layers::{Act, LayerNorm, Linear, Mlp};

@@ -7,6 +7,7 @@ mod forecast_quality;
 mod neural_blocks;
 mod neural_features;
 mod neural_loss;
+mod neural_ops;
 mod neural_registry;
 mod neural_spec;
 mod neural_support;

@@ -1,0 +1,88 @@
+//! GELU (tanh approximation, as candle's `gelu`) as one fused CPU op with a fused backward
+//! pass: candle's backward of `gelu` takes about ten tensor passes (two `powf`, a `tanh`).
+//! Off the CPU it falls back to candle's op.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+
+const C: f32 = 0.797_884_6; // sqrt(2/π)
+const A: f32 = 0.044_715;
+
+/// tanh through one `exp` (cheaper than libm's tanhf); exact limits for large |u|.
+fn tanh(u: f32) -> f32 {
+    if u.abs() > 9.0 {
+        return u.signum();
+    }
+    1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
+}
+
+struct Gelu;
+
+/// `dx = g · gelu'(x)` from the input `x` and the gradient `g`.
+struct GeluBwd;
+
+fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{op} needs a contiguous input");
+    };
+    match s {
+        CpuStorage::F32(v) => Ok(&v[a..b]),
+        _ => candle_core::bail!("{op} supports f32 only"),
+    }
+}
+
+impl CustomOp1 for Gelu {
+    fn name(&self) -> &'static str {
+        "gelu-fused"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s, l, self.name())?;
+        let y = x
+            .iter()
+            .map(|&v| 0.5 * v * (1.0 + tanh(C * (v + A * v * v * v))))
+            .collect();
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(&g.contiguous()?, &GeluBwd)?))
+    }
+}
+
+impl CustomOp2 for GeluBwd {
+    fn name(&self) -> &'static str {
+        "gelu-fused-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s1, l1, self.name())?;
+        let g = slice(s2, l2, self.name())?;
+        if x.len() != g.len() {
+            candle_core::bail!("{}: shapes differ", self.name());
+        }
+        let dx = x
+            .iter()
+            .zip(g)
+            .map(|(&v, &gv)| {
+                let t = tanh(C * (v + A * v * v * v));
+                let d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * C * (1.0 + 3.0 * A * v * v);
+                gv * d
+            })
+            .collect();
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// GELU (tanh approximation), differentiable.
+pub fn gelu(x: &Tensor) -> Result<Tensor> {
+    if !x.device().is_cpu() || x.dtype() != candle_core::DType::F32 {
+        return x.gelu();
+    }
+    x.contiguous()?.apply_op1(Gelu)
+}

@@ -1,0 +1,89 @@
+//! Softmax over the last dimension as one fused CPU op with a fused backward pass. Candle's
+//! fused `softmax_last` has no backward (rust-stack.md §1.3) and its composed `softmax` makes
+//! five passes forward and more backward, which dominated attention on (B, H, T, T) scores.
+//! Off the CPU it falls back to the composed version.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
+
+/// `y = exp(x − max) / Σ exp(x − max)` per row of the last dimension.
+struct Softmax;
+
+/// `dx = y · (g − Σ g·y)` per row, from the forward result `y` and the gradient `g`.
+struct SoftmaxBwd;
+
+fn rows<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<(&'a [f32], usize)> {
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{op} needs a contiguous input");
+    };
+    let n = l.dims().last().copied().unwrap_or(1).max(1);
+    match s {
+        CpuStorage::F32(v) => Ok((&v[a..b], n)),
+        _ => candle_core::bail!("{op} supports f32 only"),
+    }
+}
+
+impl CustomOp1 for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax-last-fused"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, n) = rows(s, l, self.name())?;
+        let mut y = vec![0f32; x.len()];
+        for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+            let m = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0f32;
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                *o = (v - m).exp();
+                sum += *o;
+            }
+            let inv = 1.0 / sum;
+            yr.iter_mut().for_each(|o| *o *= inv);
+        }
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(y.apply_op2_no_bwd(&g.contiguous()?, &SoftmaxBwd)?))
+    }
+}
+
+impl CustomOp2 for SoftmaxBwd {
+    fn name(&self) -> &'static str {
+        "softmax-last-fused-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (y, n) = rows(s1, l1, self.name())?;
+        let (g, _) = rows(s2, l2, self.name())?;
+        if y.len() != g.len() {
+            candle_core::bail!("{}: shapes differ", self.name());
+        }
+        let mut dx = vec![0f32; y.len()];
+        for ((yr, gr), dr) in y
+            .chunks_exact(n)
+            .zip(g.chunks_exact(n))
+            .zip(dx.chunks_exact_mut(n))
+        {
+            let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+            for ((d, &a), &b) in dr.iter_mut().zip(yr).zip(gr) {
+                *d = a * (b - dot);
+            }
+        }
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// Softmax over the last dimension, differentiable.
+pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
+    if !x.device().is_cpu() || x.dtype() != candle_core::DType::F32 {
+        return candle_nn::ops::softmax(x, D::Minus1);
+    }
+    x.contiguous()?.apply_op1(Softmax)
+}
