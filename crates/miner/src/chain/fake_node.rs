@@ -25,6 +25,13 @@ pub struct NodeState {
     pub calls: Vec<String>,
     /// How many times the subnet state was asked for.
     pub subnet_calls: usize,
+    /// `System.Events` of the head block (SCALE), for transactions' success check.
+    pub events: Option<Vec<u8>>,
+    /// Extrinsics submitted with `author_submitAndWatchExtrinsic` (hex); the head block holds
+    /// the last one.
+    pub submitted: Vec<String>,
+    /// Status notifications sent after a submission (default `ready`, then `inBlock` head).
+    pub tx_statuses: Option<Vec<Json>>,
 }
 
 /// Starts the node on a free loopback port; returns its `ws://` URL and the state handle.
@@ -81,6 +88,24 @@ fn serve(conn: TcpStream, metadata: &[u8], st: &Mutex<NodeState>) -> std::io::Re
                 let req: Json = serde_json::from_slice(&payload).unwrap_or(Json::Null);
                 let reply = answer(&req, metadata, st);
                 write_frame(&mut out, 0x1, reply.to_string().as_bytes())?;
+                if req.get("method").and_then(Json::as_str)
+                    == Some("author_submitAndWatchExtrinsic")
+                {
+                    let statuses = st
+                        .lock()
+                        .unwrap()
+                        .tx_statuses
+                        .clone()
+                        .unwrap_or_else(|| vec![json!("ready"), json!({ "inBlock": HEAD })]);
+                    for status in statuses {
+                        let note = json!({
+                            "jsonrpc": "2.0",
+                            "method": "author_extrinsicUpdate",
+                            "params": { "subscription": "sub-1", "result": status }
+                        });
+                        write_frame(&mut out, 0x1, note.to_string().as_bytes())?;
+                    }
+                }
             }
             _ => {}
         }
@@ -89,6 +114,8 @@ fn serve(conn: TcpStream, metadata: &[u8], st: &Mutex<NodeState>) -> std::io::Re
 
 const GENESIS: &str = "0x0707070707070707070707070707070707070707070707070707070707070707";
 const HEAD: &str = "0x0909090909090909090909090909090909090909090909090909090909090909";
+/// `twox128("System") ++ twox128("Events")`.
+const SYSTEM_EVENTS: &str = "0x26aa394eea5630e07c48ae0c9558cef780d41e5e16056765bc8461851072c9d7";
 const ZERO: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
 
 fn answer(req: &Json, metadata: &[u8], st: &Mutex<NodeState>) -> Json {
@@ -99,8 +126,9 @@ fn answer(req: &Json, metadata: &[u8], st: &Mutex<NodeState>) -> Json {
     st.calls.push(method.to_string());
     let result: Result<Json, String> = match method {
         "rpc_methods" => Ok(json!({ "methods": [
-            "chain_getBlockHash", "chain_getFinalizedHead", "chain_getHeader",
-            "state_getRuntimeVersion", "state_call", "state_getStorage", "state_getMetadata"
+            "chain_getBlockHash", "chain_getFinalizedHead", "chain_getHeader", "chain_getBlock",
+            "state_getRuntimeVersion", "state_call", "state_getStorage", "state_getMetadata",
+            "author_submitAndWatchExtrinsic", "author_unwatchExtrinsic"
         ]})),
         "chain_getBlockHash" => Ok(json!(if params.get(0).and_then(Json::as_u64) == Some(0) {
             GENESIS
@@ -118,13 +146,42 @@ fn answer(req: &Json, metadata: &[u8], st: &Mutex<NodeState>) -> Json {
             "stateVersion": 1
         })),
         "state_getMetadata" => Ok(json!(format!("0x{}", hex::encode(metadata)))),
-        "state_getStorage" => Ok(match &st.storage {
-            Some(b) => json!(format!("0x{}", hex::encode(b))),
-            None => Json::Null,
-        }),
+        "state_getStorage" => {
+            let key = params.get(0).and_then(Json::as_str).unwrap_or("");
+            let value = if key == SYSTEM_EVENTS {
+                &st.events
+            } else {
+                &st.storage
+            };
+            Ok(match value {
+                Some(b) => json!(format!("0x{}", hex::encode(b))),
+                None => Json::Null,
+            })
+        }
+        "author_submitAndWatchExtrinsic" => {
+            let ext = params
+                .get(0)
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string();
+            st.submitted.push(ext);
+            Ok(json!("sub-1"))
+        }
+        "author_unwatchExtrinsic" => Ok(json!(true)),
+        "chain_getBlock" => Ok(json!({
+            "block": {
+                "header": {
+                    "parentHash": ZERO, "number": "0x3e8", "stateRoot": ZERO,
+                    "extrinsicsRoot": ZERO, "digest": { "logs": [] }
+                },
+                "extrinsics": st.submitted.last().cloned().into_iter().collect::<Vec<_>>()
+            },
+            "justifications": null
+        })),
         "state_call" => {
             let name = params.get(0).and_then(Json::as_str).unwrap_or("");
             match name {
+                "AccountNonceApi_account_nonce" => Ok(json!("0x00000000")),
                 "Core_version" => Ok(json!(format!("0x{}", hex::encode(runtime_version())))),
                 "Metadata_metadata_versions" => Ok(json!("0x0c0e0000000f00000010000000")),
                 "Metadata_metadata_at_version" => {

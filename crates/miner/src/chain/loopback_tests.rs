@@ -109,3 +109,62 @@ fn chain_loopback_service_refresh_keeps_last_good_metagraph() {
     assert!(current.lock().unwrap().get(ALICE).is_none());
     drop(guard);
 }
+
+/// `System.Events` holding one `ExtrinsicSuccess` for extrinsic 0 (phase `ApplyExtrinsic(0)`,
+/// `RuntimeEvent::System(ExtrinsicSuccess { .. })`: the zero value of finney's `EventRecord`).
+fn one_success_event() -> Vec<u8> {
+    use subxt::ext::frame_decode::storage::StorageTypeInfo;
+    use subxt::ext::scale_value;
+    let m = metadata();
+    let ty = m.storage_info("System", "Events").unwrap().value_id;
+    let mut zeros = vec![4u8]; // one record
+    zeros.extend([0u8; 4096]);
+    let v = scale_value::scale::decode_as_type(&mut &zeros[..], ty, m.types())
+        .unwrap()
+        .remove_context();
+    let text = v.to_string();
+    assert!(
+        text.contains("ApplyExtrinsic") && text.contains("ExtrinsicSuccess"),
+        "{text}"
+    );
+    let mut bytes = Vec::new();
+    scale_value::scale::encode_as_type(&v, ty, m.types(), &mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn chain_loopback_serve_axon_submits_and_waits_for_success() {
+    let (url, node) = fake_node::start(FINNEY);
+    node.lock().unwrap().events = Some(one_success_event());
+    let kp = Keypair::from_secret_key([42; 32]).unwrap();
+    let e = AxonEndpoint::new(50, "203.0.113.5".parse().unwrap(), 8091);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = ChainClient::connect(&url, 50).await.unwrap();
+        // Nothing stored yet: the call is signed, submitted and found successful in the block.
+        match c.serve_axon(&e, &kp).await {
+            Ok(ServeOutcome::Served { block }) => assert!(block.contains("0909"), "{block}"),
+            other => panic!("{other:?}; unknown: {:?}", node.lock().unwrap().unknown),
+        }
+        let submitted = node.lock().unwrap().submitted.clone();
+        assert_eq!(submitted.len(), 1);
+        let bytes = hex::decode(submitted[0].trim_start_matches("0x")).unwrap();
+        let m = metadata();
+        let ext =
+            subxt::ext::frame_decode::extrinsics::decode_extrinsic(&mut &bytes[..], &m, m.types())
+                .unwrap();
+        assert_eq!(ext.call_name(), "serve_axon");
+        let sig = ext.signature_payload().unwrap();
+        assert_eq!(&bytes[sig.address_range()][1..], &kp.public_key().0);
+
+        // A node that refuses the transaction: a clear error, not a hang.
+        node.lock().unwrap().tx_statuses = Some(vec![serde_json::json!("invalid")]);
+        let err = c.serve_axon(&e, &kp).await.unwrap_err().to_string();
+        assert!(err.contains("serve_axon rejected"), "{err}");
+    });
+    assert!(
+        node.lock().unwrap().unknown.is_empty(),
+        "{:?}",
+        node.lock().unwrap().unknown
+    );
+}
