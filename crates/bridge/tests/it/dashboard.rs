@@ -115,5 +115,29 @@ async fn dashboard_in_headless_chromium_shows_the_ranking_and_a_fan_chart() {
         let d = fan[at..].split("d=\"").nth(1).unwrap_or("");
         assert!(d.starts_with('M'), "{part} has no path:\n{fan}");
     }
+    // For a look by eye: SYNTH_DASHBOARD_SCREENSHOT=/tmp/dash.png writes the rendered page.
+    if let Ok(out) = std::env::var("SYNTH_DASHBOARD_SCREENSHOT") {
+        let page = format!("{url}/");
+        tokio::task::spawn_blocking(move || {
+            let profile = tempfile::tempdir().unwrap();
+            let status = Command::new(CHROMIUM)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                ])
+                .args(["--virtual-time-budget=10000", "--window-size=1200,1400"])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg(format!("--screenshot={out}"))
+                .arg(page)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("starting chromium");
+            eprintln!("screenshot {out}: {status}");
+        })
+        .await
+        .unwrap();
+    }
     running.stop().await;
 }
