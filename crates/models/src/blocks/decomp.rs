@@ -32,7 +32,7 @@ impl SeasonalNorm {
     /// (B, T, d) → (B, T, d).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let zero = self.w.zeros_like()?;
-        let h = candle_nn::ops::layer_norm_slow(x, &self.w, &zero, 1e-5)?;
+        let h = crate::nn::layernorm::layer_norm(x, &self.w, &zero, 1e-5)?;
         h.broadcast_sub(&h.mean_keepdim(1)?)
     }
 }

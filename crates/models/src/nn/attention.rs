@@ -34,10 +34,11 @@ impl Module for MultiHeadAttention {
         let qkv = self.qkv.forward(x)?.reshape((b, t, 3, self.n_heads, hd))?;
         // (3, B, H, T, hd)
         let qkv = qkv.permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
+        // Scaling q (B·H·T·hd values) rather than the scores (B·H·T·T) is the same product.
+        let q = (qkv.get(0)?.contiguous()? * (1.0 / (hd as f64).sqrt()))?;
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let scores = q.matmul(&k.t()?)?;
         let att = softmax_last(&scores)?;
         let y = att.matmul(&v)?; // (B, H, T, hd)
         let y = y.transpose(1, 2)?.reshape((b, t, d))?;

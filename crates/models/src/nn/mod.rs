@@ -4,6 +4,7 @@ pub mod attention;
 pub mod cumsum;
 pub mod gelu;
 pub mod init;
+pub mod layernorm;
 pub mod layers;
 pub mod softmax;
 

@@ -1,4 +1,4 @@
-//! Fused CPU ops (softmax, GELU) equal candle's composed ops in value and gradient.
+//! Fused CPU ops (softmax, GELU, layer norm) equal candle's composed ops in value and gradient.
 
 use candle_core::{Device, Tensor, Var};
 
@@ -55,5 +55,46 @@ fn fused_softmax_and_gelu_match_candles_composed_ops() {
     for row in y.to_vec2::<f32>().unwrap() {
         assert!(row.iter().all(|v| v.is_finite()));
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
+    let dev = Device::Cpu;
+    let var = |shape: &[usize], mean: f32| {
+        Var::from_tensor(&Tensor::randn(mean, 2.0, shape, &dev).unwrap()).unwrap()
+    };
+    let (x, w, b) = (var(&[3, 7, 16], 1.0), var(&[16], 1.0), var(&[16], 0.0));
+    let g = Tensor::randn(0f32, 1.0, &[3, 7, 16], &dev).unwrap();
+    let ours = models::nn::layernorm::layer_norm(x.as_tensor(), &w, &b, 1e-5).unwrap();
+    let theirs = candle_nn::ops::layer_norm_slow(x.as_tensor(), &w, &b, 1e-5).unwrap();
+    let max_diff = |a: &Tensor, c: &Tensor| {
+        (a - c)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    assert!(max_diff(&ours, &theirs) < 1e-5);
+    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &g)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for v in [&x, &w, &b] {
+        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+        assert_eq!(a.dims(), c.dims());
+        assert!(
+            max_diff(a, c) < 1e-4,
+            "gradient differs by {}",
+            max_diff(a, c)
+        );
     }
 }

@@ -1,0 +1,150 @@
+//! Layer normalisation over the last dimension as one fused CPU op with a fused backward pass
+//! (candle's fused `layer_norm` has no backward — rust-stack.md §1.3 — and `layer_norm_slow`
+//! is eight tensor passes forward and more backward). Off the CPU it falls back to
+//! `layer_norm_slow`.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+
+/// `y = (x − mean) / sqrt(var + eps) · w + b` per row of the last dimension.
+struct LayerNorm {
+    eps: f32,
+}
+
+/// From (x, w, g): a (rows + 2, d) tensor holding dx (rows), then dw, then db.
+struct LayerNormBwd {
+    eps: f32,
+}
+
+fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{op} needs contiguous inputs");
+    };
+    match s {
+        CpuStorage::F32(v) => Ok(&v[a..b]),
+        _ => candle_core::bail!("{op} supports f32 only"),
+    }
+}
+
+/// Mean and 1/sqrt(var + eps) of a row (two passes, f32 like candle).
+fn stats(row: &[f32], eps: f32) -> (f32, f32) {
+    let n = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / n;
+    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+impl CustomOp3 for LayerNorm {
+    fn name(&self) -> &'static str {
+        "layer-norm-fused"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s1, l1, self.name())?;
+        let w = slice(s2, l2, self.name())?;
+        let b = slice(s3, l3, self.name())?;
+        let d = w.len();
+        if d == 0 || b.len() != d || x.len() % d != 0 {
+            candle_core::bail!(
+                "{}: weight/bias do not match the last dimension",
+                self.name()
+            );
+        }
+        let mut y = vec![0f32; x.len()];
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+            let (mean, rstd) = stats(xr, self.eps);
+            for i in 0..d {
+                yr[i] = (xr[i] - mean) * rstd * w[i] + b[i];
+            }
+        }
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let d = w.elem_count();
+        let rows = x.elem_count() / d;
+        let all = x.apply_op3_no_bwd(w, &g.contiguous()?, &LayerNormBwd { eps: self.eps })?;
+        let dx = all.narrow(0, 0, rows)?.reshape(x.shape())?;
+        let dw = all.narrow(0, rows, 1)?.reshape(w.shape())?;
+        let db = all.narrow(0, rows + 1, 1)?.reshape(w.shape())?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+impl CustomOp3 for LayerNormBwd {
+    fn name(&self) -> &'static str {
+        "layer-norm-fused-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s1, l1, self.name())?;
+        let w = slice(s2, l2, self.name())?;
+        let g = slice(s3, l3, self.name())?;
+        let d = w.len();
+        if d == 0 || g.len() != x.len() || x.len() % d != 0 {
+            candle_core::bail!("{}: shapes do not match", self.name());
+        }
+        let rows = x.len() / d;
+        let mut out = vec![0f32; (rows + 2) * d];
+        let (dx, rest) = out.split_at_mut(rows * d);
+        let (dw, db) = rest.split_at_mut(d);
+        let mut xhat = vec![0f32; d];
+        for ((xr, gr), dr) in x
+            .chunks_exact(d)
+            .zip(g.chunks_exact(d))
+            .zip(dx.chunks_exact_mut(d))
+        {
+            let (mean, rstd) = stats(xr, self.eps);
+            let (mut m1, mut m2) = (0f32, 0f32);
+            for i in 0..d {
+                xhat[i] = (xr[i] - mean) * rstd;
+                let dxh = gr[i] * w[i];
+                m1 += dxh;
+                m2 += dxh * xhat[i];
+                dw[i] += gr[i] * xhat[i];
+                db[i] += gr[i];
+            }
+            let (m1, m2) = (m1 / d as f32, m2 / d as f32);
+            for i in 0..d {
+                dr[i] = rstd * (gr[i] * w[i] - m1 - xhat[i] * m2);
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows + 2, d))))
+    }
+}
+
+/// Layer norm over the last dimension with weight `w` and bias `b` (both of that size),
+/// differentiable in all three.
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+    let f32_cpu = |t: &Tensor| t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
+    if !(f32_cpu(x) && f32_cpu(w) && f32_cpu(b)) {
+        return candle_nn::ops::layer_norm_slow(x, w, b, eps as f32);
+    }
+    x.contiguous()?.apply_op3(
+        &w.contiguous()?,
+        &b.contiguous()?,
+        LayerNorm { eps: eps as f32 },
+    )
+}
