@@ -1,7 +1,8 @@
 //! LSTM block: stacked LSTM layers (hidden = d_model) returning every step, with a residual.
-//! The input projection of all steps is one matmul; only h·W_hh runs step by step.
+//! The input projection of all steps is one matmul; the recurrence runs as one fused CPU op
+//! with a hand-written backward pass (`nn::lstm_scan`).
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::{no_check, Block, BlockEntry, BuildCtx};
@@ -29,7 +30,6 @@ pub const ENTRY: BlockEntry = BlockEntry {
 pub struct LstmLayer {
     ih: Linear,
     hh: Linear,
-    hidden: usize,
 }
 
 impl LstmLayer {
@@ -38,30 +38,40 @@ impl LstmLayer {
         Ok(Self {
             ih: Linear::new(in_dim, 4 * hidden, vb.pp("ih"))?,
             hh: Linear::no_bias(hidden, 4 * hidden, vb.pp("hh"))?,
-            hidden,
         })
     }
 
     /// (B, T, in) → (B, T, hidden).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
         let xp = self.ih.forward(x)?;
-        let mut h = Tensor::zeros((b, self.hidden), x.dtype(), x.device())?;
-        let mut c = h.clone();
-        let mut outs = Vec::with_capacity(t);
-        for s in 0..t {
-            let g = (xp.narrow(1, s, 1)?.squeeze(1)? + self.hh.forward(&h)?)?;
-            let gates = g.chunk(4, D::Minus1)?;
-            let i = sigmoid(&gates[0])?;
-            let f = sigmoid(&gates[1])?;
-            let gg = gates[2].tanh()?;
-            let o = sigmoid(&gates[3])?;
-            c = ((f * &c)? + (i * gg)?)?;
-            h = (o * c.tanh()?)?;
-            outs.push(h.clone());
+        if xp.device().is_cpu() && xp.dtype() == DType::F32 {
+            return crate::nn::lstm_scan::lstm_scan(&xp, self.hh.weight());
         }
-        Tensor::stack(&outs, 1)
+        lstm_graph(&xp, self.hh.weight())
     }
+}
+
+/// The LSTM recurrence step by step in candle's graph: hidden states (B, T, H) from the input
+/// projection `xp` (B, T, 4H) and `w_hh` (4H, H). Used off the CPU; the reference the fused
+/// `nn::lstm_scan` is tested against.
+pub fn lstm_graph(xp: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
+    let (b, t, h4) = xp.dims3()?;
+    let hh = Linear::from_tensors(w_hh.clone(), None);
+    let mut h = Tensor::zeros((b, h4 / 4), xp.dtype(), xp.device())?;
+    let mut c = h.clone();
+    let mut outs = Vec::with_capacity(t);
+    for s in 0..t {
+        let g = (xp.narrow(1, s, 1)?.squeeze(1)? + hh.forward(&h)?)?;
+        let gates = g.chunk(4, D::Minus1)?;
+        let i = sigmoid(&gates[0])?;
+        let f = sigmoid(&gates[1])?;
+        let gg = gates[2].tanh()?;
+        let o = sigmoid(&gates[3])?;
+        c = ((f * &c)? + (i * gg)?)?;
+        h = (o * c.tanh()?)?;
+        outs.push(h.clone());
+    }
+    Tensor::stack(&outs, 1)
 }
 
 struct LstmBlock {

@@ -35,6 +35,11 @@ impl Linear {
         Ok(Self { w, b: None })
     }
 
+    /// The weight (out, in).
+    pub fn weight(&self) -> &Tensor {
+        &self.w
+    }
+
     /// A layer from existing tensors: weight (out, in), optional bias (out).
     pub fn from_tensors(w: Tensor, b: Option<Tensor>) -> Self {
         Self { w, b }

@@ -6,6 +6,7 @@ pub mod gelu;
 pub mod init;
 pub mod layernorm;
 pub mod layers;
+pub mod lstm_scan;
 pub mod softmax;
 
 pub use init::ParamStore;

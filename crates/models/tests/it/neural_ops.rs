@@ -1,4 +1,4 @@
-//! Fused CPU ops (softmax, GELU, layer norm) equal candle's composed ops in value and gradient.
+//! Fused CPU ops (softmax, GELU, layer norm, the LSTM recurrence) equal candle's composed ops in value and gradient.
 
 use candle_core::{Device, Tensor, Var};
 
@@ -89,6 +89,47 @@ fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
         .backward()
         .unwrap();
     for v in [&x, &w, &b] {
+        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+        assert_eq!(a.dims(), c.dims());
+        assert!(
+            max_diff(a, c) < 1e-4,
+            "gradient differs by {}",
+            max_diff(a, c)
+        );
+    }
+}
+
+#[test]
+fn fused_lstm_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
+    let dev = Device::Cpu;
+    let (b, t, h) = (3, 9, 5);
+    let xp = Var::from_tensor(&Tensor::randn(0f32, 1.0, &[b, t, 4 * h], &dev).unwrap()).unwrap();
+    let w = Var::from_tensor(&Tensor::randn(0f32, 0.5, &[4 * h, h], &dev).unwrap()).unwrap();
+    let g = Tensor::randn(0f32, 1.0, &[b, t, h], &dev).unwrap();
+    let ours = models::nn::lstm_scan::lstm_scan(&xp, &w).unwrap();
+    let theirs = models::blocks::lstm::lstm_graph(&xp, &w).unwrap();
+    let max_diff = |a: &Tensor, c: &Tensor| {
+        (a - c)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    assert_eq!(ours.dims(), &[b, t, h]);
+    assert!(max_diff(&ours, &theirs) < 1e-5);
+    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &g)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for v in [&xp, &w] {
         let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
         assert_eq!(a.dims(), c.dims());
         assert!(
