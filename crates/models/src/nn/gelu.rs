@@ -4,16 +4,10 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::scalar::tanh;
+
 const C: f32 = 0.797_884_6; // sqrt(2/π)
 const A: f32 = 0.044_715;
-
-/// tanh through one `exp` (cheaper than libm's tanhf); exact limits for large |u|.
-fn tanh(u: f32) -> f32 {
-    if u.abs() > 9.0 {
-        return u.signum();
-    }
-    1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
-}
 
 struct Gelu;
 

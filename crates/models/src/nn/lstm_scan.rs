@@ -7,13 +7,11 @@
 
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 
+use super::scalar::{sigmoid, tanh};
+
 /// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
 /// `w_hh` (4H, H). Output: the hidden states (B, T, H).
 struct LstmScan;
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
 
 /// `a` (m, k) · `b` (k, n) on the CPU.
 fn mm(a: &[f32], m: usize, k: usize, b: &Tensor) -> Result<Vec<f32>> {
@@ -49,10 +47,10 @@ fn run(xp: &[f32], w_hh_t: &Tensor, (b, t, h): (usize, usize, usize), keep: bool
             for j in 0..h {
                 let i = sigmoid(xp[row + j] + g[j]);
                 let f = sigmoid(xp[row + h + j] + g[h + j]);
-                let gg = (xp[row + 2 * h + j] + g[2 * h + j]).tanh();
+                let gg = tanh(xp[row + 2 * h + j] + g[2 * h + j]);
                 let o = sigmoid(xp[row + 3 * h + j] + g[3 * h + j]);
                 let cv = f * c[bi * h + j] + i * gg;
-                let hv = o * cv.tanh();
+                let hv = o * tanh(cv);
                 c[bi * h + j] = cv;
                 hp[bi * h + j] = hv;
                 hs[(bi * t + s) * h + j] = hv;
@@ -133,7 +131,7 @@ impl CustomOp2 for LstmScan {
                     let (gg, o) = (tr.acts[row + 2 * h + j], tr.acts[row + 3 * h + j]);
                     let c = tr.cs[at + j];
                     let c_prev = if s > 0 { tr.cs[at - h + j] } else { 0.0 };
-                    let tc = c.tanh();
+                    let tc = tanh(c);
                     let dh = gv[at + j] + dh_next[bi * h + j];
                     let dc = dh * o * (1.0 - tc * tc) + dc_next[bi * h + j];
                     dc_next[bi * h + j] = dc * f;

@@ -7,6 +7,7 @@ pub mod init;
 pub mod layernorm;
 pub mod layers;
 pub mod lstm_scan;
+pub mod scalar;
 pub mod softmax;
 
 pub use init::ParamStore;
