@@ -10,8 +10,12 @@ use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 use super::scalar::{sigmoid, tanh};
 
 /// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
-/// `w_hh` (4H, H). Output: the hidden states (B, T, H).
-struct LstmScan;
+/// `w_hh` (4H, H). Output: the hidden states (B, T, H). The forward pass keeps its gate
+/// activations and cell states for the backward pass (which recomputes them if absent).
+#[derive(Default)]
+struct LstmScan {
+    trace: std::sync::Mutex<Option<Trace>>,
+}
 
 /// `a` (m, k) · `b` (k, n) on the CPU.
 fn mm(a: &[f32], m: usize, k: usize, b: &Tensor) -> Result<Vec<f32>> {
@@ -21,22 +25,19 @@ fn mm(a: &[f32], m: usize, k: usize, b: &Tensor) -> Result<Vec<f32>> {
         .to_vec1()
 }
 
-/// What the forward pass computed: hidden states (B, T, H), and when asked, the gate
-/// activations (B, T, 4H) and cell states (B, T, H) the backward pass needs.
+/// What the forward pass computed: hidden states (B, T, H), and the gate activations
+/// (B, T, 4H) and cell states (B, T, H) the backward pass needs.
 struct Trace {
     hs: Vec<f32>,
     acts: Vec<f32>,
     cs: Vec<f32>,
 }
 
-fn run(xp: &[f32], w_hh_t: &Tensor, (b, t, h): (usize, usize, usize), keep: bool) -> Result<Trace> {
+fn run(xp: &[f32], w_hh_t: &Tensor, (b, t, h): (usize, usize, usize)) -> Result<Trace> {
     let h4 = 4 * h;
     let mut hs = vec![0f32; b * t * h];
-    let (mut acts, mut cs) = if keep {
-        (vec![0f32; b * t * h4], vec![0f32; b * t * h])
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let mut acts = vec![0f32; b * t * h4];
+    let mut cs = vec![0f32; b * t * h];
     let mut hp = vec![0f32; b * h];
     let mut c = vec![0f32; b * h];
     for s in 0..t {
@@ -54,13 +55,11 @@ fn run(xp: &[f32], w_hh_t: &Tensor, (b, t, h): (usize, usize, usize), keep: bool
                 c[bi * h + j] = cv;
                 hp[bi * h + j] = hv;
                 hs[(bi * t + s) * h + j] = hv;
-                if keep {
-                    acts[row + j] = i;
-                    acts[row + h + j] = f;
-                    acts[row + 2 * h + j] = gg;
-                    acts[row + 3 * h + j] = o;
-                    cs[(bi * t + s) * h + j] = cv;
-                }
+                acts[row + j] = i;
+                acts[row + h + j] = f;
+                acts[row + 2 * h + j] = gg;
+                acts[row + 3 * h + j] = o;
+                cs[(bi * t + s) * h + j] = cv;
             }
         }
     }
@@ -101,8 +100,12 @@ impl CustomOp2 for LstmScan {
         let w_hh_t = Tensor::from_slice(w, (4 * h, h), &Device::Cpu)?
             .t()?
             .contiguous()?;
-        let tr = run(xp, &w_hh_t, (b, t, h), false)?;
-        Ok((CpuStorage::F32(tr.hs), Shape::from((b, t, h))))
+        let tr = run(xp, &w_hh_t, (b, t, h))?;
+        let hs = tr.hs.clone();
+        if let Ok(mut slot) = self.trace.lock() {
+            *slot = Some(tr);
+        }
+        Ok((CpuStorage::F32(hs), Shape::from((b, t, h))))
     }
 
     fn bwd(
@@ -114,10 +117,16 @@ impl CustomOp2 for LstmScan {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (b, t, h4) = xp.dims3()?;
         let h = h4 / 4;
-        let xv: Vec<f32> = xp.flatten_all()?.to_vec1()?;
         let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
         let w_hh = w_hh.contiguous()?;
-        let tr = run(&xv, &w_hh.t()?.contiguous()?, (b, t, h), true)?;
+        let kept = self.trace.lock().ok().and_then(|mut slot| slot.take());
+        let tr = match kept {
+            Some(tr) => tr,
+            None => {
+                let xv: Vec<f32> = xp.flatten_all()?.to_vec1()?;
+                run(&xv, &w_hh.t()?.contiguous()?, (b, t, h))?
+            }
+        };
         let mut dxp = vec![0f32; b * t * h4];
         let mut dh_next = vec![0f32; b * h];
         let mut dc_next = vec![0f32; b * h];
@@ -169,5 +178,6 @@ impl CustomOp2 for LstmScan {
 /// included) and the recurrent weight `w_hh` (4H, H), zero initial state; differentiable in
 /// both. CPU and f32 only: callers keep a graph version for other devices.
 pub fn lstm_scan(xp: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
-    xp.contiguous()?.apply_op2(&w_hh.contiguous()?, LstmScan)
+    xp.contiguous()?
+        .apply_op2(&w_hh.contiguous()?, LstmScan::default())
 }
