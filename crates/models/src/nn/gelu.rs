@@ -4,6 +4,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::cpu::f32_slice;
 use super::scalar::tanh;
 
 const C: f32 = 0.797_884_6; // sqrt(2/π)
@@ -14,23 +15,13 @@ struct Gelu;
 /// `dx = g · gelu'(x)` from the input `x` and the gradient `g`.
 struct GeluBwd;
 
-fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("{op} needs a contiguous input");
-    };
-    match s {
-        CpuStorage::F32(v) => Ok(&v[a..b]),
-        _ => candle_core::bail!("{op} supports f32 only"),
-    }
-}
-
 impl CustomOp1 for Gelu {
     fn name(&self) -> &'static str {
         "gelu-fused"
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s, l, self.name())?;
+        let x = f32_slice(s, l, self.name())?;
         let y = x
             .iter()
             .map(|&v| 0.5 * v * (1.0 + tanh(C * (v + A * v * v * v))))
@@ -55,8 +46,8 @@ impl CustomOp2 for GeluBwd {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
+        let x = f32_slice(s1, l1, self.name())?;
+        let g = f32_slice(s2, l2, self.name())?;
         if x.len() != g.len() {
             candle_core::bail!("{}: shapes differ", self.name());
         }

@@ -5,6 +5,8 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::cpu::f32_slice;
+
 /// `y = (x − mean) / sqrt(var + eps) · w + b` per row of the last dimension.
 struct LayerNorm {
     eps: f32,
@@ -13,16 +15,6 @@ struct LayerNorm {
 /// From (x, w, g): a (rows + 2, d) tensor holding dx (rows), then dw, then db.
 struct LayerNormBwd {
     eps: f32,
-}
-
-fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("{op} needs contiguous inputs");
-    };
-    match s {
-        CpuStorage::F32(v) => Ok(&v[a..b]),
-        _ => candle_core::bail!("{op} supports f32 only"),
-    }
 }
 
 /// Mean and 1/sqrt(var + eps) of a row (two passes, f32 like candle).
@@ -47,9 +39,9 @@ impl CustomOp3 for LayerNorm {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let w = slice(s2, l2, self.name())?;
-        let b = slice(s3, l3, self.name())?;
+        let x = f32_slice(s1, l1, self.name())?;
+        let w = f32_slice(s2, l2, self.name())?;
+        let b = f32_slice(s3, l3, self.name())?;
         let d = w.len();
         if d == 0 || b.len() != d || x.len() % d != 0 {
             candle_core::bail!(
@@ -99,9 +91,9 @@ impl CustomOp3 for LayerNormBwd {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let w = slice(s2, l2, self.name())?;
-        let g = slice(s3, l3, self.name())?;
+        let x = f32_slice(s1, l1, self.name())?;
+        let w = f32_slice(s2, l2, self.name())?;
+        let g = f32_slice(s3, l3, self.name())?;
         let d = w.len();
         if d == 0 || g.len() != x.len() || x.len() % d != 0 {
             candle_core::bail!("{}: shapes do not match", self.name());

@@ -7,6 +7,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 
+use super::cpu::f32_slice;
 use super::scalar::{sigmoid, tanh};
 
 /// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
@@ -75,13 +76,6 @@ fn dims(xp: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {
     Ok((b, t, h))
 }
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("lstm-scan needs contiguous f32 inputs"),
-    }
-}
-
 impl CustomOp2 for LstmScan {
     fn name(&self) -> &'static str {
         "lstm-scan"
@@ -95,8 +89,8 @@ impl CustomOp2 for LstmScan {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (b, t, h) = dims(l1, l2)?;
-        let xp = f32_slice(s1, l1)?;
-        let w = f32_slice(s2, l2)?;
+        let xp = f32_slice(s1, l1, self.name())?;
+        let w = f32_slice(s2, l2, self.name())?;
         let w_hh_t = Tensor::from_slice(w, (4 * h, h), &Device::Cpu)?
             .t()?
             .contiguous()?;

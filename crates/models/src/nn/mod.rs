@@ -1,6 +1,7 @@
 //! Shared neural layers: seeded parameter creation, dense / norm layers, attention.
 
 pub mod attention;
+pub mod cpu;
 pub mod cumsum;
 pub mod gelu;
 pub mod init;

@@ -5,6 +5,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 
+use super::cpu::f32_slice;
+
 /// `y = exp(x − max) / Σ exp(x − max)` per row of the last dimension.
 struct Softmax;
 
@@ -12,14 +14,8 @@ struct Softmax;
 struct SoftmaxBwd;
 
 fn rows<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<(&'a [f32], usize)> {
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("{op} needs a contiguous input");
-    };
     let n = l.dims().last().copied().unwrap_or(1).max(1);
-    match s {
-        CpuStorage::F32(v) => Ok((&v[a..b], n)),
-        _ => candle_core::bail!("{op} supports f32 only"),
-    }
+    Ok((f32_slice(s, l, op)?, n))
 }
 
 impl CustomOp1 for Softmax {

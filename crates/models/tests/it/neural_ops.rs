@@ -2,6 +2,20 @@
 
 use candle_core::{Device, Tensor, Var};
 
+/// Largest absolute difference between two tensors of one shape.
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
 /// Value and gradient of `f` at `x`, against candle's composed op `reference`.
 fn same_value_and_gradient(
     f: fn(&Tensor) -> candle_core::Result<Tensor>,
@@ -13,22 +27,10 @@ fn same_value_and_gradient(
     let w = Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
     let ours = f(x.as_tensor()).unwrap();
     let theirs = reference(x.as_tensor()).unwrap();
-    let diff = |a: &Tensor, b: &Tensor| {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    };
     assert!(
-        diff(&ours, &theirs) < 1e-5,
+        max_diff(&ours, &theirs) < 1e-5,
         "value {}",
-        diff(&ours, &theirs)
+        max_diff(&ours, &theirs)
     );
     let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
     let g2 = (theirs * &w)
@@ -38,7 +40,7 @@ fn same_value_and_gradient(
         .backward()
         .unwrap();
     let (g1, g2) = (g1.get(&x).unwrap(), g2.get(&x).unwrap());
-    assert!(diff(g1, g2) < 1e-4, "gradient {}", diff(g1, g2));
+    assert!(max_diff(g1, g2) < 1e-4, "gradient {}", max_diff(g1, g2));
 }
 
 #[test]
@@ -68,18 +70,6 @@ fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
     let g = Tensor::randn(0f32, 1.0, &[3, 7, 16], &dev).unwrap();
     let ours = models::nn::layernorm::layer_norm(x.as_tensor(), &w, &b, 1e-5).unwrap();
     let theirs = candle_nn::ops::layer_norm_slow(x.as_tensor(), &w, &b, 1e-5).unwrap();
-    let max_diff = |a: &Tensor, c: &Tensor| {
-        (a - c)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    };
     assert!(max_diff(&ours, &theirs) < 1e-5);
     let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
     let g2 = (theirs * &g)
@@ -108,18 +98,6 @@ fn fused_lstm_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
     let g = Tensor::randn(0f32, 1.0, &[b, t, h], &dev).unwrap();
     let ours = models::nn::lstm_scan::lstm_scan(&xp, &w).unwrap();
     let theirs = models::blocks::lstm::lstm_graph(&xp, &w).unwrap();
-    let max_diff = |a: &Tensor, c: &Tensor| {
-        (a - c)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    };
     assert_eq!(ours.dims(), &[b, t, h]);
     assert!(max_diff(&ours, &theirs) < 1e-5);
     let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
