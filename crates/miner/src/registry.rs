@@ -1,22 +1,21 @@
 //! [`RegistryChampions`]: the research registry's champion per asset × timeframe, loaded as a
 //! [`Forecaster`]. A statistical baseline is rebuilt from its name (it fits its statistics on
-//! the prompt's history); a neural model is loaded from its stored weights and spec.
+//! the prompt's history); a neural model is loaded with `research::load_model` (the weights
+//! stored for the champion's asset, with their spec).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use models::{Forecaster, ModelError};
 use research::registry::REGISTRY_FILE;
-use research::store::LocalStore;
-use research::{Champion, Registry};
+use research::{Archive, Champion, ErrorKind};
 use serde_json::Value;
 
 use crate::champion::{ChampionSource, Timeframe};
 
 /// Champions from a research data directory (`registry.sqlite` and `artifacts/`).
 pub struct RegistryChampions {
-    registry: Registry,
-    artifacts: LocalStore,
+    archive: Archive,
 }
 
 fn data_err(msg: String) -> ModelError {
@@ -34,12 +33,9 @@ impl RegistryChampions {
                 path.display()
             )));
         }
-        let registry = Registry::open(&path)
+        let archive = Archive::open(dir, None)
             .map_err(|e| data_err(format!("registry {}: {e}", path.display())))?;
-        Ok(Self {
-            registry,
-            artifacts: LocalStore::new(dir.join("artifacts")),
-        })
+        Ok(Self { archive })
     }
 
     /// The registry in `market::home::data_dir()` (`$SYNTH_CITY_HOME`).
@@ -49,7 +45,7 @@ impl RegistryChampions {
 
     /// Path of the registry database.
     pub fn registry_path(&self) -> PathBuf {
-        self.registry.path().to_path_buf()
+        self.archive.registry.path().to_path_buf()
     }
 
     fn baseline(&self, ch: &Champion, name: &str) -> Result<Arc<dyn Forecaster>, ModelError> {
@@ -62,39 +58,21 @@ impl RegistryChampions {
         Ok(Arc::from(m))
     }
 
-    /// The neural champion from its `*.safetensors` artifact and its spec; `Ok(None)` (with a
-    /// warning) when the weights were not stored or are not on this machine.
+    /// The neural champion through `research::load_model`; `Ok(None)` (with a warning) when
+    /// its model was not stored or is not on this machine.
     fn neural(&self, ch: &Champion) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
         let run = &ch.run;
-        let Some(w) = run
-            .artifacts
-            .iter()
-            .find(|a| a.name.ends_with(".safetensors"))
-        else {
-            tracing::warn!(run = %run.run_id, asset = %ch.asset, timeframe = %ch.timeframe, "neural champion has no stored weights; using the fallback");
-            return Ok(None);
-        };
-        let path = self.artifacts.path(&w.key);
-        if !path.is_file() {
-            tracing::warn!(run = %run.run_id, path = %path.display(), "neural champion's weights are not on this machine (run `synth-city store restore`); using the fallback");
-            return Ok(None);
-        }
-        match self.artifacts.sha256(&w.key) {
-            Some(sha) if sha == w.sha256 => {}
-            _ => {
-                return Err(data_err(format!(
-                    "weights {} do not match their recorded sha256",
-                    path.display()
-                )))
+        match research::load_model(&self.archive, &run.run_id, Some(&ch.asset)) {
+            Ok(m) => Ok(Some(Arc::from(m.forecaster))),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                tracing::warn!(run = %run.run_id, asset = %ch.asset, timeframe = %ch.timeframe, reason = %e.message, "neural champion's model is not on this machine (`synth-city store restore` fetches stored ones); using the fallback");
+                Ok(None)
             }
+            Err(e) => Err(data_err(format!(
+                "champion run {} ({}): {}",
+                run.run_id, ch.asset, e.message
+            ))),
         }
-        // `models::checkpoint` loads a folder of `model.safetensors` + `spec.json`.
-        let dir = tempfile::tempdir()?;
-        std::fs::copy(&path, dir.path().join(models::checkpoint::WEIGHTS))?;
-        let spec = serde_json::to_string(&run.spec).map_err(|e| data_err(e.to_string()))?;
-        std::fs::write(dir.path().join(models::checkpoint::SPEC), spec)?;
-        let model = models::checkpoint::load(dir.path())?;
-        Ok(Some(Arc::new(model)))
     }
 }
 
@@ -108,6 +86,7 @@ impl ChampionSource for RegistryChampions {
             return Ok(None);
         };
         let Some(ch) = self
+            .archive
             .registry
             .champion(asset, label)
             .map_err(|e| data_err(format!("registry: {e}")))?

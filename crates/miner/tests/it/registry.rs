@@ -11,8 +11,10 @@ use miner::{
 };
 use models::neural::NeuralModel;
 use models::spec::{ModelSpec, Timeframe as ModelTimeframe};
+use research::model_store::ModelKind;
 use research::{
-    Archive, AssetScore, DataProvenance, DataRange, Requester, RunRecord, RunStatus, Timings,
+    Archive, AssetScore, DataProvenance, DataRange, ModelManifest, Requester, RunRecord, RunStatus,
+    Timings,
 };
 use serde_json::{json, Value};
 
@@ -90,15 +92,28 @@ fn champions_load_from_the_registry_and_answer() {
     archive
         .record_run(record("run-gbm", "BTC", "5m", 12.0, g), Vec::new())
         .unwrap();
-    // ETH 5m: a neural model with weights stored as research stores them.
+    // ETH 5m: a neural model stored as research stores a two-asset run (BTC's weights first,
+    // ETH's second; a spec with an "eval" part): the champion must be ETH's weights.
     let (spec, weights) = tiny_neural();
-    let spec_v = serde_json::to_value(&spec).unwrap();
+    let mut spec_v = serde_json::to_value(&spec).unwrap();
+    spec_v["eval"] = json!({"folds": 1});
+    let mut manifest = ModelManifest::new(ModelKind::Neural, "5m");
+    manifest
+        .weights
+        .insert("BTC".into(), "weights.safetensors".into());
+    manifest
+        .weights
+        .insert("ETH".into(), "weights-eth.safetensors".into());
+    let mut two = record("run-neural", "ETH", "5m", 9.0, spec_v.clone());
+    two.data.assets = vec!["BTC".into(), "ETH".into()];
     archive
         .record_run(
-            record("run-neural", "ETH", "5m", 9.0, spec_v.clone()),
+            two,
             vec![
                 ("spec.json".into(), spec_v.to_string().into_bytes()),
-                ("weights.safetensors".into(), weights),
+                ("weights.safetensors".into(), b"not the ETH model".to_vec()),
+                ("weights-eth.safetensors".into(), weights),
+                ("model.json".into(), serde_json::to_vec(&manifest).unwrap()),
             ],
         )
         .unwrap();
