@@ -1,6 +1,7 @@
 //! GRU block: stacked GRU layers (hidden = d_model) returning every step, with a residual.
+//! The recurrence runs as one fused CPU op with a hand-written backward pass (`nn::gru_scan`).
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::{no_check, Block, BlockEntry, BuildCtx};
@@ -27,27 +28,42 @@ pub const ENTRY: BlockEntry = BlockEntry {
 struct GruLayer {
     ih: Linear,
     hh: Linear,
-    hidden: usize,
 }
 
 impl GruLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
         let xp = self.ih.forward(x)?;
-        let mut h = Tensor::zeros((b, self.hidden), x.dtype(), x.device())?;
-        let mut outs = Vec::with_capacity(t);
-        for s in 0..t {
-            let xi = xp.narrow(1, s, 1)?.squeeze(1)?.chunk(3, D::Minus1)?;
-            let hi = self.hh.forward(&h)?.chunk(3, D::Minus1)?;
-            let r = sigmoid(&(&xi[0] + &hi[0])?)?;
-            let z = sigmoid(&(&xi[1] + &hi[1])?)?;
-            let n = (&xi[2] + (r * &hi[2])?)?.tanh()?;
-            // h = (1 − z)·n + z·h = n + z·(h − n)
-            h = (&n + (z * (&h - &n)?)?)?;
-            outs.push(h.clone());
+        let w = self.hh.weight();
+        let b = match self.hh.bias() {
+            Some(b) => b.clone(),
+            None => Tensor::zeros(w.dim(0)?, w.dtype(), w.device())?,
+        };
+        if xp.device().is_cpu() && xp.dtype() == DType::F32 {
+            return crate::nn::gru_scan::gru_scan(&xp, w, &b);
         }
-        Tensor::stack(&outs, 1)
+        gru_graph(&xp, w, &b)
     }
+}
+
+/// The GRU recurrence step by step in candle's graph: hidden states (B, T, H) from the input
+/// projection `xp` (B, T, 3H), `w_hh` (3H, H) and `b_hh` (3H). Used off the CPU; the
+/// reference the fused `nn::gru_scan` is tested against.
+pub fn gru_graph(xp: &Tensor, w_hh: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
+    let (b, t, h3) = xp.dims3()?;
+    let hh = Linear::from_tensors(w_hh.clone(), Some(b_hh.clone()));
+    let mut h = Tensor::zeros((b, h3 / 3), xp.dtype(), xp.device())?;
+    let mut outs = Vec::with_capacity(t);
+    for s in 0..t {
+        let xi = xp.narrow(1, s, 1)?.squeeze(1)?.chunk(3, D::Minus1)?;
+        let hi = hh.forward(&h)?.chunk(3, D::Minus1)?;
+        let r = sigmoid(&(&xi[0] + &hi[0])?)?;
+        let z = sigmoid(&(&xi[1] + &hi[1])?)?;
+        let n = (&xi[2] + (r * &hi[2])?)?.tanh()?;
+        // h = (1 − z)·n + z·h = n + z·(h − n)
+        h = (&n + (z * (&h - &n)?)?)?;
+        outs.push(h.clone());
+    }
+    Tensor::stack(&outs, 1)
 }
 
 struct GruBlock {
@@ -63,7 +79,6 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
             Ok(GruLayer {
                 ih: Linear::new(d, 3 * d, vb.pp("ih"))?,
                 hh: Linear::new(d, 3 * d, vb.pp("hh"))?,
-                hidden: d,
             })
         })
         .collect::<Result<_>>()?;

@@ -40,6 +40,11 @@ impl Linear {
         &self.w
     }
 
+    /// The bias (out), if any.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.b.as_ref()
+    }
+
     /// A layer from existing tensors: weight (out, in), optional bias (out).
     pub fn from_tensors(w: Tensor, b: Option<Tensor>) -> Self {
         Self { w, b }

@@ -2,12 +2,12 @@
 //! (backpropagation through time). Step by step in candle's graph, every step's slice of the
 //! input projection has a backward that materialises a gradient of the whole sequence
 //! (`narrow`), so a step of training cost O(T²) memory traffic: 256 steps took seconds.
-//! Here the forward runs the recurrence directly and the backward recomputes it, then walks
+//! Here the forward runs the recurrence directly, keeping its gates, and the backward walks
 //! back once: O(T). Gate order [i, f, g, o], as the graph version in `blocks::lstm`.
 
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 
-use super::cpu::f32_slice;
+use super::cpu::{f32_slice, mm, previous_states};
 use super::scalar::{sigmoid, tanh};
 
 /// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
@@ -16,14 +16,6 @@ use super::scalar::{sigmoid, tanh};
 #[derive(Default)]
 struct LstmScan {
     trace: std::sync::Mutex<Option<Trace>>,
-}
-
-/// `a` (m, k) · `b` (k, n) on the CPU.
-fn mm(a: &[f32], m: usize, k: usize, b: &Tensor) -> Result<Vec<f32>> {
-    Tensor::from_slice(a, (m, k), &Device::Cpu)?
-        .matmul(b)?
-        .flatten_all()?
-        .to_vec1()
 }
 
 /// What the forward pass computed: hidden states (B, T, H), and the gate activations
@@ -153,13 +145,7 @@ impl CustomOp2 for LstmScan {
             dh_next = mm(&dg_t, b, h4, &w_hh)?; // (B, 4H) · (4H, H)
         }
         // dW_hh = Σ_t dgates_tᵀ · h_{t−1}, as one product over all (b, t).
-        let mut h_prev = vec![0f32; b * t * h];
-        for bi in 0..b {
-            for s in 1..t {
-                let (dst, src) = ((bi * t + s) * h, (bi * t + s - 1) * h);
-                h_prev[dst..dst + h].copy_from_slice(&tr.hs[src..src + h]);
-            }
-        }
+        let h_prev = previous_states(&tr.hs, (b, t, h));
         let dev = xp.device();
         let dxp = Tensor::from_vec(dxp, (b, t, h4), dev)?;
         let h_prev = Tensor::from_vec(h_prev, (b * t, h), dev)?;

@@ -1,4 +1,4 @@
-//! Fused CPU ops (softmax, GELU, layer norm, the LSTM recurrence) equal candle's composed ops in value and gradient.
+//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences) equal candle's composed ops in value and gradient.
 
 use candle_core::{Device, Tensor, Var};
 
@@ -108,6 +108,41 @@ fn fused_lstm_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
         .backward()
         .unwrap();
     for v in [&xp, &w] {
+        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+        assert_eq!(a.dims(), c.dims());
+        assert!(
+            max_diff(a, c) < 1e-4,
+            "gradient differs by {}",
+            max_diff(a, c)
+        );
+    }
+}
+
+#[test]
+fn fused_gru_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
+    let dev = Device::Cpu;
+    let (b, t, h) = (3, 9, 5);
+    let var = |shape: &[usize], sd: f32| {
+        Var::from_tensor(&Tensor::randn(0f32, sd, shape, &dev).unwrap()).unwrap()
+    };
+    let (xp, w, bias) = (
+        var(&[b, t, 3 * h], 1.0),
+        var(&[3 * h, h], 0.5),
+        var(&[3 * h], 0.5),
+    );
+    let g = Tensor::randn(0f32, 1.0, &[b, t, h], &dev).unwrap();
+    let ours = models::nn::gru_scan::gru_scan(&xp, &w, &bias).unwrap();
+    let theirs = models::blocks::gru::gru_graph(&xp, &w, &bias).unwrap();
+    assert_eq!(ours.dims(), &[b, t, h]);
+    assert!(max_diff(&ours, &theirs) < 1e-5);
+    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &g)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for v in [&xp, &w, &bias] {
         let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
         assert_eq!(a.dims(), c.dims());
         assert!(
