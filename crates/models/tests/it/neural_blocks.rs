@@ -206,26 +206,20 @@ fn tft_outputs_do_not_depend_on_later_steps() {
     assert!(diff > 1e-3, "later outputs must see the changed steps");
 }
 
-/// Cost of one forward + backward at batch 32, seq 256, d_model 64 for the paper blocks
-/// (printed, not asserted): `cargo nextest run -p models --cargo-profile ci --profile ci
-/// --run-ignored only -E 'test(paper_block_step_cost)' --no-capture`.
+/// Cost of one forward + backward at batch 32, seq 256, d_model 64 for every block with its
+/// default settings (printed, not asserted): `cargo nextest run -p models --cargo-profile ci
+/// --profile ci --run-ignored only -E 'test(block_step_cost)' --no-capture`.
 #[test]
 #[ignore]
-fn paper_block_step_cost() {
+fn block_step_cost() {
+    models::alloc::keep_freed_memory();
     let dev = Device::Cpu;
     let ctx = BuildCtx {
         d_model: 64,
         seq_len: 256,
     };
-    for name in [
-        "tft",
-        "informer",
-        "autoformer",
-        "fedformer",
-        "timesnet",
-        "crossformer",
-    ] {
-        let info = registry::block(name).unwrap();
+    for info in registry::blocks() {
+        let name = info.name;
         let store = ParamStore::new(1, dev.clone());
         let b = blocks::build(name, &info.defaults(), ctx, store.vb()).unwrap();
         let x = Noise::new(1, &dev).normal(&[32, 256, 64]).unwrap();
