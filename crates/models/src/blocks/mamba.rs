@@ -3,7 +3,7 @@
 //! the selective scan h_t = exp(Δ_t A) h_{t−1} + Δ_t B_t x_t, y_t = C_t h_t + D x_t; gate by
 //! SiLU(z); output projection. The scan is sequential (no parallel scan / fused kernel).
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Conv1d, Conv1dConfig, Init, VarBuilder};
 
 use super::{no_check, Block, BlockEntry, BuildCtx};
@@ -100,7 +100,6 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
 
 impl Block for Mamba {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
         let xz = self.in_proj.forward(&self.ln.forward(x)?)?;
         let xs = xz.narrow(2, 0, self.di)?;
         let z = xz.narrow(2, self.di, self.di)?;
@@ -120,16 +119,28 @@ impl Block for Mamba {
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
         let da = dt.unsqueeze(3)?.broadcast_mul(&a)?.exp()?; // (B, T, di, N)
         let dbx = (dt * &xc)?.unsqueeze(3)?.broadcast_mul(&bm.unsqueeze(2)?)?; // (B, T, di, N)
-        let mut h = Tensor::zeros((b, self.di, self.n), x.dtype(), x.device())?;
-        let mut ys = Vec::with_capacity(t);
-        for s in 0..t {
-            h = ((da.narrow(1, s, 1)?.squeeze(1)? * &h)? + dbx.narrow(1, s, 1)?.squeeze(1)?)?;
-            let c = cm.narrow(1, s, 1)?; // (B, 1, N)
-            ys.push(h.broadcast_mul(&c)?.sum(D::Minus1)?); // (B, di)
-        }
-        let y = Tensor::stack(&ys, 1)?; // (B, T, di)
+        let y = if da.device().is_cpu() && da.dtype() == DType::F32 {
+            crate::nn::selective_scan::selective_scan(&da, &dbx, &cm)?
+        } else {
+            scan_graph(&da, &dbx, &cm)?
+        }; // (B, T, di)
         let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
         let y = (y * silu(&z)?)?;
         x + self.out_proj.forward(&y)?
     }
+}
+
+/// The selective scan step by step in candle's graph: `y` (B, T, D) from `da`, `dbx`
+/// (B, T, D, N) and `c` (B, T, N). Used off the CPU; the reference the fused
+/// `nn::selective_scan` is tested against.
+pub fn scan_graph(da: &Tensor, dbx: &Tensor, cm: &Tensor) -> Result<Tensor> {
+    let (b, t, d, n) = da.dims4()?;
+    let mut h = Tensor::zeros((b, d, n), da.dtype(), da.device())?;
+    let mut ys = Vec::with_capacity(t);
+    for s in 0..t {
+        h = ((da.narrow(1, s, 1)?.squeeze(1)? * &h)? + dbx.narrow(1, s, 1)?.squeeze(1)?)?;
+        let c = cm.narrow(1, s, 1)?; // (B, 1, N)
+        ys.push(h.broadcast_mul(&c)?.sum(D::Minus1)?); // (B, D)
+    }
+    Tensor::stack(&ys, 1)
 }

@@ -10,6 +10,7 @@ pub mod layernorm;
 pub mod layers;
 pub mod lstm_scan;
 pub mod scalar;
+pub mod selective_scan;
 pub mod softmax;
 
 pub use init::ParamStore;

@@ -1,4 +1,4 @@
-//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences) equal candle's composed ops in value and gradient.
+//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences, Mamba's scan) equal candle's composed ops in value and gradient.
 
 use candle_core::{Device, Tensor, Var};
 
@@ -149,6 +149,38 @@ fn fused_gru_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
             max_diff(a, c) < 1e-4,
             "gradient differs by {}",
             max_diff(a, c)
+        );
+    }
+}
+
+#[test]
+fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
+    let dev = Device::Cpu;
+    let (b, t, d, n) = (2, 7, 3, 4);
+    let var = |shape: &[usize], mean: f32, sd: f32| {
+        Var::from_tensor(&Tensor::randn(mean, sd, shape, &dev).unwrap()).unwrap()
+    };
+    let da = var(&[b, t, d, n], 0.8, 0.1);
+    let (dbx, c) = (var(&[b, t, d, n], 0.0, 1.0), var(&[b, t, n], 0.0, 1.0));
+    let g = Tensor::randn(0f32, 1.0, &[b, t, d], &dev).unwrap();
+    let ours = models::nn::selective_scan::selective_scan(&da, &dbx, &c).unwrap();
+    let theirs = models::blocks::mamba::scan_graph(&da, &dbx, &c).unwrap();
+    assert_eq!(ours.dims(), &[b, t, d]);
+    assert!(max_diff(&ours, &theirs) < 1e-5);
+    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &g)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for v in [&da, &dbx, &c] {
+        let (a, e) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+        assert_eq!(a.dims(), e.dims());
+        assert!(
+            max_diff(a, e) < 1e-4,
+            "gradient differs by {}",
+            max_diff(a, e)
         );
     }
 }
