@@ -117,12 +117,10 @@ impl Block for Mamba {
         let bm = proj.narrow(2, self.rank, self.n)?.contiguous()?; // (B, T, N)
         let cm = proj.narrow(2, self.rank + self.n, self.n)?.contiguous()?;
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
-        let da = dt.unsqueeze(3)?.broadcast_mul(&a)?.exp()?; // (B, T, di, N)
-        let dbx = (dt * &xc)?.unsqueeze(3)?.broadcast_mul(&bm.unsqueeze(2)?)?; // (B, T, di, N)
-        let y = if da.device().is_cpu() && da.dtype() == DType::F32 {
-            crate::nn::selective_scan::selective_scan(&da, &dbx, &cm)?
+        let y = if dt.device().is_cpu() && dt.dtype() == DType::F32 {
+            crate::nn::selective_scan::selective_scan(&dt, &xc, &bm, &cm, &a)?
         } else {
-            scan_graph(&da, &dbx, &cm)?
+            scan_graph(&dt, &xc, &bm, &cm, &a)?
         }; // (B, T, di)
         let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
         let y = (y * silu(&z)?)?;
@@ -130,17 +128,20 @@ impl Block for Mamba {
     }
 }
 
-/// The selective scan step by step in candle's graph: `y` (B, T, D) from `da`, `dbx`
-/// (B, T, D, N) and `c` (B, T, N). Used off the CPU; the reference the fused
+/// The selective scan step by step in candle's graph: `y` (B, T, D) from `dt`, `x` (B, T, D),
+/// `b`, `c` (B, T, N) and `a` (D, N). Used off the CPU; the reference the fused
 /// `nn::selective_scan` is tested against.
-pub fn scan_graph(da: &Tensor, dbx: &Tensor, cm: &Tensor) -> Result<Tensor> {
-    let (b, t, d, n) = da.dims4()?;
-    let mut h = Tensor::zeros((b, d, n), da.dtype(), da.device())?;
+pub fn scan_graph(dt: &Tensor, x: &Tensor, b: &Tensor, c: &Tensor, a: &Tensor) -> Result<Tensor> {
+    let (bs, t, d) = dt.dims3()?;
+    let n = a.dim(1)?;
+    let da = dt.unsqueeze(3)?.broadcast_mul(a)?.exp()?; // (B, T, D, N)
+    let dbx = (dt * x)?.unsqueeze(3)?.broadcast_mul(&b.unsqueeze(2)?)?; // (B, T, D, N)
+    let mut h = Tensor::zeros((bs, d, n), dt.dtype(), dt.device())?;
     let mut ys = Vec::with_capacity(t);
     for s in 0..t {
         h = ((da.narrow(1, s, 1)?.squeeze(1)? * &h)? + dbx.narrow(1, s, 1)?.squeeze(1)?)?;
-        let c = cm.narrow(1, s, 1)?; // (B, 1, N)
-        ys.push(h.broadcast_mul(&c)?.sum(D::Minus1)?); // (B, D)
+        let cs = c.narrow(1, s, 1)?; // (B, 1, N)
+        ys.push(h.broadcast_mul(&cs)?.sum(D::Minus1)?); // (B, D)
     }
     Tensor::stack(&ys, 1)
 }

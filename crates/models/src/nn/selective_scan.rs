@@ -1,52 +1,61 @@
-//! Mamba's selective scan as one CPU op with a hand-written backward pass:
-//! `h_t = da_t ⊙ h_{t−1} + dbx_t` (state (D, N) per sequence, zero at the start) and
-//! `y_t[d] = Σ_n h_t[d, n] · c_t[n]`. Step by step in candle's graph every step's `narrow` of
-//! the (B, T, D, N) inputs has a backward that writes a gradient of the whole sequence (O(T²)).
+//! Mamba's selective scan as one CPU op with a hand-written backward pass. Per sequence, with
+//! state h (D, N) starting at zero:
+//! `h_t = exp(dt_t[d]·a[d, n]) · h_{t−1} + dt_t[d]·x_t[d]·b_t[n]` and
+//! `y_t[d] = Σ_n h_t[d, n] · c_t[n]`.
+//! Built from tensor ops, the discretised `exp(dt·a)` and `dt·x·b` are (B, T, D, N) tensors
+//! (67 MB each at 32 × 256 × 128 × 16) and every step's `narrow` of them has a backward that
+//! writes a gradient of the whole sequence (O(T²)). Here nothing of that size is built but the
+//! states the backward pass needs.
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
 use super::cpu::f32_slice;
 
-/// Inputs `da`, `dbx` (B, T, D, N) and `c` (B, T, N); output `y` (B, T, D). The forward pass
-/// keeps the states for the backward pass (which recomputes them if absent).
+/// Inputs: `dtx` (B, T, 2D) = [dt | x], `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y`
+/// (B, T, D). The forward pass keeps the states h (B, T, D, N) for the backward pass (which
+/// recomputes them if absent).
 #[derive(Default)]
 struct SelectiveScan {
     states: std::sync::Mutex<Option<Vec<f32>>>,
 }
 
+/// Sizes (B, T, D, N).
+type Dims = (usize, usize, usize, usize);
+
 /// The states h (B, T, D, N) and the output y (B, T, D).
-fn run(
-    da: &[f32],
-    dbx: &[f32],
-    c: &[f32],
-    (b, t, d, n): (usize, usize, usize, usize),
-) -> (Vec<f32>, Vec<f32>) {
+fn run(dtx: &[f32], bc: &[f32], a: &[f32], (b, t, d, n): Dims) -> (Vec<f32>, Vec<f32>) {
     let mut hs = vec![0f32; b * t * d * n];
     let mut y = vec![0f32; b * t * d];
     for bi in 0..b {
         for s in 0..t {
-            let cur = (bi * t + s) * d * n;
-            let cr = &c[(bi * t + s) * n..][..n];
+            let row = bi * t + s;
+            let (dt, x) = dtx[row * 2 * d..][..2 * d].split_at(d);
+            let (bm, cm) = bc[row * 2 * n..][..2 * n].split_at(n);
             for di in 0..d {
-                let at = cur + di * n;
+                let at = (row * d + di) * n;
+                let ar = &a[di * n..][..n];
+                let dx = dt[di] * x[di];
                 let mut acc = 0f32;
                 for k in 0..n {
                     let prev = if s > 0 { hs[at - d * n + k] } else { 0.0 };
-                    let hv = da[at + k] * prev + dbx[at + k];
+                    let hv = (dt[di] * ar[k]).exp() * prev + dx * bm[k];
                     hs[at + k] = hv;
-                    acc += hv * cr[k];
+                    acc += hv * cm[k];
                 }
-                y[(bi * t + s) * d + di] = acc;
+                y[row * d + di] = acc;
             }
         }
     }
     (hs, y)
 }
 
-fn dims(a: &Layout, bx: &Layout, c: &Layout) -> Result<(usize, usize, usize, usize)> {
-    let (b, t, d, n) = a.shape().dims4()?;
-    if bx.shape().dims() != a.shape().dims() || c.shape().dims() != [b, t, n] {
-        candle_core::bail!("selective-scan: da, dbx (B, T, D, N) and c (B, T, N) do not match");
+fn dims(dtx: &Layout, bc: &Layout, a: &Layout) -> Result<Dims> {
+    let (b, t, d2) = dtx.shape().dims3()?;
+    let (d, n) = a.shape().dims2()?;
+    if d2 != 2 * d || bc.shape().dims() != [b, t, 2 * n] {
+        candle_core::bail!(
+            "selective-scan: dtx (B, T, 2D), bc (B, T, 2N) and a (D, N) do not match"
+        );
     }
     Ok((b, t, d, n))
 }
@@ -81,60 +90,81 @@ impl CustomOp3 for SelectiveScan {
 
     fn bwd(
         &self,
-        da: &Tensor,
-        dbx: &Tensor,
-        c: &Tensor,
+        dtx: &Tensor,
+        bc: &Tensor,
+        a: &Tensor,
         _y: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (b, t, d, n) = da.dims4()?;
-        let av: Vec<f32> = da.flatten_all()?.to_vec1()?;
-        let cv: Vec<f32> = c.flatten_all()?.to_vec1()?;
+        let (b, t, d2) = dtx.dims3()?;
+        let (d, n) = a.dims2()?;
+        let (xv, bv, av): (Vec<f32>, Vec<f32>, Vec<f32>) = (
+            dtx.flatten_all()?.to_vec1()?,
+            bc.flatten_all()?.to_vec1()?,
+            a.flatten_all()?.to_vec1()?,
+        );
         let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
         let kept = self.states.lock().ok().and_then(|mut slot| slot.take());
         let hs = match kept {
             Some(hs) => hs,
-            None => run(&av, &dbx.flatten_all()?.to_vec1()?, &cv, (b, t, d, n)).0,
+            None => run(&xv, &bv, &av, (b, t, d, n)).0,
         };
-        let mut d_da = vec![0f32; b * t * d * n];
-        let mut d_dbx = vec![0f32; b * t * d * n];
-        let mut d_c = vec![0f32; b * t * n];
-        // dh carried from step s + 1 into step s: da_{s+1} ⊙ dh_{s+1}.
+        let mut d_dtx = vec![0f32; b * t * d2];
+        let mut d_bc = vec![0f32; b * t * 2 * n];
+        let mut d_a = vec![0f32; d * n];
+        // dh carried from step s + 1 into step s: exp(dt_{s+1}·a) ⊙ dh_{s+1}.
         let mut carry = vec![0f32; d * n];
         for bi in 0..b {
             carry.iter_mut().for_each(|v| *v = 0.0);
             for s in (0..t).rev() {
-                let cur = (bi * t + s) * d * n;
-                let cr = &cv[(bi * t + s) * n..][..n];
+                let row = bi * t + s;
+                let (dt, x) = xv[row * 2 * d..][..2 * d].split_at(d);
+                let (bm, cm) = bv[row * 2 * n..][..2 * n].split_at(n);
+                let (g_dt, g_x) = d_dtx[row * 2 * d..][..2 * d].split_at_mut(d);
+                let (g_b, g_c) = d_bc[row * 2 * n..][..2 * n].split_at_mut(n);
                 for di in 0..d {
-                    let gy = gv[(bi * t + s) * d + di];
-                    let at = cur + di * n;
+                    let gy = gv[row * d + di];
+                    let at = (row * d + di) * n;
+                    let ar = &av[di * n..][..n];
+                    let dx = dt[di] * x[di];
+                    let (mut gdt, mut gdx) = (0f32, 0f32);
                     for k in 0..n {
-                        let dh = gy * cr[k] + carry[di * n + k];
+                        let dh = gy * cm[k] + carry[di * n + k];
                         let prev = if s > 0 { hs[at - d * n + k] } else { 0.0 };
-                        d_dbx[at + k] = dh;
-                        d_da[at + k] = dh * prev;
-                        d_c[(bi * t + s) * n + k] += gy * hs[at + k];
-                        carry[di * n + k] = dh * av[at + k];
+                        let da = (dt[di] * ar[k]).exp();
+                        let g_da = dh * prev * da; // d/d(dt·a) of exp(dt·a)·prev
+                        gdt += g_da * ar[k];
+                        d_a[di * n + k] += g_da * dt[di];
+                        gdx += dh * bm[k];
+                        g_b[k] += dh * dx;
+                        g_c[k] += gy * hs[at + k];
+                        carry[di * n + k] = dh * da;
                     }
+                    g_dt[di] = gdt + gdx * x[di];
+                    g_x[di] = gdx * dt[di];
                 }
             }
         }
-        let dev = da.device();
+        let dev = dtx.device();
         Ok((
-            Some(Tensor::from_vec(d_da, (b, t, d, n), dev)?),
-            Some(Tensor::from_vec(d_dbx, (b, t, d, n), dev)?),
-            Some(Tensor::from_vec(d_c, (b, t, n), dev)?),
+            Some(Tensor::from_vec(d_dtx, (b, t, d2), dev)?),
+            Some(Tensor::from_vec(d_bc, (b, t, 2 * n), dev)?),
+            Some(Tensor::from_vec(d_a, (d, n), dev)?),
         ))
     }
 }
 
-/// Mamba's selective scan: `y` (B, T, D) from `da`, `dbx` (B, T, D, N) and `c` (B, T, N),
-/// differentiable in all three. CPU and f32 only: callers keep a graph version elsewhere.
-pub fn selective_scan(da: &Tensor, dbx: &Tensor, c: &Tensor) -> Result<Tensor> {
-    da.contiguous()?.apply_op3(
-        &dbx.contiguous()?,
-        &c.contiguous()?,
-        SelectiveScan::default(),
-    )
+/// Mamba's selective scan: `y` (B, T, D) from the step sizes `dt` and inputs `x` (B, T, D),
+/// `b` and `c` (B, T, N) and the (negative) state matrix `a` (D, N); differentiable in all.
+/// CPU and f32 only: callers keep a graph version elsewhere.
+pub fn selective_scan(
+    dt: &Tensor,
+    x: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    a: &Tensor,
+) -> Result<Tensor> {
+    let dtx = Tensor::cat(&[dt, x], D::Minus1)?;
+    let bc = Tensor::cat(&[b, c], D::Minus1)?;
+    dtx.apply_op3(&bc, &a.contiguous()?, SelectiveScan::default())
 }
