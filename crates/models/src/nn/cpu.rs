@@ -34,3 +34,27 @@ pub fn previous_states(hs: &[f32], (b, t, h): (usize, usize, usize)) -> Vec<f32>
     }
     prev
 }
+
+/// What a fused op's forward pass keeps for its backward pass (taken once; the backward pass
+/// recomputes it when absent).
+pub struct Kept<T>(std::sync::Mutex<Option<T>>);
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T> Kept<T> {
+    /// Keeps `v` (replacing what was kept).
+    pub fn put(&self, v: T) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(v);
+        }
+    }
+
+    /// Takes what was kept, if anything.
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}

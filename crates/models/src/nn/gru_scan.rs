@@ -6,7 +6,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, mm, previous_states};
+use super::cpu::{f32_slice, mm, previous_states, Kept};
 use super::scalar::{sigmoid, tanh};
 
 /// Inputs: `xp` (B, T, 3H) — the input projection of every step, its bias included —,
@@ -14,7 +14,7 @@ use super::scalar::{sigmoid, tanh};
 /// keeps what the backward pass needs (which recomputes it if absent).
 #[derive(Default)]
 struct GruScan {
-    trace: std::sync::Mutex<Option<Trace>>,
+    trace: Kept<Trace>,
 }
 
 /// Hidden states (B, T, H), the gates r, z, n (B, T, 3H) and the recurrent part of n before
@@ -93,9 +93,7 @@ impl CustomOp3 for GruScan {
             .contiguous()?;
         let tr = run(xp, &w_hh_t, bias, (b, t, h))?;
         let hs = tr.hs.clone();
-        if let Ok(mut slot) = self.trace.lock() {
-            *slot = Some(tr);
-        }
+        self.trace.put(tr);
         Ok((CpuStorage::F32(hs), Shape::from((b, t, h))))
     }
 
@@ -111,7 +109,7 @@ impl CustomOp3 for GruScan {
         let h = h3 / 3;
         let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
         let w_hh = w_hh.contiguous()?;
-        let kept = self.trace.lock().ok().and_then(|mut slot| slot.take());
+        let kept = self.trace.take();
         let tr = match kept {
             Some(tr) => tr,
             None => {

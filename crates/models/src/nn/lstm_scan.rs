@@ -7,7 +7,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, mm, previous_states};
+use super::cpu::{f32_slice, mm, previous_states, Kept};
 use super::scalar::{sigmoid, tanh};
 
 /// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
@@ -15,7 +15,7 @@ use super::scalar::{sigmoid, tanh};
 /// activations and cell states for the backward pass (which recomputes them if absent).
 #[derive(Default)]
 struct LstmScan {
-    trace: std::sync::Mutex<Option<Trace>>,
+    trace: Kept<Trace>,
 }
 
 /// What the forward pass computed: hidden states (B, T, H), and the gate activations
@@ -88,9 +88,7 @@ impl CustomOp2 for LstmScan {
             .contiguous()?;
         let tr = run(xp, &w_hh_t, (b, t, h))?;
         let hs = tr.hs.clone();
-        if let Ok(mut slot) = self.trace.lock() {
-            *slot = Some(tr);
-        }
+        self.trace.put(tr);
         Ok((CpuStorage::F32(hs), Shape::from((b, t, h))))
     }
 
@@ -105,7 +103,7 @@ impl CustomOp2 for LstmScan {
         let h = h4 / 4;
         let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
         let w_hh = w_hh.contiguous()?;
-        let kept = self.trace.lock().ok().and_then(|mut slot| slot.take());
+        let kept = self.trace.take();
         let tr = match kept {
             Some(tr) => tr,
             None => {

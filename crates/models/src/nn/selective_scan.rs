@@ -9,14 +9,14 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
-use super::cpu::f32_slice;
+use super::cpu::{f32_slice, Kept};
 
 /// Inputs: `dtx` (B, T, 2D) = [dt | x], `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y`
 /// (B, T, D). The forward pass keeps the states h (B, T, D, N) for the backward pass (which
 /// recomputes them if absent).
 #[derive(Default)]
 struct SelectiveScan {
-    states: std::sync::Mutex<Option<Vec<f32>>>,
+    states: Kept<Vec<f32>>,
 }
 
 /// Sizes (B, T, D, N).
@@ -81,9 +81,7 @@ impl CustomOp3 for SelectiveScan {
             f32_slice(s3, l3, self.name())?,
             dims,
         );
-        if let Ok(mut slot) = self.states.lock() {
-            *slot = Some(hs);
-        }
+        self.states.put(hs);
         let (b, t, d, _) = dims;
         Ok((CpuStorage::F32(y), Shape::from((b, t, d))))
     }
@@ -104,7 +102,7 @@ impl CustomOp3 for SelectiveScan {
             a.flatten_all()?.to_vec1()?,
         );
         let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        let kept = self.states.lock().ok().and_then(|mut slot| slot.take());
+        let kept = self.states.take();
         let hs = match kept {
             Some(hs) => hs,
             None => run(&xv, &bv, &av, (b, t, d, n)).0,

@@ -1,4 +1,5 @@
-//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences, Mamba's scan) equal candle's composed ops in value and gradient.
+//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences, Mamba's selective
+//! scan) equal candle's composed ops / the step-by-step graph in value and in every gradient.
 
 use candle_core::{Device, Tensor, Var};
 
@@ -16,42 +17,48 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
 }
 
-/// Value and gradient of `f` at `x`, against candle's composed op `reference`.
-fn same_value_and_gradient(
-    f: fn(&Tensor) -> candle_core::Result<Tensor>,
-    reference: fn(&Tensor) -> candle_core::Result<Tensor>,
-    shape: &[usize],
-) {
-    let dev = Device::Cpu;
-    let x = Var::from_tensor(&(Tensor::randn(0f32, 3.0, shape, &dev).unwrap())).unwrap();
-    let w = Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
-    let ours = f(x.as_tensor()).unwrap();
-    let theirs = reference(x.as_tensor()).unwrap();
-    assert!(
-        max_diff(&ours, &theirs) < 1e-5,
-        "value {}",
-        max_diff(&ours, &theirs)
-    );
-    let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
-    let g2 = (theirs * &w)
+/// A variable of `shape` with normal entries.
+fn var(shape: &[usize], mean: f32, sd: f32) -> Var {
+    Var::from_tensor(&Tensor::randn(mean, sd, shape, &Device::Cpu).unwrap()).unwrap()
+}
+
+/// `ours` equals `theirs`, and so does the gradient of Σ g·output for each of `vars`
+/// (g random).
+fn same_value_and_gradients(ours: Tensor, theirs: Tensor, vars: &[&Var]) {
+    assert_eq!(ours.dims(), theirs.dims());
+    let d = max_diff(&ours, &theirs);
+    assert!(d < 1e-5, "value differs by {d}");
+    let g = Tensor::randn(0f32, 1.0, ours.shape(), ours.device()).unwrap();
+    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &g)
         .unwrap()
         .sum_all()
         .unwrap()
         .backward()
         .unwrap();
-    let (g1, g2) = (g1.get(&x).unwrap(), g2.get(&x).unwrap());
-    assert!(max_diff(g1, g2) < 1e-4, "gradient {}", max_diff(g1, g2));
+    for (i, v) in vars.iter().enumerate() {
+        let (a, b) = (g1.get(v).unwrap(), g2.get(v).unwrap());
+        assert_eq!(a.dims(), b.dims());
+        let d = max_diff(a, b);
+        assert!(d < 1e-4, "gradient of input {i} differs by {d}");
+    }
 }
 
 #[test]
 fn fused_softmax_and_gelu_match_candles_composed_ops() {
-    same_value_and_gradient(
-        models::nn::softmax::softmax_last,
-        |x| candle_nn::ops::softmax(x, candle_core::D::Minus1),
-        &[3, 5, 17],
+    let x = var(&[3, 5, 17], 0.0, 3.0);
+    same_value_and_gradients(
+        models::nn::softmax::softmax_last(&x).unwrap(),
+        candle_nn::ops::softmax(&x, candle_core::D::Minus1).unwrap(),
+        &[&x],
     );
-    same_value_and_gradient(models::nn::gelu::gelu, |x| x.gelu(), &[4, 33]);
-    // Rows of -inf-free extreme logits stay finite and sum to 1.
+    let x = var(&[4, 33], 0.0, 3.0);
+    same_value_and_gradients(
+        models::nn::gelu::gelu(&x).unwrap(),
+        x.gelu().unwrap(),
+        &[&x],
+    );
+    // Rows of extreme logits stay finite and sum to 1.
     let x = Tensor::new(&[[1e4f32, -1e4, 0.0], [88.0, 89.0, 90.0]], &Device::Cpu).unwrap();
     let y = models::nn::softmax::softmax_last(&x).unwrap();
     for row in y.to_vec2::<f32>().unwrap() {
@@ -62,135 +69,53 @@ fn fused_softmax_and_gelu_match_candles_composed_ops() {
 
 #[test]
 fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
-    let dev = Device::Cpu;
-    let var = |shape: &[usize], mean: f32| {
-        Var::from_tensor(&Tensor::randn(mean, 2.0, shape, &dev).unwrap()).unwrap()
-    };
-    let (x, w, b) = (var(&[3, 7, 16], 1.0), var(&[16], 1.0), var(&[16], 0.0));
-    let g = Tensor::randn(0f32, 1.0, &[3, 7, 16], &dev).unwrap();
-    let ours = models::nn::layernorm::layer_norm(x.as_tensor(), &w, &b, 1e-5).unwrap();
-    let theirs = candle_nn::ops::layer_norm_slow(x.as_tensor(), &w, &b, 1e-5).unwrap();
-    assert!(max_diff(&ours, &theirs) < 1e-5);
-    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-    let g2 = (theirs * &g)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    for v in [&x, &w, &b] {
-        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-        assert_eq!(a.dims(), c.dims());
-        assert!(
-            max_diff(a, c) < 1e-4,
-            "gradient differs by {}",
-            max_diff(a, c)
-        );
-    }
+    let (x, w, b) = (
+        var(&[3, 7, 16], 1.0, 2.0),
+        var(&[16], 1.0, 2.0),
+        var(&[16], 0.0, 2.0),
+    );
+    same_value_and_gradients(
+        models::nn::layernorm::layer_norm(&x, &w, &b, 1e-5).unwrap(),
+        candle_nn::ops::layer_norm_slow(&x, &w, &b, 1e-5).unwrap(),
+        &[&x, &w, &b],
+    );
 }
 
 #[test]
 fn fused_lstm_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let dev = Device::Cpu;
     let (b, t, h) = (3, 9, 5);
-    let xp = Var::from_tensor(&Tensor::randn(0f32, 1.0, &[b, t, 4 * h], &dev).unwrap()).unwrap();
-    let w = Var::from_tensor(&Tensor::randn(0f32, 0.5, &[4 * h, h], &dev).unwrap()).unwrap();
-    let g = Tensor::randn(0f32, 1.0, &[b, t, h], &dev).unwrap();
-    let ours = models::nn::lstm_scan::lstm_scan(&xp, &w).unwrap();
-    let theirs = models::blocks::lstm::lstm_graph(&xp, &w).unwrap();
-    assert_eq!(ours.dims(), &[b, t, h]);
-    assert!(max_diff(&ours, &theirs) < 1e-5);
-    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-    let g2 = (theirs * &g)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    for v in [&xp, &w] {
-        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-        assert_eq!(a.dims(), c.dims());
-        assert!(
-            max_diff(a, c) < 1e-4,
-            "gradient differs by {}",
-            max_diff(a, c)
-        );
-    }
+    let (xp, w) = (var(&[b, t, 4 * h], 0.0, 1.0), var(&[4 * h, h], 0.0, 0.5));
+    same_value_and_gradients(
+        models::nn::lstm_scan::lstm_scan(&xp, &w).unwrap(),
+        models::blocks::lstm::lstm_graph(&xp, &w).unwrap(),
+        &[&xp, &w],
+    );
 }
 
 #[test]
 fn fused_gru_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let dev = Device::Cpu;
     let (b, t, h) = (3, 9, 5);
-    let var = |shape: &[usize], sd: f32| {
-        Var::from_tensor(&Tensor::randn(0f32, sd, shape, &dev).unwrap()).unwrap()
-    };
-    let (xp, w, bias) = (
-        var(&[b, t, 3 * h], 1.0),
-        var(&[3 * h, h], 0.5),
-        var(&[3 * h], 0.5),
+    let xp = var(&[b, t, 3 * h], 0.0, 1.0);
+    let (w, bias) = (var(&[3 * h, h], 0.0, 0.5), var(&[3 * h], 0.0, 0.5));
+    same_value_and_gradients(
+        models::nn::gru_scan::gru_scan(&xp, &w, &bias).unwrap(),
+        models::blocks::gru::gru_graph(&xp, &w, &bias).unwrap(),
+        &[&xp, &w, &bias],
     );
-    let g = Tensor::randn(0f32, 1.0, &[b, t, h], &dev).unwrap();
-    let ours = models::nn::gru_scan::gru_scan(&xp, &w, &bias).unwrap();
-    let theirs = models::blocks::gru::gru_graph(&xp, &w, &bias).unwrap();
-    assert_eq!(ours.dims(), &[b, t, h]);
-    assert!(max_diff(&ours, &theirs) < 1e-5);
-    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-    let g2 = (theirs * &g)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    for v in [&xp, &w, &bias] {
-        let (a, c) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-        assert_eq!(a.dims(), c.dims());
-        assert!(
-            max_diff(a, c) < 1e-4,
-            "gradient differs by {}",
-            max_diff(a, c)
-        );
-    }
 }
 
 #[test]
 fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let dev = Device::Cpu;
     let (b, t, d, n) = (2, 7, 3, 4);
-    let var = |shape: &[usize], mean: f32, sd: f32| {
-        Var::from_tensor(&Tensor::randn(mean, sd, shape, &dev).unwrap()).unwrap()
-    };
-    let dt = Var::from_tensor(&var(&[b, t, d], 0.0, 1.0).as_tensor().abs().unwrap()).unwrap();
+    let positive =
+        |shape: &[usize]| Var::from_tensor(&var(shape, 0.0, 1.0).abs().unwrap()).unwrap();
+    let dt = positive(&[b, t, d]);
+    let a = Var::from_tensor(&positive(&[d, n]).neg().unwrap()).unwrap();
     let x = var(&[b, t, d], 0.0, 1.0);
     let (bm, cm) = (var(&[b, t, n], 0.0, 1.0), var(&[b, t, n], 0.0, 1.0));
-    let a = Var::from_tensor(
-        &var(&[d, n], 0.0, 1.0)
-            .as_tensor()
-            .abs()
-            .unwrap()
-            .neg()
-            .unwrap(),
-    )
-    .unwrap();
-    let g = Tensor::randn(0f32, 1.0, &[b, t, d], &dev).unwrap();
-    let ours = models::nn::selective_scan::selective_scan(&dt, &x, &bm, &cm, &a).unwrap();
-    let theirs = models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap();
-    assert_eq!(ours.dims(), &[b, t, d]);
-    assert!(max_diff(&ours, &theirs) < 1e-5);
-    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-    let g2 = (theirs * &g)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
-    for v in [&dt, &x, &bm, &cm, &a] {
-        let (p, q) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-        assert_eq!(p.dims(), q.dims());
-        assert!(
-            max_diff(p, q) < 1e-4,
-            "gradient differs by {}",
-            max_diff(p, q)
-        );
-    }
+    same_value_and_gradients(
+        models::nn::selective_scan::selective_scan(&dt, &x, &bm, &cm, &a).unwrap(),
+        models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap(),
+        &[&dt, &x, &bm, &cm, &a],
+    );
 }
