@@ -3,6 +3,8 @@
 //! as `run:<id>` and as the registry `champion`, scored deterministically on real prompts
 //! without look-ahead. Skipped (with a message) where the shared data folder is absent.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -10,40 +12,12 @@ use backtest::{
     in_sample_notes, resolve_competitors, run, summarise, BacktestConfig, BacktestError,
     Competition, Competitor, PromptStatus,
 };
-use models::{ForecastRequest, Forecaster, ModelError};
+use common::Peeker;
 use research::{Archive, DataRequest, ModelsRunner, Requester, ResearchSession, RunRequest};
 use serde_json::json;
-use sn50::PathSet;
 
 /// 2026-04-01 00:00 UTC: BTC has 1-minute data from 2026-03-23 to 2026-04-22.
 const FROM: i64 = 1_775_001_600;
-
-/// Fails loudly when handed any candle that was not closed at the request time.
-struct Peeker {
-    peeked: Arc<AtomicBool>,
-    inner: Box<dyn Forecaster>,
-}
-
-impl Forecaster for Peeker {
-    fn name(&self) -> String {
-        "peeker".into()
-    }
-
-    fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
-        let res = i64::from(req.history.resolution_secs);
-        let request_time = req.start_time - backtest::LEAD_SECS;
-        if req
-            .history
-            .ts
-            .iter()
-            .any(|&t| t + res > request_time || t >= req.start_time)
-        {
-            self.peeked.store(true, Ordering::SeqCst);
-            panic!("look-ahead: history reaches past the request time");
-        }
-        self.inner.forecast(req)
-    }
-}
 
 #[test]
 fn a_neural_registry_run_competes_and_is_scored_deterministically() {

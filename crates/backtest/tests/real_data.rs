@@ -1,14 +1,16 @@
 //! Backtests on the real price history in the shared data folder: a small fixed range, two
 //! competitors. Skipped (with a message) where the folder is absent.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use common::Peeker;
+
 use backtest::{run, summarise, BacktestConfig, Competition, Competitor, PromptStatus};
 use models::baselines::baseline;
-use models::{ForecastRequest, Forecaster, ModelError};
 use sn50::rewards::{compute_prompt_scores, compute_softmax, smoothed_scores, ScoreRow};
-use sn50::PathSet;
 
 /// 2026-04-01 00:00 UTC: BTC and ETH have 1-minute data from 2026-03-23 to 2026-04-22.
 const FROM: i64 = 1_775_001_600;
@@ -100,39 +102,6 @@ fn same_seed_same_results_and_weights_as_sn50_by_hand() {
             assert_eq!(x.reward_weight, w[i], "{comp:?} {}", x.name);
             assert_eq!(x.smoothed_score, Some(l[i]));
         }
-    }
-}
-
-/// Fails loudly when handed any candle that was not closed at the request time.
-struct Peeker {
-    peeked: Arc<AtomicBool>,
-    inner: Box<dyn Forecaster>,
-}
-
-impl Forecaster for Peeker {
-    fn name(&self) -> String {
-        "peeker".into()
-    }
-
-    fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
-        let res = i64::from(req.history.resolution_secs);
-        let request_time = req.start_time - backtest::LEAD_SECS;
-        if req
-            .history
-            .ts
-            .iter()
-            .any(|&t| t + res > request_time || t >= req.start_time)
-        {
-            self.peeked.store(true, Ordering::SeqCst);
-            panic!("look-ahead: history reaches past the request time");
-        }
-        if req.history.close.last() != Some(&req.start_price) {
-            self.peeked.store(true, Ordering::SeqCst);
-            return Err(ModelError::Data(
-                "start price is not the last known close".into(),
-            ));
-        }
-        self.inner.forecast(req)
     }
 }
 
