@@ -95,6 +95,8 @@ fn runs_are_stored_with_their_weights_and_an_identical_run_is_reused() {
         "1",
         "--max-prompts",
         "2",
+        "--max-windows",
+        "128",
         "--json",
     ];
     let o = cli(home.path(), &args);
@@ -113,6 +115,7 @@ fn runs_are_stored_with_their_weights_and_an_identical_run_is_reused() {
     let artifacts = rec["artifacts"].to_string();
     assert!(artifacts.contains("weights.safetensors"), "{artifacts}");
     assert_eq!(rec["run"]["requested_by"]["by"], "cli", "{rec}");
+    assert_eq!(rec["run"]["spec"]["training"]["max_windows"], 128, "{rec}");
     assert_eq!(
         rec["run"]["spec"]["eval"],
         serde_json::json!({"folds": 1, "max_prompts": 2}),

@@ -37,6 +37,10 @@ pub struct Common {
     /// Backbone width of neural models.
     #[arg(long)]
     d_model: Option<usize>,
+    /// Train neural models on the most recent N windows only (0 = every window; default: the
+    /// spec's, which is every window).
+    #[arg(long)]
+    max_windows: Option<usize>,
     /// Seed (prompt placement, sampling, weights).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -285,6 +289,9 @@ pub fn experiment(
             if let Some(e) = c.epochs {
                 spec.training.epochs = e;
             }
+            if let Some(w) = c.max_windows {
+                spec.training.max_windows = w;
+            }
             spec.training.seed = c.seed;
             spec.validate()
                 .map_err(|e| CliError::input(e.to_string()))?;
@@ -319,7 +326,7 @@ pub fn quick(tf: &str, mut c: Common) -> CliResult {
     spec.d_model = c.d_model.unwrap_or(16);
     spec.seq_len = spec.seq_len.min(64);
     spec.training.epochs = c.epochs.unwrap_or(3);
-    spec.training.max_windows = 256;
+    spec.training.max_windows = c.max_windows.unwrap_or(256);
     spec.training.n_paths = 32;
     spec.training.seed = c.seed;
     single(&c, tf, ModelChoice::Neural(Box::new(spec)))
@@ -391,7 +398,10 @@ pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> Cli
         for (asset, d) in &loaded {
             for n in &names {
                 let p = preset(n).ok_or_else(|| CliError::input(format!("unknown preset {n}")))?;
-                let model = p.model(tf, c.d_model, c.epochs, c.seed);
+                let mut model = p.model(tf, c.d_model, c.epochs, c.seed);
+                if let (ModelChoice::Neural(spec), Some(w)) = (&mut model, c.max_windows) {
+                    spec.training.max_windows = w;
+                }
                 let synthetic = d.history.provenance == market::Provenance::Synthetic;
                 match run_one(&mut s, c, tf, asset, &model, synthetic) {
                     Ok(r) => {
