@@ -66,12 +66,19 @@ pub fn place_prompts(test: Span, cfg: &PromptConfig, max: usize, seed: u64) -> V
     (0..max).map(|i| all[i * all.len() / max]).collect()
 }
 
+/// Reads JSON `null` (how serde_json writes a non-finite number) back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One model's scores over the prompts that every model answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelScore {
     /// Model name.
     pub name: String,
-    /// Mean total CRPS per prompt (the validator's sum over intervals), lower is better.
+    /// Mean total CRPS per prompt (the validator's sum over intervals), lower is better; NaN
+    /// (JSON `null`) for a span without prompts.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean_crps: f64,
     /// Mean CRPS per prompt of each scoring interval, by the validator's names.
     pub per_interval: BTreeMap<String, f64>,
@@ -267,6 +274,22 @@ pub fn evaluate_span(
 mod tests {
     use super::*;
     use sn50::{HIGH, LOW};
+
+    #[test]
+    fn a_score_without_prompts_round_trips_through_json() {
+        let s = ModelScore {
+            name: "gbm".into(),
+            mean_crps: f64::NAN,
+            per_interval: BTreeMap::new(),
+            failures: 0,
+            param_count: 0,
+            train_secs: 0.0,
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"mean_crps\":null"), "{json}");
+        let back: ModelScore = serde_json::from_str(&json).unwrap();
+        assert!(back.mean_crps.is_nan());
+    }
 
     #[test]
     fn prompts_follow_the_validator_cadence_and_stay_in_the_span() {
