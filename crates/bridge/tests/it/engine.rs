@@ -64,34 +64,11 @@ impl EngineHarness {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(m, format!("{}{}", self.url, path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        crate::call(&self.http, &self.url, key, method, path, body).await
     }
 
     pub async fn bot(&self, id: &str) -> String {
-        let (s, b) = self
-            .call(
-                Some(ADMIN),
-                "POST",
-                "/admin/bots",
-                Some(json!({"bot_id": id})),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        b["api_key"].as_str().unwrap().to_string()
+        crate::new_bot(&self.http, &self.url, id).await
     }
 }
 

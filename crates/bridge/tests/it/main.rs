@@ -171,37 +171,12 @@ impl Harness {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(m, format!("{}{}", self.url, path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, body)
+        call(&self.http, &self.url, key, method, path, body).await
     }
 
     /// Creates a bot and returns its key.
     pub async fn bot(&self, id: &str) -> String {
-        let (s, b) = self
-            .call(
-                Some(ADMIN),
-                "POST",
-                "/admin/bots",
-                Some(json!({"bot_id": id})),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        b["api_key"].as_str().unwrap().to_string()
+        new_bot(&self.http, &self.url, id).await
     }
 
     /// Polls the bot's pipeline status until it is no longer queued or running.
@@ -220,6 +195,50 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Calls the bridge at `url`; returns status and JSON body (`null` when empty, the text when
+/// not JSON).
+pub async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    key: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = http.request(m, format!("{url}{path}"));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Creates a bot with the admin key on the bridge at `url`; returns its key.
+pub async fn new_bot(http: &reqwest::Client, url: &str, id: &str) -> String {
+    let (s, b) = call(
+        http,
+        url,
+        Some(ADMIN),
+        "POST",
+        "/admin/bots",
+        Some(json!({"bot_id": id})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    b["api_key"].as_str().unwrap().to_string()
 }
 
 /// Asserts an error body of `kind`.
