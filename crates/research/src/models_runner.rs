@@ -81,6 +81,16 @@ impl EvalOverrides {
         Ok(e)
     }
 
+    /// Writes the overrides as `spec["eval"]`, or nothing when there are none (so a spec
+    /// without overrides keeps its experiment id).
+    pub fn write_into(&self, spec: &mut Value) -> Result<()> {
+        if *self != Self::default() {
+            spec["eval"] =
+                serde_json::to_value(self).map_err(|e| ResearchError::env(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Applies the overrides to an experiment config.
     pub fn apply(&self, cfg: &mut ExperimentConfig) {
         if let Some(f) = self.folds {
@@ -88,6 +98,17 @@ impl EvalOverrides {
         }
         if let Some(m) = self.max_prompts {
             cfg.eval.max_prompts = m;
+        }
+    }
+}
+
+/// The research spec of a model choice, without an `"eval"` part: the baseline's name at `tf`,
+/// or the neural spec (which carries its own timeframe).
+pub fn spec_of(choice: &ModelChoice, tf: Timeframe) -> Result<Value> {
+    match choice {
+        ModelChoice::Baseline(b) => Ok(json!({"baseline": b, "timeframe": tf.as_str()})),
+        ModelChoice::Neural(s) => {
+            serde_json::to_value(&**s).map_err(|e| ResearchError::env(e.to_string()))
         }
     }
 }
@@ -231,16 +252,12 @@ impl ExperimentRunner for ModelsRunner {
         models::presets::PRESETS
             .iter()
             .map(|p| {
-                let (tags, spec) = match p.model(Timeframe::Low5m, None, None, 0) {
-                    ModelChoice::Baseline(b) => (
-                        vec!["baseline".to_string()],
-                        json!({"baseline": b, "timeframe": "5m"}),
-                    ),
-                    ModelChoice::Neural(s) => (
-                        vec!["neural".to_string()],
-                        serde_json::to_value(*s).unwrap_or(Value::Null),
-                    ),
+                let choice = p.model(Timeframe::Low5m, None, None, 0);
+                let tags = match choice {
+                    ModelChoice::Baseline(_) => vec!["baseline".to_string()],
+                    ModelChoice::Neural(_) => vec!["neural".to_string()],
                 };
+                let spec = spec_of(&choice, Timeframe::Low5m).unwrap_or(Value::Null);
                 PresetInfo {
                     name: p.name.into(),
                     description: p.description.into(),
@@ -271,23 +288,17 @@ impl ExperimentRunner for ModelsRunner {
     fn normalise(&self, spec: &Value) -> Result<Value> {
         let tf = timeframe_of(spec)?;
         let eval = EvalOverrides::of(spec)?;
-        let mut v = match self.choice(spec)? {
-            ModelChoice::Baseline(b) => json!({"baseline": b, "timeframe": tf.as_str()}),
-            ModelChoice::Neural(s) => {
-                let checked = s.validate()?;
-                let mut v =
-                    serde_json::to_value(&*s).map_err(|e| ResearchError::env(e.to_string()))?;
-                for (i, (_, r)) in checked.blocks.iter().enumerate() {
-                    v["blocks"][i]["params"] = r.to_json();
-                }
-                v["head"]["params"] = checked.head.1.to_json();
-                v
+        let choice = self.choice(spec)?;
+        let mut v = spec_of(&choice, tf)?;
+        if let ModelChoice::Neural(s) = &choice {
+            // Every hyperparameter written out, defaults included.
+            let checked = s.validate()?;
+            for (i, (_, r)) in checked.blocks.iter().enumerate() {
+                v["blocks"][i]["params"] = r.to_json();
             }
-        };
-        if eval != EvalOverrides::default() {
-            v["eval"] =
-                serde_json::to_value(eval).map_err(|e| ResearchError::env(e.to_string()))?;
+            v["head"]["params"] = checked.head.1.to_json();
         }
+        eval.write_into(&mut v)?;
         Ok(v)
     }
 
@@ -429,9 +440,8 @@ impl ExperimentRunner for ModelsRunner {
             cfg.model = choice.clone();
             cfg.eval.seed = seed;
             eval.apply(&mut cfg);
-            let progress = self.progress.clone();
             let run = run_trained(&cfg, &prepared, &mut |fold, e| {
-                if let Some(p) = &progress {
+                if let Some(p) = &self.progress {
                     p(a, fold, e)
                 }
             })?;

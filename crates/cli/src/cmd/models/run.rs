@@ -15,12 +15,12 @@ use models::experiment::{
 };
 use models::presets::{preset, PRESETS};
 use models::spec::{ModelSpec, Timeframe};
-use research::models_runner::EvalOverrides;
+use research::models_runner::{spec_of, EvalOverrides};
 use research::{
     Archive, DataRequest, ModelsRunner, Requester, ResearchSession, RunRequest, RunStatus,
 };
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::json_out;
 use crate::{CliError, CliResult};
@@ -84,19 +84,13 @@ fn config(c: &Common, tf: Timeframe, asset: &str, model: ModelChoice) -> Experim
 
 /// The research spec of a model choice, with the command's walk-forward overrides.
 fn research_spec(model: &ModelChoice, tf: Timeframe, c: &Common) -> Result<Value, CliError> {
-    let mut spec = match model {
-        ModelChoice::Baseline(b) => json!({"baseline": b, "timeframe": tf.as_str()}),
-        ModelChoice::Neural(s) => {
-            serde_json::to_value(&**s).map_err(|e| CliError::runtime(e.to_string()))?
-        }
-    };
-    let eval = EvalOverrides {
+    let mut spec = spec_of(model, tf).map_err(|e| CliError::runtime(e.message))?;
+    EvalOverrides {
         folds: c.folds,
         max_prompts: c.max_prompts,
-    };
-    if eval != EvalOverrides::default() {
-        spec["eval"] = serde_json::to_value(eval).map_err(|e| CliError::runtime(e.to_string()))?;
     }
+    .write_into(&mut spec)
+    .map_err(|e| CliError::runtime(e.message))?;
     Ok(spec)
 }
 
@@ -140,14 +134,18 @@ fn progress(quiet: bool, epochs: usize) -> (ProgressBar, Arc<research::models_ru
     (bar, Arc::new(f))
 }
 
-/// A session on the registry whose runner uses `data` (already loaded, per asset).
+/// A session on the registry whose runner uses `data` (already loaded, per asset) and reports
+/// epochs to `on_epoch`.
 fn session(
     tf: Timeframe,
     data: &[(String, PreparedData)],
-    on_epoch: Arc<research::models_runner::ProgressFn>,
+    on_epoch: Option<Arc<research::models_runner::ProgressFn>>,
 ) -> Result<ResearchSession, CliError> {
     let archive = Archive::open_default().map_err(|e| CliError::runtime(e.to_string()))?;
-    let mut runner = ModelsRunner::new().with_progress(on_epoch);
+    let mut runner = ModelsRunner::new();
+    if let Some(f) = on_epoch {
+        runner = runner.with_progress(f);
+    }
     for (asset, d) in data {
         runner = runner.with_data(asset, tf, d.clone());
     }
@@ -311,7 +309,7 @@ fn single(c: &Common, tf: Timeframe, model: ModelChoice) -> CliResult {
         ModelChoice::Baseline(_) => 0,
     };
     let (bar, on_epoch) = progress(c.json, epochs);
-    let mut s = session(tf, &[(asset.clone(), data)], on_epoch)?;
+    let mut s = session(tf, &[(asset.clone(), data)], Some(on_epoch))?;
     let row = run_one(&mut s, c, tf, &asset, &model, synthetic);
     bar.finish_and_clear();
     finish(vec![row?], c.json)
@@ -393,16 +391,16 @@ pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> Cli
                 Err(e) => errors.push(format!("{} {}", e, tf.as_str())),
             }
         }
-        let mut s = session(tf, &loaded, progress(true, 0).1)?;
+        let mut s = session(tf, &loaded, None)?;
         let mut rows: Vec<Row> = Vec::new();
         for (asset, d) in &loaded {
+            let synthetic = d.history.provenance == market::Provenance::Synthetic;
             for n in &names {
                 let p = preset(n).ok_or_else(|| CliError::input(format!("unknown preset {n}")))?;
                 let mut model = p.model(tf, c.d_model, c.epochs, c.seed);
                 if let (ModelChoice::Neural(spec), Some(w)) = (&mut model, c.max_windows) {
                     spec.training.max_windows = w;
                 }
-                let synthetic = d.history.provenance == market::Provenance::Synthetic;
                 match run_one(&mut s, c, tf, asset, &model, synthetic) {
                     Ok(r) => {
                         if !c.json {
