@@ -33,15 +33,6 @@ pub fn to_pathset(
         .flatten_all()?
         .to_dtype(candle_core::DType::F32)?
         .to_vec1()?;
-    paths_from(&inc, n, h, start_price)
-}
-
-fn paths_from(
-    inc: &[f32],
-    n: usize,
-    h: usize,
-    start_price: f64,
-) -> std::result::Result<PathSet, ModelError> {
     if !(start_price.is_finite() && start_price > 0.0) {
         return Err(ModelError::Diverged(format!(
             "non-positive or non-finite start price {start_price}"
@@ -49,7 +40,8 @@ fn paths_from(
     }
     let p = h + 1;
     let mut data = vec![0.0f64; n * p];
-    for (row, out) in inc.chunks_exact(h.max(1)).zip(data.chunks_exact_mut(p)) {
+    for (k, out) in data.chunks_exact_mut(p).enumerate() {
+        let row = &inc[k * h..(k + 1) * h];
         out[0] = start_price;
         let mut cum = 0.0f64;
         for (o, &v) in out[1..].iter_mut().zip(row) {

@@ -1,5 +1,5 @@
 //! Shared helpers of the fused CPU ops (`softmax`, `gelu`, `layernorm`, `lstm_scan`,
-//! `gru_scan`).
+//! `gru_scan`, `selective_scan`).
 
 use candle_core::{CpuStorage, Device, Layout, Result, Tensor};
 
