@@ -92,6 +92,11 @@ pub const PRESETS: &[Preset] = &[
         "mix_cal",
         "ensemble: half the paths from bootstrap_cal, half from garch_t_flat",
     ),
+    base(
+        "bootstrap_sess",
+        "the bootstrap with market closures: closed hours carry the overnight/break gap \
+         variance instead of the in-session volatility (equities, gold)",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -12,7 +12,8 @@ use sn50::PathSet;
 
 use super::ewma::decay;
 use super::{
-    check_request, paths_from_log_returns, rng, step_returns, IntradayProfile, StepReturns,
+    check_request, paths_from_log_returns, rng, step_returns, IntradayProfile, SessionGaps,
+    StepReturns,
 };
 use crate::{ForecastRequest, Forecaster, ModelError};
 
@@ -27,6 +28,12 @@ pub struct BlockBootstrap {
     pub ewma_half_life_secs: f64,
     /// Half-life of the current volatility's reversion to the long-run level, seconds.
     pub reversion_half_life_secs: f64,
+    /// Give steps in the market's closed hours (learnt from the history's candle times) the
+    /// variance of its overnight / break gaps instead of the in-session volatility
+    /// ([`SessionGaps`]); no effect on markets that trade around the clock. `bootstrap_sess`
+    /// sets it; settings stored without it read as `false`.
+    #[serde(default)]
+    pub sessions: bool,
 }
 
 impl Default for BlockBootstrap {
@@ -36,13 +43,28 @@ impl Default for BlockBootstrap {
             block_len: 12,
             ewma_half_life_secs: 6.0 * 3600.0,
             reversion_half_life_secs: 12.0 * 3600.0,
+            sessions: false,
+        }
+    }
+}
+
+impl BlockBootstrap {
+    /// The default bootstrap with market closures modelled (`bootstrap_sess`).
+    pub fn with_sessions() -> Self {
+        Self {
+            sessions: true,
+            ..Self::default()
         }
     }
 }
 
 impl Forecaster for BlockBootstrap {
     fn name(&self) -> String {
-        "bootstrap".into()
+        if self.sessions {
+            "bootstrap_sess".into()
+        } else {
+            "bootstrap".into()
+        }
     }
 
     fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
@@ -77,12 +99,20 @@ impl Forecaster for BlockBootstrap {
         // Forecast volatility per step: current EWMA reverting to the long-run level.
         let phi = decay(req.time_increment, self.reversion_half_life_secs);
         let inc = i64::from(req.time_increment);
-        let sd: Vec<f64> = (0..req.n_points() - 1)
-            .map(|k| {
-                let var = long_var + (v - long_var) * phi.powi(k as i32);
-                var.sqrt() * profile.at(req.start_time + k as i64 * inc)
-            })
+        let level = |k: usize| (long_var + (v - long_var) * phi.powi(k as i32)) / long_var;
+        let mut sd: Vec<f64> = (0..req.n_points() - 1)
+            .map(|k| (level(k) * long_var).sqrt() * profile.at(req.start_time + k as i64 * inc))
             .collect();
+        if self.sessions {
+            if let Some(s) = SessionGaps::fit(
+                req.history,
+                req.time_increment,
+                req.start_time,
+                self.lookback_secs,
+            ) {
+                s.apply(&mut sd, level, req.start_time, inc);
+            }
+        }
         let block = self.block_len.min(z.len());
         let starts = z.len() - block + 1;
         let mut g = rng(req.seed);

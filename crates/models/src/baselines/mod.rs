@@ -14,6 +14,7 @@ mod history;
 mod intraday;
 mod mix;
 mod optim;
+mod session;
 
 pub use bootstrap::BlockBootstrap;
 pub use calibrated::CalibratedBootstrap;
@@ -23,6 +24,7 @@ pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
+pub use session::SessionGaps;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -39,7 +41,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 8] = [
+pub const BASELINE_NAMES: [&str; 9] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -48,6 +50,7 @@ pub const BASELINE_NAMES: [&str; 8] = [
     "garch_t_flat",
     "bootstrap_cal",
     "mix_cal",
+    "bootstrap_sess",
 ];
 
 /// A baseline by name (see [`BASELINE_NAMES`]), with default settings.
@@ -64,6 +67,7 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "bootstrap" => Box::new(BlockBootstrap::default()),
         "bootstrap_cal" => Box::new(CalibratedBootstrap::default()),
         "mix_cal" => Box::new(BootGarchMix::default()),
+        "bootstrap_sess" => Box::new(BlockBootstrap::with_sessions()),
         _ => return None,
     })
 }
@@ -84,6 +88,7 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "bootstrap" => serde_json::to_value(BlockBootstrap::default()),
         "bootstrap_cal" => serde_json::to_value(CalibratedBootstrap::default()),
         "mix_cal" => serde_json::to_value(BootGarchMix::default()),
+        "bootstrap_sess" => serde_json::to_value(BlockBootstrap::with_sessions()),
         _ => return None,
     };
     v.ok()
@@ -106,7 +111,7 @@ pub fn baseline_from_settings(
         "gbm" | "gbm_hist" => Box::new(parse::<Gbm>(name, settings)?),
         "ewma" => Box::new(parse::<Ewma>(name, settings)?),
         "garch_t" | "garch_t_flat" => Box::new(parse::<GarchT>(name, settings)?),
-        "bootstrap" => Box::new(parse::<BlockBootstrap>(name, settings)?),
+        "bootstrap" | "bootstrap_sess" => Box::new(parse::<BlockBootstrap>(name, settings)?),
         "bootstrap_cal" => Box::new(parse::<CalibratedBootstrap>(name, settings)?),
         "mix_cal" => Box::new(parse::<BootGarchMix>(name, settings)?),
         _ => {

@@ -163,3 +163,65 @@ fn calibrated_bootstrap_keeps_the_true_spread_and_the_mix_pools_its_members() {
     .forecast(&req)
     .is_err());
 }
+
+/// 30 days of 5-minute candles of a market open 14:00–20:00 UTC five days a week: session
+/// steps of sd 0.001, overnight gaps with the variance of 8 such steps.
+fn session_market() -> Candles {
+    use rand::{RngExt, SeedableRng};
+    let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+    let mut normal = move || -> f64 { (0..12).map(|_| g.random::<f64>()).sum::<f64>() - 6.0 };
+    let mut c = Candles::empty("SPYX", 300, market::Provenance::Synthetic);
+    let mut log = 100f64.ln();
+    for day in 0..30i64 {
+        // Two closed days a week.
+        if matches!(day.rem_euclid(7), 2 | 3) {
+            continue;
+        }
+        log += 0.001 * 8f64.sqrt() * normal();
+        for k in 0..72 {
+            log += 0.001 * normal();
+            c.ts.push(1_699_920_000 + day * 86_400 + 14 * 3600 + k * 300);
+            c.close.push(log.exp());
+        }
+    }
+    c.open = c.close.clone();
+    c.high = c.close.clone();
+    c.low = c.close.clone();
+    c
+}
+
+#[test]
+fn bootstrap_sess_gives_closed_hours_the_overnight_variance_and_ignores_the_future() {
+    let h = session_market();
+    // A prompt at 15:00 on the last day (a trading day), history before it only.
+    let start = h.ts[h.ts.len() - 60];
+    let past = h.slice_time(h.ts[0], start - 299);
+    let req = ForecastRequest {
+        asset: "SPYX",
+        history: &past,
+        start_price: *past.close.last().unwrap(),
+        start_time: start,
+        time_increment: 300,
+        time_length: 86_400,
+        num_simulations: 1000,
+        seed: 9,
+    };
+    let sess = baseline("bootstrap_sess").unwrap();
+    let p = sess.forecast(&req).unwrap();
+    assert!(p.paths().all(|x| x[0] == req.start_price));
+    assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
+    assert_eq!(p, sess.forecast(&req).unwrap());
+    // Candles after the start are never read.
+    let all = ForecastRequest {
+        history: &h,
+        ..req.clone()
+    };
+    assert_eq!(p, sess.forecast(&all).unwrap());
+    // 24 h: 72 session steps + an overnight gap of 8 steps' variance, about sqrt(80)·0.001;
+    // the plain bootstrap spreads session volatility over all 288 steps.
+    let truth = 80f64.sqrt() * 0.001;
+    let sd_sess = horizon_sd(&p);
+    let sd_plain = horizon_sd(&baseline("bootstrap").unwrap().forecast(&req).unwrap());
+    assert!((sd_sess / truth - 1.0).abs() < 0.25, "{sd_sess} vs {truth}");
+    assert!(sd_plain > 1.5 * truth, "{sd_plain} vs {truth}");
+}

@@ -24,6 +24,11 @@ fn forecast_quality_walk_forward() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(25);
+    // More folds reach further back (the equities' 1-minute truth is short at the end).
+    let folds: usize = std::env::var("FQ_FOLDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
     for (tf, assets) in [
         (
             Timeframe::Low5m,
@@ -37,7 +42,7 @@ fn forecast_quality_walk_forward() {
         let mut tot = vec![(0.0, 0.0); models.len()];
         for a in &assets {
             let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
-            cfg.folds = 2;
+            cfg.folds = folds;
             cfg.eval.max_prompts = prompts;
             cfg.data = DataPolicy::RealOnly;
             let Ok(data) = prepare(&cfg) else { continue };
