@@ -97,6 +97,11 @@ pub const PRESETS: &[Preset] = &[
         "the bootstrap with market closures: closed hours carry the overnight/break gap \
          variance instead of the in-session volatility (equities, gold)",
     ),
+    base(
+        "mix_sess",
+        "ensemble: half the paths from bootstrap_sess, half from garch_t (LOW); at 1-minute \
+         steps a 30-min-EWMA bootstrap with garch_t_flat",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -12,8 +12,8 @@ use sn50::PathSet;
 
 use super::ewma::decay;
 use super::{
-    check_request, paths_from_log_returns, rng, step_returns, IntradayProfile, SessionGaps,
-    StepReturns,
+    check_request, paths_from_log_returns, range_level, rng, step_returns, IntradayProfile,
+    SessionGaps, StepReturns,
 };
 use crate::{ForecastRequest, Forecaster, ModelError};
 
@@ -34,6 +34,17 @@ pub struct BlockBootstrap {
     /// sets it; settings stored without it read as `false`.
     #[serde(default)]
     pub sessions: bool,
+    /// Weight (0–1, in log variance) of the candle-range volatility level ([`range_level`])
+    /// against the close-to-close EWMA in the forecast's starting variance; 0 ignores ranges.
+    #[serde(default)]
+    pub range_weight: f64,
+    /// Half-life of the range EWMA, seconds.
+    #[serde(default = "default_range_half_life")]
+    pub range_half_life_secs: f64,
+}
+
+fn default_range_half_life() -> f64 {
+    3600.0
 }
 
 impl Default for BlockBootstrap {
@@ -44,6 +55,8 @@ impl Default for BlockBootstrap {
             ewma_half_life_secs: 6.0 * 3600.0,
             reversion_half_life_secs: 12.0 * 3600.0,
             sessions: false,
+            range_weight: 0.0,
+            range_half_life_secs: default_range_half_life(),
         }
     }
 }
@@ -96,6 +109,19 @@ impl Forecaster for BlockBootstrap {
         let z_mean = z.iter().sum::<f64>() / z.len() as f64;
         let z_sd = (z.iter().map(|a| (a - z_mean).powi(2)).sum::<f64>() / z.len() as f64).sqrt();
         z.iter_mut().for_each(|a| *a = (*a - z_mean) / z_sd);
+        // The starting variance: the EWMA, blended in logs with the candle-range level.
+        if self.range_weight > 0.0 {
+            if let Some(r) = range_level(
+                req.history,
+                req.start_time,
+                self.lookback_secs,
+                &profile,
+                self.range_half_life_secs,
+            ) {
+                let w = self.range_weight.min(1.0);
+                v = (v.ln() * (1.0 - w) + (long_var * r).ln() * w).exp();
+            }
+        }
         // Forecast volatility per step: current EWMA reverting to the long-run level.
         let phi = decay(req.time_increment, self.reversion_half_life_secs);
         let inc = i64::from(req.time_increment);

@@ -39,31 +39,38 @@ impl Forecaster for BootGarchMix {
 
     fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
         check_request(req)?;
-        if !(0.0..=1.0).contains(&self.garch_share) {
-            return Err(ModelError::InvalidConfig(format!(
-                "mix_cal: garch_share must be in [0, 1], got {}",
-                self.garch_share
-            )));
-        }
-        let n = req.num_simulations;
-        let n_garch = ((n as f64) * self.garch_share).round() as usize;
-        let n_boot = n - n_garch;
-        let mut data = Vec::with_capacity(n * req.n_points());
-        if n_boot > 0 {
-            let r = ForecastRequest {
-                num_simulations: n_boot,
-                ..req.clone()
-            };
-            data.extend_from_slice(self.bootstrap.forecast(&r)?.as_flat());
-        }
-        if n_garch > 0 {
-            let r = ForecastRequest {
-                num_simulations: n_garch,
-                seed: req.seed ^ 0x9a7c_4000_0000_0001,
-                ..req.clone()
-            };
-            data.extend_from_slice(self.garch.forecast(&r)?.as_flat());
-        }
-        PathSet::from_flat(n, req.n_points(), data).map_err(|e| ModelError::Data(e.to_string()))
+        pool(req, &self.bootstrap, &self.garch, self.garch_share)
     }
+}
+
+/// `req.num_simulations` paths: the first `1 - share` of them from `first`, the rest from
+/// `second` (asked with a different seed). Errors when `share` is outside [0, 1].
+pub(crate) fn pool(
+    req: &ForecastRequest<'_>,
+    first: &dyn Forecaster,
+    second: &dyn Forecaster,
+    share: f64,
+) -> Result<PathSet, ModelError> {
+    if !(0.0..=1.0).contains(&share) {
+        return Err(ModelError::InvalidConfig(format!(
+            "the share of the second member must be in [0, 1], got {share}"
+        )));
+    }
+    let n = req.num_simulations;
+    let n_second = ((n as f64) * share).round() as usize;
+    let mut data = Vec::with_capacity(n * req.n_points());
+    for (m, k, salt) in [
+        (first, n - n_second, 0),
+        (second, n_second, 0x9a7c_4000_0000_0001),
+    ] {
+        if k > 0 {
+            let r = ForecastRequest {
+                num_simulations: k,
+                seed: req.seed ^ salt,
+                ..req.clone()
+            };
+            data.extend_from_slice(m.forecast(&r)?.as_flat());
+        }
+    }
+    PathSet::from_flat(n, req.n_points(), data).map_err(|e| ModelError::Data(e.to_string()))
 }

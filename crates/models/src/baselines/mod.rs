@@ -13,7 +13,9 @@ mod gbm;
 mod history;
 mod intraday;
 mod mix;
+mod mix_sess;
 mod optim;
+mod range;
 mod session;
 
 pub use bootstrap::BlockBootstrap;
@@ -24,6 +26,8 @@ pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
+pub use mix_sess::{MixMembers, SessionMix};
+pub use range::range_level;
 pub use session::SessionGaps;
 
 use rand::rngs::Xoshiro256PlusPlus;
@@ -41,7 +45,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 9] = [
+pub const BASELINE_NAMES: [&str; 10] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -51,6 +55,7 @@ pub const BASELINE_NAMES: [&str; 9] = [
     "bootstrap_cal",
     "mix_cal",
     "bootstrap_sess",
+    "mix_sess",
 ];
 
 /// A baseline by name (see [`BASELINE_NAMES`]), with default settings.
@@ -68,6 +73,7 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "bootstrap_cal" => Box::new(CalibratedBootstrap::default()),
         "mix_cal" => Box::new(BootGarchMix::default()),
         "bootstrap_sess" => Box::new(BlockBootstrap::with_sessions()),
+        "mix_sess" => Box::new(SessionMix::default()),
         _ => return None,
     })
 }
@@ -89,6 +95,7 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "bootstrap_cal" => serde_json::to_value(CalibratedBootstrap::default()),
         "mix_cal" => serde_json::to_value(BootGarchMix::default()),
         "bootstrap_sess" => serde_json::to_value(BlockBootstrap::with_sessions()),
+        "mix_sess" => serde_json::to_value(SessionMix::default()),
         _ => return None,
     };
     v.ok()
@@ -114,6 +121,7 @@ pub fn baseline_from_settings(
         "bootstrap" | "bootstrap_sess" => Box::new(parse::<BlockBootstrap>(name, settings)?),
         "bootstrap_cal" => Box::new(parse::<CalibratedBootstrap>(name, settings)?),
         "mix_cal" => Box::new(parse::<BootGarchMix>(name, settings)?),
+        "mix_sess" => Box::new(parse::<SessionMix>(name, settings)?),
         _ => {
             return Err(ModelError::InvalidConfig(format!(
                 "unknown baseline {name:?} (known: {})",

@@ -225,3 +225,31 @@ fn bootstrap_sess_gives_closed_hours_the_overnight_variance_and_ignores_the_futu
     assert!((sd_sess / truth - 1.0).abs() < 0.25, "{sd_sess} vs {truth}");
     assert!(sd_plain > 1.5 * truth, "{sd_plain} vs {truth}");
 }
+
+#[test]
+fn mix_sess_pools_its_members_per_competition() {
+    use models::baselines::SessionMix;
+    let mix = SessionMix::default();
+    for (h, inc, len) in [
+        (history(300, 20, 0.5), 300, 86_400),
+        (history(60, 8, 0.5), 60, 3_600),
+    ] {
+        let req = request(&h, inc, len, 4);
+        let p = mix.forecast(&req).unwrap();
+        let t = req.n_points();
+        assert_eq!((p.n_paths(), p.n_points()), (1000, t));
+        assert!(p.paths().all(|x| x[0] == req.start_price));
+        assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
+        // The first half: the bootstrap member of this competition for 500 paths.
+        let m = if inc >= 300 { &mix.low } else { &mix.high };
+        let half = m
+            .bootstrap
+            .forecast(&ForecastRequest {
+                num_simulations: 500,
+                ..req.clone()
+            })
+            .unwrap();
+        assert_eq!(&p.as_flat()[..500 * t], half.as_flat());
+    }
+    assert_eq!(mix.high.bootstrap.ewma_half_life_secs, 1800.0);
+}

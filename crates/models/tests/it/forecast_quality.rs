@@ -228,3 +228,188 @@ fn forecast_quality_oracle_bound() {
         }
     }
 }
+
+/// Paths pooled from two forecasters (`share` of them from the second), for the grid.
+struct Pool(
+    Box<dyn models::Forecaster>,
+    Box<dyn models::Forecaster>,
+    f64,
+);
+
+impl models::Forecaster for Pool {
+    fn name(&self) -> String {
+        "pool".into()
+    }
+
+    fn forecast(
+        &self,
+        req: &models::ForecastRequest<'_>,
+    ) -> Result<sn50::PathSet, models::ModelError> {
+        let n = req.num_simulations;
+        let n2 = ((n as f64) * self.2).round() as usize;
+        let mut data = Vec::new();
+        for (m, k, salt) in [
+            (&self.0, n - n2, 0u64),
+            (&self.1, n2, 0x9a7c_4000_0000_0001),
+        ] {
+            if k > 0 {
+                let r = models::ForecastRequest {
+                    num_simulations: k,
+                    seed: req.seed ^ salt,
+                    ..req.clone()
+                };
+                data.extend_from_slice(m.forecast(&r)?.as_flat());
+            }
+        }
+        sn50::PathSet::from_flat(n, req.n_points(), data)
+            .map_err(|e| models::ModelError::Data(e.to_string()))
+    }
+}
+
+/// A bootstrap (`bootstrap_sess` defaults) from `ewma_hours/reversion_hours/block_len
+/// [/range_weight/range_hours]`.
+fn grid_bootstrap(v: &str) -> Option<models::baselines::BlockBootstrap> {
+    let p: Vec<f64> = v.split('/').filter_map(|x| x.parse().ok()).collect();
+    let (e, r, b) = (*p.first()?, *p.get(1)?, *p.get(2)?);
+    Some(models::baselines::BlockBootstrap {
+        ewma_half_life_secs: e * 3600.0,
+        reversion_half_life_secs: r * 3600.0,
+        block_len: b as usize,
+        range_weight: p.get(3).copied().unwrap_or(0.0),
+        range_half_life_secs: p.get(4).map_or(3600.0, |h| h * 3600.0),
+        ..models::baselines::BlockBootstrap::with_sessions()
+    })
+}
+
+/// The models of `forecast_quality_grid`: `FQ_GRID` (LOW) / `FQ_GRID_HIGH` list, comma
+/// separated, a registered baseline name, a bootstrap setting (see [`grid_bootstrap`]), or
+/// `pool:<setting>:<baseline>:<share>` (the bootstrap's paths pooled with the baseline's).
+fn grid_variants(tf: Timeframe) -> Vec<(String, Box<dyn models::Forecaster>)> {
+    use models::baselines::baseline;
+    let default = match tf {
+        Timeframe::Low5m => "6/12/12,2/12/12,12/12/12,6/6/12,6/48/12,6/12/3,6/12/36",
+        Timeframe::High1m => "6/12/12,0.5/12/12,1/12/12,0.25/1/12,0.5/12/60",
+    };
+    let var = if tf == Timeframe::Low5m {
+        "FQ_GRID"
+    } else {
+        "FQ_GRID_HIGH"
+    };
+    list(var, default)
+        .iter()
+        .filter_map(|v| {
+            let m: Box<dyn models::Forecaster> = if let Some(rest) = v.strip_prefix("pool:") {
+                let parts: Vec<&str> = rest.split(':').collect();
+                let [b, other, share] = parts[..] else {
+                    return None;
+                };
+                Box::new(Pool(
+                    Box::new(grid_bootstrap(b)?),
+                    baseline(other)?,
+                    share.parse().ok()?,
+                ))
+            } else if let Some(m) = baseline(v) {
+                m
+            } else {
+                Box::new(grid_bootstrap(v)?)
+            };
+            Some((v.clone(), m))
+        })
+        .collect()
+}
+
+/// Per fold of one asset: each model's summed CRPS, the reference's, and the prompt count.
+type FoldSums = (Vec<f64>, f64, f64);
+
+/// Bootstrap settings scored per walk-forward fold (SN50-weighted ratio to the reference on
+/// the earlier fold, the later fold, and both): choose on the earlier fold, report the later.
+#[test]
+#[ignore = "minutes of CPU on the real data; prints a table"]
+fn forecast_quality_grid() {
+    use models::eval::evaluate_span;
+    use models::Forecaster;
+    let prompts: usize = std::env::var("FQ_PROMPTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(25);
+    for (tf, assets) in [
+        (
+            Timeframe::Low5m,
+            list(
+                "FQ_ASSETS",
+                "BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE",
+            ),
+        ),
+        (
+            Timeframe::High1m,
+            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
+        ),
+    ] {
+        let variants = grid_variants(tf);
+        let models: Vec<&dyn Forecaster> = variants.iter().map(|(_, m)| m.as_ref()).collect();
+        // Per asset: its weight and, per fold, the summed CRPS of each variant, the
+        // reference's and the prompt count.
+        let mut per_asset: Vec<(f64, [FoldSums; 2])> = Vec::new();
+        for a in &assets {
+            let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
+            cfg.folds = 2;
+            cfg.eval.max_prompts = prompts;
+            cfg.data = DataPolicy::RealOnly;
+            let Ok(data) = prepare(&cfg) else { continue };
+            let Ok(r) = run_on(&cfg, &data, &mut |_, _| {}) else {
+                continue;
+            };
+            let empty = || (vec![0.0; variants.len()], 0.0, 0.0);
+            let mut sums = [empty(), empty()];
+            for (fi, f) in r.folds.iter().enumerate().take(2) {
+                let Ok(ev) = evaluate_span(
+                    a,
+                    cfg.prompt_config(),
+                    &data.history,
+                    &data.one_min,
+                    f.eval.span,
+                    &models,
+                    &cfg.eval,
+                ) else {
+                    continue;
+                };
+                if ev.n_prompts == 0 {
+                    continue;
+                }
+                let base = ev.scores.last().unwrap().mean_crps;
+                let n = ev.n_prompts as f64;
+                for (vi, s) in ev.scores.iter().take(variants.len()).enumerate() {
+                    println!(
+                        "{tf:?} {a:<6} fold {fi} {:<14} ratio {:.4} ({n} prompts)",
+                        variants[vi].0,
+                        s.mean_crps / base
+                    );
+                    sums[fi].0[vi] += s.mean_crps * n;
+                }
+                sums[fi].1 += base * n;
+                sums[fi].2 += n;
+            }
+            per_asset.push((r.asset_weight, sums));
+        }
+        // As the sweep weights: Σ coef · mean CRPS per prompt over Σ coef · the reference's.
+        let ratio = |vi: usize, folds: &[usize]| {
+            let (mut x, mut y) = (0.0, 0.0);
+            for (w, sums) in &per_asset {
+                let n: f64 = folds.iter().map(|&f| sums[f].2).sum();
+                if n > 0.0 {
+                    x += w * folds.iter().map(|&f| sums[f].0[vi]).sum::<f64>() / n;
+                    y += w * folds.iter().map(|&f| sums[f].1).sum::<f64>() / n;
+                }
+            }
+            x / y
+        };
+        for (vi, (name, _)) in variants.iter().enumerate() {
+            println!(
+                "{tf:?} weighted {name:<14} fold0 {:.4} fold1 {:.4} both {:.4}",
+                ratio(vi, &[0]),
+                ratio(vi, &[1]),
+                ratio(vi, &[0, 1])
+            );
+        }
+    }
+}
