@@ -1,6 +1,6 @@
 //! LSTM block: stacked LSTM layers (hidden = d_model) returning every step, with a residual.
-//! The input projection of all steps is one matmul; the recurrence runs as one fused CPU op
-//! with a hand-written backward pass (`nn::lstm_scan`).
+//! On the CPU each layer (input projection and recurrence) runs as one fused op with a
+//! hand-written backward pass (`nn::lstm_scan`); elsewhere as a graph of per-step ops.
 
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
@@ -43,17 +43,16 @@ impl LstmLayer {
 
     /// (B, T, in) → (B, T, hidden).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let xp = self.ih.forward(x)?;
-        if xp.device().is_cpu() && xp.dtype() == DType::F32 {
-            return crate::nn::lstm_scan::lstm_scan(&xp, self.hh.weight());
+        if let (true, DType::F32, Some(b)) = (x.device().is_cpu(), x.dtype(), self.ih.bias()) {
+            return crate::nn::lstm_scan::lstm_layer(x, self.ih.weight(), b, self.hh.weight());
         }
-        lstm_graph(&xp, self.hh.weight())
+        lstm_graph(&self.ih.forward(x)?, self.hh.weight())
     }
 }
 
 /// The LSTM recurrence step by step in candle's graph: hidden states (B, T, H) from the input
 /// projection `xp` (B, T, 4H) and `w_hh` (4H, H). Used off the CPU; the reference the fused
-/// `nn::lstm_scan` is tested against.
+/// `nn::lstm_scan::lstm_layer` is tested against.
 pub fn lstm_graph(xp: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
     let (b, t, h4) = xp.dims3()?;
     let hh = Linear::from_tensors(w_hh.clone(), None);

@@ -1,76 +1,262 @@
-//! The LSTM recurrence over a whole sequence as one CPU op with a hand-written backward pass
-//! (backpropagation through time). Step by step in candle's graph, every step's slice of the
-//! input projection has a backward that materialises a gradient of the whole sequence
-//! (`narrow`), so a step of training cost O(T²) memory traffic: 256 steps took seconds.
-//! Here the forward runs the recurrence directly, keeping its gates, and the backward walks
-//! back once: O(T). Gate order [i, f, g, o], as the graph version in `blocks::lstm`.
+//! A whole LSTM layer — input projection and recurrence over the sequence — as one CPU op
+//! with a hand-written backward pass (backpropagation through time). Step by step in
+//! candle's graph, every step's slice of the input projection has a backward that
+//! materialises a gradient of the whole sequence (`narrow`), O(T²) memory traffic per
+//! sequence; and every (B, T, 4H) tensor in the graph costs candle's backward a zero-filled
+//! gradient, an add and a bias reduction. Here the (B, T, 4H) pre-activations never leave
+//! the op: the forward pass writes them into one buffer (`x·W_ihᵀ + b`, then each step's
+//! `h·W_hhᵀ` added in place), the backward pass walks back once, O(T), and forms the weight
+//! gradients as three products. Gate order [i, f, g, o], as the graph version in
+//! `blocks::lstm`.
 
-use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, mm, previous_states, Kept};
+use super::cpu::{f32_slice, Kept};
+use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
 
-/// Inputs: `xp` (B, T, 4H) — the input projection of every step, bias included — and
-/// `w_hh` (4H, H). Output: the hidden states (B, T, H). The forward pass keeps its gate
-/// activations and cell states for the backward pass (which recomputes them if absent).
+/// Inputs: `x` (B, T, I), `w` (4H, I + 1) — the input weight with the bias as its last
+/// column — and `w_hh` (4H, H). Output: the hidden states (B, T, H). The forward pass keeps
+/// its gate activations and cell states for the backward pass (which recomputes them if
+/// absent).
 #[derive(Default)]
-struct LstmScan {
+struct LstmLayer {
     trace: Kept<Trace>,
 }
 
-/// What the forward pass computed: hidden states (B, T, H), and the gate activations
-/// (B, T, 4H) and cell states (B, T, H) the backward pass needs.
+/// What the forward pass computed: hidden states and cell states (B, T, H), gate
+/// activations (B, T, 4H).
 struct Trace {
     hs: Vec<f32>,
     acts: Vec<f32>,
     cs: Vec<f32>,
 }
 
-fn run(xp: &[f32], w_hh_t: &Tensor, (b, t, h): (usize, usize, usize)) -> Result<Trace> {
+/// Sizes (B, T, I, H).
+type Dims = (usize, usize, usize, usize);
+
+fn dims(x: &Layout, w: &Layout, w_hh: &Layout) -> Result<Dims> {
+    let (b, t, i) = x.shape().dims3()?;
+    let (h4, i1) = w.shape().dims2()?;
+    let (r, h) = w_hh.shape().dims2()?;
+    if h4 != 4 * h || r != h4 || i1 != i + 1 {
+        candle_core::bail!("lstm: x (B, T, {i}), w ({h4}, {i1}) and w_hh ({r}, {h}) do not match");
+    }
+    Ok((b, t, i, h))
+}
+
+/// One step of one sequence: `pre` holds the four gates' pre-activations and becomes their
+/// activations; `c` and `hv` receive the new cell and hidden state. Simple passes over
+/// contiguous slices, so that each vectorises.
+#[inline(always)]
+fn cell_fwd(pre: &mut [f32], c_prev: &[f32], c: &mut [f32], hv: &mut [f32]) {
+    let h = c.len();
+    let (ifg, o) = pre.split_at_mut(3 * h);
+    let (i_f, g) = ifg.split_at_mut(2 * h);
+    i_f.iter_mut().for_each(|v| *v = sigmoid(*v));
+    g.iter_mut().for_each(|v| *v = tanh(*v));
+    o.iter_mut().for_each(|v| *v = sigmoid(*v));
+    let (i, f) = i_f.split_at(h);
+    for ((((c, c_prev), i), f), g) in c.iter_mut().zip(c_prev).zip(i).zip(f).zip(&*g) {
+        *c = f * c_prev + i * g;
+    }
+    for ((hv, c), o) in hv.iter_mut().zip(&*c).zip(&*o) {
+        *hv = o * tanh(*c);
+    }
+}
+
+fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
     let h4 = 4 * h;
+    let bias: Vec<f32> = (0..h4).map(|k| w[k * (i + 1) + i]).collect();
+    let mut acts = Vec::with_capacity(b * t * h4);
+    for _ in 0..b * t {
+        acts.extend_from_slice(&bias);
+    }
+    let w_ih = Mat {
+        data: w,
+        rows: h4,
+        cols: i,
+        rs: i + 1,
+        cs: 1,
+    };
+    gemm(&mut acts, h4, Mat::rows(x, b * t, i), w_ih.t(), true)?;
+    let w_hh_t = Mat::rows(w_hh, h4, h).t();
     let mut hs = vec![0f32; b * t * h];
-    let mut acts = vec![0f32; b * t * h4];
     let mut cs = vec![0f32; b * t * h];
-    let mut hp = vec![0f32; b * h];
-    let mut c = vec![0f32; b * h];
+    let zeros = vec![0f32; h];
     for s in 0..t {
-        let rec = mm(&hp, b, h, w_hh_t)?; // (B, 4H)
+        if s > 0 {
+            // Every sequence's gates at step s += h_{s−1} · W_hhᵀ, rows strided by T.
+            let h_prev = Mat {
+                data: &hs[(s - 1) * h..],
+                rows: b,
+                cols: h,
+                rs: t * h,
+                cs: 1,
+            };
+            gemm(&mut acts[s * h4..], t * h4, h_prev, w_hh_t, true)?;
+        }
         for bi in 0..b {
-            let row = (bi * t + s) * h4;
-            let g = &rec[bi * h4..(bi + 1) * h4];
-            for j in 0..h {
-                let i = sigmoid(xp[row + j] + g[j]);
-                let f = sigmoid(xp[row + h + j] + g[h + j]);
-                let gg = tanh(xp[row + 2 * h + j] + g[2 * h + j]);
-                let o = sigmoid(xp[row + 3 * h + j] + g[3 * h + j]);
-                let cv = f * c[bi * h + j] + i * gg;
-                let hv = o * tanh(cv);
-                c[bi * h + j] = cv;
-                hp[bi * h + j] = hv;
-                hs[(bi * t + s) * h + j] = hv;
-                acts[row + j] = i;
-                acts[row + h + j] = f;
-                acts[row + 2 * h + j] = gg;
-                acts[row + 3 * h + j] = o;
-                cs[(bi * t + s) * h + j] = cv;
-            }
+            let at = (bi * t + s) * h;
+            let (done, now) = cs.split_at_mut(at);
+            let c_prev = if s > 0 { &done[at - h..] } else { &zeros[..] };
+            let pre = &mut acts[(bi * t + s) * h4..(bi * t + s + 1) * h4];
+            cell_fwd(pre, c_prev, &mut now[..h], &mut hs[at..at + h]);
         }
     }
     Ok(Trace { hs, acts, cs })
 }
 
-fn dims(xp: &Layout, w: &Layout) -> Result<(usize, usize, usize)> {
-    let (b, t, h4) = xp.shape().dims3()?;
-    let (r, h) = w.shape().dims2()?;
-    if h4 != 4 * h || r != h4 {
-        candle_core::bail!("lstm-scan: xp (B, T, {h4}) and w_hh ({r}, {h}) do not match");
-    }
-    Ok((b, t, h))
+/// Per-step scratch rows (H) of the backward pass.
+struct Scratch {
+    tc: Vec<f32>,
+    dcs: Vec<f32>,
+    tmp: Vec<f32>,
 }
 
-impl CustomOp2 for LstmScan {
+/// One step of one sequence backwards: from the gradient `dh` reaching h_s, the carried
+/// `dc` (replaced by the gradient reaching c_{s−1}) and the cell states, turns the four
+/// gates' activations `acts` into the gradients of their pre-activations, in place. Simple
+/// passes over contiguous slices, so that each vectorises.
+#[inline(always)]
+fn cell_bwd(
+    acts: &mut [f32],
+    c: &[f32],
+    c_prev: &[f32],
+    dh: &[f32],
+    dc: &mut [f32],
+    sc: &mut Scratch,
+) {
+    let h = dc.len();
+    let (ai, rest) = acts.split_at_mut(h);
+    let (af, rest) = rest.split_at_mut(h);
+    let (ag, ao) = rest.split_at_mut(h);
+    let Scratch { tc, dcs, tmp } = sc;
+    for (tc, c) in tc.iter_mut().zip(c) {
+        *tc = tanh(*c);
+    }
+    // dc_s = dh·o·(1 − tanh²c) + dc_{s+1}·f_{s+1} (carried); carry dc_s·f_s.
+    for (((((dcs, dc), dh), o), tc), f) in dcs
+        .iter_mut()
+        .zip(dc.iter_mut())
+        .zip(dh)
+        .zip(&*ao)
+        .zip(&*tc)
+        .zip(&*af)
+    {
+        *dcs = dh * o * (1.0 - tc * tc) + *dc;
+        *dc = *dcs * f;
+    }
+    for (((o, dh), tc), _) in ao.iter_mut().zip(dh).zip(&*tc).zip(0..h) {
+        *o = dh * tc * *o * (1.0 - *o);
+    }
+    for (((f, dcs), cp), _) in af.iter_mut().zip(&*dcs).zip(c_prev).zip(0..h) {
+        *f = dcs * cp * *f * (1.0 - *f);
+    }
+    for (((tmp, dcs), i), g) in tmp.iter_mut().zip(&*dcs).zip(&*ai).zip(&*ag) {
+        *tmp = dcs * i * (1.0 - g * g);
+    }
+    for ((i, dcs), g) in ai.iter_mut().zip(&*dcs).zip(&*ag) {
+        *i = dcs * g * *i * (1.0 - *i);
+    }
+    ag.copy_from_slice(tmp);
+}
+
+/// Gradients of `x`, `w` (bias column included) and `w_hh` from the output gradient `gv`;
+/// the trace's activations become the pre-activations' gradients.
+fn backward(
+    x: &[f32],
+    w: &[f32],
+    w_hh: &[f32],
+    tr: Trace,
+    gv: &[f32],
+    (b, t, i, h): Dims,
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let h4 = 4 * h;
+    let Trace { hs, acts, cs } = tr;
+    let mut dpre = acts;
+    // The gradient reaching h_s: the output's, plus (after the first step back) the
+    // recurrent one, dpre_{s+1} · W_hh.
+    let mut dh = vec![0f32; b * h];
+    let mut dc = vec![0f32; b * h];
+    let zeros = vec![0f32; h];
+    let mut sc = Scratch {
+        tc: vec![0f32; h],
+        dcs: vec![0f32; h],
+        tmp: vec![0f32; h],
+    };
+    for s in (0..t).rev() {
+        if s + 1 < t {
+            let next = Mat {
+                data: &dpre[(s + 1) * h4..],
+                rows: b,
+                cols: h4,
+                rs: t * h4,
+                cs: 1,
+            };
+            gemm(&mut dh, h, next, Mat::rows(w_hh, h4, h), false)?;
+        } else {
+            dh.fill(0.0);
+        }
+        for bi in 0..b {
+            let at = (bi * t + s) * h;
+            for (d, g) in dh[bi * h..(bi + 1) * h].iter_mut().zip(&gv[at..at + h]) {
+                *d += g;
+            }
+            let c_prev = if s > 0 { &cs[at - h..at] } else { &zeros[..] };
+            let row = (bi * t + s) * h4;
+            cell_bwd(
+                &mut dpre[row..row + h4],
+                &cs[at..at + h],
+                c_prev,
+                &dh[bi * h..(bi + 1) * h],
+                &mut dc[bi * h..(bi + 1) * h],
+                &mut sc,
+            );
+        }
+    }
+    let dpre_all = Mat::rows(&dpre, b * t, h4);
+    // dW_hh = Σ_b Σ_{s ≥ 1} dpre_{b,s}ᵀ · h_{b,s−1}.
+    let mut dw_hh = vec![0f32; h4 * h];
+    for bi in 0..b {
+        if t < 2 {
+            break;
+        }
+        let d = Mat::rows(&dpre[(bi * t + 1) * h4..], t - 1, h4);
+        let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
+        gemm(&mut dw_hh, h, d.t(), hp, bi > 0)?;
+    }
+    // dW_ih = dpreᵀ · x into the first I columns of dw, the bias' column sums into the last.
+    let mut dw = vec![0f32; h4 * (i + 1)];
+    gemm(&mut dw, i + 1, dpre_all.t(), Mat::rows(x, b * t, i), false)?;
+    let mut db = vec![0f32; h4];
+    for row in dpre.chunks_exact(h4) {
+        for (d, v) in db.iter_mut().zip(row) {
+            *d += v;
+        }
+    }
+    for (k, v) in db.into_iter().enumerate() {
+        dw[k * (i + 1) + i] = v;
+    }
+    let w_ih = Mat {
+        data: w,
+        rows: h4,
+        cols: i,
+        rs: i + 1,
+        cs: 1,
+    };
+    let mut dx = vec![0f32; b * t * i];
+    gemm(&mut dx, i, dpre_all, w_ih, false)?;
+    Ok((dx, dw, dw_hh))
+}
+
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1()
+}
+
+impl CustomOp3 for LstmLayer {
     fn name(&self) -> &'static str {
-        "lstm-scan"
+        "lstm"
     }
 
     fn cpu_fwd(
@@ -79,83 +265,51 @@ impl CustomOp2 for LstmScan {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, t, h) = dims(l1, l2)?;
-        let xp = f32_slice(s1, l1, self.name())?;
+        let d = dims(l1, l2, l3)?;
+        let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
-        let w_hh_t = Tensor::from_slice(w, (4 * h, h), &Device::Cpu)?
-            .t()?
-            .contiguous()?;
-        let tr = run(xp, &w_hh_t, (b, t, h))?;
+        let w_hh = f32_slice(s3, l3, self.name())?;
+        let tr = run(x, w, w_hh, d)?;
         let hs = tr.hs.clone();
         self.trace.put(tr);
-        Ok((CpuStorage::F32(hs), Shape::from((b, t, h))))
+        Ok((CpuStorage::F32(hs), Shape::from((d.0, d.1, d.3))))
     }
 
     fn bwd(
         &self,
-        xp: &Tensor,
+        x: &Tensor,
+        w: &Tensor,
         w_hh: &Tensor,
         _hs: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (b, t, h4) = xp.dims3()?;
-        let h = h4 / 4;
-        let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        let w_hh = w_hh.contiguous()?;
-        let kept = self.trace.take();
-        let tr = match kept {
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, t, i) = x.dims3()?;
+        let h = w_hh.dim(1)?;
+        let d = (b, t, i, h);
+        let (xv, wv, whv, gv) = (values(x)?, values(w)?, values(w_hh)?, values(grad)?);
+        let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => {
-                let xv: Vec<f32> = xp.flatten_all()?.to_vec1()?;
-                run(&xv, &w_hh.t()?.contiguous()?, (b, t, h))?
-            }
+            None => run(&xv, &wv, &whv, d)?,
         };
-        let mut dxp = vec![0f32; b * t * h4];
-        let mut dh_next = vec![0f32; b * h];
-        let mut dc_next = vec![0f32; b * h];
-        let mut dg_t = vec![0f32; b * h4];
-        for s in (0..t).rev() {
-            for bi in 0..b {
-                let row = (bi * t + s) * h4;
-                let at = (bi * t + s) * h;
-                for j in 0..h {
-                    let (i, f) = (tr.acts[row + j], tr.acts[row + h + j]);
-                    let (gg, o) = (tr.acts[row + 2 * h + j], tr.acts[row + 3 * h + j]);
-                    let c = tr.cs[at + j];
-                    let c_prev = if s > 0 { tr.cs[at - h + j] } else { 0.0 };
-                    let tc = tanh(c);
-                    let dh = gv[at + j] + dh_next[bi * h + j];
-                    let dc = dh * o * (1.0 - tc * tc) + dc_next[bi * h + j];
-                    dc_next[bi * h + j] = dc * f;
-                    let d = [
-                        dc * gg * i * (1.0 - i),
-                        dc * c_prev * f * (1.0 - f),
-                        dc * i * (1.0 - gg * gg),
-                        dh * tc * o * (1.0 - o),
-                    ];
-                    for (k, v) in d.into_iter().enumerate() {
-                        dxp[row + k * h + j] = v;
-                        dg_t[bi * h4 + k * h + j] = v;
-                    }
-                }
-            }
-            dh_next = mm(&dg_t, b, h4, &w_hh)?; // (B, 4H) · (4H, H)
-        }
-        // dW_hh = Σ_t dgates_tᵀ · h_{t−1}, as one product over all (b, t).
-        let h_prev = previous_states(&tr.hs, (b, t, h));
-        let dev = xp.device();
-        let dxp = Tensor::from_vec(dxp, (b, t, h4), dev)?;
-        let h_prev = Tensor::from_vec(h_prev, (b * t, h), dev)?;
-        let dw = dxp.reshape((b * t, h4))?.t()?.matmul(&h_prev)?;
-        Ok((Some(dxp), Some(dw)))
+        let (dx, dw, dw_hh) = backward(&xv, &wv, &whv, tr, &gv, d)?;
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, (b, t, i), dev)?),
+            Some(Tensor::from_vec(dw, (4 * h, i + 1), dev)?),
+            Some(Tensor::from_vec(dw_hh, (4 * h, h), dev)?),
+        ))
     }
 }
 
-/// Hidden states (B, T, H) of an LSTM layer from the input projection `xp` (B, T, 4H, bias
-/// included) and the recurrent weight `w_hh` (4H, H), zero initial state; differentiable in
-/// both. CPU and f32 only: callers keep a graph version for other devices.
-pub fn lstm_scan(xp: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
-    xp.contiguous()?
-        .apply_op2(&w_hh.contiguous()?, LstmScan::default())
+/// Hidden states (B, T, H) of an LSTM layer with input `x` (B, T, I), input weight `w_ih`
+/// (4H, I) and bias `b_ih` (4H), recurrent weight `w_hh` (4H, H), zero initial state;
+/// differentiable in all four. CPU and f32 only: callers keep a graph version for other
+/// devices.
+pub fn lstm_layer(x: &Tensor, w_ih: &Tensor, b_ih: &Tensor, w_hh: &Tensor) -> Result<Tensor> {
+    let w = Tensor::cat(&[w_ih, &b_ih.unsqueeze(1)?], 1)?;
+    x.contiguous()?
+        .apply_op3(&w, &w_hh.contiguous()?, LstmLayer::default())
 }

@@ -4,6 +4,7 @@ pub mod attention;
 pub mod cpu;
 pub mod cumsum;
 pub mod gelu;
+pub mod gemm;
 pub mod gru_scan;
 pub mod init;
 pub mod layernorm;

@@ -1,7 +1,7 @@
 //! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences, Mamba's selective
 //! scan) equal candle's composed ops / the step-by-step graph in value and in every gradient.
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Module, Tensor, Var};
 
 /// Largest absolute difference between two tensors of one shape.
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -82,14 +82,35 @@ fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
 }
 
 #[test]
-fn fused_lstm_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let (b, t, h) = (3, 9, 5);
-    let (xp, w) = (var(&[b, t, 4 * h], 0.0, 1.0), var(&[4 * h, h], 0.0, 0.5));
+fn fused_lstm_layer_matches_the_step_by_step_graph_in_value_and_gradients() {
+    let (b, t, i, h) = (3, 9, 4, 5);
+    let x = var(&[b, t, i], 0.0, 1.0);
+    let (w_ih, b_ih) = (var(&[4 * h, i], 0.0, 0.5), var(&[4 * h], 0.0, 0.5));
+    let w_hh = var(&[4 * h, h], 0.0, 0.5);
+    let xp =
+        models::nn::Linear::from_tensors(w_ih.as_tensor().clone(), Some(b_ih.as_tensor().clone()))
+            .forward(&x)
+            .unwrap();
     same_value_and_gradients(
-        models::nn::lstm_scan::lstm_scan(&xp, &w).unwrap(),
-        models::blocks::lstm::lstm_graph(&xp, &w).unwrap(),
-        &[&xp, &w],
+        models::nn::lstm_scan::lstm_layer(&x, &w_ih, &b_ih, &w_hh).unwrap(),
+        models::blocks::lstm::lstm_graph(&xp, &w_hh).unwrap(),
+        &[&x, &w_ih, &b_ih, &w_hh],
     );
+    // One step and one sequence are edge cases of the strided products.
+    for (b, t) in [(1, 1), (2, 1), (1, 3)] {
+        let x = var(&[b, t, i], 0.0, 1.0);
+        let xp = models::nn::Linear::from_tensors(
+            w_ih.as_tensor().clone(),
+            Some(b_ih.as_tensor().clone()),
+        )
+        .forward(&x)
+        .unwrap();
+        same_value_and_gradients(
+            models::nn::lstm_scan::lstm_layer(&x, &w_ih, &b_ih, &w_hh).unwrap(),
+            models::blocks::lstm::lstm_graph(&xp, &w_hh).unwrap(),
+            &[&x, &w_ih, &b_ih, &w_hh],
+        );
+    }
 }
 
 #[test]
