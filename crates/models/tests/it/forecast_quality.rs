@@ -1,7 +1,10 @@
 //! Forecast quality on the real data (`../shared/data`): a walk-forward sweep of baselines
 //! against the reference GBM, as `synth-city sweep --folds 2 --max-prompts 25 --real-only`
-//! measures it. Heavy (minutes), so ignored; run with
-//! `FQ_ASSETS=BTC,ETH FQ_MODELS=bootstrap,ensemble_cal cargo nextest run -p models --run-ignored only forecast_quality`.
+//! measures it (`forecast_quality_walk_forward`), the ceiling a forecaster knowing each
+//! prompt's realised volatility reaches (`forecast_quality_oracle_bound`), and settings scored
+//! per fold to choose on the earlier and report the later (`forecast_quality_grid`). Heavy
+//! (up to minutes), so ignored; run with e.g.
+//! `FQ_ASSETS=BTC,ETH FQ_MODELS=bootstrap,mix_sess cargo nextest run -p models --run-ignored only forecast_quality`.
 
 use models::data::DataPolicy;
 use models::experiment::{prepare, run_on, ExperimentConfig, ModelChoice};
