@@ -2,7 +2,8 @@
 //! against the reference GBM, as `synth-city sweep --folds 2 --max-prompts 25 --real-only`
 //! measures it (`forecast_quality_walk_forward`), the ceiling a forecaster knowing each
 //! prompt's realised volatility reaches (`forecast_quality_oracle_bound`), and settings scored
-//! per fold to choose on the earlier and report the later (`forecast_quality_grid`). Heavy
+//! per fold to choose on the earlier and report the later (`forecast_quality_grid`), and
+//! intervals from resampling the prompts (`forecast_quality_paired`). Heavy
 //! (up to minutes), so ignored; run with e.g.
 //! `FQ_ASSETS=BTC,ETH FQ_MODELS=bootstrap,mix_sess cargo nextest run -p models --run-ignored only forecast_quality`.
 
@@ -413,6 +414,141 @@ fn forecast_quality_grid() {
                 ratio(vi, &[1]),
                 ratio(vi, &[0, 1])
             );
+        }
+    }
+}
+
+/// The SN50-weighted ratio of each model in `FQ_MODELS` (default `mix_sess,bootstrap`) with a
+/// 90 % interval from resampling each asset's prompts (1000 draws, paired: every model and the
+/// reference are scored on the same draws), and the interval of the difference between the
+/// first model's ratio and each other's: whether a difference is more than prompt noise.
+#[test]
+#[ignore = "minutes of CPU on the real data; prints a table"]
+fn forecast_quality_paired() {
+    use models::baselines::{baseline, Gbm};
+    use models::eval::{place_prompts, prompt_inputs};
+    use models::Forecaster;
+    use rand::{RngExt, SeedableRng};
+    let names = list("FQ_MODELS", "mix_sess,bootstrap");
+    let models: Vec<Box<dyn Forecaster>> = names.iter().filter_map(|n| baseline(n)).collect();
+    assert_eq!(models.len(), names.len(), "unknown baseline in FQ_MODELS");
+    let prompts: usize = std::env::var("FQ_PROMPTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(25);
+    for (tf, assets) in [
+        (
+            Timeframe::Low5m,
+            list(
+                "FQ_ASSETS",
+                "BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE",
+            ),
+        ),
+        (
+            Timeframe::High1m,
+            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
+        ),
+    ] {
+        // Per asset: its weight and per prompt [model 0, model 1, …, reference].
+        let mut per_asset: Vec<(f64, Vec<Vec<f64>>)> = Vec::new();
+        for a in &assets {
+            let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
+            cfg.folds = 2;
+            cfg.eval.max_prompts = prompts;
+            cfg.data = DataPolicy::RealOnly;
+            let Ok(data) = prepare(&cfg) else { continue };
+            let Ok(r) = run_on(&cfg, &data, &mut |_, _| {}) else {
+                continue;
+            };
+            let pc = cfg.prompt_config();
+            let mut rows = Vec::new();
+            for f in &r.folds {
+                for start in place_prompts(f.eval.span, pc, prompts, cfg.eval.seed) {
+                    let Some(p) = prompt_inputs(pc, &data.history, &data.one_min, start, &cfg.eval)
+                    else {
+                        continue;
+                    };
+                    let req = p.request(a, &cfg.eval);
+                    let reference = Gbm::reference();
+                    let row: Vec<f64> = models
+                        .iter()
+                        .map(|m| m.as_ref())
+                        .chain([&reference as &dyn Forecaster])
+                        .map(|m| {
+                            m.forecast(&req)
+                                .ok()
+                                .and_then(|x| {
+                                    sn50::crps_for_miner(
+                                        &x,
+                                        &p.realised,
+                                        pc.time_increment,
+                                        pc.scoring_intervals,
+                                    )
+                                    .ok()
+                                })
+                                .map_or(f64::NAN, |c| c.total)
+                        })
+                        .collect();
+                    if row.iter().all(|x| x.is_finite()) {
+                        rows.push(row);
+                    }
+                }
+            }
+            if !rows.is_empty() {
+                per_asset.push((r.asset_weight, rows));
+            }
+        }
+        // Weighted ratios of every model for prompt indices `draw[asset]`.
+        let ratios = |draw: &[Vec<usize>]| -> Vec<f64> {
+            let k = names.len();
+            let mut num = vec![0.0; k];
+            let mut den = 0.0;
+            for ((w, rows), idx) in per_asset.iter().zip(draw) {
+                let n = idx.len() as f64;
+                for &i in idx {
+                    for (m, x) in num.iter_mut().enumerate() {
+                        *x += w * rows[i][m] / n;
+                    }
+                    den += w * rows[i][k] / n;
+                }
+            }
+            num.iter().map(|x| x / den).collect()
+        };
+        let all: Vec<Vec<usize>> = per_asset
+            .iter()
+            .map(|(_, r)| (0..r.len()).collect())
+            .collect();
+        let point = ratios(&all);
+        let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);
+        let draws: Vec<Vec<f64>> = (0..1000)
+            .map(|_| {
+                let d: Vec<Vec<usize>> = per_asset
+                    .iter()
+                    .map(|(_, r)| (0..r.len()).map(|_| g.random_range(0..r.len())).collect())
+                    .collect();
+                ratios(&d)
+            })
+            .collect();
+        let interval = |f: &dyn Fn(&[f64]) -> f64| {
+            let mut v: Vec<f64> = draws.iter().map(|d| f(d)).collect();
+            v.sort_by(f64::total_cmp);
+            (v[50], v[949])
+        };
+        for (m, name) in names.iter().enumerate() {
+            let (lo, hi) = interval(&|d| d[m]);
+            print!(
+                "{tf:?} weighted {name:<14} ratio {:.4} (90 %: {lo:.4}–{hi:.4})",
+                point[m]
+            );
+            if m > 0 {
+                let (lo, hi) = interval(&|d| d[0] - d[m]);
+                print!(
+                    "; {} minus this: {:+.4} (90 %: {lo:+.4} to {hi:+.4})",
+                    names[0],
+                    point[0] - point[m]
+                );
+            }
+            println!();
         }
     }
 }
