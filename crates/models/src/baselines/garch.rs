@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
 use super::optim::{ln_gamma, nelder_mead};
-use super::{check_request, paths_from_log_returns, rng, step_returns, IntradayProfile};
+use super::{
+    check_request, paths_from_log_returns, rng, step_returns, IntradayProfile, SessionGaps,
+};
 use crate::{ForecastRequest, Forecaster, ModelError};
 
 /// GARCH(1,1)-t baseline.
@@ -19,6 +21,12 @@ pub struct GarchT {
     pub max_returns: usize,
     /// Divide returns by the intraday volatility pattern before fitting, multiply after.
     pub intraday: bool,
+    /// Give steps in the market's closed hours the variance of its overnight / break gaps
+    /// ([`SessionGaps`], times the path's variance level) instead of the in-session
+    /// volatility; no effect on markets that trade around the clock. Settings stored without
+    /// it read as `false`.
+    #[serde(default)]
+    pub sessions: bool,
 }
 
 impl Default for GarchT {
@@ -27,6 +35,7 @@ impl Default for GarchT {
             lookback_secs: 30 * 86_400,
             max_returns: 4000,
             intraday: true,
+            sessions: false,
         }
     }
 }
@@ -117,10 +126,11 @@ impl GarchFit {
 
 impl Forecaster for GarchT {
     fn name(&self) -> String {
-        if self.intraday {
-            "garch_t".into()
-        } else {
-            "garch_t_flat".into()
+        match (self.intraday, self.sessions) {
+            (true, false) => "garch_t".into(),
+            (false, false) => "garch_t_flat".into(),
+            (true, true) => "garch_t_sess".into(),
+            (false, true) => "garch_t_flat_sess".into(),
         }
     }
 
@@ -155,9 +165,20 @@ impl Forecaster for GarchT {
             ))
         })?;
         let inc = i64::from(req.time_increment);
-        let season: Vec<f64> = (0..req.n_points() - 1)
+        let mut season: Vec<f64> = (0..req.n_points() - 1)
             .map(|k| fit.scale * profile.at(req.start_time + k as i64 * inc))
             .collect();
+        if self.sessions {
+            if let Some(s) = SessionGaps::fit(
+                req.history,
+                req.time_increment,
+                req.start_time,
+                self.lookback_secs,
+            ) {
+                // The path's variance h is in units of the long run, so the level is 1 here.
+                s.apply(&mut season, |_| 1.0, req.start_time, inc);
+            }
+        }
         let t = StudentT::new(fit.nu).map_err(|e| ModelError::Data(format!("student-t: {e}")))?;
         let z_scale = ((fit.nu - 2.0) / fit.nu).sqrt();
         let mut g = rng(req.seed);

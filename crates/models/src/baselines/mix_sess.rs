@@ -1,7 +1,8 @@
 //! `mix_sess`: half the paths from the session-aware block bootstrap, half from GARCH(1,1)-t,
 //! with members chosen per competition on the earlier walk-forward fold of the real data
-//! (`forecast_quality_grid`): at 5-minute steps the default `bootstrap_sess` and `garch_t`; at
-//! 1-minute steps a bootstrap with a 30-minute EWMA and 60-step blocks, and `garch_t_flat`.
+//! (`forecast_quality_grid`): at 5-minute steps the default `bootstrap_sess` and `garch_t`
+//! with market closures; at 1-minute steps a bootstrap with a 30-minute EWMA and 60-step
+//! blocks, and `garch_t_flat`.
 
 use serde::{Deserialize, Serialize};
 use sn50::PathSet;
@@ -35,7 +36,10 @@ impl Default for SessionMix {
         Self {
             low: MixMembers {
                 bootstrap: BlockBootstrap::with_sessions(),
-                garch: GarchT::default(),
+                garch: GarchT {
+                    sessions: true,
+                    ..GarchT::default()
+                },
                 garch_share: 0.5,
             },
             high: MixMembers {

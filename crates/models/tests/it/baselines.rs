@@ -191,7 +191,7 @@ fn session_market() -> Candles {
 }
 
 #[test]
-fn bootstrap_sess_gives_closed_hours_the_overnight_variance_and_ignores_the_future() {
+fn session_models_give_closed_hours_the_overnight_variance_and_ignore_the_future() {
     let h = session_market();
     // A prompt at 15:00 on the last day (a trading day), history before it only.
     let start = h.ts[h.ts.len() - 60];
@@ -224,6 +224,16 @@ fn bootstrap_sess_gives_closed_hours_the_overnight_variance_and_ignores_the_futu
     let sd_plain = horizon_sd(&baseline("bootstrap").unwrap().forecast(&req).unwrap());
     assert!((sd_sess / truth - 1.0).abs() < 0.25, "{sd_sess} vs {truth}");
     assert!(sd_plain > 1.5 * truth, "{sd_plain} vs {truth}");
+    // GARCH the same way.
+    let g = models::baselines::GarchT {
+        sessions: true,
+        ..Default::default()
+    };
+    assert_eq!(g.name(), "garch_t_sess");
+    let sd_g = horizon_sd(&g.forecast(&req).unwrap());
+    let sd_g_plain = horizon_sd(&baseline("garch_t").unwrap().forecast(&req).unwrap());
+    assert!((sd_g / truth - 1.0).abs() < 0.25, "{sd_g} vs {truth}");
+    assert!(sd_g_plain > 1.5 * truth, "{sd_g_plain} vs {truth}");
 }
 
 #[test]
