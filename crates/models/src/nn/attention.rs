@@ -1,6 +1,6 @@
 //! Multi-head self-attention, a pre-norm Transformer encoder layer, sinusoidal positions.
 
-use candle_core::{Device, Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::layers::{softmax_last, Act, LayerNorm, Linear, Mlp};
@@ -29,21 +29,33 @@ impl MultiHeadAttention {
 
 impl Module for MultiHeadAttention {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, d) = x.dims3()?;
-        let hd = d / self.n_heads;
-        let qkv = self.qkv.forward(x)?.reshape((b, t, 3, self.n_heads, hd))?;
-        // (3, B, H, T, hd)
-        let qkv = qkv.permute((2, 0, 3, 1, 4))?;
-        // Scaling q (B·H·T·hd values) rather than the scores (B·H·T·T) is the same product.
-        let q = (qkv.get(0)?.contiguous()? * (1.0 / (hd as f64).sqrt()))?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
-        let scores = q.matmul(&k.t()?)?;
-        let att = softmax_last(&scores)?;
-        let y = att.matmul(&v)?; // (B, H, T, hd)
-        let y = y.transpose(1, 2)?.reshape((b, t, d))?;
+        let qkv = self.qkv.forward(x)?;
+        let y = if qkv.device().is_cpu() && qkv.dtype() == DType::F32 {
+            super::sdpa::sdpa(&qkv, self.n_heads)?
+        } else {
+            attention_graph(&qkv, self.n_heads)?
+        };
         self.out.forward(&y)
     }
+}
+
+/// Multi-head attention in candle's graph, from the fused projection `qkv` (B, T, 3d) to
+/// (B, T, d): used off the CPU; the reference the fused `nn::sdpa` is tested against.
+pub fn attention_graph(qkv: &Tensor, n_heads: usize) -> Result<Tensor> {
+    let (b, t, d3) = qkv.dims3()?;
+    let d = d3 / 3;
+    let hd = d / n_heads;
+    let qkv = qkv.reshape((b, t, 3, n_heads, hd))?;
+    // (3, B, H, T, hd)
+    let qkv = qkv.permute((2, 0, 3, 1, 4))?;
+    // Scaling q (B·H·T·hd values) rather than the scores (B·H·T·T) is the same product.
+    let q = (qkv.get(0)?.contiguous()? * (1.0 / (hd as f64).sqrt()))?;
+    let k = qkv.get(1)?.contiguous()?;
+    let v = qkv.get(2)?.contiguous()?;
+    let scores = q.matmul(&k.t()?)?;
+    let att = softmax_last(&scores)?;
+    let y = att.matmul(&v)?; // (B, H, T, hd)
+    y.transpose(1, 2)?.reshape((b, t, d))
 }
 
 /// Pre-norm encoder layer: x + MHA(LN(x)), then x + FFN(LN(x)) with GELU.

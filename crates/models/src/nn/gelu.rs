@@ -12,6 +12,35 @@ const A: f32 = 0.044_715;
 
 struct Gelu;
 
+/// GELU of one value.
+#[inline(always)]
+pub fn gelu_value(v: f32) -> f32 {
+    0.5 * v * (1.0 + tanh(C * (v + A * v * v * v)))
+}
+
+simd_fn! {
+    /// `v ← gelu(v)` for every value.
+    pub fn gelu_in_place(v: &mut [f32]) {
+        v.iter_mut().for_each(|x| *x = gelu_value(*x));
+    }
+}
+
+simd_fn! {
+    /// `g ← g · gelu'(x)` elementwise (`g` and `x` of one length).
+    pub fn gelu_grad_in_place(g: &mut [f32], x: &[f32]) {
+        for (d, &v) in g.iter_mut().zip(x) {
+            *d *= gelu_slope(v);
+        }
+    }
+}
+
+/// The derivative of GELU at `v`.
+#[inline(always)]
+pub fn gelu_slope(v: f32) -> f32 {
+    let t = tanh(C * (v + A * v * v * v));
+    0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * C * (1.0 + 3.0 * A * v * v)
+}
+
 /// `dx = g · gelu'(x)` from the input `x` and the gradient `g`.
 struct GeluBwd;
 
@@ -22,10 +51,8 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, self.name())?;
-        let y = x
-            .iter()
-            .map(|&v| 0.5 * v * (1.0 + tanh(C * (v + A * v * v * v))))
-            .collect();
+        let mut y = x.to_vec();
+        gelu_in_place(&mut y);
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -51,15 +78,8 @@ impl CustomOp2 for GeluBwd {
         if x.len() != g.len() {
             candle_core::bail!("{}: shapes differ", self.name());
         }
-        let dx = x
-            .iter()
-            .zip(g)
-            .map(|(&v, &gv)| {
-                let t = tanh(C * (v + A * v * v * v));
-                let d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * C * (1.0 + 3.0 * A * v * v);
-                gv * d
-            })
-            .collect();
+        let mut dx = g.to_vec();
+        gelu_grad_in_place(&mut dx, x);
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
 }

@@ -5,7 +5,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::f32_slice;
+use super::cpu::{dot, f32_slice, sum};
 
 /// `y = (x − mean) / sqrt(var + eps) · w + b` per row of the last dimension.
 struct LayerNorm {
@@ -18,11 +18,62 @@ struct LayerNormBwd {
 }
 
 /// Mean and 1/sqrt(var + eps) of a row (two passes, f32 like candle).
+#[inline(always)]
 fn stats(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = sum(row) / n;
+    let mut lanes = [0f32; 8];
+    let c = row.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+    for x in c {
+        for k in 0..8 {
+            lanes[k] += (x[k] - mean) * (x[k] - mean);
+        }
+    }
+    let var = (sum(&lanes) + tail) / n;
     (mean, 1.0 / (var + eps).sqrt())
+}
+
+simd_fn! {
+    /// `y ← (x − mean) · rstd · w + b` per row of `x`.
+    fn normalise(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], eps: f32) {
+        let d = w.len();
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+            let (mean, rstd) = stats(xr, eps);
+            for (((y, x), w), b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
+                *y = (x - mean) * rstd * w + b;
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// `out` = dx (rows × d), then dw (d), then db (d), from the input `x`, weight `w` and
+    /// output gradient `g`.
+    fn backward(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
+        let d = w.len();
+        let (dx, rest) = out.split_at_mut(x.len());
+        let (dw, db) = rest.split_at_mut(d);
+        let (mut xhat, mut dxh) = (vec![0f32; d], vec![0f32; d]);
+        let (xhat, dxh) = (&mut xhat[..], &mut dxh[..]);
+        for ((xr, gr), dr) in x.chunks_exact(d).zip(g.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
+            let (mean, rstd) = stats(xr, eps);
+            for (xh, x) in xhat.iter_mut().zip(xr) {
+                *xh = (x - mean) * rstd;
+            }
+            for ((e, g), w) in dxh.iter_mut().zip(gr).zip(w) {
+                *e = g * w;
+            }
+            let (m1, m2) = (sum(dxh) / d as f32, dot(dxh, xhat) / d as f32);
+            for (((dw, db), g), xh) in dw.iter_mut().zip(db.iter_mut()).zip(gr).zip(&*xhat) {
+                *dw += g * xh;
+                *db += g;
+            }
+            for ((dr, e), xh) in dr.iter_mut().zip(&*dxh).zip(&*xhat) {
+                *dr = rstd * (e - m1 - xh * m2);
+            }
+        }
+    }
 }
 
 impl CustomOp3 for LayerNorm {
@@ -50,12 +101,7 @@ impl CustomOp3 for LayerNorm {
             );
         }
         let mut y = vec![0f32; x.len()];
-        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
-            let (mean, rstd) = stats(xr, self.eps);
-            for i in 0..d {
-                yr[i] = (xr[i] - mean) * rstd * w[i] + b[i];
-            }
-        }
+        normalise(x, w, b, &mut y, self.eps);
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -100,29 +146,7 @@ impl CustomOp3 for LayerNormBwd {
         }
         let rows = x.len() / d;
         let mut out = vec![0f32; (rows + 2) * d];
-        let (dx, rest) = out.split_at_mut(rows * d);
-        let (dw, db) = rest.split_at_mut(d);
-        let mut xhat = vec![0f32; d];
-        for ((xr, gr), dr) in x
-            .chunks_exact(d)
-            .zip(g.chunks_exact(d))
-            .zip(dx.chunks_exact_mut(d))
-        {
-            let (mean, rstd) = stats(xr, self.eps);
-            let (mut m1, mut m2) = (0f32, 0f32);
-            for i in 0..d {
-                xhat[i] = (xr[i] - mean) * rstd;
-                let dxh = gr[i] * w[i];
-                m1 += dxh;
-                m2 += dxh * xhat[i];
-                dw[i] += gr[i] * xhat[i];
-                db[i] += gr[i];
-            }
-            let (m1, m2) = (m1 / d as f32, m2 / d as f32);
-            for i in 0..d {
-                dr[i] = rstd * (gr[i] * w[i] - m1 - xhat[i] * m2);
-            }
-        }
+        backward(x, w, g, &mut out, self.eps);
         Ok((CpuStorage::F32(out), Shape::from((rows + 2, d))))
     }
 }

@@ -1,6 +1,6 @@
 //! Small layers that keep gradients (no fused candle ops): linear, layer norm, MLP.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 
 /// A dense layer `y = x Wᵀ + b` over the last dimension of any-rank input, initialised like
@@ -60,6 +60,9 @@ impl Linear {
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (true, DType::F32, Some(b)) = (x.device().is_cpu(), x.dtype(), &self.b) {
+            return super::linear_op::linear(x, &self.w, b);
+        }
         let dims = x.dims().to_vec();
         let in_dim = *dims.last().unwrap_or(&1);
         let rows: usize = dims[..dims.len().saturating_sub(1)].iter().product();
@@ -177,6 +180,16 @@ impl Mlp {
 
 impl Module for Mlp {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (Act::Gelu, true, DType::F32, Some(b1), Some(b2)) = (
+            self.act,
+            x.device().is_cpu(),
+            x.dtype(),
+            self.fc1.bias(),
+            self.fc2.bias(),
+        ) {
+            let (w1, w2) = (self.fc1.weight(), self.fc2.weight());
+            return super::mlp_op::gelu_mlp(x, w1, b1, w2, b2);
+        }
         self.fc2.forward(&self.act.apply(&self.fc1.forward(x)?)?)
     }
 }

@@ -45,10 +45,10 @@ fn dims(x: &Layout, w: &Layout, w_hh: &Layout) -> Result<Dims> {
     Ok((b, t, i, h))
 }
 
+simd_fn! {
 /// One step of one sequence: `pre` holds the four gates' pre-activations and becomes their
 /// activations; `c` and `hv` receive the new cell and hidden state. Simple passes over
 /// contiguous slices, so that each vectorises.
-#[inline(always)]
 fn cell_fwd(pre: &mut [f32], c_prev: &[f32], c: &mut [f32], hv: &mut [f32]) {
     let h = c.len();
     let (ifg, o) = pre.split_at_mut(3 * h);
@@ -63,6 +63,7 @@ fn cell_fwd(pre: &mut [f32], c_prev: &[f32], c: &mut [f32], hv: &mut [f32]) {
     for ((hv, c), o) in hv.iter_mut().zip(&*c).zip(&*o) {
         *hv = o * tanh(*c);
     }
+}
 }
 
 fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
@@ -114,11 +115,11 @@ struct Scratch {
     tmp: Vec<f32>,
 }
 
+simd_fn! {
 /// One step of one sequence backwards: from the gradient `dh` reaching h_s, the carried
 /// `dc` (replaced by the gradient reaching c_{s−1}) and the cell states, turns the four
 /// gates' activations `acts` into the gradients of their pre-activations, in place. Simple
 /// passes over contiguous slices, so that each vectorises.
-#[inline(always)]
 fn cell_bwd(
     acts: &mut [f32],
     c: &[f32],
@@ -160,6 +161,7 @@ fn cell_bwd(
         *i = dcs * g * *i * (1.0 - *i);
     }
     ag.copy_from_slice(tmp);
+}
 }
 
 /// Gradients of `x`, `w` (bias column included) and `w_hh` from the output gradient `gv`;

@@ -1,5 +1,8 @@
 //! Shared neural layers: seeded parameter creation, dense / norm layers, attention.
 
+#[macro_use]
+mod simd;
+
 pub mod attention;
 pub mod cpu;
 pub mod cumsum;
@@ -9,8 +12,11 @@ pub mod gru_scan;
 pub mod init;
 pub mod layernorm;
 pub mod layers;
+pub mod linear_op;
 pub mod lstm_scan;
+pub mod mlp_op;
 pub mod scalar;
+pub mod sdpa;
 pub mod selective_scan;
 pub mod softmax;
 

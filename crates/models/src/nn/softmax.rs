@@ -5,7 +5,43 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 
-use super::cpu::f32_slice;
+use super::cpu::{dot, f32_slice};
+use super::scalar::exp;
+
+simd_fn! {
+/// `row ← softmax(scale · row)` (`scale` > 0), in passes that vectorise.
+pub fn softmax_in_place(row: &mut [f32], scale: f32) {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = row.chunks_exact(8);
+    let mut m = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] = if c[k] > lanes[k] { c[k] } else { lanes[k] };
+        }
+    }
+    m = lanes.iter().copied().fold(m, f32::max);
+    let ms = m * scale;
+    let mut lanes = [0f32; 8];
+    let mut chunks = row.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for k in 0..8 {
+            c[k] = exp(c[k] * scale - ms);
+            lanes[k] += c[k];
+        }
+    }
+    let mut sum = 0f32;
+    for v in chunks.into_remainder() {
+        *v = exp(*v * scale - ms);
+        sum += *v;
+    }
+    let inv = 1.0 / (sum + lanes.iter().sum::<f32>());
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+}
 
 /// `y = exp(x − max) / Σ exp(x − max)` per row of the last dimension.
 struct Softmax;
@@ -25,17 +61,8 @@ impl CustomOp1 for Softmax {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (x, n) = rows(s, l, self.name())?;
-        let mut y = vec![0f32; x.len()];
-        for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
-            let m = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0f32;
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                *o = (v - m).exp();
-                sum += *o;
-            }
-            let inv = 1.0 / sum;
-            yr.iter_mut().for_each(|o| *o *= inv);
-        }
+        let mut y = x.to_vec();
+        y.chunks_exact_mut(n).for_each(|r| softmax_in_place(r, 1.0));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -67,7 +94,7 @@ impl CustomOp2 for SoftmaxBwd {
             .zip(g.chunks_exact(n))
             .zip(dx.chunks_exact_mut(n))
         {
-            let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+            let dot = dot(yr, gr);
             for ((d, &a), &b) in dr.iter_mut().zip(yr).zip(gr) {
                 *d = a * (b - dot);
             }

@@ -68,6 +68,56 @@ fn fused_softmax_and_gelu_match_candles_composed_ops() {
 }
 
 #[test]
+fn fused_linear_and_attention_match_candles_composed_ops() {
+    let (x, w, b) = (
+        var(&[3, 7, 16], 0.0, 1.0),
+        var(&[5, 16], 0.0, 0.5),
+        var(&[5], 0.0, 0.5),
+    );
+    let composed = x
+        .reshape((21, 16))
+        .unwrap()
+        .matmul(&w.t().unwrap())
+        .unwrap()
+        .broadcast_add(&b)
+        .unwrap()
+        .reshape((3, 7, 5))
+        .unwrap();
+    same_value_and_gradients(
+        models::nn::linear_op::linear(&x, &w, &b).unwrap(),
+        composed,
+        &[&x, &w, &b],
+    );
+    let (w1, b1) = (var(&[9, 16], 0.0, 0.5), var(&[9], 0.0, 0.5));
+    let (w2, b2) = (var(&[4, 9], 0.0, 0.5), var(&[4], 0.0, 0.5));
+    let fc = |x: &Tensor, w: &Var, b: &Var| {
+        models::nn::Linear::from_tensors(w.as_tensor().clone(), Some(b.as_tensor().clone()))
+            .forward(x)
+            .unwrap()
+    };
+    let composed = fc(&fc(&x, &w1, &b1).gelu().unwrap(), &w2, &b2);
+    same_value_and_gradients(
+        models::nn::mlp_op::gelu_mlp(&x, &w1, &b1, &w2, &b2).unwrap(),
+        composed,
+        &[&x, &w1, &b1, &w2, &b2],
+    );
+    for (b, t, heads) in [(2, 9, 3), (1, 1, 1), (3, 4, 2)] {
+        let qkv = var(&[b, t, 3 * 6], 0.0, 1.0);
+        same_value_and_gradients(
+            models::nn::sdpa::sdpa(&qkv, heads).unwrap(),
+            models::nn::attention::attention_graph(&qkv, heads).unwrap(),
+            &[&qkv],
+        );
+    }
+    // No steps: an empty output, no panic.
+    let empty = Tensor::zeros((2, 0, 18), candle_core::DType::F32, &Device::Cpu).unwrap();
+    assert_eq!(
+        models::nn::sdpa::sdpa(&empty, 3).unwrap().dims(),
+        &[2, 0, 6]
+    );
+}
+
+#[test]
 fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
     let (x, w, b) = (
         var(&[3, 7, 16], 1.0, 2.0),

@@ -1,0 +1,174 @@
+//! A two-layer GELU MLP, `y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2`, as one CPU op with a fused
+//! backward pass: the (…, hidden) pre-activations and activations — the widest tensors of
+//! a Transformer layer — stay inside the op instead of each costing candle's backward pass
+//! a zero-filled gradient and an add.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+
+use super::cpu::{f32_slice, Kept};
+use super::gelu::{gelu_grad_in_place, gelu_in_place};
+use super::gemm::{gemm, Mat};
+
+/// Inputs `x` (…, in), `w1` (hidden, in + 1) and `w2` (out, hidden + 1), each weight with
+/// its bias as the last column. Keeps the hidden pre-activations and activations.
+#[derive(Default)]
+struct GeluMlp {
+    kept: Kept<(Vec<f32>, Vec<f32>)>,
+}
+
+/// (rows, in, hidden, out).
+type Dims = (usize, usize, usize, usize);
+
+fn dims(x: &Layout, w1: &Layout, w2: &Layout) -> Result<Dims> {
+    let (hid, i1) = w1.shape().dims2()?;
+    let (out, h1) = w2.shape().dims2()?;
+    let i = x.dims().last().copied().unwrap_or(0);
+    if i1 != i + 1 || h1 != hid + 1 {
+        candle_core::bail!("gelu-mlp: x (…, {i}), w1 ({hid}, {i1}), w2 ({out}, {h1}) do not match");
+    }
+    let rows = x.shape().elem_count().checked_div(i).unwrap_or(0);
+    Ok((rows, i, hid, out))
+}
+
+/// The weight part (r, c) of a (r, c + 1) weight-and-bias matrix.
+fn weight(w: &[f32], r: usize, c: usize) -> Mat<'_> {
+    Mat {
+        data: w,
+        rows: r,
+        cols: c,
+        rs: c + 1,
+        cs: 1,
+    }
+}
+
+/// `rows` rows of `x·Wᵀ + b` for a (out, in + 1) weight-and-bias `w`.
+fn affine(x: &[f32], w: &[f32], (rows, i, out): (usize, usize, usize)) -> Result<Vec<f32>> {
+    let bias: Vec<f32> = (0..out).map(|k| w[k * (i + 1) + i]).collect();
+    let mut y = Vec::with_capacity(rows * out);
+    for _ in 0..rows {
+        y.extend_from_slice(&bias);
+    }
+    gemm(
+        &mut y,
+        out,
+        Mat::rows(x, rows, i),
+        weight(w, out, i).t(),
+        true,
+    )?;
+    Ok(y)
+}
+
+/// Pre-activations and activations of the hidden layer.
+fn hidden(x: &[f32], w1: &[f32], (rows, i, hid, _): Dims) -> Result<(Vec<f32>, Vec<f32>)> {
+    let a = affine(x, w1, (rows, i, hid))?;
+    let mut z = a.clone();
+    gelu_in_place(&mut z);
+    Ok((a, z))
+}
+
+/// The gradient of a (r, c + 1) weight-and-bias from the output gradient `g` (rows, r) and
+/// the layer's input `x` (rows, c).
+fn weight_grad(g: &[f32], x: &[f32], rows: usize, r: usize, c: usize) -> Result<Vec<f32>> {
+    let mut dw = vec![0f32; r * (c + 1)];
+    gemm(
+        &mut dw,
+        c + 1,
+        Mat::rows(g, rows, r).t(),
+        Mat::rows(x, rows, c),
+        false,
+    )?;
+    let mut db = vec![0f32; r];
+    for row in g.chunks_exact(r.max(1)) {
+        for (d, v) in db.iter_mut().zip(row) {
+            *d += v;
+        }
+    }
+    for (k, v) in db.into_iter().enumerate() {
+        dw[k * (c + 1) + c] = v;
+    }
+    Ok(dw)
+}
+
+impl CustomOp3 for GeluMlp {
+    fn name(&self) -> &'static str {
+        "gelu-mlp"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let d = dims(l1, l2, l3)?;
+        let (rows, _, hid, out) = d;
+        let x = f32_slice(s1, l1, self.name())?;
+        let w1 = f32_slice(s2, l2, self.name())?;
+        let w2 = f32_slice(s3, l3, self.name())?;
+        let (a, z) = hidden(x, w1, d)?;
+        let y = affine(&z, w2, (rows, hid, out))?;
+        self.kept.put((a, z));
+        let mut shape = l1.dims().to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = out;
+        }
+        Ok((CpuStorage::F32(y), Shape::from(shape)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w1: &Tensor,
+        w2: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let d = dims(x.layout(), w1.layout(), w2.layout())?;
+        let (rows, i, hid, out) = d;
+        let xv: Vec<f32> = x.flatten_all()?.to_vec1()?;
+        let w1v: Vec<f32> = w1.flatten_all()?.to_vec1()?;
+        let w2v: Vec<f32> = w2.flatten_all()?.to_vec1()?;
+        let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
+        let (a, z) = match self.kept.take() {
+            Some(k) => k,
+            None => hidden(&xv, &w1v, d)?,
+        };
+        let dw2 = weight_grad(&g, &z, rows, out, hid)?;
+        // dz = g·W2, then da = dz ⊙ gelu'(a) in place.
+        let mut da = z;
+        gemm(
+            &mut da,
+            hid,
+            Mat::rows(&g, rows, out),
+            weight(&w2v, out, hid),
+            false,
+        )?;
+        gelu_grad_in_place(&mut da, &a);
+        let dw1 = weight_grad(&da, &xv, rows, hid, i)?;
+        let mut dx = vec![0f32; rows * i];
+        gemm(
+            &mut dx,
+            i,
+            Mat::rows(&da, rows, hid),
+            weight(&w1v, hid, i),
+            false,
+        )?;
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), dev)?),
+            Some(Tensor::from_vec(dw1, (hid, i + 1), dev)?),
+            Some(Tensor::from_vec(dw2, (out, hid + 1), dev)?),
+        ))
+    }
+}
+
+/// `gelu(x·W1ᵀ + b1)·W2ᵀ + b2` over the last axis of `x`; differentiable in all five.
+/// CPU and f32 only.
+pub fn gelu_mlp(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor, b2: &Tensor) -> Result<Tensor> {
+    let w1 = Tensor::cat(&[w1, &b1.unsqueeze(1)?], 1)?;
+    let w2 = Tensor::cat(&[w2, &b2.unsqueeze(1)?], 1)?;
+    x.contiguous()?.apply_op3(&w1, &w2, GeluMlp::default())
+}
