@@ -25,4 +25,11 @@ pub mod train;
 pub mod trained;
 
 pub use error::ModelError;
+
+/// The revision of the models' behaviour, bumped whenever the paths of a model for the same
+/// spec, data and seed change (sampler or noise RNG, a baseline's defaults, the numerics of
+/// an op). Research experiment ids include it: runs of an earlier revision are kept, and
+/// shown, but not reused as current results. 2: fused CPU ops and AVX2 elementwise
+/// passes, xoshiro256++ noise, session-aware baselines (2026-12-01).
+pub const REVISION: u32 = 2;
 pub use forecaster::{ForecastRequest, Forecaster};

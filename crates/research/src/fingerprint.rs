@@ -77,6 +77,16 @@ pub fn fingerprint(spec: &Value, data: &DataRange, seed: u64) -> String {
     hex::encode(Sha256::digest(canonical_json(&key).as_bytes()))
 }
 
+/// The experiment id of (spec, data, seed) run by models of `revision`: the plain
+/// [`fingerprint`] for revision 0, else the fingerprint of `{"models_revision", "spec"}`.
+pub fn experiment_id(spec: &Value, data: &DataRange, seed: u64, revision: u32) -> String {
+    if revision == 0 {
+        return fingerprint(spec, data, seed);
+    }
+    let keyed = serde_json::json!({ "models_revision": revision, "spec": spec });
+    fingerprint(&keyed, data, seed)
+}
+
 /// The fingerprint of the spec alone (its "shape" as the user wrote it, any data, any seed).
 pub fn spec_fingerprint(spec: &Value) -> String {
     hex::encode(Sha256::digest(canonical_json(spec).as_bytes()))
@@ -127,6 +137,21 @@ mod tests {
         let mut d = data();
         d.end += 300;
         assert_ne!(base, fingerprint(&a, &d, 7));
+    }
+
+    #[test]
+    fn experiment_ids_differ_between_model_revisions() {
+        let a = json!({"head": "gbm", "d_model": 32});
+        assert_eq!(
+            experiment_id(&a, &data(), 7, 0),
+            fingerprint(&a, &data(), 7)
+        );
+        let (r1, r2) = (
+            experiment_id(&a, &data(), 7, 1),
+            experiment_id(&a, &data(), 7, 2),
+        );
+        assert_ne!(r1, r2);
+        assert_ne!(r1, fingerprint(&a, &data(), 7));
     }
 
     #[test]

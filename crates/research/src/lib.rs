@@ -7,7 +7,7 @@ pub mod record;
 pub mod registry;
 
 pub use error::{ErrorKind, ResearchError, Result};
-pub use fingerprint::{fingerprint, DataRange};
+pub use fingerprint::{experiment_id, fingerprint, DataRange};
 pub use record::{
     ArtifactRef, AssetScore, DataProvenance, Requester, RunFailure, RunRecord, RunStatus, Timings,
 };

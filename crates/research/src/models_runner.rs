@@ -285,6 +285,10 @@ impl ExperimentRunner for ModelsRunner {
         Ok(spec)
     }
 
+    fn revision(&self) -> u32 {
+        models::REVISION
+    }
+
     fn normalise(&self, spec: &Value) -> Result<Value> {
         let tf = timeframe_of(spec)?;
         let eval = EvalOverrides::of(spec)?;

@@ -115,4 +115,10 @@ pub trait ExperimentRunner: Send + Sync {
     fn resolve_data(&self, spec: &Value, data: &DataRequest) -> Result<ResolvedData>;
     /// Trains and scores. Errors carry their kind (diverged, data missing…).
     fn run(&self, spec: &Value, data: &ResolvedData, seed: u64) -> Result<RunOutput>;
+    /// The revision of the models behind the runner (0: unversioned). It is part of every
+    /// experiment id, so runs made by an earlier revision are kept but never reused as if
+    /// the current code had produced them.
+    fn revision(&self) -> u32 {
+        0
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fingerprint::{canonical_json, fingerprint};
+use crate::fingerprint::{canonical_json, experiment_id};
 use crate::record::{Requester, RunFailure, RunRecord, RunStatus};
 use crate::registry::Novelty;
 use crate::report::{render_plots, FAN_ARTIFACT};
@@ -181,7 +181,7 @@ impl ResearchSession {
             return Err(ResearchError::invalid(v.errors.join("; ")));
         }
         let data = self.runner.resolve_data(&spec, &req.data)?;
-        let id = fingerprint(&spec, &data.range, req.seed);
+        let id = experiment_id(&spec, &data.range, req.seed, self.runner.revision());
         Ok((spec, data, id))
     }
 

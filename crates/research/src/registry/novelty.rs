@@ -72,7 +72,7 @@ fn prior(r: &rusqlite::Row<'_>) -> rusqlite::Result<PriorRun> {
 }
 
 impl Registry {
-    /// Checks an experiment (its id from [`crate::fingerprint::fingerprint`], blocks and head)
+    /// Checks an experiment (its id from [`crate::fingerprint::experiment_id`], blocks and head)
     /// against everything run so far.
     pub fn novelty(&self, experiment_id: &str, blocks: &[String], head: &str) -> Result<Novelty> {
         let bk = blocks_key(blocks);
