@@ -91,3 +91,13 @@ impl<T> Kept<T> {
         self.0.lock().ok().and_then(|mut slot| slot.take())
     }
 }
+
+/// The f32 values of a contiguous CPU tensor, borrowed from its storage (a backward pass
+/// reads its inputs without copying them): bind the guard, then call
+/// `values(&guard, layout, op)`.
+pub fn values<'a>(storage: &'a candle_core::Storage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    match storage {
+        candle_core::Storage::Cpu(s) => f32_slice(s, l, op),
+        _ => candle_core::bail!("{op} runs on the CPU only"),
+    }
+}

@@ -6,7 +6,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::f32_slice;
+use super::cpu::{f32_slice, values};
 use super::gemm::{gemm, Mat};
 
 struct LinearOp;
@@ -71,14 +71,20 @@ impl CustomOp3 for LinearOp {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (out, i) = w.dims2()?;
         let rows = x.elem_count().checked_div(i).unwrap_or(0);
-        let xv: Vec<f32> = x.flatten_all()?.to_vec1()?;
-        let wv: Vec<f32> = w.flatten_all()?.to_vec1()?;
-        let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        let gm = Mat::rows(&g, rows, out);
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (ws, wl), (gs, gl)) = (
+            x.storage_and_layout(),
+            w.storage_and_layout(),
+            grad.storage_and_layout(),
+        );
+        let xv = values(&xs, xl, self.name())?;
+        let wv = values(&ws, wl, self.name())?;
+        let g = values(&gs, gl, self.name())?;
+        let gm = Mat::rows(g, rows, out);
         let mut dx = vec![0f32; rows * i];
-        gemm(&mut dx, i, gm, Mat::rows(&wv, out, i), false)?;
+        gemm(&mut dx, i, gm, Mat::rows(wv, out, i), false)?;
         let mut dw = vec![0f32; out * i];
-        gemm(&mut dw, i, gm.t(), Mat::rows(&xv, rows, i), false)?;
+        gemm(&mut dw, i, gm.t(), Mat::rows(xv, rows, i), false)?;
         let mut db = vec![0f32; out];
         for row in g.chunks_exact(out.max(1)) {
             for (d, v) in db.iter_mut().zip(row) {

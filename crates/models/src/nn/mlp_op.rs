@@ -5,7 +5,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, Kept};
+use super::cpu::{f32_slice, values, Kept};
 use super::gelu::{gelu_grad_in_place, gelu_in_place};
 use super::gemm::{gemm, Mat};
 
@@ -128,15 +128,18 @@ impl CustomOp3 for GeluMlp {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let d = dims(x.layout(), w1.layout(), w2.layout())?;
         let (rows, i, hid, out) = d;
-        let xv: Vec<f32> = x.flatten_all()?.to_vec1()?;
-        let w1v: Vec<f32> = w1.flatten_all()?.to_vec1()?;
-        let w2v: Vec<f32> = w2.flatten_all()?.to_vec1()?;
-        let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (w1s, w1l)) = (x.storage_and_layout(), w1.storage_and_layout());
+        let ((w2s, w2l), (gs, gl)) = (w2.storage_and_layout(), grad.storage_and_layout());
+        let xv = values(&xs, xl, self.name())?;
+        let w1v = values(&w1s, w1l, self.name())?;
+        let w2v = values(&w2s, w2l, self.name())?;
+        let g = values(&gs, gl, self.name())?;
         let (a, z) = match self.kept.take() {
             Some(k) => k,
-            None => hidden(&xv, &w1v, d)?,
+            None => hidden(xv, w1v, d)?,
         };
-        let dw2 = weight_grad(&g, &z, rows, out, hid)?;
+        let dw2 = weight_grad(g, &z, rows, out, hid)?;
         // dz = g·W2, then da = dz ⊙ gelu'(a) in place.
         let mut da = z;
         gemm(
@@ -147,7 +150,7 @@ impl CustomOp3 for GeluMlp {
             false,
         )?;
         gelu_grad_in_place(&mut da, &a);
-        let dw1 = weight_grad(&da, &xv, rows, hid, i)?;
+        let dw1 = weight_grad(&da, xv, rows, hid, i)?;
         let mut dx = vec![0f32; rows * i];
         gemm(
             &mut dx,

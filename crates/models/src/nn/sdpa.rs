@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-use super::cpu::{dot, f32_slice, Kept};
+use super::cpu::{dot, f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::softmax::softmax_in_place;
 
@@ -94,11 +94,13 @@ impl CustomOp1 for Sdpa {
         let dims = self.dims(qkv.layout())?;
         let (b, t, d, hd) = dims;
         let scale = 1.0 / (hd as f32).sqrt();
-        let x: Vec<f32> = qkv.flatten_all()?.to_vec1()?;
-        let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (gs, gl)) = (qkv.storage_and_layout(), grad.storage_and_layout());
+        let x = values(&xs, xl, self.name())?;
+        let g = values(&gs, gl, self.name())?;
         let probs = match self.probs.take() {
             Some(p) => p,
-            None => self.run(&x, dims)?.1,
+            None => self.run(x, dims)?.1,
         };
         let mut dx = vec![0f32; b * t * 3 * d];
         let mut ds = vec![0f32; t * t];
@@ -114,9 +116,9 @@ impl CustomOp1 for Sdpa {
                     cs: 1,
                 };
                 let (q, k, v) = (
-                    part(&x, dims, bi, h, 0),
-                    part(&x, dims, bi, h, 1),
-                    part(&x, dims, bi, h, 2),
+                    part(x, dims, bi, h, 0),
+                    part(x, dims, bi, h, 1),
+                    part(x, dims, bi, h, 2),
                 );
                 let at = |p: usize| bi * t * 3 * d + p * d + h * hd;
                 // dV = Pᵀ·dY; dP = dY·Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
