@@ -74,8 +74,10 @@ pub fn gemm(out: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) ->
         }
         return Ok(());
     }
+    // Large products on every thread, unless already inside a parallel loop.
     let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 && m * n * k >= 1 << 20 {
+    let nested = rayon::current_thread_index().is_some();
+    let parallelism = if threads > 1 && !nested && m * n * k >= 1 << 20 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

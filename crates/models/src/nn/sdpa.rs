@@ -7,6 +7,7 @@
 //! same layout, with one (T, T) scratch matrix.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::cpu::{dot, f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
@@ -53,26 +54,26 @@ impl Sdpa {
         let scale = 1.0 / (hd as f32).sqrt();
         let mut y = vec![0f32; b * t * d];
         let mut probs = vec![0f32; b * self.heads * t * t];
-        if t == 0 {
+        if t == 0 || d == 0 {
             return Ok((y, probs));
         }
-        for bi in 0..b {
-            for h in 0..self.heads {
-                let p = &mut probs[(bi * self.heads + h) * t * t..][..t * t];
-                let (q, k) = (part(qkv, dims, bi, h, 0), part(qkv, dims, bi, h, 1));
-                gemm(p, t, q, k.t(), false)?;
-                p.chunks_exact_mut(t)
-                    .for_each(|row| softmax_in_place(row, scale));
-                let v = part(qkv, dims, bi, h, 2);
-                gemm(
-                    &mut y[bi * t * d + h * hd..],
-                    d,
-                    Mat::rows(p, t, t),
-                    v,
-                    false,
-                )?;
-            }
-        }
+        // Sequences in parallel (each writes its own rows of `y` and its own probabilities).
+        let heads = self.heads;
+        y.par_chunks_mut(t * d)
+            .zip(probs.par_chunks_mut(heads * t * t))
+            .enumerate()
+            .try_for_each(|(bi, (y, probs))| -> Result<()> {
+                for h in 0..heads {
+                    let p = &mut probs[h * t * t..][..t * t];
+                    let (q, k) = (part(qkv, dims, bi, h, 0), part(qkv, dims, bi, h, 1));
+                    gemm(p, t, q, k.t(), false)?;
+                    p.chunks_exact_mut(t)
+                        .for_each(|row| softmax_in_place(row, scale));
+                    let v = part(qkv, dims, bi, h, 2);
+                    gemm(&mut y[h * hd..], d, Mat::rows(p, t, t), v, false)?;
+                }
+                Ok(())
+            })?;
         Ok((y, probs))
     }
 }
@@ -103,39 +104,47 @@ impl CustomOp1 for Sdpa {
             None => self.run(x, dims)?.1,
         };
         let mut dx = vec![0f32; b * t * 3 * d];
-        let mut ds = vec![0f32; t * t];
-        for bi in 0..if t == 0 { 0 } else { b } {
-            for h in 0..self.heads {
-                let p = &probs[(bi * self.heads + h) * t * t..][..t * t];
-                let pm = Mat::rows(p, t, t);
-                let dy = Mat {
-                    data: &g[bi * t * d + h * hd..],
-                    rows: t,
-                    cols: hd,
-                    rs: d,
-                    cs: 1,
-                };
-                let (q, k, v) = (
-                    part(x, dims, bi, h, 0),
-                    part(x, dims, bi, h, 1),
-                    part(x, dims, bi, h, 2),
-                );
-                let at = |p: usize| bi * t * 3 * d + p * d + h * hd;
-                // dV = Pᵀ·dY; dP = dY·Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
-                gemm(&mut dx[at(2)..], 3 * d, pm.t(), dy, false)?;
-                gemm(&mut ds, t, dy, v.t(), false)?;
-                for (dr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
-                    let s = dot(dr, pr);
-                    for (dv, pv) in dr.iter_mut().zip(pr) {
-                        *dv = pv * (*dv - s) * scale;
-                    }
-                }
-                // dQ = dS·K; dK = dSᵀ·Q.
-                let dsm = Mat::rows(&ds, t, t);
-                gemm(&mut dx[at(0)..], 3 * d, dsm, k, false)?;
-                gemm(&mut dx[at(1)..], 3 * d, dsm.t(), q, false)?;
-            }
+        if t == 0 || d == 0 {
+            return Ok(Some(Tensor::from_vec(dx, qkv.shape(), qkv.device())?));
         }
+        let heads = self.heads;
+        // Sequences in parallel, each with its own (T, T) scratch and its own rows of dx.
+        dx.par_chunks_mut(t * 3 * d)
+            .enumerate()
+            .try_for_each(|(bi, dx)| -> Result<()> {
+                let mut ds = vec![0f32; t * t];
+                for h in 0..heads {
+                    let p = &probs[(bi * heads + h) * t * t..][..t * t];
+                    let pm = Mat::rows(p, t, t);
+                    let dy = Mat {
+                        data: &g[bi * t * d + h * hd..],
+                        rows: t,
+                        cols: hd,
+                        rs: d,
+                        cs: 1,
+                    };
+                    let (q, k, v) = (
+                        part(x, dims, bi, h, 0),
+                        part(x, dims, bi, h, 1),
+                        part(x, dims, bi, h, 2),
+                    );
+                    let at = |p: usize| p * d + h * hd;
+                    // dV = Pᵀ·dY; dP = dY·Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
+                    gemm(&mut dx[at(2)..], 3 * d, pm.t(), dy, false)?;
+                    gemm(&mut ds, t, dy, v.t(), false)?;
+                    for (dr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
+                        let s = dot(dr, pr);
+                        for (dv, pv) in dr.iter_mut().zip(pr) {
+                            *dv = pv * (*dv - s) * scale;
+                        }
+                    }
+                    // dQ = dS·K; dK = dSᵀ·Q.
+                    let dsm = Mat::rows(&ds, t, t);
+                    gemm(&mut dx[at(0)..], 3 * d, dsm, k, false)?;
+                    gemm(&mut dx[at(1)..], 3 * d, dsm.t(), q, false)?;
+                }
+                Ok(())
+            })?;
         Ok(Some(Tensor::from_vec(dx, qkv.shape(), qkv.device())?))
     }
 }

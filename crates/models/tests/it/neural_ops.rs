@@ -115,6 +115,11 @@ fn fused_linear_and_attention_match_candles_composed_ops() {
         models::nn::sdpa::sdpa(&empty, 3).unwrap().dims(),
         &[2, 0, 6]
     );
+    let no_width = Tensor::zeros((2, 4, 0), candle_core::DType::F32, &Device::Cpu).unwrap();
+    assert_eq!(
+        models::nn::sdpa::sdpa(&no_width, 3).unwrap().dims(),
+        &[2, 4, 0]
+    );
 }
 
 #[test]
