@@ -1,5 +1,6 @@
 //! GRU block: stacked GRU layers (hidden = d_model) returning every step, with a residual.
-//! The recurrence runs as one fused CPU op with a hand-written backward pass (`nn::gru_scan`).
+//! On the CPU each layer (input projection and recurrence) runs as one fused op with a
+//! hand-written backward pass (`nn::gru_scan`); elsewhere as a graph of per-step ops.
 
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
@@ -32,22 +33,21 @@ struct GruLayer {
 
 impl GruLayer {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let xp = self.ih.forward(x)?;
         let w = self.hh.weight();
         let b = match self.hh.bias() {
             Some(b) => b.clone(),
             None => Tensor::zeros(w.dim(0)?, w.dtype(), w.device())?,
         };
-        if xp.device().is_cpu() && xp.dtype() == DType::F32 {
-            return crate::nn::gru_scan::gru_scan(&xp, w, &b);
+        if let (true, DType::F32, Some(b_ih)) = (x.device().is_cpu(), x.dtype(), self.ih.bias()) {
+            return crate::nn::gru_scan::gru_layer(x, self.ih.weight(), b_ih, w, &b);
         }
-        gru_graph(&xp, w, &b)
+        gru_graph(&self.ih.forward(x)?, w, &b)
     }
 }
 
 /// The GRU recurrence step by step in candle's graph: hidden states (B, T, H) from the input
 /// projection `xp` (B, T, 3H), `w_hh` (3H, H) and `b_hh` (3H). Used off the CPU; the
-/// reference the fused `nn::gru_scan` is tested against.
+/// reference the fused `nn::gru_scan::gru_layer` is tested against.
 pub fn gru_graph(xp: &Tensor, w_hh: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
     let (b, t, h3) = xp.dims3()?;
     let hh = Linear::from_tensors(w_hh.clone(), Some(b_hh.clone()));

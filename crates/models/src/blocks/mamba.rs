@@ -31,7 +31,8 @@ pub const ENTRY: BlockEntry = BlockEntry {
 struct Mamba {
     ln: LayerNorm,
     in_proj: Linear,
-    conv: Conv1d,
+    conv_w: Tensor,
+    conv_b: Tensor,
     x_proj: Linear,
     dt_proj: Linear,
     a_log: Tensor,
@@ -41,7 +42,6 @@ struct Mamba {
     di: usize,
     n: usize,
     rank: usize,
-    k: usize,
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
@@ -57,14 +57,6 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
     };
     let cw = vb.pp("conv").get_with_hints((di, 1, k), "weight", cinit)?;
     let cb = vb.pp("conv").get_with_hints(di, "bias", cinit)?;
-    let conv = Conv1d::new(
-        cw,
-        Some(cb),
-        Conv1dConfig {
-            groups: di,
-            ..Default::default()
-        },
-    );
     let base: Vec<f32> = (0..di).flat_map(|_| (1..=n).map(|j| j as f32)).collect();
     let dt_bias = (0.01f64.exp() - 1.0).ln(); // softplus⁻¹(0.01)
     let dt_proj = {
@@ -84,7 +76,8 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
     Ok(Box::new(Mamba {
         ln: LayerNorm::new(d, vb.pp("ln"))?,
         in_proj: Linear::no_bias(d, 2 * di, vb.pp("in_proj"))?,
-        conv,
+        conv_w: cw,
+        conv_b: cb,
         x_proj: Linear::no_bias(di, rank + 2 * n, vb.pp("x_proj"))?,
         dt_proj,
         a_log: vb.get_with_hints((di, n), "a_log", Init::Const(0.0))?,
@@ -94,7 +87,6 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         di,
         n,
         rank,
-        k,
     }))
 }
 
@@ -103,11 +95,11 @@ impl Block for Mamba {
         let xz = self.in_proj.forward(&self.ln.forward(x)?)?;
         let xs = xz.narrow(2, 0, self.di)?;
         let z = xz.narrow(2, self.di, self.di)?;
-        let xc = xs
-            .transpose(1, 2)?
-            .contiguous()?
-            .pad_with_zeros(2, self.k - 1, 0)?;
-        let xc = silu(&self.conv.forward(&xc)?.transpose(1, 2)?.contiguous()?)?; // (B, T, di)
+        let xc = if xs.device().is_cpu() && xs.dtype() == DType::F32 {
+            crate::nn::causal_conv::causal_conv_silu(&xs, &self.conv_w, &self.conv_b)?
+        } else {
+            conv_graph(&xs, &self.conv_w, &self.conv_b)?
+        }; // (B, T, di)
         let proj = self.x_proj.forward(&xc)?;
         let dt = softplus(
             &self
@@ -126,6 +118,26 @@ impl Block for Mamba {
         let y = (y * silu(&z)?)?;
         x + self.out_proj.forward(&y)?
     }
+}
+
+/// SiLU of the causal depthwise convolution over time in candle's graph: (B, T, C) from `x`
+/// (B, T, C), `w` (C, 1, K) and `bias` (C). Used off the CPU; the reference the fused
+/// `nn::causal_conv` is tested against.
+pub fn conv_graph(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (c, _, k) = w.dims3()?;
+    let conv = Conv1d::new(
+        w.clone(),
+        Some(bias.clone()),
+        Conv1dConfig {
+            groups: c,
+            ..Default::default()
+        },
+    );
+    let xc = x
+        .transpose(1, 2)?
+        .contiguous()?
+        .pad_with_zeros(2, k - 1, 0)?;
+    silu(&conv.forward(&xc)?.transpose(1, 2)?.contiguous()?)
 }
 
 /// The selective scan step by step in candle's graph: `y` (B, T, D) from `dt`, `x` (B, T, D),

@@ -1,7 +1,7 @@
 //! Shared helpers of the fused CPU ops (`softmax`, `gelu`, `layernorm`, `lstm_scan`,
-//! `gru_scan`, `selective_scan`).
+//! `gru_scan`, `selective_scan`, `causal_conv`).
 
-use candle_core::{CpuStorage, Device, Layout, Result, Tensor};
+use candle_core::{CpuStorage, Layout, Result};
 
 /// The f32 values of a contiguous CPU tensor, or an error naming the op.
 pub fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
@@ -45,27 +45,6 @@ pub fn sum(a: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
-}
-
-/// `a` (m, k) · `b` (k, n) on the CPU, as a vector.
-pub fn mm(a: &[f32], m: usize, k: usize, b: &Tensor) -> Result<Vec<f32>> {
-    Tensor::from_slice(a, (m, k), &Device::Cpu)?
-        .matmul(b)?
-        .flatten_all()?
-        .to_vec1()
-}
-
-/// The states (B·T, H) shifted one step later along time, zero at t = 0: row (b, t) holds
-/// `hs[b, t − 1]` — the previous hidden state every step's recurrent product used.
-pub fn previous_states(hs: &[f32], (b, t, h): (usize, usize, usize)) -> Vec<f32> {
-    let mut prev = vec![0f32; b * t * h];
-    for bi in 0..b {
-        for s in 1..t {
-            let (dst, src) = ((bi * t + s) * h, (bi * t + s - 1) * h);
-            prev[dst..dst + h].copy_from_slice(&hs[src..src + h]);
-        }
-    }
-    prev
 }
 
 /// What a fused op's forward pass keeps for its backward pass (taken once; the backward pass

@@ -1,78 +1,280 @@
-//! The GRU recurrence over a whole sequence as one CPU op with a hand-written backward pass
-//! (backpropagation through time), for the same reason as `nn::lstm_scan`: step by step in
-//! candle's graph every step's `narrow` has an O(T) backward. Gate order [r, z, n] and
+//! A whole GRU layer — input projection and recurrence over the sequence — as one CPU op with
+//! a hand-written backward pass (backpropagation through time), built like `nn::lstm_scan`:
+//! no (B, T, 3H) tensor enters candle's graph (whose backward would zero-fill, add and
+//! reduce a gradient for each), per-step products are strided `gemm`s into the op's own
+//! buffers, and the elementwise passes vectorise. Gate order [r, z, n] and
 //! `h = n + z·(h_prev − n)` with `n = tanh(x_n + r·(W_n h_prev + b_n))`, as the graph
 //! version in `blocks::gru`.
 
-use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, mm, previous_states, Kept};
+use super::cpu::{f32_slice, Kept};
+use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
 
-/// Inputs: `xp` (B, T, 3H) — the input projection of every step, its bias included —,
-/// `w_hh` (3H, H) and `b_hh` (3H). Output: the hidden states (B, T, H). The forward pass
-/// keeps what the backward pass needs (which recomputes it if absent).
+/// Inputs: `x` (B, T, I), `w` (3H, I + 1) — the input weight with its bias as the last
+/// column — and `u` (3H, H + 1) — the recurrent weight with its bias as the last column.
+/// Output: the hidden states (B, T, H). The forward pass keeps what the backward pass needs
+/// (which recomputes it if absent).
 #[derive(Default)]
-struct GruScan {
+struct GruLayer {
     trace: Kept<Trace>,
 }
 
-/// Hidden states (B, T, H), the gates r, z, n (B, T, 3H) and the recurrent part of n before
-/// the reset gate, `W_n h_prev + b_n` (B, T, H).
+/// What the forward pass computed: hidden states (B, T, H), the gates r, z, n (B, T, 3H) and
+/// the recurrent part of n before the reset gate, `W_n h_prev + b_n` (B, T, H).
 struct Trace {
     hs: Vec<f32>,
     gates: Vec<f32>,
     hn: Vec<f32>,
 }
 
-fn run(
-    xp: &[f32],
-    w_hh_t: &Tensor,
-    b_hh: &[f32],
-    (b, t, h): (usize, usize, usize),
-) -> Result<Trace> {
+/// Sizes (B, T, I, H).
+type Dims = (usize, usize, usize, usize);
+
+fn dims(x: &Layout, w: &Layout, u: &Layout) -> Result<Dims> {
+    let (b, t, i) = x.shape().dims3()?;
+    let (h3, i1) = w.shape().dims2()?;
+    let (r, h1) = u.shape().dims2()?;
+    if h1 == 0 || h3 != 3 * (h1 - 1) || r != h3 || i1 != i + 1 {
+        candle_core::bail!("gru: x (B, T, {i}), w ({h3}, {i1}) and u ({r}, {h1}) do not match");
+    }
+    Ok((b, t, i, h1 - 1))
+}
+
+/// The first `cols` columns of a (rows, cols + 1) matrix whose last column is a bias.
+fn weight(data: &[f32], rows: usize, cols: usize) -> Mat<'_> {
+    Mat {
+        data,
+        rows,
+        cols,
+        rs: cols + 1,
+        cs: 1,
+    }
+}
+
+/// The last column of a (rows, cols + 1) matrix.
+fn bias(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows).map(|k| data[k * (cols + 1) + cols]).collect()
+}
+
+simd_fn! {
+/// One step of one sequence: `pre` holds the input part of the three gates' pre-activations
+/// and becomes the gates r, z, n; `rec` is the recurrent part `W_hh h_prev + b_hh`; `hn`
+/// receives its n part and `hv` the new hidden state. Simple passes over contiguous slices,
+/// so that each vectorises.
+fn cell_fwd(pre: &mut [f32], rec: &[f32], h_prev: &[f32], hn: &mut [f32], hv: &mut [f32]) {
+    let h = hv.len();
+    let (rz, n) = pre.split_at_mut(2 * h);
+    let (rec_rz, rec_n) = rec.split_at(2 * h);
+    for (g, r) in rz.iter_mut().zip(rec_rz) {
+        *g = sigmoid(*g + r);
+    }
+    hn.copy_from_slice(rec_n);
+    let (r, z) = rz.split_at(h);
+    for ((n, r), hn) in n.iter_mut().zip(r).zip(&*hn) {
+        *n = tanh(*n + r * hn);
+    }
+    for (((hv, n), z), p) in hv.iter_mut().zip(&*n).zip(z).zip(h_prev) {
+        *hv = n + z * (p - n);
+    }
+}
+}
+
+fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
     let h3 = 3 * h;
+    let b_ih = bias(w, h3, i);
+    let b_hh = bias(u, h3, h);
+    let mut gates = Vec::with_capacity(b * t * h3);
+    for _ in 0..b * t {
+        gates.extend_from_slice(&b_ih);
+    }
+    gemm(
+        &mut gates,
+        h3,
+        Mat::rows(x, b * t, i),
+        weight(w, h3, i).t(),
+        true,
+    )?;
+    let w_hh_t = weight(u, h3, h).t();
     let mut hs = vec![0f32; b * t * h];
-    let mut gates = vec![0f32; b * t * h3];
     let mut hn = vec![0f32; b * t * h];
-    let mut hp = vec![0f32; b * h];
+    // Every sequence's recurrent pre-activations of one step (B, 3H).
+    let mut rec = Vec::with_capacity(b * h3);
+    for _ in 0..b {
+        rec.extend_from_slice(&b_hh);
+    }
+    let zeros = vec![0f32; h];
     for s in 0..t {
-        let rec = mm(&hp, b, h, w_hh_t)?; // (B, 3H), without the bias
-        for bi in 0..b {
-            let row = (bi * t + s) * h3;
-            let at = (bi * t + s) * h;
-            let g = &rec[bi * h3..(bi + 1) * h3];
-            for j in 0..h {
-                let r = sigmoid(xp[row + j] + g[j] + b_hh[j]);
-                let z = sigmoid(xp[row + h + j] + g[h + j] + b_hh[h + j]);
-                let rn = g[2 * h + j] + b_hh[2 * h + j];
-                let n = tanh(xp[row + 2 * h + j] + r * rn);
-                let prev = hp[bi * h + j];
-                let hv = n + z * (prev - n);
-                hp[bi * h + j] = hv;
-                hs[at + j] = hv;
-                hn[at + j] = rn;
-                gates[row + j] = r;
-                gates[row + h + j] = z;
-                gates[row + 2 * h + j] = n;
+        if s > 0 {
+            for row in rec.chunks_exact_mut(h3) {
+                row.copy_from_slice(&b_hh);
             }
+            let h_prev = Mat {
+                data: &hs[(s - 1) * h..],
+                rows: b,
+                cols: h,
+                rs: t * h,
+                cs: 1,
+            };
+            gemm(&mut rec, h3, h_prev, w_hh_t, true)?;
+        }
+        for bi in 0..b {
+            let at = (bi * t + s) * h;
+            let (done, now) = hs.split_at_mut(at);
+            let h_prev = if s > 0 { &done[at - h..] } else { &zeros[..] };
+            cell_fwd(
+                &mut gates[(bi * t + s) * h3..(bi * t + s + 1) * h3],
+                &rec[bi * h3..(bi + 1) * h3],
+                h_prev,
+                &mut hn[at..at + h],
+                &mut now[..h],
+            );
         }
     }
     Ok(Trace { hs, gates, hn })
 }
 
-fn dims(xp: &Layout, w: &Layout, bias: &Layout) -> Result<(usize, usize, usize)> {
-    let (b, t, h3) = xp.shape().dims3()?;
-    let (r, h) = w.shape().dims2()?;
-    if h3 != 3 * h || r != h3 || bias.shape().elem_count() != h3 {
-        candle_core::bail!("gru-scan: xp (B, T, {h3}), w_hh ({r}, {h}) and b_hh do not match");
-    }
-    Ok((b, t, h))
+/// Per-step scratch rows (H) of the backward pass: the gradient reaching h and that of n's
+/// pre-activation.
+struct Scratch {
+    dh: Vec<f32>,
+    dn: Vec<f32>,
 }
 
-impl CustomOp3 for GruScan {
+simd_fn! {
+/// One step of one sequence backwards: from the output gradient `gv` of h_s and the carried
+/// gradient `carry` (the recurrent part, replaced by `dh·z`), turns the gates into the
+/// gradients of the input pre-activations in place, and writes the gradients of the
+/// recurrent pre-activations (`W_hh h_prev + b_hh`) into `drec`. Simple passes over contiguous slices, so that each vectorises.
+fn cell_bwd(
+    gates: &mut [f32],
+    drec: &mut [f32],
+    hn: &[f32],
+    h_prev: &[f32],
+    gv: &[f32],
+    carry: &mut [f32],
+    sc: &mut Scratch,
+) {
+    let h = carry.len();
+    let Scratch { dh, dn } = sc;
+    let (r, rest) = gates.split_at_mut(h);
+    let (z, n) = rest.split_at_mut(h);
+    let (dr_rec, rest) = drec.split_at_mut(h);
+    let (dz_rec, dn_rec) = rest.split_at_mut(h);
+    for ((dh, g), c) in dh.iter_mut().zip(gv).zip(&*carry) {
+        *dh = g + c;
+    }
+    for (((dn, dh), z), n) in dn.iter_mut().zip(&*dh).zip(&*z).zip(&*n) {
+        *dn = dh * (1.0 - z) * (1.0 - n * n);
+    }
+    // dz = dh·(h_prev − n)·z·(1 − z); carry dh·z to the previous step.
+    for ((((z, c), dh), n), p) in z.iter_mut().zip(carry.iter_mut()).zip(&*dh).zip(&*n).zip(h_prev) {
+        *c = dh * *z;
+        *z = dh * (p - n) * *z * (1.0 - *z);
+    }
+    // dr = dn·hn·r·(1 − r); the recurrent n part's gradient is dn·r.
+    for ((((r, dnr), dn), hn), _) in r.iter_mut().zip(dn_rec.iter_mut()).zip(&*dn).zip(hn).zip(0..h) {
+        *dnr = dn * *r;
+        *r = dn * hn * *r * (1.0 - *r);
+    }
+    n.copy_from_slice(dn);
+    dr_rec.copy_from_slice(r);
+    dz_rec.copy_from_slice(z);
+}
+}
+
+/// Adds every row (of `cols` values) of `rows` into `out`.
+fn column_sums(rows: &[f32], cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; cols];
+    for row in rows.chunks_exact(cols) {
+        for (d, v) in out.iter_mut().zip(row) {
+            *d += v;
+        }
+    }
+    out
+}
+
+/// Gradients of `x`, `w` and `u` (bias columns included) from the output gradient `gv`; the
+/// trace's gates become the input pre-activations' gradients.
+fn backward(
+    x: &[f32],
+    w: &[f32],
+    u: &[f32],
+    tr: Trace,
+    gv: &[f32],
+    (b, t, i, h): Dims,
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let h3 = 3 * h;
+    let Trace { hs, gates, hn } = tr;
+    let mut dxp = gates;
+    let mut drec = vec![0f32; b * t * h3];
+    // The recurrent gradient reaching h_s from step s + 1: dh·z + drec_{s+1}·W_hh.
+    let mut carry = vec![0f32; b * h];
+    let mut sc = Scratch {
+        dh: vec![0f32; h],
+        dn: vec![0f32; h],
+    };
+    let zeros = vec![0f32; h];
+    let w_hh = weight(u, h3, h);
+    for s in (0..t).rev() {
+        for bi in 0..b {
+            let at = (bi * t + s) * h;
+            let row = (bi * t + s) * h3;
+            let h_prev = if s > 0 { &hs[at - h..at] } else { &zeros[..] };
+            cell_bwd(
+                &mut dxp[row..row + h3],
+                &mut drec[row..row + h3],
+                &hn[at..at + h],
+                h_prev,
+                &gv[at..at + h],
+                &mut carry[bi * h..(bi + 1) * h],
+                &mut sc,
+            );
+        }
+        if s > 0 {
+            let step = Mat {
+                data: &drec[s * h3..],
+                rows: b,
+                cols: h3,
+                rs: t * h3,
+                cs: 1,
+            };
+            gemm(&mut carry, h, step, w_hh, true)?;
+        }
+    }
+    // dW_hh = Σ_b Σ_{s ≥ 1} drec_{b,s}ᵀ · h_{b,s−1} (h_{−1} = 0) into the first H columns of
+    // du, the bias' column sums into the last.
+    let mut du = vec![0f32; h3 * (h + 1)];
+    if t > 1 {
+        for bi in 0..b {
+            let d = Mat::rows(&drec[(bi * t + 1) * h3..], t - 1, h3);
+            let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
+            gemm(&mut du, h + 1, d.t(), hp, bi > 0)?;
+        }
+    }
+    for (k, v) in column_sums(&drec, h3).into_iter().enumerate() {
+        du[k * (h + 1) + h] = v;
+    }
+    // dW_ih = dxpᵀ · x, and the bias' column sums.
+    let dxp_all = Mat::rows(&dxp, b * t, h3);
+    let mut dw = vec![0f32; h3 * (i + 1)];
+    gemm(&mut dw, i + 1, dxp_all.t(), Mat::rows(x, b * t, i), false)?;
+    for (k, v) in column_sums(&dxp, h3).into_iter().enumerate() {
+        dw[k * (i + 1) + i] = v;
+    }
+    let mut dx = vec![0f32; b * t * i];
+    gemm(&mut dx, i, dxp_all, weight(w, h3, i), false)?;
+    Ok((dx, dw, du))
+}
+
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1()
+}
+
+impl CustomOp3 for GruLayer {
     fn name(&self) -> &'static str {
-        "gru-scan"
+        "gru"
     }
 
     fn cpu_fwd(
@@ -84,94 +286,54 @@ impl CustomOp3 for GruScan {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, t, h) = dims(l1, l2, l3)?;
-        let xp = f32_slice(s1, l1, self.name())?;
+        let d = dims(l1, l2, l3)?;
+        let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
-        let bias = f32_slice(s3, l3, self.name())?;
-        let w_hh_t = Tensor::from_slice(w, (3 * h, h), &Device::Cpu)?
-            .t()?
-            .contiguous()?;
-        let tr = run(xp, &w_hh_t, bias, (b, t, h))?;
+        let u = f32_slice(s3, l3, self.name())?;
+        let tr = run(x, w, u, d)?;
         let hs = tr.hs.clone();
         self.trace.put(tr);
-        Ok((CpuStorage::F32(hs), Shape::from((b, t, h))))
+        Ok((CpuStorage::F32(hs), Shape::from((d.0, d.1, d.3))))
     }
 
     fn bwd(
         &self,
-        xp: &Tensor,
-        w_hh: &Tensor,
-        b_hh: &Tensor,
+        x: &Tensor,
+        w: &Tensor,
+        u: &Tensor,
         _hs: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (b, t, h3) = xp.dims3()?;
-        let h = h3 / 3;
-        let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        let w_hh = w_hh.contiguous()?;
-        let kept = self.trace.take();
-        let tr = match kept {
+        let (b, t, i) = x.dims3()?;
+        let h = u.dim(1)? - 1;
+        let d = (b, t, i, h);
+        let (xv, wv, uv, gv) = (values(x)?, values(w)?, values(u)?, values(grad)?);
+        let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => {
-                let xv: Vec<f32> = xp.flatten_all()?.to_vec1()?;
-                let bv: Vec<f32> = b_hh.flatten_all()?.to_vec1()?;
-                run(&xv, &w_hh.t()?.contiguous()?, &bv, (b, t, h))?
-            }
+            None => run(&xv, &wv, &uv, d)?,
         };
-        // d(pre-activation) of [r, z, n] per step: the gradient of xp; the gradient of the
-        // recurrent product W_hh h_prev + b_hh differs only in the n part (times r).
-        let mut dxp = vec![0f32; b * t * h3];
-        let mut drec = vec![0f32; b * t * h3];
-        let mut dh_next = vec![0f32; b * h];
-        for s in (0..t).rev() {
-            for bi in 0..b {
-                let row = (bi * t + s) * h3;
-                let at = (bi * t + s) * h;
-                for j in 0..h {
-                    let (r, z, n) = (
-                        tr.gates[row + j],
-                        tr.gates[row + h + j],
-                        tr.gates[row + 2 * h + j],
-                    );
-                    let prev = if s > 0 { tr.hs[at - h + j] } else { 0.0 };
-                    let dh = gv[at + j] + dh_next[bi * h + j];
-                    let dn = dh * (1.0 - z) * (1.0 - n * n);
-                    let dz = dh * (prev - n) * z * (1.0 - z);
-                    let dr = dn * tr.hn[at + j] * r * (1.0 - r);
-                    dxp[row + j] = dr;
-                    dxp[row + h + j] = dz;
-                    dxp[row + 2 * h + j] = dn;
-                    drec[row + j] = dr;
-                    drec[row + h + j] = dz;
-                    drec[row + 2 * h + j] = dn * r;
-                    dh_next[bi * h + j] = dh * z;
-                }
-            }
-            let step: Vec<f32> = (0..b)
-                .flat_map(|bi| {
-                    let row = (bi * t + s) * h3;
-                    drec[row..row + h3].iter().copied()
-                })
-                .collect();
-            let back = mm(&step, b, h3, &w_hh)?; // (B, 3H) · (3H, H)
-            for (d, v) in dh_next.iter_mut().zip(back) {
-                *d += v;
-            }
-        }
-        let dev = xp.device();
-        let h_prev = Tensor::from_vec(previous_states(&tr.hs, (b, t, h)), (b * t, h), dev)?;
-        let drec = Tensor::from_vec(drec, (b * t, h3), dev)?;
-        let dw = drec.t()?.matmul(&h_prev)?;
-        let db = drec.sum(0)?.reshape(b_hh.shape())?;
-        let dxp = Tensor::from_vec(dxp, (b, t, h3), dev)?;
-        Ok((Some(dxp), Some(dw), Some(db)))
+        let (dx, dw, du) = backward(&xv, &wv, &uv, tr, &gv, d)?;
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, (b, t, i), dev)?),
+            Some(Tensor::from_vec(dw, (3 * h, i + 1), dev)?),
+            Some(Tensor::from_vec(du, (3 * h, h + 1), dev)?),
+        ))
     }
 }
 
-/// Hidden states (B, T, H) of a GRU layer from the input projection `xp` (B, T, 3H, bias
-/// included), the recurrent weight `w_hh` (3H, H) and bias `b_hh` (3H), zero initial state;
-/// differentiable in all three. CPU and f32 only: callers keep a graph version elsewhere.
-pub fn gru_scan(xp: &Tensor, w_hh: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
-    xp.contiguous()?
-        .apply_op3(&w_hh.contiguous()?, &b_hh.contiguous()?, GruScan::default())
+/// Hidden states (B, T, H) of a GRU layer with input `x` (B, T, I), input weight `w_ih`
+/// (3H, I) and bias `b_ih` (3H), recurrent weight `w_hh` (3H, H) and bias `b_hh` (3H), zero
+/// initial state; differentiable in all five. CPU and f32 only: callers keep a graph version
+/// for other devices.
+pub fn gru_layer(
+    x: &Tensor,
+    w_ih: &Tensor,
+    b_ih: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+) -> Result<Tensor> {
+    let w = Tensor::cat(&[w_ih, &b_ih.unsqueeze(1)?], 1)?;
+    let u = Tensor::cat(&[w_hh, &b_hh.unsqueeze(1)?], 1)?;
+    x.contiguous()?.apply_op3(&w, &u, GruLayer::default())
 }

@@ -4,6 +4,7 @@
 mod simd;
 
 pub mod attention;
+pub mod causal_conv;
 pub mod cpu;
 pub mod cumsum;
 pub mod gelu;

@@ -9,7 +9,8 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
-use super::cpu::{f32_slice, Kept};
+use super::cpu::{dot, f32_slice, Kept};
+use super::scalar::exp;
 
 /// Inputs: `dtx` (B, T, 2D) = [dt | x], `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y`
 /// (B, T, D). The forward pass keeps the states h (B, T, D, N) for the backward pass (which
@@ -22,31 +23,119 @@ struct SelectiveScan {
 /// Sizes (B, T, D, N).
 type Dims = (usize, usize, usize, usize);
 
+simd_fn! {
+/// One step of one sequence: from [dt | x] (2D), [b | c] (2N) and the previous states
+/// `prev` (D, N), the new states `h` and the output `y` (D). Passes over contiguous rows of N, so that each vectorises.
+fn step_fwd(dtx: &[f32], bc: &[f32], a: &[f32], prev: &[f32], h: &mut [f32], y: &mut [f32]) {
+    let (dt, x) = dtx.split_at(y.len());
+    let (bm, cm) = bc.split_at(bc.len() / 2);
+    let n = bm.len();
+    for (di, y) in y.iter_mut().enumerate() {
+        let (ar, hp) = (&a[di * n..][..n], &prev[di * n..][..n]);
+        let hv = &mut h[di * n..][..n];
+        let (dtd, dx) = (dt[di], dt[di] * x[di]);
+        for (((hv, ar), hp), bk) in hv.iter_mut().zip(ar).zip(hp).zip(bm) {
+            *hv = exp(dtd * ar) * hp + dx * bk;
+        }
+        *y = dot(hv, cm);
+    }
+}
+}
+
 /// The states h (B, T, D, N) and the output y (B, T, D).
 fn run(dtx: &[f32], bc: &[f32], a: &[f32], (b, t, d, n): Dims) -> (Vec<f32>, Vec<f32>) {
-    let mut hs = vec![0f32; b * t * d * n];
+    let dn = d * n;
+    let mut hs = vec![0f32; b * t * dn];
     let mut y = vec![0f32; b * t * d];
+    let zeros = vec![0f32; dn];
     for bi in 0..b {
         for s in 0..t {
             let row = bi * t + s;
-            let (dt, x) = dtx[row * 2 * d..][..2 * d].split_at(d);
-            let (bm, cm) = bc[row * 2 * n..][..2 * n].split_at(n);
-            for di in 0..d {
-                let at = (row * d + di) * n;
-                let ar = &a[di * n..][..n];
-                let dx = dt[di] * x[di];
-                let mut acc = 0f32;
-                for k in 0..n {
-                    let prev = if s > 0 { hs[at - d * n + k] } else { 0.0 };
-                    let hv = (dt[di] * ar[k]).exp() * prev + dx * bm[k];
-                    hs[at + k] = hv;
-                    acc += hv * cm[k];
-                }
-                y[row * d + di] = acc;
-            }
+            let (done, now) = hs.split_at_mut(row * dn);
+            let prev = if s > 0 {
+                &done[(row - 1) * dn..]
+            } else {
+                &zeros[..]
+            };
+            step_fwd(
+                &dtx[row * 2 * d..][..2 * d],
+                &bc[row * 2 * n..][..2 * n],
+                a,
+                prev,
+                &mut now[..dn],
+                &mut y[row * d..][..d],
+            );
         }
     }
     (hs, y)
+}
+
+/// Per-row scratch (N) of the backward pass.
+struct Scratch {
+    dh: Vec<f32>,
+    g_da: Vec<f32>,
+}
+
+/// One step's inputs and their gradients in the backward pass.
+struct Step<'a> {
+    dt: &'a [f32],
+    x: &'a [f32],
+    bm: &'a [f32],
+    cm: &'a [f32],
+    gy: &'a [f32],
+    g_dt: &'a mut [f32],
+    g_x: &'a mut [f32],
+    g_b: &'a mut [f32],
+    g_c: &'a mut [f32],
+}
+
+simd_fn! {
+/// One step of one sequence backwards: from the output gradient and the gradient `carry`
+/// (D, N) reaching h_s from step s + 1 (replaced by the one reaching h_{s−1}), the gradients
+/// of this step's inputs, and `d_a` accumulated. Passes over contiguous rows of N, so that
+/// each vectorises.
+fn step_bwd(
+    st: &mut Step,
+    a: &[f32],
+    h: &[f32],
+    prev: &[f32],
+    carry: &mut [f32],
+    d_a: &mut [f32],
+    sc: &mut Scratch,
+) {
+    let n = st.bm.len();
+    let Scratch { dh, g_da } = sc;
+    for di in 0..st.dt.len() {
+        let (gy, dtd, xd) = (st.gy[di], st.dt[di], st.x[di]);
+        let dx = dtd * xd;
+        let ar = &a[di * n..][..n];
+        let (hv, hp) = (&h[di * n..][..n], &prev[di * n..][..n]);
+        let cr = &mut carry[di * n..][..n];
+        let dar = &mut d_a[di * n..][..n];
+        for ((dh, c), cm) in dh.iter_mut().zip(&*cr).zip(st.cm) {
+            *dh = gy * cm + c;
+        }
+        // h = exp(dt·a)·h_prev + dt·x·b: the gradient of dt·a is dh·h_prev·exp(dt·a), and
+        // exp(dt·a)·dh is carried to h_prev.
+        for ((((g, c), dh), ar), hp) in g_da.iter_mut().zip(cr.iter_mut()).zip(&*dh).zip(ar).zip(hp) {
+            let e = exp(dtd * ar);
+            *g = dh * hp * e;
+            *c = dh * e;
+        }
+        for (da, g) in dar.iter_mut().zip(&*g_da) {
+            *da += g * dtd;
+        }
+        for (gb, dh) in st.g_b.iter_mut().zip(&*dh) {
+            *gb += dh * dx;
+        }
+        for (gc, hv) in st.g_c.iter_mut().zip(hv) {
+            *gc += gy * hv;
+        }
+        let gdx = dot(dh, st.bm);
+        st.g_dt[di] = dot(g_da, ar) + gdx * xd;
+        st.g_x[di] = gdx * dtd;
+    }
+}
 }
 
 fn dims(dtx: &Layout, bc: &Layout, a: &Layout) -> Result<Dims> {
@@ -107,40 +196,43 @@ impl CustomOp3 for SelectiveScan {
             Some(hs) => hs,
             None => run(&xv, &bv, &av, (b, t, d, n)).0,
         };
+        let dn = d * n;
         let mut d_dtx = vec![0f32; b * t * d2];
         let mut d_bc = vec![0f32; b * t * 2 * n];
-        let mut d_a = vec![0f32; d * n];
-        // dh carried from step s + 1 into step s: exp(dt_{s+1}·a) ⊙ dh_{s+1}.
-        let mut carry = vec![0f32; d * n];
+        let mut d_a = vec![0f32; dn];
+        // The gradient reaching h_s from step s + 1: exp(dt_{s+1}·a) ⊙ dh_{s+1}.
+        let mut carry = vec![0f32; dn];
+        let zeros = vec![0f32; dn];
+        let mut sc = Scratch {
+            dh: vec![0f32; n],
+            g_da: vec![0f32; n],
+        };
         for bi in 0..b {
-            carry.iter_mut().for_each(|v| *v = 0.0);
+            carry.fill(0.0);
             for s in (0..t).rev() {
                 let row = bi * t + s;
                 let (dt, x) = xv[row * 2 * d..][..2 * d].split_at(d);
                 let (bm, cm) = bv[row * 2 * n..][..2 * n].split_at(n);
                 let (g_dt, g_x) = d_dtx[row * 2 * d..][..2 * d].split_at_mut(d);
                 let (g_b, g_c) = d_bc[row * 2 * n..][..2 * n].split_at_mut(n);
-                for di in 0..d {
-                    let gy = gv[row * d + di];
-                    let at = (row * d + di) * n;
-                    let ar = &av[di * n..][..n];
-                    let dx = dt[di] * x[di];
-                    let (mut gdt, mut gdx) = (0f32, 0f32);
-                    for k in 0..n {
-                        let dh = gy * cm[k] + carry[di * n + k];
-                        let prev = if s > 0 { hs[at - d * n + k] } else { 0.0 };
-                        let da = (dt[di] * ar[k]).exp();
-                        let g_da = dh * prev * da; // d/d(dt·a) of exp(dt·a)·prev
-                        gdt += g_da * ar[k];
-                        d_a[di * n + k] += g_da * dt[di];
-                        gdx += dh * bm[k];
-                        g_b[k] += dh * dx;
-                        g_c[k] += gy * hs[at + k];
-                        carry[di * n + k] = dh * da;
-                    }
-                    g_dt[di] = gdt + gdx * x[di];
-                    g_x[di] = gdx * dt[di];
-                }
+                let mut st = Step {
+                    dt,
+                    x,
+                    bm,
+                    cm,
+                    gy: &gv[row * d..][..d],
+                    g_dt,
+                    g_x,
+                    g_b,
+                    g_c,
+                };
+                let prev = if s > 0 {
+                    &hs[(row - 1) * dn..][..dn]
+                } else {
+                    &zeros[..]
+                };
+                let h = &hs[row * dn..][..dn];
+                step_bwd(&mut st, &av, h, prev, &mut carry, &mut d_a, &mut sc);
             }
         }
         let dev = dtx.device();

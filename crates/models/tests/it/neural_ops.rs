@@ -1,5 +1,6 @@
-//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU recurrences, Mamba's selective
-//! scan) equal candle's composed ops / the step-by-step graph in value and in every gradient.
+//! Fused CPU ops (softmax, GELU, layer norm, the LSTM and GRU layers, Mamba's causal
+//! convolution and selective scan) equal candle's composed ops / the step-by-step graph in
+//! value and in every gradient.
 
 use candle_core::{Device, Module, Tensor, Var};
 
@@ -169,29 +170,57 @@ fn fused_lstm_layer_matches_the_step_by_step_graph_in_value_and_gradients() {
 }
 
 #[test]
-fn fused_gru_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let (b, t, h) = (3, 9, 5);
-    let xp = var(&[b, t, 3 * h], 0.0, 1.0);
-    let (w, bias) = (var(&[3 * h, h], 0.0, 0.5), var(&[3 * h], 0.0, 0.5));
-    same_value_and_gradients(
-        models::nn::gru_scan::gru_scan(&xp, &w, &bias).unwrap(),
-        models::blocks::gru::gru_graph(&xp, &w, &bias).unwrap(),
-        &[&xp, &w, &bias],
-    );
+fn fused_gru_layer_matches_the_step_by_step_graph_in_value_and_gradients() {
+    let (i, h) = (4, 5);
+    let (w_ih, b_ih) = (var(&[3 * h, i], 0.0, 0.5), var(&[3 * h], 0.0, 0.5));
+    let (w_hh, b_hh) = (var(&[3 * h, h], 0.0, 0.5), var(&[3 * h], 0.0, 0.5));
+    // One step and one sequence are edge cases of the strided products.
+    for (b, t) in [(3, 9), (1, 1), (2, 1), (1, 3)] {
+        let x = var(&[b, t, i], 0.0, 1.0);
+        let xp = models::nn::Linear::from_tensors(
+            w_ih.as_tensor().clone(),
+            Some(b_ih.as_tensor().clone()),
+        )
+        .forward(&x)
+        .unwrap();
+        same_value_and_gradients(
+            models::nn::gru_scan::gru_layer(&x, &w_ih, &b_ih, &w_hh, &b_hh).unwrap(),
+            models::blocks::gru::gru_graph(&xp, &w_hh, &b_hh).unwrap(),
+            &[&x, &w_ih, &b_ih, &w_hh, &b_hh],
+        );
+    }
 }
 
 #[test]
 fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
-    let (b, t, d, n) = (2, 7, 3, 4);
     let positive =
         |shape: &[usize]| Var::from_tensor(&var(shape, 0.0, 1.0).abs().unwrap()).unwrap();
-    let dt = positive(&[b, t, d]);
-    let a = Var::from_tensor(&positive(&[d, n]).neg().unwrap()).unwrap();
-    let x = var(&[b, t, d], 0.0, 1.0);
-    let (bm, cm) = (var(&[b, t, n], 0.0, 1.0), var(&[b, t, n], 0.0, 1.0));
-    same_value_and_gradients(
-        models::nn::selective_scan::selective_scan(&dt, &x, &bm, &cm, &a).unwrap(),
-        models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap(),
-        &[&dt, &x, &bm, &cm, &a],
-    );
+    // One step, one sequence and a state wider than a vector (N = 11) are edge cases.
+    for (b, t, d, n) in [(2, 7, 3, 4), (1, 1, 2, 3), (3, 1, 2, 5), (1, 5, 3, 11)] {
+        let dt = positive(&[b, t, d]);
+        let a = Var::from_tensor(&positive(&[d, n]).neg().unwrap()).unwrap();
+        let x = var(&[b, t, d], 0.0, 1.0);
+        let (bm, cm) = (var(&[b, t, n], 0.0, 1.0), var(&[b, t, n], 0.0, 1.0));
+        same_value_and_gradients(
+            models::nn::selective_scan::selective_scan(&dt, &x, &bm, &cm, &a).unwrap(),
+            models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap(),
+            &[&dt, &x, &bm, &cm, &a],
+        );
+    }
+}
+
+#[test]
+fn fused_causal_conv_matches_the_grouped_conv1d_in_value_and_gradients() {
+    // A narrow of a wider tensor (as Mamba passes it), one step, one sequence, kernels
+    // longer than the sequence.
+    for (b, t, c, k) in [(2, 7, 3, 4), (1, 1, 2, 3), (3, 2, 9, 4), (1, 5, 4, 1)] {
+        let wide = var(&[b, t, 2 * c], 0.0, 1.0);
+        let x = wide.narrow(2, 0, c).unwrap();
+        let (w, bias) = (var(&[c, 1, k], 0.0, 0.5), var(&[c], 0.0, 0.5));
+        same_value_and_gradients(
+            models::nn::causal_conv::causal_conv_silu(&x, &w, &bias).unwrap(),
+            models::blocks::mamba::conv_graph(&x, &w, &bias).unwrap(),
+            &[&wide, &w, &bias],
+        );
+    }
 }
