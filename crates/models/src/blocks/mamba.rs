@@ -95,24 +95,24 @@ impl Block for Mamba {
         let xz = self.in_proj.forward(&self.ln.forward(x)?)?;
         let xs = xz.narrow(2, 0, self.di)?;
         let z = xz.narrow(2, self.di, self.di)?;
-        let xc = if xs.device().is_cpu() && xs.dtype() == DType::F32 {
+        let fused = xs.device().is_cpu() && xs.dtype() == DType::F32;
+        let xc = if fused {
             crate::nn::causal_conv::causal_conv_silu(&xs, &self.conv_w, &self.conv_b)?
         } else {
             conv_graph(&xs, &self.conv_w, &self.conv_b)?
         }; // (B, T, di)
         let proj = self.x_proj.forward(&xc)?;
-        let dt = softplus(
-            &self
-                .dt_proj
-                .forward(&proj.narrow(2, 0, self.rank)?.contiguous()?)?,
-        )?;
+        // Δ = softplus(u) (inside the fused scan on the CPU).
+        let u = self
+            .dt_proj
+            .forward(&proj.narrow(2, 0, self.rank)?.contiguous()?)?;
         let bm = proj.narrow(2, self.rank, self.n)?.contiguous()?; // (B, T, N)
         let cm = proj.narrow(2, self.rank + self.n, self.n)?.contiguous()?;
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
-        let y = if dt.device().is_cpu() && dt.dtype() == DType::F32 {
-            crate::nn::selective_scan::selective_scan(&dt, &xc, &bm, &cm, &a)?
+        let y = if fused {
+            crate::nn::selective_scan::selective_scan_softplus(&u, &xc, &bm, &cm, &a)?
         } else {
-            scan_graph(&dt, &xc, &bm, &cm, &a)?
+            scan_graph(&softplus(&u)?, &xc, &bm, &cm, &a)?
         }; // (B, T, di)
         let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
         let y = (y * silu(&z)?)?;

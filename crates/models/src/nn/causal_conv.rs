@@ -5,9 +5,9 @@
 //! `y[b, t, c] = silu(bias[c] + Σ_j w[c, j] · x[b, t − (K − 1) + j, c])`, x zero before t = 0
 //! (candle's `conv1d` over the input padded with K − 1 zeros on the left).
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 
-use super::cpu::Kept;
+use super::cpu::{f32_slice, values, Kept};
 use super::scalar::sigmoid;
 
 /// Inputs: `x` (B, T, C) — rows of C contiguous values, evenly spaced (a `narrow` of the
@@ -44,46 +44,46 @@ fn rows<'a>(s: &'a CpuStorage, l: &Layout) -> Result<(&'a [f32], usize)> {
 }
 
 simd_fn! {
-/// The pre-activations (B·T, C) of contiguous rows: the bias plus each tap times its
-/// earlier input row. `wt` is the weight transposed, (K, C).
-fn convolve(x: &[f32], rs: usize, wt: &[f32], bias: &[f32], dims: Dims, pre: &mut [f32]) {
-    let (b, t, c, k) = dims;
-    for bi in 0..b {
-        for s in 0..t {
-            let out = &mut pre[(bi * t + s) * c..][..c];
-            out.copy_from_slice(bias);
-            for j in 0..k {
-                // Tap j reads step s − (K − 1) + j.
-                let Some(src) = (s + j).checked_sub(k - 1) else {
-                    continue;
-                };
-                let xr = &x[(bi * t + src) * rs..][..c];
-                for ((o, w), xv) in out.iter_mut().zip(&wt[j * c..][..c]).zip(xr) {
-                    *o += w * xv;
+    /// The pre-activations (B·T, C) of contiguous rows: the bias plus each tap times its
+    /// earlier input row. `wt` is the weight transposed, (K, C).
+    fn convolve(x: &[f32], rs: usize, wt: &[f32], bias: &[f32], dims: Dims, pre: &mut [f32]) {
+        let (b, t, c, k) = dims;
+        for bi in 0..b {
+            for s in 0..t {
+                let out = &mut pre[(bi * t + s) * c..][..c];
+                out.copy_from_slice(bias);
+                for j in 0..k {
+                    // Tap j reads step s − (K − 1) + j.
+                    let Some(src) = (s + j).checked_sub(k - 1) else {
+                        continue;
+                    };
+                    let xr = &x[(bi * t + src) * rs..][..c];
+                    for ((o, w), xv) in out.iter_mut().zip(&wt[j * c..][..c]).zip(xr) {
+                        *o += w * xv;
+                    }
                 }
             }
         }
     }
 }
+
+simd_fn! {
+    /// y = u·σ(u), in place.
+    fn silu_in_place(u: &mut [f32]) {
+        for v in u.iter_mut() {
+            *v *= sigmoid(*v);
+        }
+    }
 }
 
 simd_fn! {
-/// y = u·σ(u), in place.
-fn silu_in_place(u: &mut [f32]) {
-    for v in u.iter_mut() {
-        *v *= sigmoid(*v);
+    /// The gradient of the pre-activations, in place of `pre`: g·σ(u)·(1 + u·(1 − σ(u))).
+    fn silu_grad(pre: &mut [f32], g: &[f32]) {
+        for (u, g) in pre.iter_mut().zip(g) {
+            let s = sigmoid(*u);
+            *u = g * s * (1.0 + *u * (1.0 - s));
+        }
     }
-}
-}
-
-simd_fn! {
-/// The gradient of the pre-activations, in place of `pre`: g·σ(u)·(1 + u·(1 − σ(u))).
-fn silu_grad(pre: &mut [f32], g: &[f32]) {
-    for (u, g) in pre.iter_mut().zip(g) {
-        let s = sigmoid(*u);
-        *u = g * s * (1.0 + *u * (1.0 - s));
-    }
-}
 }
 
 /// The gradients of x (B·T, C), of the transposed weight (K, C) and of the bias (C).
@@ -94,32 +94,32 @@ struct Grads {
 }
 
 simd_fn! {
-/// From the pre-activations' gradient `du` (B·T, C), adds to the gradients `gr`.
-fn backward(x: &[f32], rs: usize, wt: &[f32], du: &[f32], dims: Dims, gr: &mut Grads) {
-    let (b, t, c, k) = dims;
-    let Grads { dx, dwt, db } = gr;
-    for bi in 0..b {
-        for s in 0..t {
-            let g = &du[(bi * t + s) * c..][..c];
-            for (d, g) in db.iter_mut().zip(g) {
-                *d += g;
-            }
-            for j in 0..k {
-                let Some(src) = (s + j).checked_sub(k - 1) else {
-                    continue;
-                };
-                let row = bi * t + src;
-                let xr = &x[row * rs..][..c];
-                for ((d, g), xv) in dwt[j * c..][..c].iter_mut().zip(g).zip(xr) {
-                    *d += g * xv;
+    /// From the pre-activations' gradient `du` (B·T, C), adds to the gradients `gr`.
+    fn backward(x: &[f32], rs: usize, wt: &[f32], du: &[f32], dims: Dims, gr: &mut Grads) {
+        let (b, t, c, k) = dims;
+        let Grads { dx, dwt, db } = gr;
+        for bi in 0..b {
+            for s in 0..t {
+                let g = &du[(bi * t + s) * c..][..c];
+                for (d, g) in db.iter_mut().zip(g) {
+                    *d += g;
                 }
-                for ((d, g), w) in dx[row * c..][..c].iter_mut().zip(g).zip(&wt[j * c..][..c]) {
-                    *d += g * w;
+                for j in 0..k {
+                    let Some(src) = (s + j).checked_sub(k - 1) else {
+                        continue;
+                    };
+                    let row = bi * t + src;
+                    let xr = &x[row * rs..][..c];
+                    for ((d, g), xv) in dwt[j * c..][..c].iter_mut().zip(g).zip(xr) {
+                        *d += g * xv;
+                    }
+                    for ((d, g), w) in dx[row * c..][..c].iter_mut().zip(g).zip(&wt[j * c..][..c]) {
+                        *d += g * w;
+                    }
                 }
             }
         }
     }
-}
 }
 
 /// The weight (C, K) transposed to (K, C).
@@ -142,10 +142,6 @@ fn dims(x: &Layout, w: &Layout, bias: &Layout) -> Result<Dims> {
     Ok((b, t, c, k))
 }
 
-fn values(t: &Tensor) -> Result<Vec<f32>> {
-    t.flatten_all()?.to_vec1()
-}
-
 impl CustomOp3 for CausalConvSilu {
     fn name(&self) -> &'static str {
         "causal-conv"
@@ -163,8 +159,8 @@ impl CustomOp3 for CausalConvSilu {
         let d = dims(l1, l2, l3)?;
         let (b, t, c, k) = d;
         let (x, rs) = rows(s1, l1)?;
-        let w = super::cpu::f32_slice(s2, l2, self.name())?;
-        let bias = super::cpu::f32_slice(s3, l3, self.name())?;
+        let w = f32_slice(s2, l2, self.name())?;
+        let bias = f32_slice(s3, l3, self.name())?;
         let mut pre = vec![0f32; b * t * c];
         convolve(x, rs, &transposed(w, c, k), bias, d, &mut pre);
         let mut y = pre.clone();
@@ -184,23 +180,30 @@ impl CustomOp3 for CausalConvSilu {
         let (b, t, c) = x.dims3()?;
         let k = w.dim(1)?;
         let d = (b, t, c, k);
-        let (xv, wv, gv) = (values(x)?, values(w)?, values(grad)?);
-        let wt = transposed(&wv, c, k);
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (ws, wl)) = (x.storage_and_layout(), w.storage_and_layout());
+        let ((bs, bl), (gs, gl)) = (bias.storage_and_layout(), grad.storage_and_layout());
+        let (xv, rs) = match &*xs {
+            Storage::Cpu(s) => rows(s, xl)?,
+            _ => candle_core::bail!("causal-conv runs on the CPU only"),
+        };
+        let wt = transposed(values(&ws, wl, self.name())?, c, k);
+        let gv = values(&gs, gl, self.name())?;
         let mut du = match self.pre.take() {
             Some(pre) => pre,
             None => {
                 let mut pre = vec![0f32; b * t * c];
-                convolve(&xv, c, &wt, &values(bias)?, d, &mut pre);
+                convolve(xv, rs, &wt, values(&bs, bl, self.name())?, d, &mut pre);
                 pre
             }
         };
-        silu_grad(&mut du, &gv);
+        silu_grad(&mut du, gv);
         let mut gr = Grads {
             dx: vec![0f32; b * t * c],
             dwt: vec![0f32; k * c],
             db: vec![0f32; c],
         };
-        backward(&xv, c, &wt, &du, d, &mut gr);
+        backward(xv, rs, &wt, &du, d, &mut gr);
         let Grads { dx, dwt, db } = gr;
         let dev = x.device();
         Ok((

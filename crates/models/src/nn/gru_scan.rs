@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::cpu::{f32_slice, Kept};
+use super::cpu::{f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
 
@@ -59,26 +59,26 @@ fn bias(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 simd_fn! {
-/// One step of one sequence: `pre` holds the input part of the three gates' pre-activations
-/// and becomes the gates r, z, n; `rec` is the recurrent part `W_hh h_prev + b_hh`; `hn`
-/// receives its n part and `hv` the new hidden state. Simple passes over contiguous slices,
-/// so that each vectorises.
-fn cell_fwd(pre: &mut [f32], rec: &[f32], h_prev: &[f32], hn: &mut [f32], hv: &mut [f32]) {
-    let h = hv.len();
-    let (rz, n) = pre.split_at_mut(2 * h);
-    let (rec_rz, rec_n) = rec.split_at(2 * h);
-    for (g, r) in rz.iter_mut().zip(rec_rz) {
-        *g = sigmoid(*g + r);
+    /// One step of one sequence: `pre` holds the input part of the three gates' pre-activations
+    /// and becomes the gates r, z, n; `rec` is the recurrent part `W_hh h_prev + b_hh`; `hn`
+    /// receives its n part and `hv` the new hidden state. Simple passes over contiguous slices,
+    /// so that each vectorises.
+    fn cell_fwd(pre: &mut [f32], rec: &[f32], h_prev: &[f32], hn: &mut [f32], hv: &mut [f32]) {
+        let h = hv.len();
+        let (rz, n) = pre.split_at_mut(2 * h);
+        let (rec_rz, rec_n) = rec.split_at(2 * h);
+        for (g, r) in rz.iter_mut().zip(rec_rz) {
+            *g = sigmoid(*g + r);
+        }
+        hn.copy_from_slice(rec_n);
+        let (r, z) = rz.split_at(h);
+        for ((n, r), hn) in n.iter_mut().zip(r).zip(&*hn) {
+            *n = tanh(*n + r * hn);
+        }
+        for (((hv, n), z), p) in hv.iter_mut().zip(&*n).zip(z).zip(h_prev) {
+            *hv = n + z * (p - n);
+        }
     }
-    hn.copy_from_slice(rec_n);
-    let (r, z) = rz.split_at(h);
-    for ((n, r), hn) in n.iter_mut().zip(r).zip(&*hn) {
-        *n = tanh(*n + r * hn);
-    }
-    for (((hv, n), z), p) in hv.iter_mut().zip(&*n).zip(z).zip(h_prev) {
-        *hv = n + z * (p - n);
-    }
-}
 }
 
 fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
@@ -143,45 +143,45 @@ struct Scratch {
 }
 
 simd_fn! {
-/// One step of one sequence backwards: from the output gradient `gv` of h_s and the carried
-/// gradient `carry` (the recurrent part, replaced by `dh·z`), turns the gates into the
-/// gradients of the input pre-activations in place, and writes the gradients of the
-/// recurrent pre-activations (`W_hh h_prev + b_hh`) into `drec`. Simple passes over contiguous slices, so that each vectorises.
-fn cell_bwd(
-    gates: &mut [f32],
-    drec: &mut [f32],
-    hn: &[f32],
-    h_prev: &[f32],
-    gv: &[f32],
-    carry: &mut [f32],
-    sc: &mut Scratch,
-) {
-    let h = carry.len();
-    let Scratch { dh, dn } = sc;
-    let (r, rest) = gates.split_at_mut(h);
-    let (z, n) = rest.split_at_mut(h);
-    let (dr_rec, rest) = drec.split_at_mut(h);
-    let (dz_rec, dn_rec) = rest.split_at_mut(h);
-    for ((dh, g), c) in dh.iter_mut().zip(gv).zip(&*carry) {
-        *dh = g + c;
+    /// One step of one sequence backwards: from the output gradient `gv` of h_s and the carried
+    /// gradient `carry` (the recurrent part, replaced by `dh·z`), turns the gates into the
+    /// gradients of the input pre-activations in place, and writes the gradients of the
+    /// recurrent pre-activations (`W_hh h_prev + b_hh`) into `drec`. Simple passes over contiguous slices, so that each vectorises.
+    fn cell_bwd(
+        gates: &mut [f32],
+        drec: &mut [f32],
+        hn: &[f32],
+        h_prev: &[f32],
+        gv: &[f32],
+        carry: &mut [f32],
+        sc: &mut Scratch,
+    ) {
+        let h = carry.len();
+        let Scratch { dh, dn } = sc;
+        let (r, rest) = gates.split_at_mut(h);
+        let (z, n) = rest.split_at_mut(h);
+        let (dr_rec, rest) = drec.split_at_mut(h);
+        let (dz_rec, dn_rec) = rest.split_at_mut(h);
+        for ((dh, g), c) in dh.iter_mut().zip(gv).zip(&*carry) {
+            *dh = g + c;
+        }
+        for (((dn, dh), z), n) in dn.iter_mut().zip(&*dh).zip(&*z).zip(&*n) {
+            *dn = dh * (1.0 - z) * (1.0 - n * n);
+        }
+        // dz = dh·(h_prev − n)·z·(1 − z); carry dh·z to the previous step.
+        for ((((z, c), dh), n), p) in z.iter_mut().zip(carry.iter_mut()).zip(&*dh).zip(&*n).zip(h_prev) {
+            *c = dh * *z;
+            *z = dh * (p - n) * *z * (1.0 - *z);
+        }
+        // dr = dn·hn·r·(1 − r); the recurrent n part's gradient is dn·r.
+        for ((((r, dnr), dn), hn), _) in r.iter_mut().zip(dn_rec.iter_mut()).zip(&*dn).zip(hn).zip(0..h) {
+            *dnr = dn * *r;
+            *r = dn * hn * *r * (1.0 - *r);
+        }
+        n.copy_from_slice(dn);
+        dr_rec.copy_from_slice(r);
+        dz_rec.copy_from_slice(z);
     }
-    for (((dn, dh), z), n) in dn.iter_mut().zip(&*dh).zip(&*z).zip(&*n) {
-        *dn = dh * (1.0 - z) * (1.0 - n * n);
-    }
-    // dz = dh·(h_prev − n)·z·(1 − z); carry dh·z to the previous step.
-    for ((((z, c), dh), n), p) in z.iter_mut().zip(carry.iter_mut()).zip(&*dh).zip(&*n).zip(h_prev) {
-        *c = dh * *z;
-        *z = dh * (p - n) * *z * (1.0 - *z);
-    }
-    // dr = dn·hn·r·(1 − r); the recurrent n part's gradient is dn·r.
-    for ((((r, dnr), dn), hn), _) in r.iter_mut().zip(dn_rec.iter_mut()).zip(&*dn).zip(hn).zip(0..h) {
-        *dnr = dn * *r;
-        *r = dn * hn * *r * (1.0 - *r);
-    }
-    n.copy_from_slice(dn);
-    dr_rec.copy_from_slice(r);
-    dz_rec.copy_from_slice(z);
-}
 }
 
 /// Adds every row (of `cols` values) of `rows` into `out`.
@@ -268,10 +268,6 @@ fn backward(
     Ok((dx, dw, du))
 }
 
-fn values(t: &Tensor) -> Result<Vec<f32>> {
-    t.flatten_all()?.to_vec1()
-}
-
 impl CustomOp3 for GruLayer {
     fn name(&self) -> &'static str {
         "gru"
@@ -307,12 +303,18 @@ impl CustomOp3 for GruLayer {
         let (b, t, i) = x.dims3()?;
         let h = u.dim(1)? - 1;
         let d = (b, t, i, h);
-        let (xv, wv, uv, gv) = (values(x)?, values(w)?, values(u)?, values(grad)?);
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (ws, wl)) = (x.storage_and_layout(), w.storage_and_layout());
+        let ((us, ul), (gs, gl)) = (u.storage_and_layout(), grad.storage_and_layout());
+        let xv = values(&xs, xl, self.name())?;
+        let wv = values(&ws, wl, self.name())?;
+        let uv = values(&us, ul, self.name())?;
+        let gv = values(&gs, gl, self.name())?;
         let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => run(&xv, &wv, &uv, d)?,
+            None => run(xv, wv, uv, d)?,
         };
-        let (dx, dw, du) = backward(&xv, &wv, &uv, tr, &gv, d)?;
+        let (dx, dw, du) = backward(xv, wv, uv, tr, gv, d)?;
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, (b, t, i), dev)?),

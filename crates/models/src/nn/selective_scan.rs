@@ -9,37 +9,67 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
-use super::cpu::{dot, f32_slice, Kept};
-use super::scalar::exp;
+use super::cpu::{dot, f32_slice, values, Kept};
+use super::scalar::{exp, sigmoid};
 
-/// Inputs: `dtx` (B, T, 2D) = [dt | x], `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y`
-/// (B, T, D). The forward pass keeps the states h (B, T, D, N) for the backward pass (which
-/// recomputes them if absent).
+/// Inputs: `dtx` (B, T, 2D) = [dt | x] — or [u | x] with dt = softplus(u) when `softplus` —,
+/// `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y` (B, T, D). The forward pass keeps the
+/// states h (B, T, D, N) and [dt | x] for the backward pass (which recomputes them if
+/// absent).
 #[derive(Default)]
 struct SelectiveScan {
-    states: Kept<Vec<f32>>,
+    softplus: bool,
+    trace: Kept<Trace>,
+}
+
+/// What the forward pass computed: the states h (B, T, D, N) and [dt | x] (B, T, 2D) when dt
+/// was computed from u (`None`: the input itself).
+struct Trace {
+    hs: Vec<f32>,
+    dtx: Option<Vec<f32>>,
+}
+
+/// [softplus(u) | x] from [u | x] (rows of 2D): ln(1 + eᵘ) = max(u, 0) + ln(1 + e^{−|u|}).
+fn with_softplus(ux: &[f32], d: usize) -> Vec<f32> {
+    let mut out = ux.to_vec();
+    for row in out.chunks_exact_mut(2 * d) {
+        for v in &mut row[..d] {
+            *v = v.max(0.0) + exp(-v.abs()).ln_1p();
+        }
+    }
+    out
+}
+
+impl SelectiveScan {
+    /// The states and [dt | x] from the op's inputs.
+    fn forward(&self, dtx: &[f32], bc: &[f32], a: &[f32], dims: Dims) -> (Trace, Vec<f32>) {
+        let own = self.softplus.then(|| with_softplus(dtx, dims.2));
+        let (hs, y) = run(own.as_deref().unwrap_or(dtx), bc, a, dims);
+        (Trace { hs, dtx: own }, y)
+    }
 }
 
 /// Sizes (B, T, D, N).
 type Dims = (usize, usize, usize, usize);
 
 simd_fn! {
-/// One step of one sequence: from [dt | x] (2D), [b | c] (2N) and the previous states
-/// `prev` (D, N), the new states `h` and the output `y` (D). Passes over contiguous rows of N, so that each vectorises.
-fn step_fwd(dtx: &[f32], bc: &[f32], a: &[f32], prev: &[f32], h: &mut [f32], y: &mut [f32]) {
-    let (dt, x) = dtx.split_at(y.len());
-    let (bm, cm) = bc.split_at(bc.len() / 2);
-    let n = bm.len();
-    for (di, y) in y.iter_mut().enumerate() {
-        let (ar, hp) = (&a[di * n..][..n], &prev[di * n..][..n]);
-        let hv = &mut h[di * n..][..n];
-        let (dtd, dx) = (dt[di], dt[di] * x[di]);
-        for (((hv, ar), hp), bk) in hv.iter_mut().zip(ar).zip(hp).zip(bm) {
-            *hv = exp(dtd * ar) * hp + dx * bk;
+    /// One step of one sequence: from [dt | x] (2D), [b | c] (2N) and the previous states
+    /// `prev` (D, N), the new states `h` and the output `y` (D). Passes over contiguous rows of
+    /// N, so that each vectorises.
+    fn step_fwd(dtx: &[f32], bc: &[f32], a: &[f32], prev: &[f32], h: &mut [f32], y: &mut [f32]) {
+        let (dt, x) = dtx.split_at(y.len());
+        let (bm, cm) = bc.split_at(bc.len() / 2);
+        let n = bm.len();
+        for (di, y) in y.iter_mut().enumerate() {
+            let (ar, hp) = (&a[di * n..][..n], &prev[di * n..][..n]);
+            let hv = &mut h[di * n..][..n];
+            let (dtd, dx) = (dt[di], dt[di] * x[di]);
+            for (((hv, ar), hp), bk) in hv.iter_mut().zip(ar).zip(hp).zip(bm) {
+                *hv = exp(dtd * ar) * hp + dx * bk;
+            }
+            *y = dot(hv, cm);
         }
-        *y = dot(hv, cm);
     }
-}
 }
 
 /// The states h (B, T, D, N) and the output y (B, T, D).
@@ -90,52 +120,52 @@ struct Step<'a> {
 }
 
 simd_fn! {
-/// One step of one sequence backwards: from the output gradient and the gradient `carry`
-/// (D, N) reaching h_s from step s + 1 (replaced by the one reaching h_{s−1}), the gradients
-/// of this step's inputs, and `d_a` accumulated. Passes over contiguous rows of N, so that
-/// each vectorises.
-fn step_bwd(
-    st: &mut Step,
-    a: &[f32],
-    h: &[f32],
-    prev: &[f32],
-    carry: &mut [f32],
-    d_a: &mut [f32],
-    sc: &mut Scratch,
-) {
-    let n = st.bm.len();
-    let Scratch { dh, g_da } = sc;
-    for di in 0..st.dt.len() {
-        let (gy, dtd, xd) = (st.gy[di], st.dt[di], st.x[di]);
-        let dx = dtd * xd;
-        let ar = &a[di * n..][..n];
-        let (hv, hp) = (&h[di * n..][..n], &prev[di * n..][..n]);
-        let cr = &mut carry[di * n..][..n];
-        let dar = &mut d_a[di * n..][..n];
-        for ((dh, c), cm) in dh.iter_mut().zip(&*cr).zip(st.cm) {
-            *dh = gy * cm + c;
+    /// One step of one sequence backwards: from the output gradient and the gradient `carry`
+    /// (D, N) reaching h_s from step s + 1 (replaced by the one reaching h_{s−1}), the gradients
+    /// of this step's inputs, and `d_a` accumulated. Passes over contiguous rows of N, so that
+    /// each vectorises.
+    fn step_bwd(
+        st: &mut Step,
+        a: &[f32],
+        h: &[f32],
+        prev: &[f32],
+        carry: &mut [f32],
+        d_a: &mut [f32],
+        sc: &mut Scratch,
+    ) {
+        let n = st.bm.len();
+        let Scratch { dh, g_da } = sc;
+        for di in 0..st.dt.len() {
+            let (gy, dtd, xd) = (st.gy[di], st.dt[di], st.x[di]);
+            let dx = dtd * xd;
+            let ar = &a[di * n..][..n];
+            let (hv, hp) = (&h[di * n..][..n], &prev[di * n..][..n]);
+            let cr = &mut carry[di * n..][..n];
+            let dar = &mut d_a[di * n..][..n];
+            for ((dh, c), cm) in dh.iter_mut().zip(&*cr).zip(st.cm) {
+                *dh = gy * cm + c;
+            }
+            // h = exp(dt·a)·h_prev + dt·x·b: the gradient of dt·a is dh·h_prev·exp(dt·a), and
+            // exp(dt·a)·dh is carried to h_prev.
+            for ((((g, c), dh), ar), hp) in g_da.iter_mut().zip(cr.iter_mut()).zip(&*dh).zip(ar).zip(hp) {
+                let e = exp(dtd * ar);
+                *g = dh * hp * e;
+                *c = dh * e;
+            }
+            for (da, g) in dar.iter_mut().zip(&*g_da) {
+                *da += g * dtd;
+            }
+            for (gb, dh) in st.g_b.iter_mut().zip(&*dh) {
+                *gb += dh * dx;
+            }
+            for (gc, hv) in st.g_c.iter_mut().zip(hv) {
+                *gc += gy * hv;
+            }
+            let gdx = dot(dh, st.bm);
+            st.g_dt[di] = dot(g_da, ar) + gdx * xd;
+            st.g_x[di] = gdx * dtd;
         }
-        // h = exp(dt·a)·h_prev + dt·x·b: the gradient of dt·a is dh·h_prev·exp(dt·a), and
-        // exp(dt·a)·dh is carried to h_prev.
-        for ((((g, c), dh), ar), hp) in g_da.iter_mut().zip(cr.iter_mut()).zip(&*dh).zip(ar).zip(hp) {
-            let e = exp(dtd * ar);
-            *g = dh * hp * e;
-            *c = dh * e;
-        }
-        for (da, g) in dar.iter_mut().zip(&*g_da) {
-            *da += g * dtd;
-        }
-        for (gb, dh) in st.g_b.iter_mut().zip(&*dh) {
-            *gb += dh * dx;
-        }
-        for (gc, hv) in st.g_c.iter_mut().zip(hv) {
-            *gc += gy * hv;
-        }
-        let gdx = dot(dh, st.bm);
-        st.g_dt[di] = dot(g_da, ar) + gdx * xd;
-        st.g_x[di] = gdx * dtd;
     }
-}
 }
 
 fn dims(dtx: &Layout, bc: &Layout, a: &Layout) -> Result<Dims> {
@@ -164,13 +194,13 @@ impl CustomOp3 for SelectiveScan {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let dims = dims(l1, l2, l3)?;
-        let (hs, y) = run(
+        let (tr, y) = self.forward(
             f32_slice(s1, l1, self.name())?,
             f32_slice(s2, l2, self.name())?,
             f32_slice(s3, l3, self.name())?,
             dims,
         );
-        self.states.put(hs);
+        self.trace.put(tr);
         let (b, t, d, _) = dims;
         Ok((CpuStorage::F32(y), Shape::from((b, t, d))))
     }
@@ -185,17 +215,19 @@ impl CustomOp3 for SelectiveScan {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (b, t, d2) = dtx.dims3()?;
         let (d, n) = a.dims2()?;
-        let (xv, bv, av): (Vec<f32>, Vec<f32>, Vec<f32>) = (
-            dtx.flatten_all()?.to_vec1()?,
-            bc.flatten_all()?.to_vec1()?,
-            a.flatten_all()?.to_vec1()?,
-        );
-        let gv: Vec<f32> = grad.flatten_all()?.to_vec1()?;
-        let kept = self.states.take();
-        let hs = match kept {
-            Some(hs) => hs,
-            None => run(&xv, &bv, &av, (b, t, d, n)).0,
+        let grad = grad.contiguous()?;
+        let ((xs, xl), (bs, bl)) = (dtx.storage_and_layout(), bc.storage_and_layout());
+        let ((a_s, al), (gs, gl)) = (a.storage_and_layout(), grad.storage_and_layout());
+        let input = values(&xs, xl, self.name())?;
+        let bv = values(&bs, bl, self.name())?;
+        let av = values(&a_s, al, self.name())?;
+        let gv = values(&gs, gl, self.name())?;
+        let tr = match self.trace.take() {
+            Some(tr) => tr,
+            None => self.forward(input, bv, av, (b, t, d, n)).0,
         };
+        let Trace { hs, dtx: own } = tr;
+        let xv = own.as_deref().unwrap_or(input);
         let dn = d * n;
         let mut d_dtx = vec![0f32; b * t * d2];
         let mut d_bc = vec![0f32; b * t * 2 * n];
@@ -232,7 +264,13 @@ impl CustomOp3 for SelectiveScan {
                     &zeros[..]
                 };
                 let h = &hs[row * dn..][..dn];
-                step_bwd(&mut st, &av, h, prev, &mut carry, &mut d_a, &mut sc);
+                step_bwd(&mut st, av, h, prev, &mut carry, &mut d_a, &mut sc);
+            }
+        }
+        if self.softplus {
+            // d softplus(u)/du = σ(u).
+            for (g, u) in d_dtx.chunks_exact_mut(d2).zip(input.chunks_exact(d2)) {
+                softplus_grad(&mut g[..d], &u[..d]);
             }
         }
         let dev = dtx.device();
@@ -241,6 +279,15 @@ impl CustomOp3 for SelectiveScan {
             Some(Tensor::from_vec(d_bc, (b, t, 2 * n), dev)?),
             Some(Tensor::from_vec(d_a, (d, n), dev)?),
         ))
+    }
+}
+
+simd_fn! {
+    /// `g ← g·σ(u)`.
+    fn softplus_grad(g: &mut [f32], u: &[f32]) {
+        for (g, u) in g.iter_mut().zip(u) {
+            *g *= sigmoid(*u);
+        }
     }
 }
 
@@ -254,7 +301,28 @@ pub fn selective_scan(
     c: &Tensor,
     a: &Tensor,
 ) -> Result<Tensor> {
+    scan(dt, x, b, c, a, false)
+}
+
+/// [`selective_scan`] with the step sizes `softplus(u)`: the same as
+/// `selective_scan(&softplus(u), x, b, c, a)`, without the softplus' (B, T, D) tensors in
+/// candle's graph.
+pub fn selective_scan_softplus(
+    u: &Tensor,
+    x: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    a: &Tensor,
+) -> Result<Tensor> {
+    scan(u, x, b, c, a, true)
+}
+
+fn scan(dt: &Tensor, x: &Tensor, b: &Tensor, c: &Tensor, a: &Tensor, sp: bool) -> Result<Tensor> {
     let dtx = Tensor::cat(&[dt, x], D::Minus1)?;
     let bc = Tensor::cat(&[b, c], D::Minus1)?;
-    dtx.apply_op3(&bc, &a.contiguous()?, SelectiveScan::default())
+    let op = SelectiveScan {
+        softplus: sp,
+        trace: Kept::default(),
+    };
+    dtx.apply_op3(&bc, &a.contiguous()?, op)
 }

@@ -206,6 +206,20 @@ fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() 
             models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap(),
             &[&dt, &x, &bm, &cm, &a],
         );
+        // Step sizes from softplus inside the op (as Mamba calls it).
+        let u = var(&[b, t, d], -1.0, 2.0);
+        same_value_and_gradients(
+            models::nn::selective_scan::selective_scan_softplus(&u, &x, &bm, &cm, &a).unwrap(),
+            models::blocks::mamba::scan_graph(
+                &models::nn::layers::softplus(&u).unwrap(),
+                &x,
+                &bm,
+                &cm,
+                &a,
+            )
+            .unwrap(),
+            &[&u, &x, &bm, &cm, &a],
+        );
     }
 }
 
