@@ -195,8 +195,15 @@ fn fused_gru_layer_matches_the_step_by_step_graph_in_value_and_gradients() {
 fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() {
     let positive =
         |shape: &[usize]| Var::from_tensor(&var(shape, 0.0, 1.0).abs().unwrap()).unwrap();
-    // One step, one sequence and a state wider than a vector (N = 11) are edge cases.
-    for (b, t, d, n) in [(2, 7, 3, 4), (1, 1, 2, 3), (3, 1, 2, 5), (1, 5, 3, 11)] {
+    // One step, one sequence, a state wider than a vector (N = 11) and the specialised
+    // N = 16 are edge cases.
+    for (b, t, d, n) in [
+        (2, 7, 3, 4),
+        (1, 1, 2, 3),
+        (3, 1, 2, 5),
+        (1, 5, 3, 11),
+        (2, 4, 3, 16),
+    ] {
         let dt = positive(&[b, t, d]);
         let a = Var::from_tensor(&positive(&[d, n]).neg().unwrap()).unwrap();
         let x = var(&[b, t, d], 0.0, 1.0);
