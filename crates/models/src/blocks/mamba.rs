@@ -1,7 +1,9 @@
 //! Mamba-style selective state-space block (pre-norm, residual): input projection to (x, z),
 //! causal depthwise convolution + SiLU on x, input-dependent Δ, B, C; diagonal A = −exp(A_log)·n;
 //! the selective scan h_t = exp(Δ_t A) h_{t−1} + Δ_t B_t x_t, y_t = C_t h_t + D x_t; gate by
-//! SiLU(z); output projection. The scan is sequential (no parallel scan / fused kernel).
+//! SiLU(z); output projection. The scan is sequential (no parallel scan). On the CPU the
+//! convolution + SiLU (`nn::causal_conv`) and softplus(Δ) + scan + skip + gate (`nn::selective_scan`) run
+//! as fused ops with hand-written backward passes; elsewhere as graphs of tensor ops.
 
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Conv1d, Conv1dConfig, Init, VarBuilder};
@@ -17,7 +19,7 @@ pub const ENTRY: BlockEntry = BlockEntry {
         name: "mamba",
         kind: ComponentKind::Block,
         summary: "Mamba-style selective SSM: input-dependent Δ, B, C; gated; sequential scan",
-        simplified: Some("sequential scan in plain tensor ops (no hardware-aware parallel scan)"),
+        simplified: Some("sequential scan (fused CPU op; no hardware-aware parallel scan)"),
         params: &[
             int("d_state", 16, 1, 256, "state size N per channel"),
             int("expand", 2, 1, 8, "inner width as a multiple of d_model"),
@@ -109,13 +111,14 @@ impl Block for Mamba {
         let bm = proj.narrow(2, self.rank, self.n)?.contiguous()?; // (B, T, N)
         let cm = proj.narrow(2, self.rank + self.n, self.n)?.contiguous()?;
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
+                                                            // (scan + D·x)·silu(z), fused on the CPU.
         let y = if fused {
-            crate::nn::selective_scan::selective_scan_softplus(&u, &xc, &bm, &cm, &a)?
+            crate::nn::selective_scan::mamba_scan(&u, &xc, &z, (&bm, &cm), &a, &self.d_skip)?
         } else {
-            scan_graph(&softplus(&u)?, &xc, &bm, &cm, &a)?
-        }; // (B, T, di)
-        let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
-        let y = (y * silu(&z)?)?;
+            let y = scan_graph(&softplus(&u)?, &xc, &bm, &cm, &a)?; // (B, T, di)
+            let y = (y + xc.broadcast_mul(&self.d_skip)?)?;
+            (y * silu(&z)?)?
+        };
         x + self.out_proj.forward(&y)?
     }
 }

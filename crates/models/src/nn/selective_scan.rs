@@ -12,21 +12,28 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 use super::cpu::{dot, f32_slice, values, Kept};
 use super::scalar::{exp, sigmoid};
 
-/// Inputs: `dtx` (B, T, 2D) = [dt | x] — or [u | x] with dt = softplus(u) when `softplus` —,
-/// `bc` (B, T, 2N) = [b | c], `a` (D, N). Output `y` (B, T, D). The forward pass keeps the
-/// states h (B, T, D, N) and [dt | x] for the backward pass (which recomputes them if
-/// absent).
+/// Inputs: `dtx` (B, T, 2D) = [dt | x], `bc` (B, T, 2N) = [b | c], `a` (D, N); output `y`
+/// (B, T, D). Or, for Mamba (`gated`): `dtx` (B, T, 3D) = [u | x | z] with dt = softplus(u)
+/// and `a` (D, N + 1) = [a | d_skip], output `(y + d_skip·x)·silu(z)`. The forward pass keeps
+/// what the backward pass needs (which recomputes it if absent).
 #[derive(Default)]
 struct SelectiveScan {
-    softplus: bool,
+    gated: bool,
     trace: Kept<Trace>,
 }
 
-/// What the forward pass computed: the states h (B, T, D, N) and [dt | x] (B, T, 2D) when dt
-/// was computed from u (`None`: the input itself).
+/// What the forward pass computed: the states h (B, T, D, N); when gated, also [dt | x]
+/// (B, T, 2D), a (D, N) and the output before the gate `y + d_skip·x` (B, T, D).
 struct Trace {
     hs: Vec<f32>,
-    dtx: Option<Vec<f32>>,
+    gated: Option<Gated>,
+}
+
+/// The gated mode's own inputs of the scan and the output before the gate.
+struct Gated {
+    dtx: Vec<f32>,
+    a: Vec<f32>,
+    pre: Vec<f32>,
 }
 
 /// ln x for positive normal x (Cephes' `logf`: exponent from the bits, a polynomial on the
@@ -73,21 +80,63 @@ simd_fn! {
     }
 }
 
-/// [softplus(u) | x] from [u | x] (rows of 2D).
-fn with_softplus(ux: &[f32], d: usize) -> Vec<f32> {
-    let mut out = ux.to_vec();
-    for row in out.chunks_exact_mut(2 * d) {
-        softplus_in_place(&mut row[..d]);
+simd_fn! {
+    /// One row of the gate: `pre ← y + d_skip·x`, `out ← pre·silu(z)`.
+    fn gate_fwd(y: &[f32], x: &[f32], z: &[f32], d_skip: &[f32], pre: &mut [f32], out: &mut [f32]) {
+        for ((((p, y), x), d), o) in pre.iter_mut().zip(y).zip(x).zip(d_skip).zip(out.iter_mut()) {
+            *p = y + d * x;
+            *o = *p;
+        }
+        for (o, z) in out.iter_mut().zip(z) {
+            *o *= z * sigmoid(*z);
+        }
     }
-    out
 }
 
 impl SelectiveScan {
-    /// The states and [dt | x] from the op's inputs.
+    /// The trace and the output from the op's inputs.
     fn forward(&self, dtx: &[f32], bc: &[f32], a: &[f32], dims: Dims) -> (Trace, Vec<f32>) {
-        let own = self.softplus.then(|| with_softplus(dtx, dims.2));
-        let (hs, y) = run(own.as_deref().unwrap_or(dtx), bc, a, dims);
-        (Trace { hs, dtx: own }, y)
+        let (b, t, d, n) = dims;
+        if !self.gated {
+            let (hs, y) = run(dtx, bc, a, dims);
+            return (Trace { hs, gated: None }, y);
+        }
+        // [u | x | z] → [softplus(u) | x]; [a | d_skip] → a.
+        let mut own = Vec::with_capacity(b * t * 2 * d);
+        for row in dtx.chunks_exact(3 * d) {
+            own.extend_from_slice(&row[..2 * d]);
+            let at = own.len() - 2 * d;
+            softplus_in_place(&mut own[at..at + d]);
+        }
+        let a_own: Vec<f32> = a
+            .chunks_exact(n + 1)
+            .flat_map(|r| r[..n].iter().copied())
+            .collect();
+        let d_skip: Vec<f32> = a.chunks_exact(n + 1).map(|r| r[n]).collect();
+        let (hs, y) = run(&own, bc, &a_own, dims);
+        let mut pre = vec![0f32; b * t * d];
+        let mut out = vec![0f32; b * t * d];
+        for (row, ((pre, out), yr)) in pre
+            .chunks_exact_mut(d)
+            .zip(out.chunks_exact_mut(d))
+            .zip(y.chunks_exact(d))
+            .enumerate()
+        {
+            let r = &dtx[row * 3 * d..][..3 * d];
+            gate_fwd(yr, &r[d..2 * d], &r[2 * d..], &d_skip, pre, out);
+        }
+        let gated = Gated {
+            dtx: own,
+            a: a_own,
+            pre,
+        };
+        (
+            Trace {
+                hs,
+                gated: Some(gated),
+            },
+            out,
+        )
     }
 }
 
@@ -210,15 +259,96 @@ simd_fn! {
     }
 }
 
-fn dims(dtx: &Layout, bc: &Layout, a: &Layout) -> Result<Dims> {
-    let (b, t, d2) = dtx.shape().dims3()?;
-    let (d, n) = a.shape().dims2()?;
-    if d2 != 2 * d || bc.shape().dims() != [b, t, 2 * n] {
+fn dims(dtx: &Layout, bc: &Layout, a: &Layout, gated: bool) -> Result<Dims> {
+    let (b, t, dk) = dtx.shape().dims3()?;
+    let (d, na) = a.shape().dims2()?;
+    let (k, n) = if gated {
+        (3, na.saturating_sub(1))
+    } else {
+        (2, na)
+    };
+    if dk != k * d || bc.shape().dims() != [b, t, 2 * n] || (gated && na == 0) {
         candle_core::bail!(
-            "selective-scan: dtx (B, T, 2D), bc (B, T, 2N) and a (D, N) do not match"
+            "selective-scan: dtx (B, T, {k}D), bc (B, T, 2N) and a (D, N{}) do not match",
+            if gated { " + 1" } else { "" }
         );
     }
     Ok((b, t, d, n))
+}
+
+/// Gradients of [dt | x] (B, T, 2D), [b | c] (B, T, 2N) and a (D, N) from the output
+/// gradient `gv` (B, T, D), the inputs and the states.
+fn scan_backward(
+    xv: &[f32],
+    bv: &[f32],
+    av: &[f32],
+    hs: &[f32],
+    gv: &[f32],
+    (b, t, d, n): Dims,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let dn = d * n;
+    let mut d_dtx = vec![0f32; b * t * 2 * d];
+    let mut d_bc = vec![0f32; b * t * 2 * n];
+    let mut d_a = vec![0f32; dn];
+    // The gradient reaching h_s from step s + 1: exp(dt_{s+1}·a) ⊙ dh_{s+1}.
+    let mut carry = vec![0f32; dn];
+    let zeros = vec![0f32; dn];
+    let mut sc = Scratch {
+        dh: vec![0f32; n],
+        g_da: vec![0f32; n],
+    };
+    for bi in 0..b {
+        carry.fill(0.0);
+        for s in (0..t).rev() {
+            let row = bi * t + s;
+            let (dt, x) = xv[row * 2 * d..][..2 * d].split_at(d);
+            let (bm, cm) = bv[row * 2 * n..][..2 * n].split_at(n);
+            let (g_dt, g_x) = d_dtx[row * 2 * d..][..2 * d].split_at_mut(d);
+            let (g_b, g_c) = d_bc[row * 2 * n..][..2 * n].split_at_mut(n);
+            let mut st = Step {
+                dt,
+                x,
+                bm,
+                cm,
+                gy: &gv[row * d..][..d],
+                g_dt,
+                g_x,
+                g_b,
+                g_c,
+            };
+            let prev = if s > 0 {
+                &hs[(row - 1) * dn..][..dn]
+            } else {
+                &zeros[..]
+            };
+            let h = &hs[row * dn..][..dn];
+            step_bwd(&mut st, av, h, prev, &mut carry, &mut d_a, &mut sc);
+        }
+    }
+    (d_dtx, d_bc, d_a)
+}
+
+simd_fn! {
+    /// One row of the gate backwards: from the output gradient `g` (replaced by that of y),
+    /// the gradient of z into `g_z`, d_skip's gradient accumulated into `g_skip`.
+    fn gate_bwd(
+        g: &mut [f32],
+        pre: &[f32],
+        x: &[f32],
+        z: &[f32],
+        g_z: &mut [f32],
+        g_skip: &mut [f32],
+    ) {
+        for (((g, p), z), gz) in g.iter_mut().zip(pre).zip(z).zip(g_z.iter_mut()) {
+            let s = sigmoid(*z);
+            // silu'(z) = σ(z)·(1 + z·(1 − σ(z))).
+            *gz = *g * p * s * (1.0 + z * (1.0 - s));
+            *g *= z * s;
+        }
+        for ((gs, g), x) in g_skip.iter_mut().zip(&*g).zip(x) {
+            *gs += g * x;
+        }
+    }
 }
 
 impl CustomOp3 for SelectiveScan {
@@ -235,7 +365,7 @@ impl CustomOp3 for SelectiveScan {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let dims = dims(l1, l2, l3)?;
+        let dims = dims(l1, l2, l3, self.gated)?;
         let (tr, y) = self.forward(
             f32_slice(s1, l1, self.name())?,
             f32_slice(s2, l2, self.name())?,
@@ -255,8 +385,8 @@ impl CustomOp3 for SelectiveScan {
         _y: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (b, t, d2) = dtx.dims3()?;
-        let (d, n) = a.dims2()?;
+        let dims = dims(dtx.layout(), bc.layout(), a.layout(), self.gated)?;
+        let (b, t, d, n) = dims;
         let grad = grad.contiguous()?;
         let ((xs, xl), (bs, bl)) = (dtx.storage_and_layout(), bc.storage_and_layout());
         let ((a_s, al), (gs, gl)) = (a.storage_and_layout(), grad.storage_and_layout());
@@ -266,60 +396,53 @@ impl CustomOp3 for SelectiveScan {
         let gv = values(&gs, gl, self.name())?;
         let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => self.forward(input, bv, av, (b, t, d, n)).0,
+            None => self.forward(input, bv, av, dims).0,
         };
-        let Trace { hs, dtx: own } = tr;
-        let xv = own.as_deref().unwrap_or(input);
-        let dn = d * n;
-        let mut d_dtx = vec![0f32; b * t * d2];
-        let mut d_bc = vec![0f32; b * t * 2 * n];
-        let mut d_a = vec![0f32; dn];
-        // The gradient reaching h_s from step s + 1: exp(dt_{s+1}·a) ⊙ dh_{s+1}.
-        let mut carry = vec![0f32; dn];
-        let zeros = vec![0f32; dn];
-        let mut sc = Scratch {
-            dh: vec![0f32; n],
-            g_da: vec![0f32; n],
-        };
-        for bi in 0..b {
-            carry.fill(0.0);
-            for s in (0..t).rev() {
-                let row = bi * t + s;
-                let (dt, x) = xv[row * 2 * d..][..2 * d].split_at(d);
-                let (bm, cm) = bv[row * 2 * n..][..2 * n].split_at(n);
-                let (g_dt, g_x) = d_dtx[row * 2 * d..][..2 * d].split_at_mut(d);
-                let (g_b, g_c) = d_bc[row * 2 * n..][..2 * n].split_at_mut(n);
-                let mut st = Step {
-                    dt,
-                    x,
-                    bm,
-                    cm,
-                    gy: &gv[row * d..][..d],
-                    g_dt,
-                    g_x,
-                    g_b,
-                    g_c,
-                };
-                let prev = if s > 0 {
-                    &hs[(row - 1) * dn..][..dn]
-                } else {
-                    &zeros[..]
-                };
-                let h = &hs[row * dn..][..dn];
-                step_bwd(&mut st, av, h, prev, &mut carry, &mut d_a, &mut sc);
-            }
-        }
-        if self.softplus {
-            // d softplus(u)/du = σ(u).
-            for (g, u) in d_dtx.chunks_exact_mut(d2).zip(input.chunks_exact(d2)) {
-                softplus_grad(&mut g[..d], &u[..d]);
-            }
-        }
         let dev = dtx.device();
+        let Some(gated) = tr.gated else {
+            let (d_dtx, d_bc, d_a) = scan_backward(input, bv, av, &tr.hs, gv, dims);
+            return Ok((
+                Some(Tensor::from_vec(d_dtx, (b, t, 2 * d), dev)?),
+                Some(Tensor::from_vec(d_bc, (b, t, 2 * n), dev)?),
+                Some(Tensor::from_vec(d_a, (d, n), dev)?),
+            ));
+        };
+        // Through the gate: the gradient of y, of z and of d_skip.
+        let mut gy = gv.to_vec();
+        let mut d_in = vec![0f32; b * t * 3 * d];
+        let mut g_skip = vec![0f32; d];
+        for (row, g) in gy.chunks_exact_mut(d).enumerate() {
+            let r = &input[row * 3 * d..][..3 * d];
+            let g_z = &mut d_in[row * 3 * d + 2 * d..][..d];
+            let pre = &gated.pre[row * d..][..d];
+            gate_bwd(g, pre, &r[d..2 * d], &r[2 * d..], g_z, &mut g_skip);
+        }
+        let (d_dtx, d_bc, d_a) = scan_backward(&gated.dtx, bv, &gated.a, &tr.hs, &gy, dims);
+        // [d_u | d_x]: d softplus(u)/du = σ(u); x also reaches the output through d_skip·x.
+        let d_skip: Vec<f32> = av.chunks_exact(n + 1).map(|r| r[n]).collect();
+        for (row, g2) in d_dtx.chunks_exact(2 * d).enumerate() {
+            let r = &input[row * 3 * d..][..3 * d];
+            let out = &mut d_in[row * 3 * d..][..2 * d];
+            out.copy_from_slice(g2);
+            let (g_u, g_x) = out.split_at_mut(d);
+            softplus_grad(g_u, &r[..d]);
+            for ((gx, gy), ds) in g_x.iter_mut().zip(&gy[row * d..][..d]).zip(&d_skip) {
+                *gx += gy * ds;
+            }
+        }
+        let mut d_a_ext = vec![0f32; d * (n + 1)];
+        for ((row, da), gs) in d_a_ext
+            .chunks_exact_mut(n + 1)
+            .zip(d_a.chunks_exact(n))
+            .zip(&g_skip)
+        {
+            row[..n].copy_from_slice(da);
+            row[n] = *gs;
+        }
         Ok((
-            Some(Tensor::from_vec(d_dtx, (b, t, d2), dev)?),
+            Some(Tensor::from_vec(d_in, (b, t, 3 * d), dev)?),
             Some(Tensor::from_vec(d_bc, (b, t, 2 * n), dev)?),
-            Some(Tensor::from_vec(d_a, (d, n), dev)?),
+            Some(Tensor::from_vec(d_a_ext, (d, n + 1), dev)?),
         ))
     }
 }
@@ -343,30 +466,31 @@ pub fn selective_scan(
     c: &Tensor,
     a: &Tensor,
 ) -> Result<Tensor> {
-    scan(dt, x, b, c, a, false)
-}
-
-/// [`selective_scan`] with the step sizes `softplus(u)`: the same as
-/// `selective_scan(&softplus(u), x, b, c, a)`, without the softplus' (B, T, D) tensors in
-/// candle's graph.
-pub fn selective_scan_softplus(
-    u: &Tensor,
-    x: &Tensor,
-    b: &Tensor,
-    c: &Tensor,
-    a: &Tensor,
-) -> Result<Tensor> {
-    scan(u, x, b, c, a, true)
-}
-
-fn scan(dt: &Tensor, x: &Tensor, b: &Tensor, c: &Tensor, a: &Tensor, sp: bool) -> Result<Tensor> {
     let dtx = Tensor::cat(&[dt, x], D::Minus1)?;
     let bc = Tensor::cat(&[b, c], D::Minus1)?;
+    dtx.apply_op3(&bc, &a.contiguous()?, SelectiveScan::default())
+}
+
+/// Mamba's scan with its step sizes, skip and gate:
+/// `(selective_scan(softplus(u), x, b, c, a) + d_skip·x)·silu(z)`, (B, T, D) from `u`, `x`,
+/// `z` (B, T, D), `b`, `c` (B, T, N), `a` (D, N) and `d_skip` (D); without the softplus',
+/// skip's and gate's (B, T, D) tensors in candle's graph. CPU and f32 only.
+pub fn mamba_scan(
+    u: &Tensor,
+    x: &Tensor,
+    z: &Tensor,
+    (b, c): (&Tensor, &Tensor),
+    a: &Tensor,
+    d_skip: &Tensor,
+) -> Result<Tensor> {
+    let dtx = Tensor::cat(&[u, x, z], D::Minus1)?;
+    let bc = Tensor::cat(&[b, c], D::Minus1)?;
+    let a = Tensor::cat(&[a, &d_skip.unsqueeze(1)?], 1)?;
     let op = SelectiveScan {
-        softplus: sp,
+        gated: true,
         trace: Kept::default(),
     };
-    dtx.apply_op3(&bc, &a.contiguous()?, op)
+    dtx.apply_op3(&bc, &a, op)
 }
 
 #[cfg(test)]

@@ -213,19 +213,22 @@ fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() 
             models::blocks::mamba::scan_graph(&dt, &x, &bm, &cm, &a).unwrap(),
             &[&dt, &x, &bm, &cm, &a],
         );
-        // Step sizes from softplus inside the op (as Mamba calls it).
-        let u = var(&[b, t, d], -1.0, 2.0);
+        // Mamba's call: step sizes softplus(u), skip d_skip·x and gate silu(z) inside the op.
+        let (u, z, d_skip) = (
+            var(&[b, t, d], -1.0, 2.0),
+            var(&[b, t, d], 0.0, 1.0),
+            var(&[d], 0.0, 1.0),
+        );
+        let graph = {
+            let sp = models::nn::layers::softplus(&u).unwrap();
+            let y = models::blocks::mamba::scan_graph(&sp, &x, &bm, &cm, &a).unwrap();
+            let y = (y + x.broadcast_mul(&d_skip).unwrap()).unwrap();
+            (y * models::nn::layers::silu(&z).unwrap()).unwrap()
+        };
         same_value_and_gradients(
-            models::nn::selective_scan::selective_scan_softplus(&u, &x, &bm, &cm, &a).unwrap(),
-            models::blocks::mamba::scan_graph(
-                &models::nn::layers::softplus(&u).unwrap(),
-                &x,
-                &bm,
-                &cm,
-                &a,
-            )
-            .unwrap(),
-            &[&u, &x, &bm, &cm, &a],
+            models::nn::selective_scan::mamba_scan(&u, &x, &z, (&bm, &cm), &a, &d_skip).unwrap(),
+            graph,
+            &[&u, &x, &z, &bm, &cm, &a, &d_skip],
         );
     }
 }
