@@ -113,7 +113,7 @@ impl Block for Mamba {
         let a = (self.a_log.exp()? * &self.a_base)?.neg()?; // (di, N)
                                                             // (scan + D·x)·silu(z), fused on the CPU.
         let y = if fused {
-            crate::nn::selective_scan::mamba_scan(&u, &xc, &z, (&bm, &cm), &a, &self.d_skip)?
+            crate::nn::selective_scan::mamba_scan(&u, &xc, &z, &bm, &cm, &a, &self.d_skip)?
         } else {
             let y = scan_graph(&softplus(&u)?, &xc, &bm, &cm, &a)?; // (B, T, di)
             let y = (y + xc.broadcast_mul(&self.d_skip)?)?;

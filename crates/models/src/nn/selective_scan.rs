@@ -479,7 +479,8 @@ pub fn mamba_scan(
     u: &Tensor,
     x: &Tensor,
     z: &Tensor,
-    (b, c): (&Tensor, &Tensor),
+    b: &Tensor,
+    c: &Tensor,
     a: &Tensor,
     d_skip: &Tensor,
 ) -> Result<Tensor> {

@@ -226,7 +226,7 @@ fn fused_selective_scan_matches_the_step_by_step_graph_in_value_and_gradients() 
             (y * models::nn::layers::silu(&z).unwrap()).unwrap()
         };
         same_value_and_gradients(
-            models::nn::selective_scan::mamba_scan(&u, &x, &z, (&bm, &cm), &a, &d_skip).unwrap(),
+            models::nn::selective_scan::mamba_scan(&u, &x, &z, &bm, &cm, &a, &d_skip).unwrap(),
             graph,
             &[&u, &x, &z, &bm, &cm, &a, &d_skip],
         );
