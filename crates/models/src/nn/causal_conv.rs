@@ -221,7 +221,7 @@ pub fn causal_conv_silu(x: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor>
     let c = w.dim(0)?;
     let k = w.elem_count() / c.max(1);
     let evenly_spaced = match (x.layout().stride(), x.dims()) {
-        ([s0, s1, 1], [_, t, _]) => *s0 == t * s1,
+        ([s0, s1, 1], [_, t, c]) => *s0 == t * s1 && s1 >= c,
         _ => false,
     };
     let x = if evenly_spaced {

@@ -247,4 +247,13 @@ fn fused_causal_conv_matches_the_grouped_conv1d_in_value_and_gradients() {
             &[&wide, &w, &bias],
         );
     }
+    // A broadcast input (row stride 0) is copied first.
+    let (w, bias) = (var(&[3, 1, 2], 0.0, 0.5), var(&[3], 0.0, 0.5));
+    let one = var(&[1, 1, 3], 0.0, 1.0);
+    let x = one.broadcast_as((2, 1, 3)).unwrap();
+    same_value_and_gradients(
+        models::nn::causal_conv::causal_conv_silu(&x, &w, &bias).unwrap(),
+        models::blocks::mamba::conv_graph(&x, &w, &bias).unwrap(),
+        &[&one, &w, &bias],
+    );
 }
