@@ -145,8 +145,8 @@ impl CustomOp3 for GeluMlp {
         gemm(
             &mut da,
             hid,
-            Mat::rows(&g, rows, out),
-            weight(&w2v, out, hid),
+            Mat::rows(g, rows, out),
+            weight(w2v, out, hid),
             false,
         )?;
         gelu_grad_in_place(&mut da, &a);
@@ -156,7 +156,7 @@ impl CustomOp3 for GeluMlp {
             &mut dx,
             i,
             Mat::rows(&da, rows, hid),
-            weight(&w1v, hid, i),
+            weight(w1v, hid, i),
             false,
         )?;
         let dev = x.device();
