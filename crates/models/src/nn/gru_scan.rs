@@ -8,6 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::affine::{affine, bias, column_sums, repeat_rows, weight, weight_grad};
 use super::cpu::{f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
@@ -42,22 +43,6 @@ fn dims(x: &Layout, w: &Layout, u: &Layout) -> Result<Dims> {
     Ok((b, t, i, h1 - 1))
 }
 
-/// The first `cols` columns of a (rows, cols + 1) matrix whose last column is a bias.
-fn weight(data: &[f32], rows: usize, cols: usize) -> Mat<'_> {
-    Mat {
-        data,
-        rows,
-        cols,
-        rs: cols + 1,
-        cs: 1,
-    }
-}
-
-/// The last column of a (rows, cols + 1) matrix.
-fn bias(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    (0..rows).map(|k| data[k * (cols + 1) + cols]).collect()
-}
-
 simd_fn! {
     /// One step of one sequence: `pre` holds the input part of the three gates' pre-activations
     /// and becomes the gates r, z, n; `rec` is the recurrent part `W_hh h_prev + b_hh`; `hn`
@@ -85,25 +70,12 @@ fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
     let h3 = 3 * h;
     let b_ih = bias(w, h3, i);
     let b_hh = bias(u, h3, h);
-    let mut gates = Vec::with_capacity(b * t * h3);
-    for _ in 0..b * t {
-        gates.extend_from_slice(&b_ih);
-    }
-    gemm(
-        &mut gates,
-        h3,
-        Mat::rows(x, b * t, i),
-        weight(w, h3, i).t(),
-        true,
-    )?;
+    let mut gates = affine(x, weight(w, h3, i), &b_ih, b * t)?;
     let w_hh_t = weight(u, h3, h).t();
     let mut hs = vec![0f32; b * t * h];
     let mut hn = vec![0f32; b * t * h];
     // Every sequence's recurrent pre-activations of one step (B, 3H).
-    let mut rec = Vec::with_capacity(b * h3);
-    for _ in 0..b {
-        rec.extend_from_slice(&b_hh);
-    }
+    let mut rec = repeat_rows(&b_hh, b);
     let zeros = vec![0f32; h];
     for s in 0..t {
         if s > 0 {
@@ -184,17 +156,6 @@ simd_fn! {
     }
 }
 
-/// Adds every row (of `cols` values) of `rows` into `out`.
-fn column_sums(rows: &[f32], cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; cols];
-    for row in rows.chunks_exact(cols) {
-        for (d, v) in out.iter_mut().zip(row) {
-            *d += v;
-        }
-    }
-    out
-}
-
 /// Gradients of `x`, `w` and `u` (bias columns included) from the output gradient `gv`; the
 /// trace's gates become the input pre-activations' gradients.
 fn backward(
@@ -258,11 +219,7 @@ fn backward(
     }
     // dW_ih = dxpᵀ · x, and the bias' column sums.
     let dxp_all = Mat::rows(&dxp, b * t, h3);
-    let mut dw = vec![0f32; h3 * (i + 1)];
-    gemm(&mut dw, i + 1, dxp_all.t(), Mat::rows(x, b * t, i), false)?;
-    for (k, v) in column_sums(&dxp, h3).into_iter().enumerate() {
-        dw[k * (i + 1) + i] = v;
-    }
+    let dw = weight_grad(&dxp, x, b * t, h3, i)?;
     let mut dx = vec![0f32; b * t * i];
     gemm(&mut dx, i, dxp_all, weight(w, h3, i), false)?;
     Ok((dx, dw, du))

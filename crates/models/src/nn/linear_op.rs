@@ -6,6 +6,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::affine::{affine, column_sums};
 use super::cpu::{f32_slice, values};
 use super::gemm::{gemm, Mat};
 
@@ -43,17 +44,7 @@ impl CustomOp3 for LinearOp {
         let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
         let b = f32_slice(s3, l3, self.name())?;
-        let mut y = Vec::with_capacity(rows * out);
-        for _ in 0..rows {
-            y.extend_from_slice(b);
-        }
-        gemm(
-            &mut y,
-            out,
-            Mat::rows(x, rows, i),
-            Mat::rows(w, out, i).t(),
-            true,
-        )?;
+        let y = affine(x, Mat::rows(w, out, i), b, rows)?;
         let mut shape = l1.dims().to_vec();
         if let Some(last) = shape.last_mut() {
             *last = out;
@@ -85,12 +76,7 @@ impl CustomOp3 for LinearOp {
         gemm(&mut dx, i, gm, Mat::rows(wv, out, i), false)?;
         let mut dw = vec![0f32; out * i];
         gemm(&mut dw, i, gm.t(), Mat::rows(xv, rows, i), false)?;
-        let mut db = vec![0f32; out];
-        for row in g.chunks_exact(out.max(1)) {
-            for (d, v) in db.iter_mut().zip(row) {
-                *d += v;
-            }
-        }
+        let db = column_sums(g, out);
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), dev)?),

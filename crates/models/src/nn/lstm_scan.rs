@@ -11,6 +11,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::affine::{affine, bias, weight, weight_grad};
 use super::cpu::{f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
@@ -68,19 +69,7 @@ fn cell_fwd(pre: &mut [f32], c_prev: &[f32], c: &mut [f32], hv: &mut [f32]) {
 
 fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
     let h4 = 4 * h;
-    let bias: Vec<f32> = (0..h4).map(|k| w[k * (i + 1) + i]).collect();
-    let mut acts = Vec::with_capacity(b * t * h4);
-    for _ in 0..b * t {
-        acts.extend_from_slice(&bias);
-    }
-    let w_ih = Mat {
-        data: w,
-        rows: h4,
-        cols: i,
-        rs: i + 1,
-        cs: 1,
-    };
-    gemm(&mut acts, h4, Mat::rows(x, b * t, i), w_ih.t(), true)?;
+    let mut acts = affine(x, weight(w, h4, i), &bias(w, h4, i), b * t)?;
     let w_hh_t = Mat::rows(w_hh, h4, h).t();
     let mut hs = vec![0f32; b * t * h];
     let mut cs = vec![0f32; b * t * h];
@@ -228,27 +217,9 @@ fn backward(
         let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
         gemm(&mut dw_hh, h, d.t(), hp, bi > 0)?;
     }
-    // dW_ih = dpreᵀ · x into the first I columns of dw, the bias' column sums into the last.
-    let mut dw = vec![0f32; h4 * (i + 1)];
-    gemm(&mut dw, i + 1, dpre_all.t(), Mat::rows(x, b * t, i), false)?;
-    let mut db = vec![0f32; h4];
-    for row in dpre.chunks_exact(h4) {
-        for (d, v) in db.iter_mut().zip(row) {
-            *d += v;
-        }
-    }
-    for (k, v) in db.into_iter().enumerate() {
-        dw[k * (i + 1) + i] = v;
-    }
-    let w_ih = Mat {
-        data: w,
-        rows: h4,
-        cols: i,
-        rs: i + 1,
-        cs: 1,
-    };
+    let dw = weight_grad(&dpre, x, b * t, h4, i)?;
     let mut dx = vec![0f32; b * t * i];
-    gemm(&mut dx, i, dpre_all, w_ih, false)?;
+    gemm(&mut dx, i, dpre_all, weight(w, h4, i), false)?;
     Ok((dx, dw, dw_hh))
 }
 

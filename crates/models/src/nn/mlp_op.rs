@@ -5,6 +5,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::affine::{affine, bias, weight, weight_grad};
 use super::cpu::{f32_slice, values, Kept};
 use super::gelu::{gelu_grad_in_place, gelu_in_place};
 use super::gemm::{gemm, Mat};
@@ -30,63 +31,12 @@ fn dims(x: &Layout, w1: &Layout, w2: &Layout) -> Result<Dims> {
     Ok((rows, i, hid, out))
 }
 
-/// The weight part (r, c) of a (r, c + 1) weight-and-bias matrix.
-fn weight(w: &[f32], r: usize, c: usize) -> Mat<'_> {
-    Mat {
-        data: w,
-        rows: r,
-        cols: c,
-        rs: c + 1,
-        cs: 1,
-    }
-}
-
-/// `rows` rows of `x·Wᵀ + b` for a (out, in + 1) weight-and-bias `w`.
-fn affine(x: &[f32], w: &[f32], (rows, i, out): (usize, usize, usize)) -> Result<Vec<f32>> {
-    let bias: Vec<f32> = (0..out).map(|k| w[k * (i + 1) + i]).collect();
-    let mut y = Vec::with_capacity(rows * out);
-    for _ in 0..rows {
-        y.extend_from_slice(&bias);
-    }
-    gemm(
-        &mut y,
-        out,
-        Mat::rows(x, rows, i),
-        weight(w, out, i).t(),
-        true,
-    )?;
-    Ok(y)
-}
-
 /// Pre-activations and activations of the hidden layer.
 fn hidden(x: &[f32], w1: &[f32], (rows, i, hid, _): Dims) -> Result<(Vec<f32>, Vec<f32>)> {
-    let a = affine(x, w1, (rows, i, hid))?;
+    let a = affine(x, weight(w1, hid, i), &bias(w1, hid, i), rows)?;
     let mut z = a.clone();
     gelu_in_place(&mut z);
     Ok((a, z))
-}
-
-/// The gradient of a (r, c + 1) weight-and-bias from the output gradient `g` (rows, r) and
-/// the layer's input `x` (rows, c).
-fn weight_grad(g: &[f32], x: &[f32], rows: usize, r: usize, c: usize) -> Result<Vec<f32>> {
-    let mut dw = vec![0f32; r * (c + 1)];
-    gemm(
-        &mut dw,
-        c + 1,
-        Mat::rows(g, rows, r).t(),
-        Mat::rows(x, rows, c),
-        false,
-    )?;
-    let mut db = vec![0f32; r];
-    for row in g.chunks_exact(r.max(1)) {
-        for (d, v) in db.iter_mut().zip(row) {
-            *d += v;
-        }
-    }
-    for (k, v) in db.into_iter().enumerate() {
-        dw[k * (c + 1) + c] = v;
-    }
-    Ok(dw)
 }
 
 impl CustomOp3 for GeluMlp {
@@ -109,7 +59,7 @@ impl CustomOp3 for GeluMlp {
         let w1 = f32_slice(s2, l2, self.name())?;
         let w2 = f32_slice(s3, l3, self.name())?;
         let (a, z) = hidden(x, w1, d)?;
-        let y = affine(&z, w2, (rows, hid, out))?;
+        let y = affine(&z, weight(w2, out, hid), &bias(w2, out, hid), rows)?;
         self.kept.put((a, z));
         let mut shape = l1.dims().to_vec();
         if let Some(last) = shape.last_mut() {

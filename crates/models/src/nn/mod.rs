@@ -3,6 +3,7 @@
 #[macro_use]
 mod simd;
 
+pub mod affine;
 pub mod attention;
 pub mod causal_conv;
 pub mod cpu;
