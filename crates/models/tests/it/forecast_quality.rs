@@ -20,29 +20,37 @@ fn list(var: &str, default: &str) -> Vec<String> {
         .collect()
 }
 
+/// `FQ_PROMPTS` (prompts per fold and asset), or `default`.
+fn env_prompts(default: usize) -> usize {
+    std::env::var("FQ_PROMPTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// LOW with `FQ_ASSETS` (default `low_assets`) and HIGH with `FQ_ASSETS_HIGH` (default the
+/// five HIGH assets).
+fn competitions(low_assets: &str) -> [(Timeframe, Vec<String>); 2] {
+    [
+        (Timeframe::Low5m, list("FQ_ASSETS", low_assets)),
+        (
+            Timeframe::High1m,
+            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
+        ),
+    ]
+}
+
 #[test]
 #[ignore = "minutes of CPU on the real data; prints a table"]
 fn forecast_quality_walk_forward() {
     let models = list("FQ_MODELS", "bootstrap,garch_t_flat");
-    let prompts: usize = std::env::var("FQ_PROMPTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
+    let prompts = env_prompts(25);
     // More folds reach further back (the equities' 1-minute truth is short at the end).
     let folds: usize = std::env::var("FQ_FOLDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
-    for (tf, assets) in [
-        (
-            Timeframe::Low5m,
-            list("FQ_ASSETS", "BTC,ETH,XAU,SOL,XRP,HYPE"),
-        ),
-        (
-            Timeframe::High1m,
-            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
-        ),
-    ] {
+    for (tf, assets) in competitions("BTC,ETH,XAU,SOL,XRP,HYPE") {
         let mut tot = vec![(0.0, 0.0); models.len()];
         for a in &assets {
             let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
@@ -141,10 +149,7 @@ fn forecast_quality_oracle_bound() {
     use models::Forecaster;
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
-    let prompts: usize = std::env::var("FQ_PROMPTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
+    let prompts = env_prompts(25);
     for (tf, assets, blocks) in [
         (
             Timeframe::Low5m,
@@ -332,23 +337,8 @@ type FoldSums = (Vec<f64>, f64, f64);
 fn forecast_quality_grid() {
     use models::eval::evaluate_span;
     use models::Forecaster;
-    let prompts: usize = std::env::var("FQ_PROMPTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
-    for (tf, assets) in [
-        (
-            Timeframe::Low5m,
-            list(
-                "FQ_ASSETS",
-                "BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE",
-            ),
-        ),
-        (
-            Timeframe::High1m,
-            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
-        ),
-    ] {
+    let prompts = env_prompts(25);
+    for (tf, assets) in competitions("BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE") {
         let variants = grid_variants(tf);
         let models: Vec<&dyn Forecaster> = variants.iter().map(|(_, m)| m.as_ref()).collect();
         // Per asset: its weight and, per fold, the summed CRPS of each variant, the
@@ -432,23 +422,8 @@ fn forecast_quality_paired() {
     let names = list("FQ_MODELS", "mix_sess,bootstrap");
     let models: Vec<Box<dyn Forecaster>> = names.iter().filter_map(|n| baseline(n)).collect();
     assert_eq!(models.len(), names.len(), "unknown baseline in FQ_MODELS");
-    let prompts: usize = std::env::var("FQ_PROMPTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
-    for (tf, assets) in [
-        (
-            Timeframe::Low5m,
-            list(
-                "FQ_ASSETS",
-                "BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE",
-            ),
-        ),
-        (
-            Timeframe::High1m,
-            list("FQ_ASSETS_HIGH", "BTC,ETH,XAU,SOL,HYPE"),
-        ),
-    ] {
+    let prompts = env_prompts(25);
+    for (tf, assets) in competitions("BTC,ETH,XAU,SOL,SPYX,NVDAX,TSLAX,AAPLX,GOOGLX,XRP,HYPE") {
         // Per asset: its weight and per prompt [model 0, model 1, …, reference].
         let mut per_asset: Vec<(f64, Vec<Vec<f64>>)> = Vec::new();
         for a in &assets {
