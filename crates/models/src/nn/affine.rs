@@ -66,3 +66,41 @@ pub fn weight_grad(g: &[f32], x: &[f32], rows: usize, r: usize, c: usize) -> Res
     }
     Ok(dw)
 }
+
+/// Gradients of an affine layer's input (rows, c) and of its (r, c + 1) weight-and-bias `wb`,
+/// from the output gradient `g` (rows, r) and the layer's input `x` (rows, c).
+pub fn affine_backward(
+    g: &[f32],
+    x: &[f32],
+    wb: &[f32],
+    rows: usize,
+    r: usize,
+    c: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let dw = weight_grad(g, x, rows, r, c)?;
+    let mut dx = vec![0f32; rows * c];
+    gemm(&mut dx, c, Mat::rows(g, rows, r), weight(wb, r, c), false)?;
+    Ok((dx, dw))
+}
+
+/// Adds the gradient of a recurrent weight (k, h), Σ_b Σ_{s ≥ 1} d_{b,s}ᵀ · h_{b,s−1}, into the
+/// first h columns of `dst` (row stride `dst_rs`), from the per-step gradients `d` (B, T, k)
+/// of the recurrent products and the hidden states `hs` (B, T, h) (h_{−1} = 0 adds nothing).
+pub fn add_recurrent_weight_grad(
+    dst: &mut [f32],
+    dst_rs: usize,
+    d: &[f32],
+    hs: &[f32],
+    (b, t, h): (usize, usize, usize),
+    k: usize,
+) -> Result<()> {
+    if t < 2 {
+        return Ok(());
+    }
+    for bi in 0..b {
+        let dm = Mat::rows(&d[(bi * t + 1) * k..], t - 1, k);
+        let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
+        gemm(dst, dst_rs, dm.t(), hp, true)?;
+    }
+    Ok(())
+}

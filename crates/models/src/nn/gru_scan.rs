@@ -8,7 +8,9 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::affine::{affine, bias, column_sums, repeat_rows, weight, weight_grad};
+use super::affine::{
+    add_recurrent_weight_grad, affine, affine_backward, bias, column_sums, repeat_rows, weight,
+};
 use super::cpu::{f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
@@ -204,24 +206,15 @@ fn backward(
             gemm(&mut carry, h, step, w_hh, true)?;
         }
     }
-    // dW_hh = Σ_b Σ_{s ≥ 1} drec_{b,s}ᵀ · h_{b,s−1} (h_{−1} = 0) into the first H columns of
-    // du, the bias' column sums into the last.
+    // dW_hh = Σ_b Σ_{s ≥ 1} drec_{b,s}ᵀ · h_{b,s−1} into the first H columns of du, the
+    // bias' column sums into the last.
     let mut du = vec![0f32; h3 * (h + 1)];
-    if t > 1 {
-        for bi in 0..b {
-            let d = Mat::rows(&drec[(bi * t + 1) * h3..], t - 1, h3);
-            let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
-            gemm(&mut du, h + 1, d.t(), hp, bi > 0)?;
-        }
-    }
+    add_recurrent_weight_grad(&mut du, h + 1, &drec, &hs, (b, t, h), h3)?;
     for (k, v) in column_sums(&drec, h3).into_iter().enumerate() {
         du[k * (h + 1) + h] = v;
     }
-    // dW_ih = dxpᵀ · x, and the bias' column sums.
-    let dxp_all = Mat::rows(&dxp, b * t, h3);
-    let dw = weight_grad(&dxp, x, b * t, h3, i)?;
-    let mut dx = vec![0f32; b * t * i];
-    gemm(&mut dx, i, dxp_all, weight(w, h3, i), false)?;
+    // dW_ih (with the bias' column sums) and dx from the input pre-activations' gradients.
+    let (dx, dw) = affine_backward(&dxp, x, w, b * t, h3, i)?;
     Ok((dx, dw, du))
 }
 

@@ -11,7 +11,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::affine::{affine, bias, weight, weight_grad};
+use super::affine::{add_recurrent_weight_grad, affine, affine_backward, bias, weight};
 use super::cpu::{f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
 use super::scalar::{sigmoid, tanh};
@@ -206,20 +206,10 @@ fn backward(
             );
         }
     }
-    let dpre_all = Mat::rows(&dpre, b * t, h4);
     // dW_hh = Σ_b Σ_{s ≥ 1} dpre_{b,s}ᵀ · h_{b,s−1}.
     let mut dw_hh = vec![0f32; h4 * h];
-    for bi in 0..b {
-        if t < 2 {
-            break;
-        }
-        let d = Mat::rows(&dpre[(bi * t + 1) * h4..], t - 1, h4);
-        let hp = Mat::rows(&hs[bi * t * h..], t - 1, h);
-        gemm(&mut dw_hh, h, d.t(), hp, bi > 0)?;
-    }
-    let dw = weight_grad(&dpre, x, b * t, h4, i)?;
-    let mut dx = vec![0f32; b * t * i];
-    gemm(&mut dx, i, dpre_all, weight(w, h4, i), false)?;
+    add_recurrent_weight_grad(&mut dw_hh, h, &dpre, &hs, (b, t, h), h4)?;
+    let (dx, dw) = affine_backward(&dpre, x, w, b * t, h4, i)?;
     Ok((dx, dw, dw_hh))
 }
 

@@ -5,7 +5,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::affine::{affine, bias, weight, weight_grad};
+use super::affine::{affine, affine_backward, bias, weight, weight_grad};
 use super::cpu::{f32_slice, values, Kept};
 use super::gelu::{gelu_grad_in_place, gelu_in_place};
 use super::gemm::{gemm, Mat};
@@ -100,15 +100,7 @@ impl CustomOp3 for GeluMlp {
             false,
         )?;
         gelu_grad_in_place(&mut da, &a);
-        let dw1 = weight_grad(&da, xv, rows, hid, i)?;
-        let mut dx = vec![0f32; rows * i];
-        gemm(
-            &mut dx,
-            i,
-            Mat::rows(&da, rows, hid),
-            weight(w1v, hid, i),
-            false,
-        )?;
+        let (dx, dw1) = affine_backward(&da, xv, w1v, rows, hid, i)?;
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, x.shape(), dev)?),
