@@ -8,7 +8,10 @@
 //! `FQ_ASSETS=BTC,ETH FQ_MODELS=bootstrap,mix_sess cargo nextest run -p models --run-ignored only forecast_quality`.
 
 use models::data::DataPolicy;
-use models::experiment::{prepare, run_on, ExperimentConfig, ModelChoice};
+use models::eval::{place_prompts, prompt_inputs, PromptInputs};
+use models::experiment::{
+    prepare, run_on, ExperimentConfig, ExperimentResult, ModelChoice, PreparedData,
+};
 use models::spec::Timeframe;
 
 fn list(var: &str, default: &str) -> Vec<String> {
@@ -26,6 +29,38 @@ fn env_prompts(default: usize) -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+/// The reference GBM's walk-forward run on `asset`'s real data (2 folds, ≤ `prompts` prompts
+/// per fold), with its config and data; None where the asset has no usable data.
+fn reference_run(
+    asset: &str,
+    tf: Timeframe,
+    prompts: usize,
+) -> Option<(ExperimentConfig, PreparedData, ExperimentResult)> {
+    let mut cfg = ExperimentConfig::new(asset, tf, ModelChoice::Baseline("gbm".into()));
+    cfg.folds = 2;
+    cfg.eval.max_prompts = prompts;
+    cfg.data = DataPolicy::RealOnly;
+    let data = prepare(&cfg).ok()?;
+    let r = run_on(&cfg, &data, &mut |_, _| {}).ok()?;
+    Some((cfg, data, r))
+}
+
+/// The held-out prompts of a reference run, placed in each fold's test span as the validator
+/// places them (those without realised prices skipped).
+fn held_out_prompts(
+    cfg: &ExperimentConfig,
+    data: &PreparedData,
+    r: &ExperimentResult,
+    prompts: usize,
+) -> Vec<PromptInputs> {
+    let pc = cfg.prompt_config();
+    r.folds
+        .iter()
+        .flat_map(|f| place_prompts(f.eval.span, pc, prompts, cfg.eval.seed))
+        .filter_map(|start| prompt_inputs(pc, &data.history, &data.one_min, start, &cfg.eval))
+        .collect()
 }
 
 /// LOW with `FQ_ASSETS` (default `low_assets`) and HIGH with `FQ_ASSETS_HIGH` (default the
@@ -145,7 +180,6 @@ fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
 #[ignore = "minutes of CPU on the real data; prints a table"]
 fn forecast_quality_oracle_bound() {
     use models::baselines::Gbm;
-    use models::eval::{place_prompts, prompt_inputs};
     use models::Forecaster;
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
@@ -167,55 +201,44 @@ fn forecast_quality_oracle_bound() {
     ] {
         let mut tot = vec![(0.0, 0.0); blocks.len()];
         for a in &assets {
-            let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
-            cfg.folds = 2;
-            cfg.eval.max_prompts = prompts;
-            cfg.data = DataPolicy::RealOnly;
-            let Ok(data) = prepare(&cfg) else { continue };
-            let Ok(r) = run_on(&cfg, &data, &mut |_, _| {}) else {
+            let Some((cfg, data, r)) = reference_run(a, tf, prompts) else {
                 continue;
             };
             let pc = cfg.prompt_config();
             let mut sums = vec![(0.0, 0.0); blocks.len()];
             let mut n = 0usize;
-            for f in &r.folds {
-                for start in place_prompts(f.eval.span, pc, prompts, cfg.eval.seed) {
-                    let Some(p) = prompt_inputs(pc, &data.history, &data.one_min, start, &cfg.eval)
-                    else {
-                        continue;
-                    };
-                    let req = p.request(a, &cfg.eval);
-                    let inc = pc.time_increment;
-                    let score = |paths: &sn50::PathSet| {
-                        sn50::crps_for_miner(paths, &p.realised, inc, pc.scoring_intervals)
-                            .map(|c| c.total)
-                            .unwrap_or(f64::NAN)
-                    };
-                    let base = score(&Gbm::reference().forecast(&req).unwrap());
-                    let t = req.n_points();
-                    let mut scores = Vec::new();
-                    for &b in &blocks {
-                        let sd = oracle_sd(&p.realised, b);
-                        let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
-                        let mut flat = Vec::with_capacity(req.num_simulations * t);
-                        for _ in 0..req.num_simulations {
-                            let mut log = 0.0;
-                            flat.push(p.start_price);
-                            for s in &sd {
-                                let z: f64 = StandardNormal.sample(&mut g);
-                                log += s * z - 0.5 * s * s;
-                                flat.push(p.start_price * log.exp());
-                            }
+            for p in held_out_prompts(&cfg, &data, &r, prompts) {
+                let req = p.request(a, &cfg.eval);
+                let inc = pc.time_increment;
+                let score = |paths: &sn50::PathSet| {
+                    sn50::crps_for_miner(paths, &p.realised, inc, pc.scoring_intervals)
+                        .map(|c| c.total)
+                        .unwrap_or(f64::NAN)
+                };
+                let base = score(&Gbm::reference().forecast(&req).unwrap());
+                let t = req.n_points();
+                let mut scores = Vec::new();
+                for &b in &blocks {
+                    let sd = oracle_sd(&p.realised, b);
+                    let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
+                    let mut flat = Vec::with_capacity(req.num_simulations * t);
+                    for _ in 0..req.num_simulations {
+                        let mut log = 0.0;
+                        flat.push(p.start_price);
+                        for s in &sd {
+                            let z: f64 = StandardNormal.sample(&mut g);
+                            log += s * z - 0.5 * s * s;
+                            flat.push(p.start_price * log.exp());
                         }
-                        let paths = sn50::PathSet::from_flat(req.num_simulations, t, flat).unwrap();
-                        scores.push(score(&paths));
                     }
-                    if base.is_finite() && scores.iter().all(|s| s.is_finite()) {
-                        n += 1;
-                        for (s, x) in sums.iter_mut().zip(&scores) {
-                            s.0 += x;
-                            s.1 += base;
-                        }
+                    let paths = sn50::PathSet::from_flat(req.num_simulations, t, flat).unwrap();
+                    scores.push(score(&paths));
+                }
+                if base.is_finite() && scores.iter().all(|s| s.is_finite()) {
+                    n += 1;
+                    for (s, x) in sums.iter_mut().zip(&scores) {
+                        s.0 += x;
+                        s.1 += base;
                     }
                 }
             }
@@ -345,12 +368,7 @@ fn forecast_quality_grid() {
         // reference's and the prompt count.
         let mut per_asset: Vec<(f64, [FoldSums; 2])> = Vec::new();
         for a in &assets {
-            let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
-            cfg.folds = 2;
-            cfg.eval.max_prompts = prompts;
-            cfg.data = DataPolicy::RealOnly;
-            let Ok(data) = prepare(&cfg) else { continue };
-            let Ok(r) = run_on(&cfg, &data, &mut |_, _| {}) else {
+            let Some((cfg, data, r)) = reference_run(a, tf, prompts) else {
                 continue;
             };
             let empty = || (vec![0.0; variants.len()], 0.0, 0.0);
@@ -416,7 +434,6 @@ fn forecast_quality_grid() {
 #[ignore = "minutes of CPU on the real data; prints a table"]
 fn forecast_quality_paired() {
     use models::baselines::{baseline, Gbm};
-    use models::eval::{place_prompts, prompt_inputs};
     use models::Forecaster;
     use rand::{RngExt, SeedableRng};
     let names = list("FQ_MODELS", "mix_sess,bootstrap");
@@ -427,46 +444,35 @@ fn forecast_quality_paired() {
         // Per asset: its weight and per prompt [model 0, model 1, …, reference].
         let mut per_asset: Vec<(f64, Vec<Vec<f64>>)> = Vec::new();
         for a in &assets {
-            let mut cfg = ExperimentConfig::new(a, tf, ModelChoice::Baseline("gbm".into()));
-            cfg.folds = 2;
-            cfg.eval.max_prompts = prompts;
-            cfg.data = DataPolicy::RealOnly;
-            let Ok(data) = prepare(&cfg) else { continue };
-            let Ok(r) = run_on(&cfg, &data, &mut |_, _| {}) else {
+            let Some((cfg, data, r)) = reference_run(a, tf, prompts) else {
                 continue;
             };
             let pc = cfg.prompt_config();
             let mut rows = Vec::new();
-            for f in &r.folds {
-                for start in place_prompts(f.eval.span, pc, prompts, cfg.eval.seed) {
-                    let Some(p) = prompt_inputs(pc, &data.history, &data.one_min, start, &cfg.eval)
-                    else {
-                        continue;
-                    };
-                    let req = p.request(a, &cfg.eval);
-                    let reference = Gbm::reference();
-                    let row: Vec<f64> = models
-                        .iter()
-                        .map(|m| m.as_ref())
-                        .chain([&reference as &dyn Forecaster])
-                        .map(|m| {
-                            m.forecast(&req)
+            for p in held_out_prompts(&cfg, &data, &r, prompts) {
+                let req = p.request(a, &cfg.eval);
+                let reference = Gbm::reference();
+                let row: Vec<f64> = models
+                    .iter()
+                    .map(|m| m.as_ref())
+                    .chain([&reference as &dyn Forecaster])
+                    .map(|m| {
+                        m.forecast(&req)
+                            .ok()
+                            .and_then(|x| {
+                                sn50::crps_for_miner(
+                                    &x,
+                                    &p.realised,
+                                    pc.time_increment,
+                                    pc.scoring_intervals,
+                                )
                                 .ok()
-                                .and_then(|x| {
-                                    sn50::crps_for_miner(
-                                        &x,
-                                        &p.realised,
-                                        pc.time_increment,
-                                        pc.scoring_intervals,
-                                    )
-                                    .ok()
-                                })
-                                .map_or(f64::NAN, |c| c.total)
-                        })
-                        .collect();
-                    if row.iter().all(|x| x.is_finite()) {
-                        rows.push(row);
-                    }
+                            })
+                            .map_or(f64::NAN, |c| c.total)
+                    })
+                    .collect();
+                if row.iter().all(|x| x.is_finite()) {
+                    rows.push(row);
                 }
             }
             if !rows.is_empty() {
