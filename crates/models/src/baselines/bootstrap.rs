@@ -130,14 +130,7 @@ impl Forecaster for BlockBootstrap {
             .map(|k| (level(k) * long_var).sqrt() * profile.at(req.start_time + k as i64 * inc))
             .collect();
         if self.sessions {
-            if let Some(s) = SessionGaps::fit(
-                req.history,
-                req.time_increment,
-                req.start_time,
-                self.lookback_secs,
-            ) {
-                s.apply(&mut sd, level, req.start_time, inc);
-            }
+            SessionGaps::fit_and_apply(req, self.lookback_secs, &mut sd, level);
         }
         let block = self.block_len.min(z.len());
         let starts = z.len() - block + 1;

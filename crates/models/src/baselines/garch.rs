@@ -169,15 +169,8 @@ impl Forecaster for GarchT {
             .map(|k| fit.scale * profile.at(req.start_time + k as i64 * inc))
             .collect();
         if self.sessions {
-            if let Some(s) = SessionGaps::fit(
-                req.history,
-                req.time_increment,
-                req.start_time,
-                self.lookback_secs,
-            ) {
-                // The path's variance h is in units of the long run, so the level is 1 here.
-                s.apply(&mut season, |_| 1.0, req.start_time, inc);
-            }
+            // The path's variance h is in units of the long run, so the level is 1 here.
+            SessionGaps::fit_and_apply(req, self.lookback_secs, &mut season, |_| 1.0);
         }
         let t = StudentT::new(fit.nu).map_err(|e| ModelError::Data(format!("student-t: {e}")))?;
         let z_scale = ((fit.nu - 2.0) / fit.nu).sqrt();

@@ -13,6 +13,8 @@
 
 use market::Candles;
 
+use crate::ForecastRequest;
+
 /// Seconds per bucket (30 minutes).
 const BUCKET_SECS: i64 = 1800;
 /// Buckets per week.
@@ -108,6 +110,26 @@ impl SessionGaps {
             if self.is_closed(start + k as i64 * inc) {
                 *s = (self.closed_step_var * level(k).max(0.0)).sqrt();
             }
+        }
+    }
+
+    /// Learns closures from the request's history (the `lookback_secs` before its start, see
+    /// [`SessionGaps::fit`]) and applies them to its per-step sd (see [`SessionGaps::apply`]);
+    /// leaves `sd` as it is where none are learnt.
+    pub fn fit_and_apply(
+        req: &ForecastRequest<'_>,
+        lookback_secs: i64,
+        sd: &mut [f64],
+        level: impl Fn(usize) -> f64,
+    ) {
+        let fitted = Self::fit(
+            req.history,
+            req.time_increment,
+            req.start_time,
+            lookback_secs,
+        );
+        if let Some(s) = fitted {
+            s.apply(sd, level, req.start_time, i64::from(req.time_increment));
         }
     }
 }
