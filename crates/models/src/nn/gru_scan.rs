@@ -24,10 +24,10 @@ struct GruLayer {
     trace: Kept<Trace>,
 }
 
-/// What the forward pass computed: hidden states (B, T, H), the gates r, z, n (B, T, 3H) and
-/// the recurrent part of n before the reset gate, `W_n h_prev + b_n` (B, T, H).
+/// What the forward pass computed besides its output (the hidden states, which the backward
+/// pass receives): the gates r, z, n (B, T, 3H) and the recurrent part of n before the reset
+/// gate, `W_n h_prev + b_n` (B, T, H).
 struct Trace {
-    hs: Vec<f32>,
     gates: Vec<f32>,
     hn: Vec<f32>,
 }
@@ -68,7 +68,8 @@ simd_fn! {
     }
 }
 
-fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
+/// Hidden states (B, T, H) and the trace.
+fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<(Vec<f32>, Trace)> {
     let h3 = 3 * h;
     let b_ih = bias(w, h3, i);
     let b_hh = bias(u, h3, h);
@@ -106,7 +107,7 @@ fn run(x: &[f32], w: &[f32], u: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
             );
         }
     }
-    Ok(Trace { hs, gates, hn })
+    Ok((hs, Trace { gates, hn }))
 }
 
 /// Per-step scratch rows (H) of the backward pass: the gradient reaching h and that of n's
@@ -158,18 +159,19 @@ simd_fn! {
     }
 }
 
-/// Gradients of `x`, `w` and `u` (bias columns included) from the output gradient `gv`; the
-/// trace's gates become the input pre-activations' gradients.
+/// Gradients of `x`, `w` and `u` (bias columns included) from the hidden states `hs` and the
+/// output gradient `gv`; the trace's gates become the input pre-activations' gradients.
 fn backward(
     x: &[f32],
     w: &[f32],
     u: &[f32],
+    hs: &[f32],
     tr: Trace,
     gv: &[f32],
     (b, t, i, h): Dims,
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     let h3 = 3 * h;
-    let Trace { hs, gates, hn } = tr;
+    let Trace { gates, hn } = tr;
     let mut dxp = gates;
     let mut drec = vec![0f32; b * t * h3];
     // The recurrent gradient reaching h_s from step s + 1: dh·z + drec_{s+1}·W_hh.
@@ -209,7 +211,7 @@ fn backward(
     // dW_hh = Σ_b Σ_{s ≥ 1} drec_{b,s}ᵀ · h_{b,s−1} into the first H columns of du, the
     // bias' column sums into the last.
     let mut du = vec![0f32; h3 * (h + 1)];
-    add_recurrent_weight_grad(&mut du, h + 1, &drec, &hs, (b, t, h), h3)?;
+    add_recurrent_weight_grad(&mut du, h + 1, &drec, hs, (b, t, h), h3)?;
     for (k, v) in column_sums(&drec, h3).into_iter().enumerate() {
         du[k * (h + 1) + h] = v;
     }
@@ -236,8 +238,7 @@ impl CustomOp3 for GruLayer {
         let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
         let u = f32_slice(s3, l3, self.name())?;
-        let tr = run(x, w, u, d)?;
-        let hs = tr.hs.clone();
+        let (hs, tr) = run(x, w, u, d)?;
         self.trace.put(tr);
         Ok((CpuStorage::F32(hs), Shape::from((d.0, d.1, d.3))))
     }
@@ -247,7 +248,7 @@ impl CustomOp3 for GruLayer {
         x: &Tensor,
         w: &Tensor,
         u: &Tensor,
-        _hs: &Tensor,
+        hs: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (b, t, i) = x.dims3()?;
@@ -260,11 +261,13 @@ impl CustomOp3 for GruLayer {
         let wv = values(&ws, wl, self.name())?;
         let uv = values(&us, ul, self.name())?;
         let gv = values(&gs, gl, self.name())?;
+        let (ys, yl) = hs.storage_and_layout();
+        let hv = values(&ys, yl, self.name())?;
         let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => run(xv, wv, uv, d)?,
+            None => run(xv, wv, uv, d)?.1,
         };
-        let (dx, dw, du) = backward(xv, wv, uv, tr, gv, d)?;
+        let (dx, dw, du) = backward(xv, wv, uv, hv, tr, gv, d)?;
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, (b, t, i), dev)?),

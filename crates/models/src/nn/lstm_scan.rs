@@ -25,10 +25,10 @@ struct LstmLayer {
     trace: Kept<Trace>,
 }
 
-/// What the forward pass computed: hidden states and cell states (B, T, H), gate
-/// activations (B, T, 4H).
+/// What the forward pass computed besides its output: cell states (B, T, H) and gate
+/// activations (B, T, 4H). (The hidden states are the output, which the backward pass
+/// receives.)
 struct Trace {
-    hs: Vec<f32>,
     acts: Vec<f32>,
     cs: Vec<f32>,
 }
@@ -67,7 +67,8 @@ fn cell_fwd(pre: &mut [f32], c_prev: &[f32], c: &mut [f32], hv: &mut [f32]) {
 }
 }
 
-fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<Trace> {
+/// Hidden states (B, T, H) and the trace.
+fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<(Vec<f32>, Trace)> {
     let h4 = 4 * h;
     let mut acts = affine(x, weight(w, h4, i), &bias(w, h4, i), b * t)?;
     let w_hh_t = Mat::rows(w_hh, h4, h).t();
@@ -94,7 +95,7 @@ fn run(x: &[f32], w: &[f32], w_hh: &[f32], (b, t, i, h): Dims) -> Result<Trace> 
             cell_fwd(pre, c_prev, &mut now[..h], &mut hs[at..at + h]);
         }
     }
-    Ok(Trace { hs, acts, cs })
+    Ok((hs, Trace { acts, cs }))
 }
 
 /// Per-step scratch rows (H) of the backward pass.
@@ -153,18 +154,19 @@ fn cell_bwd(
 }
 }
 
-/// Gradients of `x`, `w` (bias column included) and `w_hh` from the output gradient `gv`;
-/// the trace's activations become the pre-activations' gradients.
+/// Gradients of `x`, `w` (bias column included) and `w_hh` from the hidden states `hs` and
+/// the output gradient `gv`; the trace's activations become the pre-activations' gradients.
 fn backward(
     x: &[f32],
     w: &[f32],
     w_hh: &[f32],
+    hs: &[f32],
     tr: Trace,
     gv: &[f32],
     (b, t, i, h): Dims,
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     let h4 = 4 * h;
-    let Trace { hs, acts, cs } = tr;
+    let Trace { acts, cs } = tr;
     let mut dpre = acts;
     // The gradient reaching h_s: the output's, plus (after the first step back) the
     // recurrent one, dpre_{s+1} · W_hh.
@@ -208,7 +210,7 @@ fn backward(
     }
     // dW_hh = Σ_b Σ_{s ≥ 1} dpre_{b,s}ᵀ · h_{b,s−1}.
     let mut dw_hh = vec![0f32; h4 * h];
-    add_recurrent_weight_grad(&mut dw_hh, h, &dpre, &hs, (b, t, h), h4)?;
+    add_recurrent_weight_grad(&mut dw_hh, h, &dpre, hs, (b, t, h), h4)?;
     let (dx, dw) = affine_backward(&dpre, x, w, b * t, h4, i)?;
     Ok((dx, dw, dw_hh))
 }
@@ -231,8 +233,7 @@ impl CustomOp3 for LstmLayer {
         let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
         let w_hh = f32_slice(s3, l3, self.name())?;
-        let tr = run(x, w, w_hh, d)?;
-        let hs = tr.hs.clone();
+        let (hs, tr) = run(x, w, w_hh, d)?;
         self.trace.put(tr);
         Ok((CpuStorage::F32(hs), Shape::from((d.0, d.1, d.3))))
     }
@@ -242,7 +243,7 @@ impl CustomOp3 for LstmLayer {
         x: &Tensor,
         w: &Tensor,
         w_hh: &Tensor,
-        _hs: &Tensor,
+        hs: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (b, t, i) = x.dims3()?;
@@ -250,16 +251,18 @@ impl CustomOp3 for LstmLayer {
         let d = (b, t, i, h);
         let grad = grad.contiguous()?;
         let ((xs, xl), (ws, wl)) = (x.storage_and_layout(), w.storage_and_layout());
-        let ((hs, hl), (gs, gl)) = (w_hh.storage_and_layout(), grad.storage_and_layout());
+        let ((us, ul), (gs, gl)) = (w_hh.storage_and_layout(), grad.storage_and_layout());
+        let (ys, yl) = hs.storage_and_layout();
         let xv = values(&xs, xl, self.name())?;
         let wv = values(&ws, wl, self.name())?;
-        let whv = values(&hs, hl, self.name())?;
+        let whv = values(&us, ul, self.name())?;
         let gv = values(&gs, gl, self.name())?;
+        let hv = values(&ys, yl, self.name())?;
         let tr = match self.trace.take() {
             Some(tr) => tr,
-            None => run(xv, wv, whv, d)?,
+            None => run(xv, wv, whv, d)?.1,
         };
-        let (dx, dw, dw_hh) = backward(xv, wv, whv, tr, gv, d)?;
+        let (dx, dw, dw_hh) = backward(xv, wv, whv, hv, tr, gv, d)?;
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(dx, (b, t, i), dev)?),

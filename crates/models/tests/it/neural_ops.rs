@@ -31,13 +31,23 @@ fn dense(x: &Tensor, w: &Var, b: &Var) -> Tensor {
 }
 
 /// `ours` equals `theirs`, and so does the gradient of Σ g·output for each of `vars`
-/// (g random).
+/// (g random). A second backward pass through `ours` — where the fused ops have given their
+/// kept forward trace away and recompute it — gives the same gradients as the first.
 fn same_value_and_gradients(ours: Tensor, theirs: Tensor, vars: &[&Var]) {
     assert_eq!(ours.dims(), theirs.dims());
     let d = max_diff(&ours, &theirs);
     assert!(d < 1e-5, "value differs by {d}");
     let g = Tensor::randn(0f32, 1.0, ours.shape(), ours.device()).unwrap();
-    let g1 = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let loss = (ours * &g).unwrap().sum_all().unwrap();
+    let g1 = loss.backward().unwrap();
+    let again = loss.backward().unwrap();
+    for (i, v) in vars.iter().enumerate() {
+        let d = max_diff(g1.get(v).unwrap(), again.get(v).unwrap());
+        assert!(
+            d < 1e-6,
+            "second backward pass: gradient of input {i} differs by {d}"
+        );
+    }
     let g2 = (theirs * &g)
         .unwrap()
         .sum_all()
