@@ -1,13 +1,14 @@
-//! `synth-city bridge`, `client …`, `bridge create-key` and `openclaw install|check` end to end,
-//! against a bridge started on 127.0.0.1 with a free port.
+//! `synth-city bridge`, `client …` and `bridge create-key` end to end, against a bridge started
+//! on 127.0.0.1 with a free port (`openclaw install|check` and the skill's scripts: `openclaw.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Bridge {
+/// A bridge process, killed on drop.
+pub(crate) struct Bridge {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Bridge {
@@ -17,7 +18,8 @@ impl Drop for Bridge {
     }
 }
 
-fn start(home: &std::path::Path) -> Bridge {
+/// Starts `synth-city bridge` on a free loopback port with no keys, home `home`.
+pub(crate) fn start(home: &std::path::Path) -> Bridge {
     let mut child = Command::new(crate::bin())
         .args(["bridge", "--host", "0.0.0.0", "--port", "0"])
         .env("SYNTH_CITY_HOME", home)
@@ -64,7 +66,7 @@ fn cli(home: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, St
 }
 
 #[test]
-fn bridge_client_and_openclaw_end_to_end() {
+fn bridge_and_client_end_to_end() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let b = start(h);
@@ -112,58 +114,4 @@ fn bridge_client_and_openclaw_end_to_end() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("\"bot_id\": \"clawbot\""), "{out}");
-
-    // The skill installs with its settings and checks out.
-    let ws = h.join("openclaw-ws");
-    let ws_s = ws.to_str().unwrap();
-    let (code, out, err) = cli(
-        h,
-        &[
-            "openclaw",
-            "install",
-            "--workspace",
-            ws_s,
-            "--url",
-            url,
-            "--key",
-            &key,
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("SKILL.md"));
-    let skill = std::fs::read_to_string(ws.join("skills/synth-city/SKILL.md")).unwrap();
-    assert!(skill.starts_with("---\nname: synth-city\n"));
-    let env = std::fs::read_to_string(ws.join("skills/synth-city/bridge.env")).unwrap();
-    assert!(env.contains(url) && env.contains(&key));
-    let (code, out, err) = cli(h, &["openclaw", "check", "--workspace", ws_s], &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("key accepted: bot clawbot"), "{out}");
-    // The bundled script works with the written settings.
-    if Command::new("curl").arg("--version").output().is_ok() {
-        let out = Command::new(ws.join("skills/synth-city/scripts/sc.sh"))
-            .args(["GET", "/me"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("clawbot"));
-    }
-    // A wrong key fails the check.
-    cli(
-        h,
-        &[
-            "openclaw",
-            "install",
-            "--workspace",
-            ws_s,
-            "--url",
-            url,
-            "--key",
-            "sck_forged",
-        ],
-        &[],
-    );
-    let (code, out, _) = cli(h, &["openclaw", "check", "--workspace", ws_s], &[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("key refused"), "{out}");
 }

@@ -6,6 +6,7 @@ mod bridge;
 mod market;
 mod miner;
 mod models;
+mod openclaw;
 mod research;
 mod sn50;
 

@@ -1,12 +1,13 @@
-//! `synth-city openclaw install|check`: put the skill into an OpenClaw workspace with the
-//! bridge settings, and verify that a bot could use it.
+//! `synth-city openclaw install|check`: put the skill into an OpenClaw workspace and its entry
+//! (bridge URL, bot key) into OpenClaw's config, and verify that OpenClaw counts it as ready and
+//! that its bot can reach the bridge.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use bridge::client::{Client, DEFAULT_URL, KEY_ENV, URL_ENV};
-use bridge::skill;
+use bridge::skill::{self, OpenClawPaths};
 use clap::Subcommand;
 
 use crate::{CliError, CliResult};
@@ -14,11 +15,17 @@ use crate::{CliError, CliResult};
 /// OpenClaw commands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Copy the skill to <workspace>/skills/synth-city and write the bridge URL and key.
+    /// Copy the skill to <workspace>/skills/synth-city and set its entry (bridge URL and key)
+    /// in OpenClaw's config, `skills.entries.synth-city`.
     Install {
-        /// OpenClaw workspace (default ~/.openclaw/workspace).
+        /// OpenClaw workspace (default: the one OpenClaw uses for its default agent,
+        /// ~/.openclaw/workspace unless OPENCLAW_* variables or its config say otherwise).
         #[arg(long)]
         workspace: Option<PathBuf>,
+        /// OpenClaw config file (default: OpenClaw's own, ~/.openclaw/openclaw.json, or
+        /// OPENCLAW_CONFIG_PATH / OPENCLAW_STATE_DIR).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Bridge URL the bot will call.
         #[arg(long, env = URL_ENV, default_value = DEFAULT_URL)]
         url: String,
@@ -26,12 +33,30 @@ pub enum Cmd {
         #[arg(long, env = KEY_ENV, hide_env_values = true)]
         key: Option<String>,
     },
-    /// Check that the installed skill is complete and its bot can reach the bridge.
+    /// Check the skill's files and config entry, ask OpenClaw whether the skill is ready
+    /// (`openclaw skills check --json`, when the openclaw CLI is installed), and check that its
+    /// key works on the bridge.
     Check {
-        /// OpenClaw workspace (default ~/.openclaw/workspace).
+        /// OpenClaw workspace (default: as for install).
         #[arg(long)]
         workspace: Option<PathBuf>,
+        /// OpenClaw config file (default: as for install).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// OpenClaw agent whose view to check (default: OpenClaw's default agent).
+        #[arg(long)]
+        agent: Option<String>,
     },
+}
+
+/// OpenClaw's locations, with `--config` taking the place of its config file.
+fn paths(config: Option<PathBuf>) -> Result<OpenClawPaths, CliError> {
+    let mut p = OpenClawPaths::from_env()
+        .ok_or_else(|| CliError::input("no home directory: set HOME or OPENCLAW_HOME"))?;
+    if let Some(c) = config {
+        p.config = c;
+    }
+    Ok(p)
 }
 
 /// Runs one OpenClaw command.
@@ -39,36 +64,58 @@ pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
         Cmd::Install {
             workspace,
+            config,
             url,
             key,
         } => {
-            let ws = workspace.unwrap_or_else(skill::default_workspace);
-            let files = skill::install(&ws, &url, key.as_deref()).map_err(|e| {
-                CliError::runtime(format!("cannot install into {}: {e}", ws.display()))
-            })?;
-            for f in &files {
+            let p = paths(config)?;
+            let done = skill::install(&p, workspace.as_deref(), &url, key.as_deref()).map_err(
+                |e| match e {
+                    skill::SkillError::InvalidSetting(m) => CliError::input(m),
+                    e => CliError::runtime(format!("cannot install the skill: {e}")),
+                },
+            )?;
+            for f in &done.files {
                 println!("{}", f.display());
             }
+            println!("{}", done.config.display());
             eprintln!(
-                "installed skill {} for bridge {url}{}",
+                "installed skill {} into {} for bridge {url}",
+                skill::NAME,
+                done.workspace.display()
+            );
+            eprintln!(
+                "OpenClaw config {}: skills.entries.{}{}{}",
+                done.config.display(),
                 skill::NAME,
                 if key.is_some() {
-                    ""
+                    ".apiKey (the bot's key) and .env.SYNTH_BRIDGE_URL set"
                 } else {
-                    " (no key: open mode only)"
+                    ".env.SYNTH_BRIDGE_URL set; no key given, so OpenClaw lists the skill as \
+                     needing SYNTH_BRIDGE_KEY until you rerun with --key"
+                },
+                if done.via_openclaw {
+                    " (through `openclaw config set`)"
+                } else {
+                    ""
                 }
             );
-            eprintln!(
-                "run `synth-city openclaw check --workspace {}` to verify",
-                ws.display()
-            );
+            eprintln!("run `synth-city openclaw check` to verify (restart a running OpenClaw gateway to pick up new skills)");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Check { workspace } => check(workspace.unwrap_or_else(skill::default_workspace)),
+        Cmd::Check {
+            workspace,
+            config,
+            agent,
+        } => {
+            let p = paths(config)?;
+            let ws = workspace.unwrap_or_else(|| skill::default_workspace(&p));
+            check(&p, ws, agent.as_deref())
+        }
     }
 }
 
-fn check(ws: PathBuf) -> CliResult {
+fn check(p: &OpenClawPaths, ws: PathBuf, agent: Option<&str>) -> CliResult {
     let dir = skill::skill_dir(&ws);
     let mut ok = true;
     for (rel, content, _) in skill::FILES {
@@ -78,17 +125,34 @@ fn check(ws: PathBuf) -> CliResult {
                 println!("stale {rel} (differs from this synth-city version; run openclaw install)")
             }
             Err(_) => {
-                println!("MISSING {rel}");
+                println!("MISSING {}", dir.join(rel).display());
                 ok = false;
             }
         }
     }
-    let (url, key) = skill::read_settings(&ws).map_err(|e| {
-        CliError::input(format!(
-            "no settings in {}: {e}; run `synth-city openclaw install`",
-            dir.display()
-        ))
-    })?;
+    match skill::config_entry_state(p) {
+        Ok((true, false)) => println!(
+            "ok    {}: skills.entries.{} has a key",
+            p.config.display(),
+            skill::NAME
+        ),
+        Ok((has_key, disabled)) => {
+            println!(
+                "FAIL  {}: skills.entries.{} {}; run `synth-city openclaw install --key sck_...`",
+                p.config.display(),
+                skill::NAME,
+                if disabled {
+                    "is disabled"
+                } else {
+                    "has no key"
+                }
+            );
+            ok &= has_key && !disabled;
+        }
+        Err(e) => println!("WARN  {e}"),
+    }
+    ok &= openclaw_view(agent);
+    let (url, key) = skill::read_settings(p, &ws).unwrap_or((None, None));
     let url = url.unwrap_or_else(|| DEFAULT_URL.to_string());
     let client = Client::new(&url, key.clone(), Duration::from_secs(10))
         .map_err(|e| CliError::input(e.to_string()))?;
@@ -129,4 +193,46 @@ fn check(ws: PathBuf) -> CliResult {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Asks OpenClaw itself (`openclaw skills check --json`); false when it says not ready. Without
+/// the CLI (or when it cannot run) says so and leaves the verdict to the file checks.
+fn openclaw_view(agent: Option<&str>) -> bool {
+    let Some(bin) = skill::find_openclaw() else {
+        println!(
+            "note  openclaw CLI not found (PATH or {}): checked files only, not OpenClaw's own view",
+            skill::BIN_ENV
+        );
+        return true;
+    };
+    match skill::skills_check(&bin, agent) {
+        Ok(r) if r.ready => {
+            println!(
+                "ok    OpenClaw (`openclaw skills check`): {} is ready",
+                skill::NAME
+            );
+            true
+        }
+        Ok(r) if !r.found => {
+            println!(
+                "FAIL  OpenClaw does not see skill {} (its workspace: {}); install into that \
+                 workspace",
+                skill::NAME,
+                r.workspace.as_deref().unwrap_or("?")
+            );
+            false
+        }
+        Ok(r) => {
+            println!(
+                "FAIL  OpenClaw (`openclaw skills check`): {} is not ready: {}",
+                skill::NAME,
+                r.problems.join(", ")
+            );
+            false
+        }
+        Err(e) => {
+            println!("WARN  {e}; falling back to file checks only");
+            true
+        }
+    }
 }
