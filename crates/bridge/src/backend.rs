@@ -24,6 +24,8 @@ pub struct Job {
     pub events: EventBus,
     /// The last `pipeline.stage` reported (shown by `/pipeline/status`).
     pub stage: Arc<Mutex<Option<String>>>,
+    /// The largest model (training-memory estimate, bytes) this job may build.
+    pub max_model_bytes: u64,
 }
 
 impl Job {
@@ -122,7 +124,15 @@ pub trait Backend: Send + Sync + 'static {
     /// Builds a full experiment spec from partial parameters (defaults filled in).
     fn create_experiment(&self, params: &Value) -> ApiResult<Value>;
     /// Checks a spec: `{valid, errors, warnings, param_count}` (an invalid spec is still 200 here).
+    /// Must not build the model (the bridge checks [`Backend::estimate`] against its caps first).
     fn validate_experiment(&self, spec: &Value) -> ApiResult<Value>;
+    /// The size of an experiment's model, from its spec alone, without building anything;
+    /// `None` when it has no trainable model (a baseline) or the spec does not parse (then
+    /// validation says why). The bridge refuses models over its memory caps with it.
+    fn estimate(&self, experiment: &Value) -> ApiResult<Option<crate::limits::ModelSize>> {
+        let _ = experiment;
+        Ok(None)
+    }
     /// Trains/evaluates one spec, records it in the registry as produced by `job.bot_id`.
     fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value>;
     /// Runs a grid of specs: `{base, grid: {field: [values]}}`; returns `{results, best}`.

@@ -20,8 +20,13 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// The request conflicts with the current state, e.g. a pipeline already running (409).
     Conflict,
+    /// The client sent its request too slowly: the body was not complete in time (408).
+    RequestTimeout,
     /// The body is larger than the limit (413).
     PayloadTooLarge,
+    /// The experiment's model is larger than the memory cap, or the bot's running models and
+    /// this one together would be (422).
+    ModelTooLarge,
     /// Well-formed but invalid, e.g. an experiment spec that does not validate (422).
     Invalid,
     /// Every pipeline slot and queue place is taken; retry later (429).
@@ -32,6 +37,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The operation took longer than allowed (504).
     Timeout,
+    /// The bot's workspace quota (bytes or files) would be exceeded (507).
+    QuotaExceeded,
 }
 
 impl ErrorKind {
@@ -44,12 +51,15 @@ impl ErrorKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ModelTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyPipelines => StatusCode::TOO_MANY_REQUESTS,
             Self::Failed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -62,12 +72,15 @@ impl ErrorKind {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::ModelTooLarge => "model_too_large",
             Self::Invalid => "invalid",
             Self::TooManyPipelines => "too_many_pipelines",
             Self::Failed => "failed",
             Self::Unavailable => "unavailable",
             Self::Timeout => "timeout",
+            Self::QuotaExceeded => "quota_exceeded",
         }
     }
 }
@@ -119,9 +132,44 @@ impl ApiError {
 /// Result of handlers and backend operations.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// `message` with every absolute server path cut down to its last component (`/home/x/data/
+/// BTC.csv` → `BTC.csv`). A path is a word starting with `/` whose first component is a
+/// directory at the file-system root, so URL paths (`/history/{id}`) stay as they are.
+pub fn redact_paths(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find('/') {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let at_word_start = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || "\"'`([{=:,".contains(c));
+        let end = from
+            .find(|c: char| c.is_whitespace() || "\"'`)]},;".contains(c))
+            .unwrap_or(from.len());
+        let word = &from[..end];
+        let first = word[1..].split('/').next().unwrap_or("");
+        let is_server_path = at_word_start
+            && !first.is_empty()
+            && word[1..].contains('/')
+            && std::path::Path::new("/").join(first).is_dir();
+        if is_server_path {
+            let last = word.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            out.push_str(if last.is_empty() { "<path>" } else { last });
+        } else {
+            out.push_str(word);
+        }
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"kind": self.kind.as_str(), "message": self.message}});
+        let message = redact_paths(&self.message);
+        let body = json!({"error": {"kind": self.kind.as_str(), "message": message}});
         let mut resp = (self.kind.status(), Json(body)).into_response();
         if self.kind == ErrorKind::TooManyPipelines {
             resp.headers_mut()

@@ -13,7 +13,9 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod local;
 pub mod openapi;
 pub mod server;
@@ -28,6 +30,7 @@ pub use error::{ApiError, ApiResult, ErrorKind};
 pub use keys::KeyStore;
 pub use local::LocalBackend;
 pub use server::{serve_blocking, serve_forever, start, BridgeConfig, Running, ServeError};
+pub use limits::{ModelLimits, ModelSize, WorkspaceQuota};
 pub use slots::SlotLimits;
 
 /// The default backend: [`EngineBackend`] on the default research archive (registry and

@@ -123,9 +123,98 @@ fn fan_schema() -> Value {
     })
 }
 
+/// `operationId` of a route: the method and the path in camel case (`GET /history/{id}/fan`
+/// → `getHistoryByIdFan`, `GET /` → `getDashboard`).
+pub fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_ascii_lowercase();
+    if path == "/" {
+        id.push_str("Dashboard");
+    }
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        let (prefix, word) = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(p) => ("By", p),
+            None => ("", seg),
+        };
+        id.push_str(prefix);
+        for part in word.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
+            let mut c = part.chars();
+            if let Some(f) = c.next() {
+                id.extend(f.to_uppercase());
+                id.push_str(c.as_str());
+            }
+        }
+    }
+    id
+}
+
+/// The success status of a route.
+fn success_status(method: &str, path: &str) -> &'static str {
+    match (method, path) {
+        ("POST", "/admin/bots") => "201",
+        ("POST", "/pipeline/run") | ("POST", "/pipeline/stop") => "202",
+        _ => "200",
+    }
+}
+
+/// The error answers a route can give (each `{"error": {kind, message}}`).
+fn error_statuses(method: &str, path: &str, access: Access) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![(
+        "400",
+        "Malformed request: bad JSON, an unknown or out-of-range field",
+    )];
+    if access != Access::Public {
+        out.push(("401", "No key, or an unknown or revoked key"));
+        out.push(("403", "A valid key that may not do this"));
+    }
+    if path.contains('{') || matches!(path, "/workspace/file" | "/publish" | "/experiments/create")
+    {
+        out.push(("404", "Not found"));
+    }
+    if method == "POST" || method == "PUT" {
+        out.push((
+            "408",
+            "The request body was not received within the body deadline",
+        ));
+        out.push(("413", "Request body over the size limit"));
+    }
+    if path.starts_with("/experiments/") && method == "POST" {
+        out.push((
+            "422",
+            "Invalid experiment, or its model over the memory cap (model_too_large)",
+        ));
+    }
+    if matches!(
+        path,
+        "/pipeline/run" | "/publish" | "/admin/bots" | "/admin/sessions/{id}"
+    ) && method != "GET"
+    {
+        out.push((
+            "409",
+            "Conflicts with the current state (a pipeline running, a run already published)",
+        ));
+    }
+    if matches!(
+        path,
+        "/pipeline/run" | "/experiments/run" | "/experiments/sweep"
+    ) {
+        out.push((
+            "429",
+            "Every compute slot and queue place is taken; retry after Retry-After",
+        ));
+    }
+    if path == "/workspace/file" && method == "PUT" {
+        out.push((
+            "507",
+            "The bot's workspace quota (bytes or files) would be exceeded",
+        ));
+    }
+    out
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     for (method, path, access, summary) in ROUTES {
         let params: Vec<Value> = path
             .split('/')
@@ -133,13 +222,29 @@ pub fn document() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .chain(query_of(path))
             .collect();
+        let mut responses = Map::new();
+        let ok = if *path == "/" {
+            json!({"description": "The dashboard", "content": {"text/html": {"schema": {"type": "string"}}}})
+        } else if *path == "/history/{id}/fan" {
+            json!({"description": "Fan chart data", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fan"}}}})
+        } else if path.ends_with("events") {
+            json!({"description": "Server-sent events", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
+        } else {
+            json!({"description": "JSON result", "content": {"application/json": {"schema": {"type": "object"}}}})
+        };
+        responses.insert(success_status(method, path).into(), ok);
+        for (code, why) in error_statuses(method, path, *access) {
+            responses.insert(code.into(), json!({"description": why, "content": error}));
+        }
+        responses.insert(
+            "default".into(),
+            json!({"description": "Other errors (500 failed, 503 unavailable, 504 timeout)", "content": error}),
+        );
         let mut op = json!({
+            "operationId": operation_id(method, path),
             "summary": summary,
             "parameters": params,
-            "responses": {
-                "200": {"description": "JSON result"},
-                "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
+            "responses": responses,
         });
         match access {
             Access::Public => op["security"] = json!([]),
@@ -152,16 +257,15 @@ pub fn document() -> Value {
         if *method == "POST" || *method == "PUT" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
-        if *path == "/history/{id}/fan" {
-            op["responses"]["200"] = json!({"description": "Fan chart data", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fan"}}}});
-        }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[method.to_ascii_lowercase()] = op;
     }
     json!({
         "openapi": "3.1.0",
         "info": {"title": "synth-city bridge", "version": env!("CARGO_PKG_VERSION"),
+                 "license": {"name": "MIT", "identifier": "MIT"},
                  "description": "HTTP API through which OpenClaw bots steer synth-city research. Errors are {\"error\": {\"kind\", \"message\"}} with a matching status; tool failures are never 200."},
+        "servers": [{"url": "http://127.0.0.1:8377", "description": "A bridge on this machine (synth-city bridge; --host/--port change it)"}],
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

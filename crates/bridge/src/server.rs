@@ -15,6 +15,21 @@ use crate::slots::{SlotLimits, Slots};
 /// Environment variable holding the admin key.
 pub const ADMIN_KEY_ENV: &str = "BRIDGE_ADMIN_KEY";
 
+/// Environment variable: header deadline in seconds (default 30).
+pub const HEADER_TIMEOUT_ENV: &str = "SYNTH_BRIDGE_HEADER_TIMEOUT_SECS";
+/// Environment variable: body deadline in seconds (default 30).
+pub const BODY_TIMEOUT_ENV: &str = "SYNTH_BRIDGE_BODY_TIMEOUT_SECS";
+
+/// `name` as whole seconds (1 to 3,600), else `default`.
+fn secs_env(name: &str, default: u64) -> Duration {
+    let secs = std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .unwrap_or(default);
+    Duration::from_secs(secs)
+}
+
 /// Bridge settings. [`BridgeConfig::new`] gives the defaults.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
@@ -32,8 +47,19 @@ pub struct BridgeConfig {
     pub session_ttl: Duration,
     /// How often the reaper looks (default min(ttl/2, 5 min)).
     pub reap_every: Duration,
-    /// Deadline of ordinary requests and of reading a request body (default 30 s).
+    /// Deadline of ordinary requests (default 30 s).
     pub request_timeout: Duration,
+    /// Deadline for a client to send a request's headers, counted from the first byte of the
+    /// request, and for an idle kept-alive connection to start its next request (default 30 s;
+    /// `SYNTH_BRIDGE_HEADER_TIMEOUT_SECS`). The connection is closed past it.
+    pub header_timeout: Duration,
+    /// Deadline for a client to send a whole request body (default 30 s;
+    /// `SYNTH_BRIDGE_BODY_TIMEOUT_SECS`): 408 past it, however the bytes trickle in.
+    pub body_timeout: Duration,
+    /// Memory caps of the models bots build (per bot and global).
+    pub model_limits: crate::limits::ModelLimits,
+    /// Each bot's workspace quota.
+    pub workspace_quota: crate::limits::WorkspaceQuota,
     /// Deadline of experiment runs, sweeps and publishing (default 15 min).
     pub job_timeout: Duration,
     /// Largest request body (default 1 MiB).
@@ -59,6 +85,10 @@ impl BridgeConfig {
             session_ttl: ttl,
             reap_every: (ttl / 2).min(Duration::from_secs(300)),
             request_timeout: Duration::from_secs(30),
+            header_timeout: secs_env(HEADER_TIMEOUT_ENV, 30),
+            body_timeout: secs_env(BODY_TIMEOUT_ENV, 30),
+            model_limits: crate::limits::ModelLimits::from_env(),
+            workspace_quota: crate::limits::WorkspaceQuota::from_env(),
             job_timeout: Duration::from_secs(900),
             body_limit: 1 << 20,
         }
@@ -159,6 +189,7 @@ pub async fn start(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<Ru
         sessions: Arc::clone(&sessions),
         slots: Slots::new(config.limits),
         events: EventBus::new(2000),
+        models: crate::limits::ModelBudget::new(),
         loopback: addr.ip().is_loopback(),
         config: Arc::new(config),
     };
@@ -181,16 +212,13 @@ pub async fn start(config: BridgeConfig, backend: Arc<dyn Backend>) -> Result<Ru
             }
         })
     };
+    let header_timeout = state.config.header_timeout;
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+        crate::http::serve(listener, app, header_timeout, async move {
+            let _ = rx.await;
+        })
+        .await;
         reaper.abort();
-        if let Err(e) = result {
-            tracing::error!("bridge stopped: {e}");
-        }
     });
     Ok(Running {
         addr,

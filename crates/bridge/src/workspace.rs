@@ -87,8 +87,21 @@ pub fn read(root: &Path, rel: &str) -> ApiResult<String> {
     }
 }
 
-/// Writes a file of the workspace atomically (temporary file, then rename).
-pub fn write(root: &Path, rel: &str, content: &[u8]) -> ApiResult<u64> {
+/// Bytes and number of the bot's files under `root` (session state excluded).
+pub fn usage(root: &Path) -> ApiResult<(u64, usize)> {
+    let files = list(root)?;
+    let bytes = files.iter().filter_map(|f| f["bytes"].as_u64()).sum();
+    Ok((bytes, files.len()))
+}
+
+/// Writes a file of the workspace atomically (temporary file, then rename), within `quota`:
+/// past its bytes or files, 507 `quota_exceeded` and nothing is written.
+pub fn write(
+    root: &Path,
+    rel: &str,
+    content: &[u8],
+    quota: &crate::limits::WorkspaceQuota,
+) -> ApiResult<u64> {
     if content.len() > MAX_FILE_BYTES {
         return Err(ApiError::new(
             crate::ErrorKind::PayloadTooLarge,
@@ -103,6 +116,23 @@ pub fn write(root: &Path, rel: &str, content: &[u8]) -> ApiResult<u64> {
     }
     if p.is_dir() {
         return Err(ApiError::conflict(format!("{rel} is a directory")));
+    }
+    // One write at a time, so two writes cannot both fit in the room left for one.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let (used, files) = usage(root)?;
+    let replaced = std::fs::metadata(&p).ok().filter(|m| m.is_file());
+    let after_bytes =
+        used - replaced.as_ref().map_or(0, |m| m.len().min(used)) + content.len() as u64;
+    let after_files = files + usize::from(replaced.is_none());
+    if after_bytes > quota.max_bytes || after_files > quota.max_files {
+        return Err(ApiError::new(
+            crate::ErrorKind::QuotaExceeded,
+            format!(
+                "workspace quota exceeded: {after_bytes} bytes in {after_files} files after this write, the quota is {} bytes and {} files; delete files first",
+                quota.max_bytes, quota.max_files
+            ),
+        ));
     }
     let parent = p.parent().unwrap_or(root);
     std::fs::create_dir_all(parent)
@@ -121,6 +151,23 @@ pub fn delete(root: &Path, rel: &str) -> ApiResult<()> {
         ))),
         Err(e) => Err(ApiError::failed(format!("cannot delete {rel}: {e}"))),
     }
+}
+
+/// Writes `bytes` to a new file `path` (temporary file, then a hard link, which fails with
+/// `AlreadyExists` when `path` exists: two writers cannot both create it).
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".new.tmp-{}-{n}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
@@ -170,10 +217,25 @@ mod tests {
         {
             std::os::unix::fs::symlink(dir.path(), root.join("out")).unwrap();
             assert!(resolve(&root, "out/x").is_err());
-            assert!(write(&root, "out/x", b"1").is_err());
+            assert!(write(
+                &root,
+                "out/x",
+                b"1",
+                &crate::limits::WorkspaceQuota::from_env()
+            )
+            .is_err());
             assert!(!dir.path().join("x").exists());
         }
-        assert_eq!(write(&root, "notes/a.txt", b"hello").unwrap(), 5);
+        assert_eq!(
+            write(
+                &root,
+                "notes/a.txt",
+                b"hello",
+                &crate::limits::WorkspaceQuota::from_env()
+            )
+            .unwrap(),
+            5
+        );
         assert_eq!(read(&root, "notes/a.txt").unwrap(), "hello");
         let files = list(&root).unwrap();
         assert_eq!(files.len(), 1);

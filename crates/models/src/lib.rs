@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod estimate;
 pub mod eval;
 pub mod experiment;
 pub mod features;

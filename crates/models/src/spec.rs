@@ -68,14 +68,40 @@ impl Timeframe {
 }
 
 /// A block or head by registry name with its hyperparameters (missing ones take defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// In JSON either `{"name": "lstm", "params": {...}}` or the bare name `"lstm"`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentSpec {
     /// Registry name.
     pub name: String,
     /// Hyperparameters (a JSON object; `null` or absent = defaults).
-    #[serde(default)]
     pub params: Value,
+}
+
+/// The object form of a [`ComponentSpec`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComponentFields {
+    name: String,
+    #[serde(default)]
+    params: Value,
+}
+
+impl<'de> Deserialize<'de> for ComponentSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::String(name) => Ok(Self::named(&name)),
+            v @ Value::Object(_) => serde_json::from_value::<ComponentFields>(v)
+                .map(|c| Self {
+                    name: c.name,
+                    params: c.params,
+                })
+                .map_err(D::Error::custom),
+            _ => Err(D::Error::custom(
+                "a component is a name (\"lstm\") or {\"name\": \"lstm\", \"params\": {...}}",
+            )),
+        }
+    }
 }
 
 impl ComponentSpec {

@@ -314,17 +314,18 @@ impl ExperimentRunner for ModelsRunner {
                 v.valid = true;
                 v.param_count = Some(0);
             }
-            Ok(ModelChoice::Neural(s)) => match models::neural::NeuralModel::new(*s.clone()) {
+            // Counted from the spec, never built: a huge spec costs nothing to validate.
+            Ok(ModelChoice::Neural(s)) => match models::estimate::estimate(&s) {
                 Ok(m) => {
                     v.valid = true;
-                    v.param_count = Some(m.n_params() as u64);
+                    v.param_count = Some(m.params);
                     if s.training.lr > 0.01 {
                         v.warnings
                             .push(format!("training.lr {} is high (> 0.01)", s.training.lr));
                     }
-                    if m.n_params() > 1_000_000 {
+                    if m.params > 1_000_000 {
                         v.warnings
-                            .push(format!("{} parameters: slow on CPU", m.n_params()));
+                            .push(format!("{} parameters: slow on CPU", m.params));
                     }
                 }
                 Err(e) => v.errors.push(e.to_string()),

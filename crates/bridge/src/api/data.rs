@@ -105,33 +105,79 @@ async fn champion(
     .map(Json)
 }
 
-/// Cross-bot ranking: the registry's best runs, each naming the bot that produced it.
+/// Cross-bot ranking: the registry's best runs, each naming the bot that produced it and its
+/// `baseline_ratio` (its CRPS over the reference GBM's on the same prompts; below 1 beats it).
+/// With both `asset` and `timeframe` given, runs are ranked by CRPS; otherwise CRPS of
+/// different assets and competitions cannot be compared, so runs are ranked by
+/// `baseline_ratio` within each asset × timeframe (`rank` counts within that group; runs
+/// without a baseline score come last).
 async fn ranking(
     State(st): State<AppState>,
     _bot: Bot,
     Q(mut q): Q<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     q.order = Some("best".into());
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1-1000, got {limit}"
+        )));
+    }
+    let by_crps = q.asset.is_some() && q.timeframe.is_some();
+    if !by_crps {
+        // Read a wide window: the best runs by ratio need not be the best by raw CRPS.
+        q.limit = Some(1000);
+    }
     let b = st.backend.clone();
     let h = blocking(st.config.request_timeout, None, move || b.history(&q)).await?;
-    let runs = h["runs"].as_array().cloned().unwrap_or_default();
+    let mut runs = h["runs"].as_array().cloned().unwrap_or_default();
+    let ratio = |r: &Value| r["baseline_ratio"].as_f64().unwrap_or(f64::INFINITY);
+    let group = |r: &Value| {
+        (
+            r["asset"].as_str().unwrap_or("").to_string(),
+            r["timeframe"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    if !by_crps {
+        runs.sort_by(|a, b| group(a).cmp(&group(b)).then(ratio(a).total_cmp(&ratio(b))));
+    }
     let mut bots: Vec<String> = runs
         .iter()
         .filter_map(|r| r["bot_id"].as_str().map(str::to_string))
         .collect();
     bots.sort();
     bots.dedup();
-    let ranking: Vec<Value> = runs
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            json!({"rank": i + 1, "bot_id": r["bot_id"], "id": r["id"], "crps": r["crps"], "asset": r["asset"],
-                   "timeframe": r["timeframe"], "model": r["model"], "created_at": r["created_at"]})
-        })
-        .collect();
-    Ok(Json(
-        json!({"total": ranking.len(), "bots": bots, "ranking": ranking}),
-    ))
+    let mut ranking: Vec<Value> = Vec::with_capacity(runs.len());
+    let mut last_group = None;
+    let mut rank = 0;
+    for r in runs {
+        let g = group(&r);
+        if by_crps || last_group.as_ref() != Some(&g) {
+            rank = if by_crps { rank } else { 0 };
+            last_group = Some(g);
+        }
+        rank += 1;
+        ranking.push(
+            json!({"rank": rank, "bot_id": r["bot_id"], "id": r["id"], "crps": r["crps"],
+               "baseline_ratio": r["baseline_ratio"], "asset": r["asset"],
+               "timeframe": r["timeframe"], "model": r["model"], "created_at": r["created_at"]}),
+        );
+    }
+    if !by_crps {
+        // The best of every group first, then the second of each, ...: a limit keeps every group.
+        ranking.sort_by(|a, b| {
+            a["rank"]
+                .as_u64()
+                .cmp(&b["rank"].as_u64())
+                .then(ratio(a).total_cmp(&ratio(b)))
+        });
+    }
+    ranking.truncate(limit);
+    Ok(Json(json!({
+        "total": ranking.len(), "bots": bots,
+        "ranked_by": if by_crps { "crps" } else { "baseline_ratio per asset and timeframe" },
+        "ranking": ranking,
+    })))
 }
 
 async fn price(
@@ -175,13 +221,20 @@ async fn market_history(
     .map(Json)
 }
 
+/// Body of `POST /publish`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PublishBody {
+    run_id: String,
+    #[serde(default)]
+    remote: Option<bool>,
+}
+
 async fn publish(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let id = body
-        .0
-        .get("run_id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("missing field run_id"))?;
+    let id = serde_json::from_value::<PublishBody>(Value::Object(body.0.clone()))
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?
+        .run_id;
     check_token("run id", &id)?;
     let options = Value::Object(body.0);
     let job = st.job(&bot);

@@ -136,17 +136,32 @@ where
     }
 }
 
-/// A JSON object body; an empty body is `{}`. Rejections: 400 (not JSON, not an object), 413.
+/// A JSON object body; an empty body is `{}`. Rejections: 400 (not JSON, not an object), 408
+/// (the body did not arrive within the body deadline), 413.
 pub struct JsonBody(pub Map<String, Value>);
+
+/// True when `e` (or an error it wraps) is the body deadline firing.
+fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorKind::PayloadTooLarge, "request body too large")
+            } else if is_body_timeout(&e) {
                 ApiError::new(
-                    ErrorKind::PayloadTooLarge,
-                    "request body too large (limit 1 MiB)",
+                    ErrorKind::RequestTimeout,
+                    "request body not received in time; send the whole body at once",
                 )
             } else {
                 ApiError::bad_request(e.body_text())

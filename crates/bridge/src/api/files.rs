@@ -23,6 +23,13 @@ struct PathQuery {
     path: String,
 }
 
+/// Body of `PUT /workspace/file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WriteBody {
+    content: String,
+}
+
 async fn list(State(st): State<AppState>, bot: Bot) -> ApiResult<Json<Value>> {
     let root = bot.guard.session().workspace().to_path_buf();
     let files = blocking(st.config.request_timeout, None, move || {
@@ -50,18 +57,20 @@ async fn write(
     Q(q): Q<PathQuery>,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let content = match body.0.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        _ => {
-            return Err(ApiError::bad_request(
-                "body must be {\"content\": \"<text>\"}",
-            ))
+    let content = match body.parse::<WriteBody>() {
+        Ok(b) => b.content,
+        Err(e) => {
+            return Err(ApiError::bad_request(format!(
+                "body must be {{\"content\": \"<text>\"}}: {}",
+                e.message
+            )))
         }
     };
     let root = bot.guard.session().workspace().to_path_buf();
     let path = q.path.clone();
+    let quota = st.config.workspace_quota;
     let bytes = blocking(st.config.request_timeout, None, move || {
-        workspace::write(&root, &path, content.as_bytes())
+        workspace::write(&root, &path, content.as_bytes(), &quota)
     })
     .await?;
     Ok(Json(

@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::backend::{Backend, Job};
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -46,6 +46,8 @@ pub struct AppState {
     pub config: Arc<BridgeConfig>,
     /// True when the listener is bound to a loopback address.
     pub loopback: bool,
+    /// Memory reserved by running models, per bot.
+    pub models: Arc<crate::limits::ModelBudget>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             cancel: Arc::new(AtomicBool::new(false)),
             events: self.events.clone(),
             stage: bot.guard.session().live_stage.clone(),
+            max_model_bytes: self.config.model_limits.per_bot_bytes,
         }
     }
 }
@@ -136,7 +139,7 @@ async fn method_not_allowed() -> ApiError {
 /// The whole router over `state`.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    let body_timeout = state.config.request_timeout;
+    let body_timeout = state.config.body_timeout;
     Router::new()
         .route("/", get(dashboard))
         .route("/health", get(health))
@@ -152,6 +155,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(RequestBodyDeadlineLayer::new(body_timeout))
         .with_state(state)
 }

@@ -3,11 +3,13 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{Bot, JsonBody};
 use super::{blocking, AppState};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{self, ModelSize};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -37,39 +39,74 @@ catalog!(blocks);
 catalog!(heads);
 catalog!(presets);
 
+/// Body of `validate` and `run`: only `experiment` (run settings such as `asset` go inside it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentBody {
+    experiment: Value,
+}
+
+/// Body of `sweep` (checked for unknown fields, then passed on as JSON).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SweepBody {
+    presets: Option<Value>,
+    base: Option<Value>,
+    grid: Option<Value>,
+}
+
 /// The `experiment` field: an object, or a JSON string holding one.
-fn experiment_field(body: &JsonBody) -> ApiResult<Value> {
-    match body.0.get("experiment") {
-        Some(Value::Object(o)) => Ok(Value::Object(o.clone())),
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+fn experiment_field(body: JsonBody) -> ApiResult<Value> {
+    match body.parse::<ExperimentBody>()?.experiment {
+        Value::Object(o) => Ok(Value::Object(o)),
+        Value::String(s) => serde_json::from_str::<Value>(&s)
             .ok()
             .filter(Value::is_object)
             .ok_or_else(|| {
                 ApiError::bad_request("experiment is a string that is not a JSON object")
             }),
-        Some(_) => Err(ApiError::bad_request("experiment must be a JSON object")),
-        None => Err(ApiError::bad_request("missing field experiment")),
+        _ => Err(ApiError::bad_request("experiment must be a JSON object")),
     }
 }
 
-async fn create(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
+/// The size of `experiment`'s model, from its spec (nothing is built).
+async fn model_size(st: &AppState, experiment: &Value) -> ApiResult<Option<ModelSize>> {
     let b = st.backend.clone();
+    let e = experiment.clone();
+    blocking(st.config.request_timeout, None, move || b.estimate(&e)).await
+}
+
+async fn create(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
+    // The backend names the fields it takes and refuses others.
     let params = Value::Object(body.0);
-    blocking(st.config.request_timeout, None, move || {
+    let b = st.backend.clone();
+    let mut out = blocking(st.config.request_timeout, None, move || {
         b.create_experiment(&params)
     })
-    .await
-    .map(Json)
+    .await?;
+    if let Some(size) = model_size(&st, &out["experiment"]).await? {
+        limits::check(&st.config.model_limits, size)?;
+        out["estimate"] = size.to_json();
+    }
+    Ok(Json(out))
 }
 
 async fn validate(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let spec = experiment_field(&body)?;
+    let spec = experiment_field(body)?;
+    let size = model_size(&st, &spec).await?;
+    if let Some(size) = size {
+        limits::check(&st.config.model_limits, size)?;
+    }
     let b = st.backend.clone();
-    blocking(st.config.request_timeout, None, move || {
+    let mut out = blocking(st.config.request_timeout, None, move || {
         b.validate_experiment(&spec)
     })
-    .await
-    .map(Json)
+    .await?;
+    if let (Some(size), Some(o)) = (size, out.as_object_mut()) {
+        o.insert("estimate".into(), size.to_json());
+    }
+    Ok(Json(out))
 }
 
 /// Runs `f` as a compute job of `bot`: admitted (or 429), queued fairly for a slot, then run
@@ -99,7 +136,12 @@ async fn run_job(
 }
 
 async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let spec = experiment_field(&body)?;
+    let spec = experiment_field(body)?;
+    // Held until the run ends: the model's memory counts against the bot's and the global cap.
+    let _reserved = match model_size(&st, &spec).await? {
+        Some(size) => Some(st.models.reserve(&st.config.model_limits, &bot.id, size)?),
+        None => None,
+    };
     let b = st.backend.clone();
     let result = run_job(&st, &bot, move |job| b.run_experiment(job, &spec)).await?;
     let mut s = bot.guard.session().lock();
@@ -109,8 +151,10 @@ async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<
 }
 
 async fn sweep(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let b = st.backend.clone();
     let body = Value::Object(body.0);
+    serde_json::from_value::<SweepBody>(body.clone())
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
+    let b = st.backend.clone();
     let result = run_job(&st, &bot, move |job| b.sweep(job, &body)).await?;
     let mut s = bot.guard.session().lock();
     if let Some(runs) = result["results"].as_array() {

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{api_err, record_json};
 use crate::backend::Job;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{self, ModelLimits, ModelSize};
 
 /// Run settings that may sit beside the spec; they are not part of the model spec.
 const RUN_FIELDS: [&str; 7] = [
@@ -32,6 +33,20 @@ pub(super) fn create(s: &ResearchSession, params: &Value) -> ApiResult<Value> {
     let p = params
         .as_object()
         .ok_or_else(|| ApiError::bad_request("parameters must be a JSON object"))?;
+    const FIELDS: [&str; 6] = [
+        "preset",
+        "baseline",
+        "blocks",
+        "head",
+        "timeframe",
+        "overrides",
+    ];
+    if let Some(k) = p.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "invalid body: unknown field `{k}`, expected one of {}",
+            FIELDS.map(|f| format!("`{f}`")).join(", ")
+        )));
+    }
     let overrides = p.get("overrides").cloned().unwrap_or(Value::Null);
     if !(overrides.is_null() || overrides.is_object()) {
         return Err(ApiError::bad_request("overrides must be a JSON object"));
@@ -149,7 +164,7 @@ fn request(s: &ResearchSession, experiment: &Value) -> ApiResult<RunRequest> {
             .ok_or_else(|| ApiError::bad_request("seed must be a non-negative integer"))?,
     };
     let name = match obj.get("name") {
-        None => None,
+        None | Some(Value::Null) => None,
         Some(Value::String(n)) if n.chars().count() <= 120 => Some(n.clone()),
         Some(_) => {
             return Err(ApiError::bad_request(
@@ -168,6 +183,44 @@ fn request(s: &ResearchSession, experiment: &Value) -> ApiResult<RunRequest> {
         name,
         force: flag("force")?,
     })
+}
+
+/// The size of a research spec's model, counted from the spec (`None`: a baseline, or a spec
+/// that does not parse, which can then never be built either).
+pub(super) fn spec_size(spec: &Value) -> Option<ModelSize> {
+    let part = research::models_runner::model_part(spec);
+    if part.get("baseline").is_some() {
+        return None;
+    }
+    let spec: models::spec::ModelSpec = serde_json::from_value(part).ok()?;
+    let e = models::estimate::estimate(&spec).ok()?;
+    Some(ModelSize {
+        params: e.params,
+        bytes: e.train_bytes,
+    })
+}
+
+/// The size of an experiment's model (see [`spec_size`]).
+pub(super) fn size(s: &ResearchSession, experiment: &Value) -> Option<ModelSize> {
+    match request(s, experiment) {
+        Ok(r) => spec_size(&r.spec),
+        // Not a runnable experiment, but maybe a bare model spec (what `create` returns).
+        Err(_) => spec_size(experiment),
+    }
+}
+
+/// Refuses a model larger than the job may build.
+fn check_size(job: &Job, spec: &Value) -> ApiResult<()> {
+    match spec_size(spec) {
+        Some(size) => limits::check(
+            &ModelLimits {
+                per_bot_bytes: job.max_model_bytes,
+                total_bytes: job.max_model_bytes,
+            },
+            size,
+        ),
+        None => Ok(()),
+    }
 }
 
 /// `{valid, errors, warnings, param_count}` of an experiment (invalid is still a 200).
@@ -197,6 +250,7 @@ pub(super) fn run(
     source: &str,
 ) -> ApiResult<Value> {
     let req = request(s, experiment)?;
+    check_size(job, &req.spec)?;
     job.emit(
         "experiment.started",
         json!({"spec": req.spec, "source": source}),
@@ -279,6 +333,7 @@ pub(super) fn sweep(s: &mut ResearchSession, job: &Job, body: &Value) -> ApiResu
     // Check every combination before running any.
     for e in &specs {
         let req = request(s, e)?;
+        check_size(job, &req.spec)?;
         let v = s.validate(&req.spec);
         if !v.valid {
             return Err(ApiError::invalid(format!(

@@ -99,7 +99,7 @@ impl Backend for EngineBackend {
         json!({
             "name": "engine",
             "detail": "research sessions over the models crate, the research registry, the agents orchestrator",
-            "registry": self.archive.registry.path(),
+            "registry": "research registry (SYNTH_CITY_HOME)",
             "remote": self.archive.remote.is_some(),
         })
     }
@@ -122,6 +122,10 @@ impl Backend for EngineBackend {
 
     fn validate_experiment(&self, spec: &Value) -> ApiResult<Value> {
         Ok(experiments::validate(&self.catalogue(), spec))
+    }
+
+    fn estimate(&self, experiment: &Value) -> ApiResult<Option<crate::limits::ModelSize>> {
+        Ok(experiments::size(&self.catalogue(), experiment))
     }
 
     fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value> {

@@ -62,8 +62,13 @@ pub(super) fn publish(
         .join("published")
         .join(format!("{}.json", rec.run_id));
     std::fs::create_dir_all(archive.dir().join("published"))
-        .and_then(|_| crate::workspace::write_atomic(&path, &bytes))
-        .map_err(|e| ApiError::failed(format!("cannot mark the run published: {e}")))?;
+        .and_then(|_| crate::workspace::write_new(&path, &bytes))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                ApiError::conflict(format!("run {} is already published", rec.run_id))
+            }
+            _ => ApiError::failed(format!("cannot mark the run published: {e}")),
+        })?;
     let synced = if remote {
         let r = archive.sync().map_err(api_err)?;
         serde_json::to_value(r).unwrap_or(Value::Null)

@@ -470,6 +470,11 @@ impl Backend for LocalBackend {
         }
         std::fs::create_dir_all(&self.published_dir)
             .map_err(|e| ApiError::failed(format!("publish dir: {e}")))?;
+        if !rec["published_at"].is_null() {
+            return Err(ApiError::conflict(format!(
+                "run {run_id} is already published"
+            )));
+        }
         let when = now();
         let rec = self
             .registry

@@ -248,6 +248,10 @@ async fn every_endpoint_answers() {
         .path()
         .join(format!("stand-in/published/{id}.json"))
         .is_file());
+    let (s, b) = h
+        .call(Some(&k), "POST", "/publish", Some(json!({"run_id": id})))
+        .await;
+    assert_error(s, &b, 409, "conflict");
     hit("POST", "/publish");
     let (s, b) = h.call(Some(&k), "GET", "/agents", None).await;
     ok(s, &b);

@@ -173,6 +173,11 @@ async fn engine_experiment_is_in_history_and_ranking_with_its_bot_and_only_it_pu
         .await;
     assert_eq!((s, b["status"].as_str()), (200, Some("published")), "{b}");
     assert_eq!(b["is_champion"], true, "{b}");
+    // Publishing the same run twice is refused.
+    let (s, b) = h
+        .call(Some(&ka), "POST", "/publish", Some(json!({"run_id": id})))
+        .await;
+    assert_error(s, &b, 409, "conflict");
     let (s, b) = h
         .call(
             Some(&ka),

@@ -5,6 +5,7 @@ mod cap;
 mod dashboard;
 mod endpoints;
 mod engine;
+mod hardening;
 mod isolation;
 mod load;
 mod reap;
@@ -28,6 +29,8 @@ pub struct TestBackend {
     pub hold: std::sync::atomic::AtomicBool,
     pub running: AtomicUsize,
     pub peak: AtomicUsize,
+    /// When set, `history` answers this instead of the stand-in's registry.
+    pub history_override: std::sync::Mutex<Option<Value>>,
 }
 
 impl TestBackend {
@@ -40,6 +43,7 @@ impl TestBackend {
             hold: false.into(),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            history_override: std::sync::Mutex::new(None),
         }
     }
     pub fn release(&self) {
@@ -94,6 +98,9 @@ impl Backend for TestBackend {
         self.inner.run_pipeline(job, &req)
     }
     fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
+        if let Some(v) = self.history_override.lock().unwrap().clone() {
+            return Ok(v);
+        }
         self.inner.history(q)
     }
     fn run_record(&self, id: &str) -> ApiResult<Value> {
