@@ -26,10 +26,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 pub fn run_pipeline_blocking(
     backend: Backend,
     opts: &PipelineOptions,
+    observer: impl FnMut(&Envelope),
+) -> Result<Vec<PipelineReport>, String> {
+    let (brains, meter) = crate::runner::choose_brains(opts.force_builtin)?;
+    run_pipeline_blocking_with(backend, brains, meter, opts, observer)
+}
+
+/// [`run_pipeline_blocking`] with chosen brains (see [`crate::choose_planner`]).
+pub fn run_pipeline_blocking_with(
+    backend: Backend,
+    brains: Arc<dyn Brains>,
+    meter: Option<crate::llm::UsageMeter>,
+    opts: &PipelineOptions,
     mut observer: impl FnMut(&Envelope),
 ) -> Result<Vec<PipelineReport>, String> {
     let rt = runtime()?;
-    let (brains, meter) = crate::runner::choose_brains(opts.force_builtin)?;
     let bus = EventBus::new(new_run_id(), 4096);
     let mut rx = bus.subscribe();
     let opts2 = opts.clone();

@@ -75,19 +75,27 @@ impl ResearchBinding {
     }
 
     fn model_spec(&self, spec: &Value) -> Result<Value, ToolError> {
+        // Python names (TransformerBlock, GBMHead, …) are accepted as aliases.
         let blocks: Vec<String> = spec
             .get("blocks")
             .and_then(Value::as_array)
             .map(|b| {
                 b.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
+                    .filter_map(Value::as_str)
+                    .map(|n| {
+                        models::aliases::canonical_block(n)
+                            .map(str::to_string)
+                            .map_err(ToolError::invalid)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
             })
+            .transpose()?
             .unwrap_or_default();
         let head = spec
             .get("head")
             .and_then(Value::as_str)
             .ok_or_else(|| ToolError::invalid("experiment.head: required"))?;
+        let head = models::aliases::canonical_head(head).map_err(ToolError::invalid)?;
         let tf = spec
             .get("timeframe")
             .and_then(Value::as_str)
@@ -168,6 +176,11 @@ fn component(v: &Value) -> Option<Component> {
 }
 
 impl ResearchBackend for ResearchBinding {
+    fn save_pipeline_run(&self, run_id: &str, summary: &Value) -> Result<(), ToolError> {
+        crate::saved::save(&self.archive, run_id, summary)
+            .map(|_| ())
+            .map_err(to_tool)
+    }
     fn catalog(&self) -> Result<Catalog, ToolError> {
         let s = self.session();
         Ok(Catalog {

@@ -21,6 +21,9 @@ pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, Tas
 pub use runner::{choose_brains, run_pipeline, LlmBrains, PipelineOptions};
 pub use tools::{Tool, ToolError, ToolRegistry};
 pub mod blocking;
-pub use blocking::{run_agent_blocking, run_pipeline_blocking};
+pub use blocking::{run_agent_blocking, run_pipeline_blocking, run_pipeline_blocking_with};
 pub mod default_backend;
 pub use default_backend::default_backend;
+pub mod planner_choice;
+pub use planner_choice::{choose_planner, Planner};
+pub mod saved;

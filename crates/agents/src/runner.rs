@@ -134,7 +134,8 @@ pub async fn run_pipeline(
         base_temperature: opts.temperature.clamp(0.0, 2.0),
         ..RetryStrategy::default()
     };
-    let deadline = opts.budget.map(|d| Instant::now() + d);
+    // A budget too far away to represent is no deadline at all.
+    let deadline = opts.budget.and_then(|d| Instant::now().checked_add(d));
     let mut reports = Vec::new();
     for l in 0..opts.loops.max(1) {
         if deadline.is_some_and(|d| Instant::now() >= d) {

@@ -116,6 +116,12 @@ impl KeyStore {
              );",
         )
         .map_err(db)?;
+        // Owner-only, like every key file synth-city writes (SQLite gives its WAL the same mode).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -245,6 +251,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.sqlite");
         let store = KeyStore::open(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the key database is owner-only");
+        }
         let ka = store.create("alpha").unwrap();
         let kb = store.create("beta").unwrap();
         assert!(ka.starts_with("sck_") && ka.len() == 68);

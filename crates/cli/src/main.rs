@@ -64,6 +64,8 @@ fn init_tracing(verbose: u8) {
 fn main() -> ExitCode {
     // Tensor ops allocate large buffers per op: keep freed memory instead of unmapping it.
     models::alloc::keep_freed_memory();
+    // `.env` files first: they may set what the arguments' defaults read.
+    cmd::env::load();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {

@@ -1,6 +1,7 @@
 //! Market data for synth-city: candle series, Pyth history, a local Parquet cache, CSV import,
 //! resampling and returns, and a clearly-labelled synthetic market.
 
+pub mod assets;
 pub mod cache;
 pub mod error;
 pub mod gaps;

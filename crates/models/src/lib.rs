@@ -2,6 +2,7 @@
 //! (batch, seq, d_model) → a head that emits a stochastic process → a sampler of price paths;
 //! statistical baselines beside the neural models; training by the validators' CRPS.
 
+pub mod aliases;
 pub mod alloc;
 pub mod baselines;
 pub mod blocks;

@@ -16,7 +16,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LlmError {
     /// Bad key or forbidden (401/403): retrying cannot help.
-    #[error("LLM authentication failed (HTTP {status}): {body}")]
+    #[error(
+        "the LLM server refused the key (HTTP {status}): {body}; check CHUTES_API_KEY or \
+         LLM_API_KEY, or use the built-in planner (`synth-city pipeline --planner builtin`)"
+    )]
     Auth {
         /// HTTP status.
         status: u16,
@@ -135,9 +138,7 @@ impl LlmClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(parse_retry_after);
         let body = resp
             .text()
             .await
@@ -194,6 +195,21 @@ impl ChatModel for LlmClient {
     ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat(req))
     }
+}
+
+/// Longest `Retry-After` honoured, whatever the server says (the config's `max_backoff` may
+/// shorten it further).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A `Retry-After` in seconds (the HTTP-date form is ignored), clamped to [`MAX_RETRY_AFTER`];
+/// `None` for anything that is not a finite, non-negative number.
+fn parse_retry_after(s: &str) -> Option<Duration> {
+    let secs = s.trim().parse::<f64>().ok()?;
+    if !(secs.is_finite() && secs >= 0.0) {
+        return None;
+    }
+    let d = Duration::try_from_secs_f64(secs).unwrap_or(MAX_RETRY_AFTER);
+    Some(d.min(MAX_RETRY_AFTER))
 }
 
 fn is_retryable(e: &LlmError) -> bool {
@@ -295,6 +311,17 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].function.name, "finish");
         assert_eq!(calls[0].function.arguments, r#"{"success":true}"#);
+    }
+
+    #[test]
+    fn retry_after_is_clamped_and_parsed_safely() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("1e300"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("1e20"), Some(MAX_RETRY_AFTER));
+        for bad in ["-1", "inf", "NaN", "Wed, 21 Oct 2015 07:28:00 GMT", ""] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
     }
 
     #[test]

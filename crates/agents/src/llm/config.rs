@@ -91,7 +91,8 @@ impl LlmConfig {
             Self::new(url, Some(key), model)
         };
         if let Some(s) = get("LLM_TIMEOUT_SECS").and_then(|s| s.parse::<u64>().ok()) {
-            cfg.request_timeout = Duration::from_secs(s.max(1));
+            // 1 s to 1 hour: a request never waits forever.
+            cfg.request_timeout = Duration::from_secs(s.clamp(1, 3600));
         }
         if let Some(n) = get("LLM_MAX_RETRIES").and_then(|s| s.parse::<u32>().ok()) {
             cfg.max_retries = n.min(10);

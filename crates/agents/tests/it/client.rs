@@ -86,3 +86,23 @@ async fn auth_errors_are_not_retried_and_never_echo_the_key() {
     assert!(!err.to_string().contains("test-key"));
     assert!(!format!("{client:?}").contains("test-key"));
 }
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_clamped_not_a_panic() {
+    let server = Server::start(
+        vec![
+            Reply::Status(429, "slow down", Some("1e300")),
+            Reply::Status(429, "slow down", Some("-5")),
+            text("hello"),
+        ],
+        None,
+    )
+    .await;
+    let client = LlmClient::new(config(&server), UsageMeter::default()).unwrap();
+    let t0 = Instant::now();
+    let resp = client.chat(&request()).await.unwrap();
+    assert_eq!(resp.choices[0].message.content.as_deref(), Some("hello"));
+    // The config caps a back-off at 50 ms; the server's 1e300 s is clamped to it.
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(server.requests().len(), 3);
+}

@@ -8,3 +8,4 @@ mod agent_loop;
 mod client;
 mod offline;
 mod orchestrator;
+mod planner_choice;

@@ -21,6 +21,28 @@ pub enum Timeframe {
     M1,
 }
 
+/// Who plans (`--planner`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlannerArg {
+    /// The LLM when one is configured, else the built-in planner; a key the LLM server refuses
+    /// (401/403) switches to the built-in planner with a warning.
+    Auto,
+    /// The configured LLM only: a refused key fails the run.
+    Llm,
+    /// The built-in planner (TPE + successive halving); never calls an LLM.
+    Builtin,
+}
+
+impl PlannerArg {
+    fn resolve(self, builtin: bool) -> agents::Planner {
+        match (builtin, self) {
+            (true, _) | (_, PlannerArg::Builtin) => agents::Planner::Builtin,
+            (_, PlannerArg::Llm) => agents::Planner::Llm,
+            (_, PlannerArg::Auto) => agents::Planner::Auto,
+        }
+    }
+}
+
 impl Timeframe {
     fn as_str(self) -> &'static str {
         match self {
@@ -54,11 +76,11 @@ pub enum Cmd {
         /// Experiments trained per loop.
         #[arg(long, default_value_t = 4)]
         max_experiments: u32,
-        /// Wall-clock budget over all loops, in minutes.
-        #[arg(long)]
-        budget_minutes: Option<f64>,
+        /// Wall-clock budget over all loops, in minutes (at most 10080, 7 days).
+        #[arg(long, value_parser = super::args::minutes)]
+        budget_minutes: Option<Duration>,
         /// SN50 asset.
-        #[arg(long, default_value = "BTC")]
+        #[arg(long, default_value = "BTC", value_parser = super::args::asset)]
         asset: String,
         /// Timeframe.
         #[arg(long, value_enum, default_value = "5m")]
@@ -72,8 +94,12 @@ pub enum Cmd {
         /// A JSON pipeline definition replacing the default stage list.
         #[arg(long)]
         pipeline: Option<PathBuf>,
-        /// Use the built-in planner even when an LLM is configured.
-        #[arg(long)]
+        /// auto: the LLM when configured (CHUTES_API_KEY or LLM_BASE_URL), else the built-in
+        /// planner, and the built-in planner after a refused key; llm: the LLM only; builtin.
+        #[arg(long, value_enum, default_value = "auto")]
+        planner: PlannerArg,
+        /// Same as --planner builtin.
+        #[arg(long, conflicts_with = "planner")]
         builtin: bool,
         /// Base seed.
         #[arg(long, default_value_t = 0)]
@@ -94,7 +120,7 @@ pub enum Cmd {
         #[arg(long, default_value_t = 0.1)]
         temperature: f64,
         /// SN50 asset put in the agent's task state.
-        #[arg(long, default_value = "BTC")]
+        #[arg(long, default_value = "BTC", value_parser = super::args::asset)]
         asset: String,
         /// Timeframe put in the agent's task state.
         #[arg(long, value_enum, default_value = "5m")]
@@ -120,6 +146,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             min_epochs,
             max_windows,
             pipeline,
+            planner,
             builtin,
             seed,
             json,
@@ -132,13 +159,7 @@ pub fn run(cmd: Cmd) -> CliResult {
                     "--retries, --loops, --max-experiments and --min-epochs must be at least 1",
                 ));
             }
-            let budget = match budget_minutes {
-                Some(m) if !(m.is_finite() && m > 0.0) => {
-                    return Err(CliError::input("--budget-minutes must be positive"))
-                }
-                Some(m) => Some(Duration::from_secs_f64(m * 60.0)),
-                None => None,
-            };
+            let budget = budget_minutes;
             if let Some(p) = &pipeline {
                 agents::PipelineDef::load(p).map_err(CliError::input)?;
             }
@@ -153,9 +174,11 @@ pub fn run(cmd: Cmd) -> CliResult {
                 timeframe: timeframe.as_str().to_string(),
                 min_epochs,
                 pipeline_file: pipeline,
-                force_builtin: builtin,
+                force_builtin: planner.resolve(builtin) == agents::Planner::Builtin,
                 seed,
             };
+            let (brains, meter) =
+                agents::choose_planner(planner.resolve(builtin)).map_err(CliError::input)?;
             let backend = agents::default_backend::default_backend_with(
                 &opts.asset,
                 &opts.timeframe,
@@ -163,8 +186,10 @@ pub fn run(cmd: Cmd) -> CliResult {
             )
             .map_err(CliError::runtime)?;
             let mut live = view::Live::new(!json);
-            let reports = agents::run_pipeline_blocking(backend, &opts, |e| live.on_event(e))
-                .map_err(CliError::runtime)?;
+            let reports = agents::run_pipeline_blocking_with(backend, brains, meter, &opts, |e| {
+                live.on_event(e)
+            })
+            .map_err(CliError::runtime)?;
             live.finish();
             let summary = agents::runner::summarise(&reports);
             if json {
@@ -174,6 +199,12 @@ pub fn run(cmd: Cmd) -> CliResult {
                 );
             } else {
                 view::print_summary(&reports);
+                if let Some(r) = reports.first() {
+                    println!(
+                        "reports and agent transcripts saved: synth-city history show {}",
+                        r.run_id
+                    );
+                }
             }
             let ok = reports.iter().all(|r| r.success);
             Ok(if ok {

@@ -52,6 +52,11 @@ pub enum Cmd {
     },
 }
 
+/// Shortest admin key `synth-city bridge` accepts.
+pub const MIN_ADMIN_KEY_LEN: usize = 16;
+/// Longest `--session-ttl`.
+pub const MAX_SESSION_TTL_SECS: u64 = 7 * 86_400;
+
 /// Key management on this machine (needs no admin key: it writes the database directly).
 #[derive(Subcommand, Debug)]
 pub enum KeysCmd {
@@ -90,6 +95,22 @@ pub fn run(cmd: Cmd) -> CliResult {
                 return Err(CliError::input(
                     "--max-pipelines, --per-bot and --session-ttl must be positive",
                 ));
+            }
+            if session_ttl > MAX_SESSION_TTL_SECS {
+                return Err(CliError::input(format!(
+                    "--session-ttl: at most {MAX_SESSION_TTL_SECS} seconds (7 days)"
+                )));
+            }
+            if config
+                .admin_key
+                .as_ref()
+                .is_some_and(|k| k.chars().count() < MIN_ADMIN_KEY_LEN)
+            {
+                return Err(CliError::input(format!(
+                    "{} is shorter than {MIN_ADMIN_KEY_LEN} characters; use a long random key \
+                     (e.g. `openssl rand -hex 32`)",
+                    bridge::server::ADMIN_KEY_ENV
+                )));
             }
             config.host = host;
             config.port = port;

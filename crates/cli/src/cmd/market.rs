@@ -29,7 +29,7 @@ pub enum DataCmd {
     /// SYNTH_CITY_PYTH_SYMBOLS adds ASSET=SYMBOL pairs.
     Download {
         /// Comma-separated SN50 assets (default: all with a Pyth symbol).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = super::args::asset)]
         assets: Vec<String>,
         /// Start (date, ISO time or unix seconds; default: 30 days before --to).
         #[arg(long)]
@@ -45,8 +45,8 @@ pub enum DataCmd {
     Import {
         /// The file (the ../shared/data format, Binance klines, or timestamp,open,high,low,close).
         file: PathBuf,
-        /// Asset name to store it under.
-        #[arg(long)]
+        /// Asset name to store it under (letters, digits, _ and -; a new name is fine).
+        #[arg(long, value_parser = super::args::asset_name)]
         asset: String,
         /// Candle resolution (default: inferred from the file).
         #[arg(long)]
@@ -60,11 +60,11 @@ pub enum DataCmd {
     },
     /// Write a synthetic series to the cache (file name ends in .synthetic.parquet).
     Synth {
-        /// Asset whose parameters to use.
-        #[arg(long)]
+        /// Asset whose parameters to use (an SN50 asset, or one with real data in the cache).
+        #[arg(long, value_parser = super::args::asset)]
         asset: String,
-        /// Days of candles.
-        #[arg(long, default_value_t = 30)]
+        /// Days of candles (1 to 3650; at most 1.1 million candles).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         /// Candle resolution.
         #[arg(long, default_value = "1m")]

@@ -2,8 +2,10 @@
 //! (flattened into the binary's command list) and a `run` function.
 
 pub mod agents;
+pub mod args;
 pub mod backtest;
 pub mod bridge;
+pub mod env;
 pub mod market;
 pub mod miner;
 pub mod models;

@@ -60,12 +60,16 @@ pub enum Cmd {
         /// Comma-separated presets (default: every statistical baseline).
         #[arg(long, value_delimiter = ',')]
         presets: Vec<String>,
-        /// Comma-separated assets (default: the competition's SN50 assets).
-        #[arg(long, value_delimiter = ',')]
+        /// Comma-separated assets (default: the competition's SN50 assets that have real data;
+        /// all of them with --synthetic).
+        #[arg(long, value_delimiter = ',', value_parser = crate::cmd::args::asset)]
         assets: Vec<String>,
         /// 5m (LOW), 1m (HIGH) or both.
         #[arg(long, default_value = "both")]
         timeframe: String,
+        /// Print what would run (presets, assets per competition, folds, prompts) and stop.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         common: run::Common,
     },
@@ -89,8 +93,9 @@ pub fn run(cmd: Cmd) -> CliResult {
             presets,
             assets,
             timeframe,
+            dry_run,
             common,
-        } => run::sweep(&presets, &assets, &timeframe, &common),
+        } => run::sweep(&presets, &assets, &timeframe, &common, dry_run),
     }
 }
 

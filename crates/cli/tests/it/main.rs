@@ -3,6 +3,8 @@
 mod agents;
 mod backtest;
 mod bridge;
+mod edge;
+mod env;
 mod market;
 mod miner;
 mod models;

@@ -308,3 +308,55 @@ fn store_status_and_sync_without_a_reachable_remote() {
     assert_eq!(v["outbox"]["pending"], 8);
     assert_eq!(v["outbox"]["failing"], 1);
 }
+
+#[test]
+fn saved_pipeline_runs_are_listed_and_shown_with_their_transcripts() {
+    let home = tempfile::tempdir().unwrap();
+    let o = cmd(home.path(), &["history", "pipelines"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("no pipeline runs saved yet"));
+    let archive = Archive::open(home.path(), None).unwrap();
+    let record = json!({
+        "loop": 1,
+        "experiments": [{"run_id": "abc", "crps": 3.5}],
+        "report": {
+            "run_id": "20261206-101010-abcd",
+            "success": false,
+            "stages": [{"name": "planner", "agent": "planner", "success": false, "attempts": 1,
+                        "summary": "LLM call failed",
+                        "stopped": "environment: the LLM server refused the key (HTTP 401)"}],
+            "state": {},
+            "transcripts": [{"agent": "planner", "model": "m", "temperature": 0.1,
+                             "started_at": "", "ended_at": "",
+                             "messages": [{"role": "system", "content": "You plan."}]}],
+        },
+    });
+    agents::saved::save(&archive, "20261206-101010-abcd", &record).unwrap();
+
+    let o = cmd(home.path(), &["history", "pipelines", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["run_id"], "20261206-101010-abcd", "{v}");
+    assert_eq!(v[0]["transcripts"], 1);
+    let o = cmd(home.path(), &["history", "show", "20261206-1010"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.contains("pipeline run 20261206-101010-abcd") && out.contains("refused the key"),
+        "{out}"
+    );
+    assert!(out.contains("planner      1 messages"), "{out}");
+    let o = cmd(
+        home.path(),
+        &["history", "show", "20261206-101010-abcd", "--json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v[0]["report"]["transcripts"][0]["messages"][0]["content"],
+        "You plan."
+    );
+    // Unknown ids are still bad input.
+    assert_eq!(
+        cmd(home.path(), &["history", "show", "nope"]).status.code(),
+        Some(2)
+    );
+}

@@ -18,8 +18,9 @@ pub struct Args {
     /// API key (a bot's key, or the admin key for admin calls).
     #[arg(long, env = KEY_ENV, hide_env_values = true, global = true)]
     key: Option<String>,
-    /// Seconds to wait for an answer.
-    #[arg(long, default_value_t = 900, global = true)]
+    /// Seconds to wait for an answer (1 to 86400).
+    #[arg(long, default_value_t = 900, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
     #[command(subcommand)]
     call: Call,
@@ -43,7 +44,7 @@ enum Call {
     /// Start the pipeline; with --wait, poll until it ends.
     Pipeline {
         /// Asset.
-        #[arg(long, default_value = "BTC")]
+        #[arg(long, default_value = "BTC", value_parser = crate::cmd::args::asset_name)]
         asset: String,
         /// 5m or 1m.
         #[arg(long, default_value = "5m")]
@@ -80,12 +81,13 @@ enum Call {
     /// Champion per asset and timeframe.
     Champion {
         /// Only this asset.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cmd::args::asset_name)]
         asset: Option<String>,
     },
     /// Latest price of an asset.
     Price {
         /// Asset (BTC, ETH, SOL, XAU, SPYX, NVDAX, TSLAX, AAPLX, GOOGLX).
+        #[arg(value_parser = crate::cmd::args::asset_name)]
         asset: String,
     },
     /// Publish a run you produced.

@@ -17,21 +17,14 @@ fn runtime(e: MarketError) -> CliError {
     CliError::runtime(e.to_string())
 }
 
-/// `synth-city data import FILE --asset A [--resolution R]`
+/// Most candles `data synth` writes (about two years at 1 minute, ten at 5 minutes).
+pub const MAX_SYNTH_CANDLES: u64 = 1_100_000;
+
+/// `synth-city data import FILE --asset A [--resolution R]` (`asset` checked by clap).
 pub fn import(file: &Path, asset: &str, resolution: Option<&str>) -> CliResult {
     let resolution_secs = resolution.map(super::resolution).transpose()?;
-    let asset = asset.trim().to_ascii_uppercase();
-    if asset.is_empty()
-        || !asset
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(CliError::input(format!(
-            "--asset {asset:?}: letters, digits, _ and - only"
-        )));
-    }
     let (c, r) =
-        read_csv_file_with(file, &asset, &ImportOptions { resolution_secs }).map_err(input)?;
+        read_csv_file_with(file, asset, &ImportOptions { resolution_secs }).map_err(input)?;
     let merged = Cache::open_default().merge(&c).map_err(runtime)?;
     println!(
         "imported {} candles of {asset} ({} s) from {}: {} .. {}",
@@ -63,7 +56,7 @@ pub fn import(file: &Path, asset: &str, resolution: Option<&str>) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `synth-city data synth --asset A --days N`
+/// `synth-city data synth --asset A --days N` (`asset` and the range of `days` checked by clap).
 pub fn synth(asset: &str, days: u32, resolution: &str, seed: u64, to: Option<&str>) -> CliResult {
     let res = super::resolution(resolution)?;
     if days == 0 {
@@ -73,9 +66,21 @@ pub fn synth(asset: &str, days: u32, resolution: &str, seed: u64, to: Option<&st
         Some(s) => super::time_arg("to", s)?,
         None => super::now_floor(res),
     };
-    let n = (u64::from(days) * 86_400 / u64::from(res)) as usize;
-    let start = end - (n as i64) * i64::from(res);
-    let params = SyntheticParams::for_asset(&asset.to_ascii_uppercase());
+    let n = u64::from(days) * 86_400 / u64::from(res.max(1));
+    if n == 0 || n > MAX_SYNTH_CANDLES {
+        return Err(CliError::input(format!(
+            "--days {days} at {res} s makes {n} candles; 1 to {MAX_SYNTH_CANDLES} allowed"
+        )));
+    }
+    let start = i64::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(i64::from(res)))
+        .and_then(|span| end.checked_sub(span))
+        .ok_or_else(|| {
+            CliError::input(format!("--to {end}: the series would start before year 0"))
+        })?;
+    let n = n as usize;
+    let params = SyntheticParams::for_asset(asset);
     let c = params.generate(start, res, n, seed).map_err(input)?;
     let path = Cache::open_default().store(&c).map_err(runtime)?;
     println!(

@@ -29,7 +29,7 @@ use crate::{CliError, CliResult};
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
     /// Asset (experiment and quick).
-    #[arg(long, default_value = "BTC")]
+    #[arg(long, default_value = "BTC", value_parser = crate::cmd::args::asset)]
     asset: String,
     /// Training epochs of neural models.
     #[arg(long)]
@@ -44,16 +44,18 @@ pub struct Common {
     /// Seed (prompt placement, sampling, weights).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Walk-forward folds.
-    #[arg(long)]
+    /// Walk-forward folds (sweep: 1 unless given).
+    #[arg(long, value_parser = crate::cmd::args::at_least_one)]
     folds: Option<usize>,
-    /// Prompts per fold and asset (thinned evenly from the validator cadence).
-    #[arg(long)]
+    /// Prompts per fold and asset, thinned evenly from the validator cadence (sweep: 8 unless
+    /// given).
+    #[arg(long, value_parser = crate::cmd::args::at_least_one)]
     max_prompts: Option<usize>,
     /// Use the synthetic market even when real data exist.
     #[arg(long)]
     synthetic: bool,
-    /// Only real data: fail instead of falling back to the synthetic market.
+    /// Only real data: fail instead of falling back to the synthetic market (sweep: always,
+    /// unless --synthetic).
     #[arg(long, conflicts_with = "synthetic")]
     real_only: bool,
     /// Train again even when an identical run (same spec, data and seed) is in the registry.
@@ -279,7 +281,13 @@ pub fn experiment(
             ModelChoice::Baseline(b.to_string())
         }
         None => {
-            let names: Vec<&str> = blocks.iter().map(String::as_str).collect();
+            // Python names (TransformerBlock, GBMHead, …) are accepted as aliases.
+            let names = blocks
+                .iter()
+                .map(|b| models::aliases::canonical_block(b))
+                .collect::<Result<Vec<&str>, String>>()
+                .map_err(CliError::input)?;
+            let head = models::aliases::canonical_head(head).map_err(CliError::input)?;
             let mut spec = ModelSpec::new(tf, &names, head);
             if let Some(d) = c.d_model {
                 spec.d_model = d;
@@ -348,12 +356,58 @@ struct SweepOut {
     errors: Vec<String>,
 }
 
-/// `synth-city sweep`.
-pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> CliResult {
-    let tfs = match tf {
-        "both" => vec![Timeframe::Low5m, Timeframe::High1m],
-        s => vec![timeframe(s)?],
-    };
+/// Walk-forward folds of a sweep unless `--folds` is given.
+pub const SWEEP_FOLDS: usize = 1;
+/// Prompts per fold and asset of a sweep unless `--max-prompts` is given.
+pub const SWEEP_PROMPTS: usize = 8;
+
+/// What a sweep will run, resolved from its arguments (`sweep --dry-run` prints it).
+#[derive(Debug, Serialize)]
+struct SweepPlan {
+    presets: Vec<String>,
+    folds: usize,
+    max_prompts: usize,
+    /// `real` (the default) or `synthetic` (`--synthetic`).
+    data: &'static str,
+    competitions: Vec<PlannedCompetition>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedCompetition {
+    timeframe: &'static str,
+    assets: Vec<String>,
+    /// Assets of the competition's list left out, with why (default asset list only).
+    skipped: Vec<String>,
+}
+
+/// True when real history of `asset` at the timeframe's step and at 1 minute (the truth) is in
+/// the cache or the shared data folder (the places `models::data::load_history` reads).
+fn has_real_data(asset: &str, tf: Timeframe) -> bool {
+    let cache = market::Cache::open_default();
+    let shared = market::home::shared_dir();
+    let file = models::data::file_asset(asset);
+    [60, tf.step_secs()].iter().all(|&res| {
+        let in_cache = [asset.to_string(), file.clone()]
+            .iter()
+            .any(|a| cache.path(a, res, market::Provenance::Real).exists());
+        let in_shared = shared.as_ref().is_some_and(|d| {
+            d.join("data")
+                .join(format!("{file}_{}m.csv.gz", res / 60))
+                .exists()
+        });
+        in_cache || in_shared
+    })
+}
+
+/// Resolves presets, assets and the walk-forward size of a sweep. Real data only unless
+/// `--synthetic`: an asset named in `--assets` without real data is an error; one of the default
+/// list is skipped.
+fn sweep_plan(
+    presets: &[String],
+    assets: &[String],
+    tfs: &[Timeframe],
+    c: &Common,
+) -> Result<SweepPlan, CliError> {
     let names: Vec<String> = if presets.is_empty() {
         models::baselines::BASELINE_NAMES
             .iter()
@@ -371,23 +425,97 @@ pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> Cli
             )));
         }
     }
-    let (mut results, mut errors, mut weighted) = (Vec::new(), Vec::new(), Vec::new());
-    for tf in tfs {
-        let cfg0 = config(c, tf, "BTC", ModelChoice::Baseline("gbm".into()));
-        let list: Vec<String> = if assets.is_empty() {
+    let mut competitions = Vec::new();
+    for &tf in tfs {
+        let mut planned = PlannedCompetition {
+            timeframe: tf.as_str(),
+            assets: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let explicit = !assets.is_empty();
+        let list: Vec<String> = if explicit {
+            assets.to_vec()
+        } else {
+            let cfg0 = config(c, tf, "BTC", ModelChoice::Baseline("gbm".into()));
             cfg0.prompt_config()
                 .asset_list
                 .iter()
                 .map(|s| s.to_string())
                 .collect()
-        } else {
-            assets.to_vec()
         };
+        for asset in list {
+            if c.synthetic || has_real_data(&asset, tf) {
+                planned.assets.push(asset);
+            } else if explicit {
+                return Err(CliError::input(format!(
+                    "--assets {asset}: no real {} data (cache or shared data folder); import or \
+                     download it, or pass --synthetic",
+                    tf.as_str()
+                )));
+            } else {
+                planned.skipped.push(format!("{asset}: no real data"));
+            }
+        }
+        competitions.push(planned);
+    }
+    Ok(SweepPlan {
+        presets: names,
+        folds: c.folds.unwrap_or(SWEEP_FOLDS),
+        max_prompts: c.max_prompts.unwrap_or(SWEEP_PROMPTS),
+        data: if c.synthetic { "synthetic" } else { "real" },
+        competitions,
+    })
+}
+
+/// `synth-city sweep`.
+pub fn sweep(
+    presets: &[String],
+    assets: &[String],
+    tf: &str,
+    c: &Common,
+    dry_run: bool,
+) -> CliResult {
+    let tfs = match tf {
+        "both" => vec![Timeframe::Low5m, Timeframe::High1m],
+        s => vec![timeframe(s)?],
+    };
+    let plan = sweep_plan(presets, assets, &tfs, c)?;
+    if dry_run {
+        if c.json {
+            json_out(&plan)?;
+        } else {
+            println!(
+                "presets {}; {} fold(s), {} prompts per fold and asset, {} data",
+                plan.presets.join(","),
+                plan.folds,
+                plan.max_prompts,
+                plan.data
+            );
+            for p in &plan.competitions {
+                println!("{}: {}", p.timeframe, p.assets.join(","));
+                for s in &p.skipped {
+                    println!("  skipped {s}");
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut c = c.clone();
+    c.folds = Some(plan.folds);
+    c.max_prompts = Some(plan.max_prompts);
+    c.real_only = !c.synthetic;
+    let c = &c;
+    let names = plan.presets.clone();
+    let (mut results, mut errors, mut weighted) = (Vec::new(), Vec::new(), Vec::new());
+    for (tf, planned) in tfs.into_iter().zip(&plan.competitions) {
+        let cfg0 = config(c, tf, "BTC", ModelChoice::Baseline("gbm".into()));
+        for s in &planned.skipped {
+            errors.push(format!("{s} ({})", tf.as_str()));
+        }
         let mut loaded = Vec::new();
-        for asset in &list {
-            let asset = asset.to_uppercase();
-            match load(c, tf, &asset) {
-                Ok(d) => loaded.push((asset, d)),
+        for asset in &planned.assets {
+            match load(c, tf, asset) {
+                Ok(d) => loaded.push((asset.clone(), d)),
                 Err(e) => errors.push(format!("{} {}", e, tf.as_str())),
             }
         }
@@ -444,6 +572,16 @@ pub fn sweep(presets: &[String], assets: &[String], tf: &str, c: &Common) -> Cli
             });
         }
         results.extend(rows);
+    }
+    if results.is_empty() {
+        return Err(CliError::runtime(format!(
+            "no sweep run succeeded: {}",
+            if errors.is_empty() {
+                "nothing to run".to_string()
+            } else {
+                errors.join("; ")
+            }
+        )));
     }
     if c.json {
         json_out(&SweepOut {

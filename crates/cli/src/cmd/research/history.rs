@@ -45,16 +45,16 @@ pub struct HistoryArgs {
     #[arg(long, value_enum, default_value = "recent")]
     order: Order,
     /// Only runs scored on this asset (ranked by their score on it).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::args::asset)]
     asset: Option<String>,
     /// Only runs at this timeframe.
     #[arg(long, value_enum)]
     timeframe: Option<Timeframe>,
     /// Only runs whose backbone uses this block.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::args::block)]
     block: Option<String>,
     /// Only runs with this head.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::args::head)]
     head: Option<String>,
     /// Show how each block and head has done instead of the run list.
     #[arg(long)]
@@ -66,10 +66,21 @@ pub struct HistoryArgs {
 
 #[derive(Subcommand, Debug)]
 enum ShowCmd {
-    /// One run: metrics per asset and interval, artifacts, plots.
+    /// One run: metrics per asset and interval, artifacts, plots. A pipeline run id shows the
+    /// pipeline's report: stages, experiments and agent transcripts.
     Show {
-        /// Run id (or a unique prefix of a run or experiment id).
+        /// Run id (or a unique prefix of a run, experiment or pipeline run id).
         id: String,
+        /// Machine-readable JSON on stdout (a pipeline run: its saved records, transcripts
+        /// included).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The saved pipeline runs (`synth-city pipeline`), newest first.
+    Pipelines {
+        /// At most this many loops.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         /// Machine-readable JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -80,7 +91,7 @@ enum ShowCmd {
 #[derive(Args, Debug)]
 pub struct ChampionArgs {
     /// Only this asset.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::args::asset)]
     asset: Option<String>,
     /// Only this timeframe.
     #[arg(long, value_enum)]
@@ -95,8 +106,10 @@ fn open() -> Result<Archive, CliError> {
 }
 
 pub fn history(a: HistoryArgs) -> CliResult {
-    if let Some(ShowCmd::Show { id, json }) = a.show {
-        return show(&id, json);
+    match a.show {
+        Some(ShowCmd::Show { id, json }) => return show(&id, json),
+        Some(ShowCmd::Pipelines { limit, json }) => return pipelines(limit, json),
+        None => {}
     }
     if a.limit == 0 {
         return Err(CliError::input("--limit must be at least 1"));
@@ -197,9 +210,103 @@ fn row(r: &RunRecord) -> String {
     )
 }
 
+/// `history pipelines`: the saved pipeline loops, newest first.
+fn pipelines(limit: usize, json: bool) -> CliResult {
+    if limit == 0 {
+        return Err(CliError::input("--limit must be at least 1"));
+    }
+    let archive = open()?;
+    let loops = agents::saved::list(&archive, limit);
+    if json {
+        print_json(&loops)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if loops.is_empty() {
+        println!("no pipeline runs saved yet (`synth-city pipeline` saves one per loop)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<21} {:>4} {:<7} {:>5} {:>11} {:>10}  STAGES",
+        "PIPELINE RUN", "LOOP", "RESULT", "EXPS", "TRANSCRIPTS", "BEST CRPS"
+    );
+    for l in &loops {
+        println!(
+            "{:<21} {:>4} {:<7} {:>5} {:>11} {:>10}  {}",
+            l.run_id,
+            l.loop_n,
+            if l.success { "ok" } else { "failed" },
+            l.experiments,
+            l.transcripts,
+            num(l.best_crps),
+            l.stages.join(" ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `history show ID` for a saved pipeline run: each loop's stages, experiments and transcripts.
+fn show_pipeline(loops: &[(agents::saved::SavedLoop, serde_json::Value)], json: bool) -> CliResult {
+    if json {
+        let records: Vec<&serde_json::Value> = loops.iter().map(|(_, v)| v).collect();
+        print_json(&records)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (l, v) in loops {
+        let report = &v["report"];
+        println!("pipeline run {}  loop {}", l.run_id, l.loop_n);
+        println!("result       {}", if l.success { "ok" } else { "failed" });
+        println!("best crps    {}", num(l.best_crps));
+        println!("saved as     {}", l.key);
+        println!("stages");
+        for st in report["stages"].as_array().into_iter().flatten() {
+            let stopped = st["stopped"]
+                .as_str()
+                .map(|s| format!("  (stopped: {})", clip(s, 100)))
+                .unwrap_or_default();
+            println!(
+                "  {:<12} {:<7} attempts {}  {}{stopped}",
+                st["name"].as_str().unwrap_or("?"),
+                if st["success"].as_bool() == Some(true) {
+                    "ok"
+                } else {
+                    "failed"
+                },
+                st["attempts"],
+                clip(st["summary"].as_str().unwrap_or(""), 80)
+            );
+        }
+        println!("experiments");
+        for e in v["experiments"].as_array().into_iter().flatten() {
+            println!("  {}", clip(&e.to_string(), 110));
+        }
+        println!(
+            "transcripts (`history show {} --json` prints them)",
+            l.run_id
+        );
+        for t in report["transcripts"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<12} {} messages",
+                t["agent"].as_str().unwrap_or("?"),
+                t["messages"].as_array().map_or(0, Vec::len)
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn show(id: &str, json: bool) -> CliResult {
     let archive = open()?;
-    let rec = archive.registry.get_run(id).map_err(cli_err)?;
+    let rec = match archive.registry.get_run(id) {
+        Ok(rec) => rec,
+        Err(e) if e.kind == research::ErrorKind::NotFound => {
+            match agents::saved::find(&archive, id).map_err(CliError::input)? {
+                Some(loops) => return show_pipeline(&loops, json),
+                None => return Err(cli_err(e)),
+            }
+        }
+        Err(e) => return Err(cli_err(e)),
+    };
     let plots = research::report::plots_for(&archive, &rec).map_err(cli_err)?;
     if json {
         let artifacts: Vec<_> = rec
