@@ -7,8 +7,10 @@ positions, final LayerNorm, no dropout); head = LayerNorm + Linear(64 -> 2) on t
 sigma = scale * exp(clamp(0.1*raw)), mu = 0.1*scale*tanh(0.1*raw); closed-form Gaussian CRPS
 in bps over 60 targets; AdamW(lr 1e-3, wd 1e-4) with global-norm clipping at 1.0; f32, CPU.
 
-Usage: python3 torch_train_bench.py [--threads N] [--steps N]
-Prints steps/s for each model as JSON.
+Usage: python3 torch_train_bench.py [--threads N] [--steps N] [--flush-denormal]
+Prints steps/s for each model as JSON, with the CPU model, its SIMD flags and the denormal mode
+(--flush-denormal: torch.set_flush_denormal(True), flush-to-zero + denormals-are-zero, as the
+Rust side's training does; the fair comparison).
 """
 import argparse
 import json
@@ -97,13 +99,40 @@ def bench(kind, steps):
     return steps / dt
 
 
+SIMD_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16",
+              "avx512_vnni", "amx_tile", "amx_bf16"]
+
+
+def cpu():
+    """The CPU model and the SIMD flags the kernels can use (Linux /proc/cpuinfo)."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                if model != "unknown" and flags:
+                    break
+    except OSError:
+        pass
+    return f"{model} [{' '.join(f for f in SIMD_FLAGS if f in flags)}]"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True): flush-to-zero + denormals-are-zero")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    out = {"torch": torch.__version__, "threads": a.threads}
+    flushed = torch.set_flush_denormal(True) if a.flush_denormal else False
+    out = {"torch": torch.__version__, "threads": a.threads, "cpu": cpu(),
+           "isa": torch.backends.cpu.get_cpu_capability(),
+           "denormals": "FTZ+DAZ" if flushed else "IEEE"}
     for kind in ["lstm2", "transformer2"]:
         out[kind + "_steps_per_s"] = round(bench(kind, a.steps), 3)
     print(json.dumps(out))

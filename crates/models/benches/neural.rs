@@ -1,6 +1,9 @@
 //! Neural benches: sampling 1000 × 289 paths for one asset, and training steps of a 2-layer
 //! LSTM and a 2-layer Transformer encoder at batch 32, seq 256, d_model 64 (compare with
 //! `benches/models/torch_train_bench.py`). Run with `RAYON_NUM_THREADS=1` for one core.
+//! Every figure is preceded by the CPU model, its SIMD flags and the denormal mode. Training
+//! runs with flush-to-zero + denormals-are-zero (`models::fpenv`, as `train::fit` does) unless
+//! `BENCH_DENORMALS=ieee`; sampling always flushes (as every forecast does).
 
 use candle_core::Device;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -32,6 +35,54 @@ fn history(n: usize) -> Candles {
     c
 }
 
+/// The CPU model (Linux `/proc/cpuinfo`) and the SIMD extensions the kernels can use.
+fn cpu() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    #[allow(unused_mut)]
+    let mut flags: Vec<&str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! have {
+            ($($f:tt),*) => {
+                $(if std::is_x86_feature_detected!($f) { flags.push($f); })*
+            };
+        }
+        have!(
+            "avx2",
+            "fma",
+            "avx512f",
+            "avx512bw",
+            "avx512dq",
+            "avx512vl",
+            "avx512bf16",
+            "avx512vnni"
+        );
+    }
+    format!("{model} [{}]", flags.join(" "))
+}
+
+/// The CPU and the calling thread's denormal mode, printed before each figure.
+fn describe(name: &str) {
+    let mode = if models::fpenv::denormals_flushed() {
+        "FTZ+DAZ"
+    } else {
+        "IEEE denormals"
+    };
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+    eprintln!(
+        "{name}: cpu {}; {mode} in training; rayon threads {threads}",
+        cpu()
+    );
+}
+
 fn sampling(c: &mut Criterion) {
     models::alloc::keep_freed_memory();
     let hist = history(400);
@@ -47,9 +98,9 @@ fn sampling(c: &mut Criterion) {
             num_simulations: 1000,
             seed: 3,
         };
-        c.bench_function(&format!("forecast_1000x289_mlp_{head}"), |b| {
-            b.iter(|| model.forecast(&req).unwrap())
-        });
+        let name = format!("forecast_1000x289_mlp_{head}");
+        describe(&name);
+        c.bench_function(&name, |b| b.iter(|| model.forecast(&req).unwrap()));
     }
 }
 
@@ -86,6 +137,11 @@ fn windows(n: usize) -> Vec<Window> {
 
 fn training(c: &mut Criterion) {
     models::alloc::keep_freed_memory();
+    if std::env::var("BENCH_DENORMALS").as_deref() != Ok("ieee") {
+        // As `train::fit`: this thread and every rayon worker flush denormals.
+        models::fpenv::install();
+        models::fpenv::flush_denormals();
+    }
     let mut g = c.benchmark_group("train_step_b32_t256_d64");
     g.sample_size(10);
     let lstm = ComponentSpec {
@@ -114,6 +170,7 @@ fn training(c: &mut Criterion) {
             },
         )
         .unwrap();
+        describe(&format!("train_step_b32_t256_d64/{name}"));
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut noise = Noise::new(0, &Device::Cpu);

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod experiment;
 pub mod features;
 pub mod forecaster;
+pub mod fpenv;
 pub mod heads;
 pub mod loss;
 pub mod neural;

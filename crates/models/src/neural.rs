@@ -223,6 +223,17 @@ impl NeuralModel {
         n_paths: usize,
         seed: u64,
     ) -> Result<PathSet, ModelError> {
+        crate::fpenv::with_flushed_denormals(|| self.sample_flushed(w, start_price, n_paths, seed))
+    }
+
+    /// [`Self::sample_window`] on a thread that flushes denormals (crate::fpenv).
+    fn sample_flushed(
+        &self,
+        w: &Window,
+        start_price: f64,
+        n_paths: usize,
+        seed: u64,
+    ) -> Result<PathSet, ModelError> {
         let dev = self.store.device().clone();
         let b = batch(
             &[w],

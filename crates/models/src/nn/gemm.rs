@@ -44,14 +44,23 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// Whether a strided (rows, cols) view fits in `len` elements.
+/// Whether a strided (rows, cols) view fits in `len` elements. Checked arithmetic: a wrapped
+/// product must not pass for an index inside the buffer.
 fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
-    rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    (rows - 1)
+        .checked_mul(rs)
+        .zip((cols - 1).checked_mul(cs))
+        .and_then(|(r, c)| r.checked_add(c))
+        .is_some_and(|last| last < len)
 }
 
 /// `dst ← a · b` (or `dst += a · b` when `accumulate`), with `dst` the strided
 /// (a.rows, b.cols) view of `out` with row stride `dst_rs` and column stride 1. Errors on
-/// mismatched shapes or views that do not fit their buffers.
+/// mismatched shapes, views that do not fit their buffers, or output rows that overlap
+/// (`dst_rs` < b.cols with more than one row: two results would share one element).
 pub fn gemm(out: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) -> Result<()> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k {
@@ -62,6 +71,9 @@ pub fn gemm(out: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) ->
         || !fits(b.data.len(), k, n, b.rs, b.cs)
     {
         candle_core::bail!("gemm: a view does not fit its buffer");
+    }
+    if m > 1 && n > 0 && dst_rs < n {
+        candle_core::bail!("gemm: output rows overlap (row stride {dst_rs} < {n} columns)");
     }
     if m == 0 || n == 0 {
         return Ok(());
@@ -82,8 +94,9 @@ pub fn gemm(out: &mut [f32], dst_rs: usize, a: Mat, b: Mat, accumulate: bool) ->
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: every view was checked above to lie inside its slice; `out` is borrowed mutably
-    // and so cannot alias `a` or `b`.
+    // SAFETY: every view was checked above to lie inside its slice (without overflow), the
+    // output's elements are distinct (rows do not overlap, column stride 1), and `out` is
+    // borrowed mutably and so cannot alias `a` or `b`.
     unsafe {
         gemm::gemm(
             m,
@@ -160,5 +173,32 @@ mod tests {
         // Shapes that do not match, or a view past its buffer, are errors.
         assert!(gemm(&mut out, 3, am, bm, false).is_err());
         assert!(gemm(&mut out[..10], 3, a_sub, b_sub, false).is_err());
+    }
+
+    #[test]
+    fn overflowing_strides_and_overlapping_rows_are_errors() {
+        let a = vec![1f32; 16];
+        let m = Mat::rows(&a, 4, 4);
+        let mut out = vec![0f32; 16];
+        // Row strides whose products wrap around usize must not pass the bounds check.
+        for rs in [usize::MAX, usize::MAX / 3 + 1, 1 << (usize::BITS - 1)] {
+            let huge = Mat { rs, ..m };
+            assert!(gemm(&mut out, 4, huge, m, false).is_err(), "a rs {rs}");
+            assert!(gemm(&mut out, 4, m, huge, false).is_err(), "b rs {rs}");
+            assert!(gemm(&mut out, rs, m, m, false).is_err(), "dst rs {rs}");
+        }
+        let wide = Mat {
+            cs: usize::MAX / 2,
+            ..m
+        };
+        assert!(gemm(&mut out, 4, wide, m, false).is_err());
+        // Output rows that share elements (row stride < columns) are refused; one row, or
+        // rows that just touch, are fine.
+        assert!(gemm(&mut out, 3, m, m, false).is_err());
+        assert!(gemm(&mut out, 0, m, m, true).is_err());
+        let row = Mat::rows(&a, 1, 4);
+        assert!(gemm(&mut out, 0, row, m, false).is_ok());
+        assert!(gemm(&mut out, 4, m, m, false).is_ok());
+        assert!(out.iter().all(|&v| v == 4.0));
     }
 }

@@ -164,3 +164,18 @@ pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor
         LayerNorm { eps: eps as f32 },
     )
 }
+
+/// Forward then backward of rows of `d` values of `x` (weight and bias from `g`), one buffer:
+/// y, then dx, dw, db (for `simd`'s comparison of the builds).
+#[cfg(test)]
+pub(crate) fn test_rows(x: &[f32], g: &[f32], d: usize) -> Vec<f32> {
+    let n = x.len() / d * d;
+    let (x, g) = (&x[..n], &g[..n]);
+    let (w, b) = (&g[..d], &x[..d]);
+    let mut y = vec![0f32; n];
+    normalise(x, w, b, &mut y, 1e-5);
+    let mut out = vec![0f32; n + 2 * d];
+    backward(x, w, g, &mut out, 1e-5);
+    y.extend(out);
+    y
+}

@@ -144,6 +144,16 @@ pub fn fit(
     val: &[Window],
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<TrainReport, ModelError> {
+    // Recurrent backward passes produce denormals: flush them while training (crate::fpenv).
+    crate::fpenv::with_flushed_denormals(|| fit_flushed(model, train, val, on_epoch))
+}
+
+fn fit_flushed(
+    model: &mut NeuralModel,
+    train: &[Window],
+    val: &[Window],
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<TrainReport, ModelError> {
     if train.is_empty() {
         return Err(ModelError::Data("no training windows".into()));
     }

@@ -4,6 +4,7 @@ mod baselines;
 mod eval;
 mod experiment_artifacts;
 mod forecast_quality;
+mod fpenv;
 mod neural_blocks;
 mod neural_features;
 mod neural_loss;
