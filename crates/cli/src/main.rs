@@ -64,6 +64,8 @@ fn init_tracing(verbose: u8) {
 fn main() -> ExitCode {
     // Tensor ops allocate large buffers per op: keep freed memory instead of unmapping it.
     models::alloc::keep_freed_memory();
+    // Rayon workers flush denormals (models::fpenv; training and sampling scope it themselves).
+    models::fpenv::install();
     // `.env` files first: they may set what the arguments' defaults read.
     cmd::env::load();
     let cli = Cli::parse();
