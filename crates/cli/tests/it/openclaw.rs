@@ -45,6 +45,17 @@ fn sc(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
+/// `synth-city ARGS` as [`sc`], with no `openclaw` CLI to find (neither on `PATH` nor named).
+fn sc_without_openclaw(home: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    output(
+        isolated(crate::bin(), home)
+            .args(args)
+            .env("PATH", "/nonexistent")
+            .env_remove("SYNTH_CITY_OPENCLAW_BIN")
+            .envs(envs.iter().copied()),
+    )
+}
+
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -72,7 +83,7 @@ fn install_sets_the_skill_entry_in_openclaws_config() {
         r#"{"gateway": {"port": 19001}, "skills": {"entries": {"weather": {"enabled": true}}}}"#,
     )
     .unwrap();
-    let (code, out, err) = sc(
+    let (code, out, err) = sc_without_openclaw(
         h,
         &[
             "openclaw",
@@ -82,7 +93,7 @@ fn install_sets_the_skill_entry_in_openclaws_config() {
             "--key",
             "sck_testkey123",
         ],
-        &[("PATH", "/nonexistent")],
+        &[],
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("openclaw.json"), "{out}");
@@ -112,13 +123,10 @@ fn install_sets_the_skill_entry_in_openclaws_config() {
     );
 
     // OPENCLAW_STATE_DIR moves the config and the default workspace, as in OpenClaw.
-    let (code, _, err) = sc(
+    let (code, _, err) = sc_without_openclaw(
         h,
         &["openclaw", "install", "--key", "sck_other"],
-        &[
-            ("PATH", "/nonexistent"),
-            ("OPENCLAW_STATE_DIR", "~/oc-state"),
-        ],
+        &[("OPENCLAW_STATE_DIR", "~/oc-state")],
     );
     assert_eq!(code, 0, "{err}");
     let c = read_json(&h.join("h/oc-state/openclaw.json"));
@@ -130,20 +138,13 @@ fn install_sets_the_skill_entry_in_openclaws_config() {
     // A JSON5 config with no openclaw CLI to edit it is refused and left untouched.
     let json5 = "// mine\n{gateway: {port: 1,},}\n";
     std::fs::write(&cfg, json5).unwrap();
-    let (code, _, err) = sc(
-        h,
-        &["openclaw", "install", "--key", "sck_testkey123"],
-        &[("PATH", "/nonexistent")],
-    );
+    let (code, _, err) =
+        sc_without_openclaw(h, &["openclaw", "install", "--key", "sck_testkey123"], &[]);
     assert_ne!(code, 0);
     assert!(err.contains("not plain JSON"), "{err}");
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), json5);
     // Keys that would break the settings are refused (exit 2).
-    let (code, _, err) = sc(
-        h,
-        &["openclaw", "install", "--key", "sck_a'b"],
-        &[("PATH", "/nonexistent")],
-    );
+    let (code, _, err) = sc_without_openclaw(h, &["openclaw", "install", "--key", "sck_a'b"], &[]);
     assert_eq!(code, 2, "{err}");
 }
 

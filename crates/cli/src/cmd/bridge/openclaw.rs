@@ -100,7 +100,10 @@ pub fn run(cmd: Cmd) -> CliResult {
                     ""
                 }
             );
-            eprintln!("run `synth-city openclaw check` to verify (restart a running OpenClaw gateway to pick up new skills)");
+            eprintln!(
+                "run `synth-city openclaw check` to verify; a running OpenClaw picks the skill up \
+                 on the next agent turn"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check {
