@@ -23,6 +23,10 @@ pub const MAX_SIMULATIONS: usize = 10_000;
 pub struct RequestBody {
     /// The prompt; required.
     pub simulation_input: Option<SimulationInput>,
+    /// The synapse's `timeout`, echoed in the answer's `timeout` header as bittensor's axon does
+    /// (any JSON: only a number is used).
+    #[serde(default)]
+    pub timeout: Option<serde_json::Value>,
 }
 
 /// A request the miner cannot answer.
@@ -50,6 +54,8 @@ pub struct Prompt {
     pub n_points: usize,
     /// LOW / HIGH / other.
     pub timeframe: Timeframe,
+    /// The body's `timeout` when it is a finite non-negative number.
+    pub body_timeout: Option<f64>,
 }
 
 /// Parses and checks a request body.
@@ -57,6 +63,11 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     let inv = |m: String| AnswerError::Invalid(m);
     let b: RequestBody = serde_json::from_slice(body)
         .map_err(|e| inv(format!("body is not a Simulation synapse: {e}")))?;
+    let body_timeout = b
+        .timeout
+        .as_ref()
+        .and_then(serde_json::Value::as_f64)
+        .filter(|t| t.is_finite() && *t >= 0.0);
     let input = b
         .simulation_input
         .ok_or_else(|| inv("missing simulation_input".into()))?;
@@ -80,6 +91,7 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
         start_unix,
         n_points,
         timeframe,
+        body_timeout,
     })
 }
 

@@ -1,11 +1,14 @@
 //! The HTTP axon: `POST /Simulation` with bittensor's middleware order (headers → blacklist
-//! 403 → verify 401 → forward), plus `GET /metrics`.
+//! 403 → verify 401 → forward), plus `GET /metrics`. Every `/Simulation` response, answer or
+//! refusal, carries bittensor's axon headers ([`crate::axon_headers`]).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::rejection::{BytesRejection, ExtensionRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +16,7 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::answer::{parse_prompt, AnswerError, Answerer};
+use crate::axon_headers::{AxonIdentity, ResponseFacts};
 use crate::headers::DendriteHeaders;
 use crate::metagraph::{BlacklistPolicy, Metagraph};
 use crate::metrics::{Metrics, UNKNOWN_VALIDATOR};
@@ -46,6 +50,7 @@ pub struct AxonState {
     prices: PriceFeed,
     metrics: Arc<Metrics>,
     slots: Semaphore,
+    identity: AxonIdentity,
 }
 
 impl AxonState {
@@ -57,6 +62,7 @@ impl AxonState {
         prices: PriceFeed,
     ) -> Self {
         let slots = Semaphore::new(config.max_concurrent_answers.max(1));
+        let identity = AxonIdentity::new(config.hotkey.clone());
         Self {
             config,
             metagraph: RwLock::new(Arc::new(metagraph)),
@@ -65,6 +71,7 @@ impl AxonState {
             prices,
             metrics: Arc::new(Metrics::new()),
             slots,
+            identity,
         }
     }
 
@@ -93,10 +100,16 @@ pub fn router(state: Arc<AxonState>) -> Router {
         .with_state(state)
 }
 
+/// The `bt_header_axon_status_message` of a refusal, carried from [`refuse`] to the headers.
+#[derive(Debug, Clone)]
+struct StatusMessage(String);
+
 /// An error response as the Python axon sends it: `{"message": …}` with the status.
 fn refuse(status: StatusCode, message: String) -> Response {
     let body = serde_json::json!({ "message": message }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    resp.extensions_mut().insert(StatusMessage(message));
+    resp
 }
 
 fn now_ns() -> u128 {
@@ -152,23 +165,69 @@ async fn metrics(State(st): State<Arc<AxonState>>) -> Response {
     ([(header::CONTENT_TYPE, ct)], st.metrics.render()).into_response()
 }
 
-async fn simulation(State(st): State<Arc<AxonState>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The body of a successful answer, for its headers: the length sent and the body's `timeout`.
+#[derive(Debug, Clone, Copy)]
+struct AnswerFacts {
+    body_timeout: Option<f64>,
+}
+
+async fn simulation(
+    State(st): State<Arc<AxonState>>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let t0 = Instant::now();
-    let (validator, resp) = handle(&st, &headers, body, t0).await;
+    let axon_nonce = now_ns();
+    let parsed = DendriteHeaders::parse(&headers);
+    let (validator, mut resp) = match body {
+        Ok(body) => handle(&st, parsed.as_ref(), &headers, body, t0).await,
+        Err(e) => (UNKNOWN_VALIDATOR.into(), refuse(e.status(), e.body_text())),
+    };
+    let status = resp.status();
+    let message = match resp.extensions_mut().remove::<StatusMessage>() {
+        Some(StatusMessage(m)) => m,
+        None if status == StatusCode::OK => "Success".into(),
+        None => status.canonical_reason().unwrap_or("Error").into(),
+    };
+    let body_timeout = resp
+        .extensions_mut()
+        .remove::<AnswerFacts>()
+        .and_then(|a| a.body_timeout);
+    let body_len = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or_else(|| {
+            use axum::body::HttpBody;
+            resp.body().size_hint().exact().unwrap_or(0) as usize
+        });
+    let facts = ResponseFacts {
+        status,
+        message: &message,
+        process_time: t0.elapsed(),
+        axon_nonce,
+        request: parsed.as_ref().ok(),
+        peer: peer.ok().map(|ConnectInfo(a)| a),
+        body_timeout,
+        body_len,
+    };
+    crate::axon_headers::apply(resp.headers_mut(), &st.identity, &facts);
     st.metrics
-        .request(&validator, resp.status().as_u16(), t0.elapsed());
+        .request(&validator, status.as_u16(), t0.elapsed());
     resp
 }
 
 /// The middleware chain; returns the validator label for metrics and the response.
 async fn handle(
     st: &Arc<AxonState>,
+    parsed: Result<&DendriteHeaders, &crate::headers::HeaderError>,
     headers: &HeaderMap,
     body: Bytes,
     t0: Instant,
 ) -> (String, Response) {
     // 1. Headers (400 when one does not parse).
-    let d = match DendriteHeaders::parse(headers) {
+    let d = match parsed {
         Ok(d) => d,
         Err(e) => {
             return (
@@ -203,7 +262,7 @@ async fn handle(
     };
     let validator = d.hotkey.clone().unwrap_or_else(|| UNKNOWN_VALIDATOR.into());
     // 3. Verify (401): nonce, signature, then record the nonce.
-    if let Err(e) = verify(st, &d) {
+    if let Err(e) = verify(st, d) {
         tracing::info!(hotkey = %validator, error = %e, "not verified");
         return (
             validator,
@@ -284,6 +343,7 @@ async fn handle(
         ans.fallback,
     );
     tracing::info!(hotkey = %validator, asset = %prompt.input.asset, timeframe = prompt.timeframe.label(), model = %ans.model, ms = t0.elapsed().as_millis() as u64, "answered");
+    let body_timeout = prompt.body_timeout;
     let gzipped = wire.is_some();
     let payload = wire.unwrap_or_else(|| ans.body.clone());
     if st.config.self_check {
@@ -305,6 +365,7 @@ async fn handle(
     if gzipped {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    resp.extensions_mut().insert(AnswerFacts { body_timeout });
     (validator, resp)
 }
 

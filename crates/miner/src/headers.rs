@@ -39,6 +39,10 @@ pub struct DendriteHeaders {
     pub body_hash: String,
     /// `bt_header_axon_hotkey`: the miner hotkey the validator believes it is calling.
     pub axon_hotkey: Option<String>,
+    /// `bt_header_axon_ip`: our address as the caller knows it (echoed on refusals).
+    pub axon_ip: Option<String>,
+    /// `bt_header_axon_port`, as sent (echoed on refusals when it is a port number).
+    pub axon_port: Option<String>,
 }
 
 /// A header that is present but does not parse (the Python axon answers 400).
@@ -109,6 +113,8 @@ impl DendriteHeaders {
             ip: text(map, "bt_header_dendrite_ip")?,
             body_hash: text(map, "computed_body_hash")?.unwrap_or_default(),
             axon_hotkey: text(map, "bt_header_axon_hotkey")?,
+            axon_ip: text(map, "bt_header_axon_ip")?,
+            axon_port: text(map, "bt_header_axon_port")?,
         })
     }
 
@@ -129,7 +135,7 @@ impl DendriteHeaders {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use axum::http::HeaderValue;
 

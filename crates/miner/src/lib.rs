@@ -5,11 +5,13 @@
 //! - [`answer`], [`champion`], [`registry`], [`history`], [`wire`], [`prices`]: answers from the
 //!   research registry's champion (reference GBM as fallback) conditioned on recent history,
 //!   written straight to the validator's JSON, from live Pyth Hermes prices or a static table.
-//! - [`axon`], [`metrics`]: the HTTP server and its Prometheus metrics.
+//! - [`axon`], [`axon_headers`], [`metrics`]: the HTTP server, the bittensor response headers it
+//!   sets, and its Prometheus metrics.
 //! - `chain` (cargo feature `chain`): the metagraph from subtensor and `serve_axon`.
 
 pub mod answer;
 pub mod axon;
+pub mod axon_headers;
 #[cfg(feature = "chain")]
 pub mod chain;
 pub mod champion;

@@ -1,7 +1,9 @@
-//! Integration tests of the miner: a signed round trip against the axon on loopback, the
+//! Integration tests of the miner: a signed round trip against the axon on loopback (and with
+//! bittensor's own Python `Dendrite` when it is installed), the
 //! registry's champions, and the live price clients against stub Hermes, Lazer and Hyperliquid
 //! servers.
 
+mod bittensor_client;
 mod hermes;
 mod pro_prices;
 mod registry;

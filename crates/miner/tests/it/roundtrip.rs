@@ -363,3 +363,155 @@ async fn unavailable_live_price_is_a_clear_503() {
     assert_eq!(status, 503);
     assert!(text.contains("price service unavailable"), "{text}");
 }
+
+/// Sends `body` with `headers`; returns the status and the response headers.
+async fn post_headers(
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: String,
+) -> (u16, reqwest::header::HeaderMap) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/Simulation"))
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.headers().clone())
+}
+
+fn h<'a>(map: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
+    map.get(name).map(|v| v.to_str().unwrap())
+}
+
+/// bittensor's dendrite reads the call's status from `bt_header_axon_status_code`: every
+/// answer and every refusal carries the axon headers, with the status it was sent with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axon_headers_on_the_answer_and_every_refusal() {
+    let vali = Validator::new(6);
+    let miner_key = ss58(&keypair(2));
+    let (url, _) = start(&[&vali], &miner_key).await;
+
+    let (status, m) = post_headers(
+        &url,
+        &vali.headers(&miner_key, now_ns()),
+        body("BTC", 3600, 60),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(h(&m, "bt_header_axon_status_code"), Some("200"));
+    assert_eq!(h(&m, "bt_header_axon_status_message"), Some("Success"));
+    let t: f64 = h(&m, "bt_header_axon_process_time")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..30.0).contains(&t));
+    assert_eq!(h(&m, "name"), Some("Simulation"));
+    assert_eq!(
+        h(&m, "timeout"),
+        Some("12.0"),
+        "the body's timeout, as bittensor"
+    );
+    assert_eq!(h(&m, "bt_header_input_obj_simulation_input"), Some("e30="));
+    assert_eq!(h(&m, "computed_body_hash"), Some(EMPTY_BODY_HASH));
+    for k in ["header_size", "total_size"] {
+        assert!(h(&m, k).unwrap().parse::<u64>().is_ok(), "{k}");
+    }
+    // The answer set has no identity headers (bittensor's answer synapse comes from the body).
+    assert_eq!(h(&m, "bt_header_dendrite_hotkey"), None);
+
+    let sig_for_other = vali.headers(&ss58(&keypair(3)), now_ns());
+    let mut unsigned = vali.headers(&miner_key, now_ns());
+    unsigned.retain(|(k, _)| *k != "bt_header_dendrite_signature");
+    let mut bad_header = vali.headers(&miner_key, now_ns());
+    bad_header.push(("bt_header_dendrite_version", "ten".into()));
+    bad_header.retain(|(k, v)| *k != "bt_header_dendrite_version" || v == "ten");
+    type Case = (u16, Vec<(&'static str, String)>, String, &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            403,
+            Validator::new(9).headers(&miner_key, now_ns()),
+            body("BTC", 3600, 60),
+            "Forbidden. Key is blacklisted: Unrecognized hotkey.",
+        ),
+        (
+            401,
+            sig_for_other,
+            body("BTC", 3600, 60),
+            "Not Verified with error: Signature mismatch",
+        ),
+        (
+            401,
+            unsigned,
+            body("BTC", 3600, 60),
+            "Not Verified with error: Missing signature",
+        ),
+        (
+            400,
+            bad_header,
+            body("BTC", 3600, 60),
+            "header bt_header_dendrite_version has an invalid value",
+        ),
+        (
+            400,
+            vali.headers(&miner_key, now_ns()),
+            "{not json".into(),
+            "invalid request: body is not a Simulation synapse",
+        ),
+        (
+            503,
+            vali.headers(&miner_key, now_ns()),
+            body("DOGE", 3600, 60),
+            "no price feed for asset",
+        ),
+        (
+            413,
+            vali.headers(&miner_key, now_ns()),
+            "x".repeat(miner::axon::MAX_REQUEST_BYTES + 1),
+            "length limit exceeded",
+        ),
+    ];
+    for (want, headers, b, msg) in cases {
+        let (status, m) = post_headers(&url, &headers, b).await;
+        assert_eq!(status, want, "{msg}");
+        assert_eq!(
+            h(&m, "bt_header_axon_status_code"),
+            Some(want.to_string().as_str()),
+            "{msg}"
+        );
+        let sent = h(&m, "bt_header_axon_status_message").unwrap();
+        assert!(sent.contains(msg), "{want}: {sent:?} should say {msg:?}");
+        assert!(h(&m, "bt_header_axon_process_time")
+            .unwrap()
+            .parse::<f64>()
+            .is_ok());
+        assert_eq!(h(&m, "bt_header_axon_version"), Some("10000001"), "{msg}");
+        assert_eq!(
+            h(&m, "bt_header_axon_uuid").map(str::len),
+            Some(36),
+            "{msg}"
+        );
+        assert!(h(&m, "bt_header_axon_nonce")
+            .unwrap()
+            .parse::<u64>()
+            .is_ok());
+        // The hotkey the caller addressed, as bittensor echoes it.
+        let addressed = headers
+            .iter()
+            .find(|(k, _)| *k == "bt_header_axon_hotkey")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(h(&m, "bt_header_axon_hotkey"), addressed, "{msg}");
+        assert_eq!(h(&m, "computed_body_hash"), Some(EMPTY_BODY_HASH));
+        if msg.starts_with("header") {
+            // Headers that do not parse: the synapse's default timeout, nothing echoed.
+            assert_eq!(h(&m, "timeout"), Some("12.0"), "{msg}");
+            assert_eq!(h(&m, "bt_header_dendrite_hotkey"), None, "{msg}");
+        } else {
+            assert_eq!(h(&m, "timeout"), Some("30.0"), "{msg}");
+            // The caller's dendrite headers come back (bittensor echoes its synapse).
+            assert!(h(&m, "bt_header_dendrite_nonce").is_some(), "{msg}");
+            assert!(h(&m, "bt_header_dendrite_uuid").is_some(), "{msg}");
+            assert!(h(&m, "bt_header_dendrite_hotkey").is_some(), "{msg}");
+        }
+    }
+}
