@@ -202,6 +202,17 @@ impl Registry {
         }
     }
 
+    /// True when a run with exactly this id is stored.
+    pub fn has_run(&self, run_id: &str) -> Result<bool> {
+        self.with_conn(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM runs WHERE run_id = ?1)",
+                params![run_id],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+    }
+
     /// Number of runs stored.
     pub fn count_runs(&self) -> Result<u64> {
         self.with_conn(|c| {

@@ -33,10 +33,16 @@ pub struct RemoteConfig {
     pub secret_key: String,
     /// Retries per request (default 3) and their overall time bound.
     pub max_retries: usize,
-    /// Upper bound on one request's retries (default 30 s).
+    /// No retry starts after a request has been failing this long (default 6 s).
     pub retry_timeout: Duration,
-    /// Request timeout (default 60 s).
+    /// Whole-request timeout, uploads included (default 120 s; `HIPPIUS_TIMEOUT_SECS`).
     pub timeout: Duration,
+    /// Connect timeout (default 3 s; `HIPPIUS_CONNECT_TIMEOUT_SECS`).
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes from the server, e.g. an endpoint that accepts the
+    /// connection and never answers (default 4 s; `HIPPIUS_READ_TIMEOUT_SECS`). Past it the
+    /// request fails, the sync stops and the rest stays in the outbox.
+    pub read_timeout: Duration,
 }
 
 impl std::fmt::Debug for RemoteConfig {
@@ -68,8 +74,10 @@ impl RemoteConfig {
             access_key: access_key.into(),
             secret_key: secret_key.into(),
             max_retries: 3,
-            retry_timeout: Duration::from_secs(30),
-            timeout: Duration::from_secs(60),
+            retry_timeout: Duration::from_secs(6),
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(4),
         }
     }
 
@@ -95,6 +103,27 @@ impl RemoteConfig {
         }
         if let Some(p) = var("HIPPIUS_PREFIX") {
             cfg.prefix = p.trim_matches('/').to_string();
+        }
+        let secs = |k: &str| {
+            let v = var(k)?;
+            match v.parse::<f64>() {
+                Ok(s) if s > 0.0 && s <= 3600.0 => Some(Duration::from_secs_f64(s)),
+                _ => {
+                    tracing::warn!(
+                        "{k}={v:?} is not a number of seconds in (0, 3600]; using the default"
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(t) = secs("HIPPIUS_TIMEOUT_SECS") {
+            cfg.timeout = t;
+        }
+        if let Some(t) = secs("HIPPIUS_CONNECT_TIMEOUT_SECS") {
+            cfg.connect_timeout = t;
+        }
+        if let Some(t) = secs("HIPPIUS_READ_TIMEOUT_SECS") {
+            cfg.read_timeout = t;
         }
         Some(cfg)
     }
@@ -122,7 +151,8 @@ impl Remote {
         };
         let client = ClientOptions::new()
             .with_allow_http(cfg.endpoint.starts_with("http://"))
-            .with_connect_timeout(Duration::from_secs(5).min(cfg.timeout))
+            .with_connect_timeout(cfg.connect_timeout.min(cfg.timeout))
+            .with_read_timeout(cfg.read_timeout.min(cfg.timeout))
             .with_timeout(cfg.timeout);
         let store = AmazonS3Builder::new()
             .with_endpoint(&cfg.endpoint)

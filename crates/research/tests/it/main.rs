@@ -5,3 +5,4 @@ mod models_runner;
 mod registry;
 mod s3;
 mod session;
+mod store;

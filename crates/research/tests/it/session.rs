@@ -12,7 +12,7 @@ use research::{
 use serde_json::{json, Value};
 
 /// A model layer in miniature: CRPS = 100 / d_model; head `diverge` fails in training.
-struct Fake;
+pub struct Fake;
 
 const HEADS: [&str; 3] = ["gbm", "sde", "diverge"];
 
@@ -154,7 +154,7 @@ fn session(dir: &std::path::Path) -> ResearchSession {
     ResearchSession::new(archive, Arc::new(Fake), Requester::Bot("b1".into()))
 }
 
-fn req(head: &str, d_model: u32) -> RunRequest {
+pub fn req(head: &str, d_model: u32) -> RunRequest {
     RunRequest {
         spec: json!({"blocks": ["lstm"], "head": head, "d_model": d_model}),
         ..Default::default()
