@@ -72,6 +72,16 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
         .simulation_input
         .ok_or_else(|| inv("missing simulation_input".into()))?;
     let start_unix = input.start_unix().map_err(|e| inv(e.to_string()))?;
+    // Bounds first: `time_length / time_increment + 1` and the `u32` fields of the forecast
+    // request must not overflow (a panic under overflow checks).
+    if input.time_increment > i64::from(u32::MAX) || input.time_length > i64::from(u32::MAX) {
+        return Err(inv(format!(
+            "time_increment {} / time_length {} too large (at most {})",
+            input.time_increment,
+            input.time_length,
+            u32::MAX
+        )));
+    }
     let n_points = input.points().ok_or_else(|| {
         inv(format!(
             "time_increment {} / time_length {} must be positive",
@@ -81,9 +91,6 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     let n = input.num_simulations;
     if n == 0 || n > MAX_SIMULATIONS || n.saturating_mul(n_points) > MAX_VALUES {
         return Err(inv(format!("{n} paths of {n_points} points is outside the served range (1..={MAX_SIMULATIONS} paths, {MAX_VALUES} values)")));
-    }
-    if input.time_increment > i64::from(u32::MAX) || input.time_length > i64::from(u32::MAX) {
-        return Err(inv("time_increment or time_length too large".into()));
     }
     let timeframe = Timeframe::of(input.time_length, input.time_increment);
     Ok(Prompt {
@@ -243,6 +250,33 @@ mod tests {
         assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"soon","time_increment":300,"time_length":86400,"num_simulations":1}}"#).contains("invalid ISO-8601"));
         assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":0,"time_length":86400,"num_simulations":1}}"#).contains("must be positive"));
         assert!(msg(r#"{"simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":1,"time_length":86400,"num_simulations":1000}}"#).contains("outside the served range"));
+    }
+
+    #[test]
+    fn huge_horizons_are_refused_without_overflow() {
+        let body = |inc: i64, len: i64, n: usize| {
+            format!(
+                r#"{{"simulation_input":{{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":{inc},"time_length":{len},"num_simulations":{n}}}}}"#
+            )
+        };
+        let msg = |b: String| parse_prompt(b.as_bytes()).unwrap_err().to_string();
+        for (inc, len) in [
+            (1, i64::MAX),
+            (i64::MAX, i64::MAX),
+            (i64::MAX, 1),
+            (1, i64::from(u32::MAX) + 1),
+        ] {
+            assert!(msg(body(inc, len, 1)).contains("too large"), "{inc} {len}");
+        }
+        for (inc, len) in [(i64::MIN, 86_400), (300, i64::MIN), (-1, -1)] {
+            assert!(
+                msg(body(inc, len, 1)).contains("must be positive"),
+                "{inc} {len}"
+            );
+        }
+        // In range but too many values.
+        assert!(msg(body(1, i64::from(u32::MAX), 1)).contains("outside the served range"));
+        assert!(msg(body(300, 86_400, usize::MAX)).contains("outside the served range"));
     }
 
     #[test]

@@ -64,7 +64,8 @@ impl NonceStore {
         let nonce = c.nonce.ok_or(NonceError::Missing)?;
         let stored = last.get(c.endpoint_key).copied();
         if c.version.is_some_and(|v| v >= V_7_2_0) && stored.is_none() {
-            let allowed = ALLOWED_DELTA_NS + (c.timeout_s.max(0.0) * 1e9) as u128;
+            // Saturating: a `timeout` header of 1e300 must not overflow (the cast saturates too).
+            let allowed = ALLOWED_DELTA_NS.saturating_add((c.timeout_s.max(0.0) * 1e9) as u128);
             let expected = c.now_ns.saturating_sub(allowed);
             if u128::from(nonce) <= expected {
                 return Err(NonceError::TooOld {
@@ -133,6 +134,15 @@ mod tests {
             }),
             Err(NonceError::Missing)
         );
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        let s = NonceStore::new();
+        let v = Some(10_000_001);
+        for t in [1e300, f64::MAX, 1.8e10] {
+            assert!(s.check(&c("a:u", 1, v, t)).is_ok(), "{t}");
+        }
     }
 
     #[test]

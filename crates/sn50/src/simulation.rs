@@ -35,7 +35,7 @@ pub fn expected_points(time_length: i64, time_increment: i64) -> Option<usize> {
     if time_increment <= 0 || time_length < 0 {
         return None;
     }
-    usize::try_from(time_length / time_increment + 1).ok()
+    usize::try_from((time_length / time_increment).checked_add(1)?).ok()
 }
 
 /// An ISO-8601 time that does not parse.
@@ -187,6 +187,9 @@ mod tests {
         assert_eq!(expected_points(3600, 60), Some(61));
         assert_eq!(expected_points(10, 1), Some(11));
         assert_eq!(expected_points(10, 0), None);
+        // No overflow (a panic under overflow checks): `i64::MAX / 1 + 1` is no point count.
+        assert_eq!(expected_points(i64::MAX, 1), None);
+        assert_eq!(expected_points(i64::MAX, i64::MAX), Some(2));
         let input = SimulationInput {
             asset: "BTC".into(),
             start_time: "2023-01-01T00:00:00+00:00".into(),
