@@ -63,10 +63,13 @@ pub struct PipelineRequest {
     /// `5m` (24h horizon) or `1m` (1h horizon); default `5m`.
     #[serde(default)]
     pub timeframe: Option<String>,
-    /// At most this many experiments (1-200, default 10).
+    /// At most this many experiments (1-200, default [`DEFAULT_MAX_EXPERIMENTS`] = 4).
     #[serde(default)]
     pub max_experiments: Option<u32>,
 }
+
+/// Experiments a pipeline trains when the request does not say (every backend).
+pub const DEFAULT_MAX_EXPERIMENTS: u32 = 4;
 
 fn default_retries() -> u32 {
     5

@@ -44,7 +44,10 @@ pub(super) fn run(engine: &EngineBackend, job: &Job, req: &PipelineRequest) -> A
         temperature: req.temperature,
         publish: req.publish,
         loops: 1,
-        max_experiments: Some(req.max_experiments.unwrap_or(4)),
+        max_experiments: Some(
+            req.max_experiments
+                .unwrap_or(crate::backend::DEFAULT_MAX_EXPERIMENTS),
+        ),
         budget: None,
         asset,
         timeframe,

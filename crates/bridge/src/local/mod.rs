@@ -345,7 +345,9 @@ impl Backend for LocalBackend {
             .copied()
             .find(|t| *t == tf)
             .ok_or_else(|| ApiError::bad_request("timeframe must be 5m or 1m"))?;
-        let max = req.max_experiments.unwrap_or(10) as usize;
+        let max = req
+            .max_experiments
+            .unwrap_or(crate::backend::DEFAULT_MAX_EXPERIMENTS) as usize;
         job.emit("pipeline.stage", json!({"stage": "planner"}));
         let lookbacks: &[usize] = if tf == "5m" {
             &[288, 1152, 72]
