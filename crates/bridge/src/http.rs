@@ -1,7 +1,9 @@
-//! The accept loop: each connection served by hyper (HTTP/1.1, and HTTP/2 with prior
-//! knowledge) with a deadline on reading request headers, so clients that open connections
-//! and never finish a request are cut off; graceful shutdown waits for open requests.
-//! (`axum::serve` sets no timer, so hyper's header deadline never fires there.)
+//! The accept loop: each connection served by hyper over HTTP/1.1 with a deadline on reading
+//! request headers, so a client that sends half a request is cut off; a connection whose
+//! first byte does not come within the same deadline is closed before hyper sees it (hyper's
+//! deadline starts with the first byte). Graceful shutdown waits for open requests.
+//! (`axum::serve` sets no timer, so hyper's header deadline never fires there; and its
+//! HTTP/2 detection waits for the first bytes with no deadline, so HTTP/1.1 only.)
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,12 +23,11 @@ pub async fn serve(
     header_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
-    builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -42,13 +43,18 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let svc = TowerToHyperService::new(app.clone());
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .into_owned();
-                let conn = graceful.watch(conn);
+                let builder = builder.clone();
+                let app = app.clone();
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return, // silent past the deadline, closed, or failed: drop it
+                    }
+                    let svc = TowerToHyperService::new(app);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!("connection ended: {e}");
                     }
                 });

@@ -49,9 +49,8 @@ pub struct BridgeConfig {
     pub reap_every: Duration,
     /// Deadline of ordinary requests (default 30 s).
     pub request_timeout: Duration,
-    /// Deadline for a client to send a request's headers, counted from the first byte of the
-    /// request, and for an idle kept-alive connection to start its next request (default 30 s;
-    /// `SYNTH_BRIDGE_HEADER_TIMEOUT_SECS`). The connection is closed past it.
+    /// Deadline for a new connection to send its first byte, and then for a request's whole
+    /// head (default 30 s; `SYNTH_BRIDGE_HEADER_TIMEOUT_SECS`). The connection is closed past it.
     pub header_timeout: Duration,
     /// Deadline for a client to send a whole request body (default 30 s;
     /// `SYNTH_BRIDGE_BODY_TIMEOUT_SECS`): 408 past it, however the bytes trickle in.
