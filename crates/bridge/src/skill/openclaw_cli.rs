@@ -44,14 +44,16 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Runs `bin args…` without the bridge variables in its environment (so OpenClaw judges its
-/// config, not the caller's shell), bounded by [`TIMEOUT`]. Returns stdout on exit status 0.
-fn run(bin: &Path, args: &[&str]) -> Result<String, SkillError> {
+/// config, not the caller's shell), with `OPENCLAW_CONFIG_PATH=config` when given, bounded by
+/// [`TIMEOUT`]. Returns stdout on exit status 0.
+fn run(bin: &Path, args: &[&str], config: Option<&Path>) -> Result<String, SkillError> {
     let fail = |why: String| SkillError::OpenClaw { why };
     let mut child = Command::new(bin)
         .args(args)
         .env_remove(KEY_ENV_NAME)
         .env_remove(URL_ENV_NAME)
         .env("NO_COLOR", "1")
+        .envs(config.map(|c| ("OPENCLAW_CONFIG_PATH", c)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -173,14 +175,18 @@ pub fn parse_check(v: &Value) -> SkillReport {
     }
 }
 
-/// Runs `openclaw skills check --json` (for `agent`, else OpenClaw's default) and reports on
-/// this skill.
-pub fn skills_check(bin: &Path, agent: Option<&str>) -> Result<SkillReport, SkillError> {
+/// Runs `openclaw skills check --json` (for `agent`, else OpenClaw's default; on `config`, else
+/// the config OpenClaw finds itself) and reports on this skill.
+pub fn skills_check(
+    bin: &Path,
+    agent: Option<&str>,
+    config: Option<&Path>,
+) -> Result<SkillReport, SkillError> {
     let mut args = vec!["skills", "check", "--json"];
     if let Some(a) = agent {
         args.extend(["--agent", a]);
     }
-    Ok(parse_check(&json_in(&run(bin, &args)?)?))
+    Ok(parse_check(&json_in(&run(bin, &args, config)?)?))
 }
 
 /// Sets the skill's entry through `openclaw config set --batch-file` (OpenClaw parses and
@@ -203,7 +209,11 @@ pub fn config_set(
     let batch = dir.join(format!(".synth-city-batch-{}.json", std::process::id()));
     super::config::write_private(&batch, Value::Array(ops).to_string().as_bytes())?;
     let batch_s = batch.to_string_lossy().into_owned();
-    let result = run(bin, &["config", "set", "--batch-file", &batch_s]);
+    let result = run(
+        bin,
+        &["config", "set", "--batch-file", &batch_s],
+        Some(config_path),
+    );
     let _ = std::fs::remove_file(&batch);
     result.map(|_| ())
 }

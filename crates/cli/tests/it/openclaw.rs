@@ -217,6 +217,34 @@ fn openclaw_itself_reports_the_skill_ready_after_install() {
         c["skills"]["entries"]["synth-city"]["apiKey"],
         "sck_json5key"
     );
+    // `--config` names another file, and `check --config` points OpenClaw at it too.
+    std::fs::write(&cfg, "{}").unwrap();
+    let (_, out, _) = sc(h, &["openclaw", "check"], &[]);
+    assert!(
+        out.contains("is not ready: missing env SYNTH_BRIDGE_KEY"),
+        "{out}"
+    );
+    let other = h.join("h/elsewhere/oc.json");
+    let other_s = other.to_str().unwrap();
+    let (code, _, err) = sc(
+        h,
+        &[
+            "openclaw",
+            "install",
+            "--config",
+            other_s,
+            "--key",
+            "sck_cfgkey",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        read_json(&other)["skills"]["entries"]["synth-city"]["apiKey"],
+        "sck_cfgkey"
+    );
+    let (_, out, _) = sc(h, &["openclaw", "check", "--config", other_s], &[]);
+    assert!(out.contains("synth-city is ready"), "{out}");
 }
 
 /// Runs a skill script with the bot's settings in its environment, as OpenClaw gives them.

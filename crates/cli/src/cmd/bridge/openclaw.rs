@@ -2,7 +2,7 @@
 //! (bridge URL, bot key) into OpenClaw's config, and verify that OpenClaw counts it as ready and
 //! that its bot can reach the bridge.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -50,11 +50,11 @@ pub enum Cmd {
 }
 
 /// OpenClaw's locations, with `--config` taking the place of its config file.
-fn paths(config: Option<PathBuf>) -> Result<OpenClawPaths, CliError> {
+fn paths(config: Option<&Path>) -> Result<OpenClawPaths, CliError> {
     let mut p = OpenClawPaths::from_env()
         .ok_or_else(|| CliError::input("no home directory: set HOME or OPENCLAW_HOME"))?;
     if let Some(c) = config {
-        p.config = c;
+        p.config = c.to_path_buf();
     }
     Ok(p)
 }
@@ -68,7 +68,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             url,
             key,
         } => {
-            let p = paths(config)?;
+            let p = paths(config.as_deref())?;
             let done = skill::install(&p, workspace.as_deref(), &url, key.as_deref()).map_err(
                 |e| match e {
                     skill::SkillError::InvalidSetting(m) => CliError::input(m),
@@ -111,14 +111,14 @@ pub fn run(cmd: Cmd) -> CliResult {
             config,
             agent,
         } => {
-            let p = paths(config)?;
+            let p = paths(config.as_deref())?;
             let ws = workspace.unwrap_or_else(|| skill::default_workspace(&p));
-            check(&p, ws, agent.as_deref())
+            check(&p, ws, agent.as_deref(), config.as_deref())
         }
     }
 }
 
-fn check(p: &OpenClawPaths, ws: PathBuf, agent: Option<&str>) -> CliResult {
+fn check(p: &OpenClawPaths, ws: PathBuf, agent: Option<&str>, config: Option<&Path>) -> CliResult {
     let dir = skill::skill_dir(&ws);
     let mut ok = true;
     for (rel, content, _) in skill::FILES {
@@ -154,7 +154,7 @@ fn check(p: &OpenClawPaths, ws: PathBuf, agent: Option<&str>) -> CliResult {
         }
         Err(e) => println!("WARN  {e}"),
     }
-    ok &= openclaw_view(agent);
+    ok &= openclaw_view(agent, config);
     let (url, key) = skill::read_settings(p, &ws).unwrap_or((None, None));
     let url = url.unwrap_or_else(|| DEFAULT_URL.to_string());
     let client = Client::new(&url, key.clone(), Duration::from_secs(10))
@@ -200,7 +200,7 @@ fn check(p: &OpenClawPaths, ws: PathBuf, agent: Option<&str>) -> CliResult {
 
 /// Asks OpenClaw itself (`openclaw skills check --json`); false when it says not ready. Without
 /// the CLI (or when it cannot run) says so and leaves the verdict to the file checks.
-fn openclaw_view(agent: Option<&str>) -> bool {
+fn openclaw_view(agent: Option<&str>, config: Option<&Path>) -> bool {
     let Some(bin) = skill::find_openclaw() else {
         println!(
             "note  openclaw CLI not found (PATH or {}): checked files only, not OpenClaw's own view",
@@ -208,7 +208,7 @@ fn openclaw_view(agent: Option<&str>) -> bool {
         );
         return true;
     };
-    match skill::skills_check(&bin, agent) {
+    match skill::skills_check(&bin, agent, config) {
         Ok(r) if r.ready => {
             println!(
                 "ok    OpenClaw (`openclaw skills check`): {} is ready",
