@@ -1,0 +1,4 @@
+//! cargo-fuzz target: see `synth_city_fuzz::miner_request`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| synth_city_fuzz::miner_request(data));
