@@ -127,6 +127,18 @@ fn request(s: &ResearchSession, experiment: &Value) -> ApiResult<RunRequest> {
     if spec_v.get("timeframe").is_none() {
         spec_v["timeframe"] = json!("5m");
     }
+    // A baseline reads only these; anything else is a typo (a misspelt run setting would be
+    // silently ignored). Neural specs refuse unknown fields when they are parsed.
+    if let Some(o) = spec_v.as_object().filter(|o| o.contains_key("baseline")) {
+        const BASELINE_FIELDS: [&str; 3] = ["baseline", "timeframe", "eval"];
+        if let Some(k) = o.keys().find(|k| !BASELINE_FIELDS.contains(&k.as_str())) {
+            return Err(ApiError::bad_request(format!(
+                "unknown field `{k}` in a baseline experiment (it takes {}, and the run settings {})",
+                BASELINE_FIELDS.join(", "),
+                RUN_FIELDS.join(", ")
+            )));
+        }
+    }
     let mut assets: Vec<String> = match (obj.get("assets"), obj.get("asset")) {
         (Some(Value::Array(a)), _) => a
             .iter()

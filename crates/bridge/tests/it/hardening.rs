@@ -277,6 +277,22 @@ async fn blocks_given_as_names_work_in_create_validate_and_run() {
         .await;
     assert_error(s, &b, 400, "bad_request");
     assert!(b.to_string().contains("unknown field `asset`"), "{b}");
+    // ... and inside an experiment: a misspelt run setting of a baseline, or of a neural spec.
+    for e in [
+        json!({"preset": "gbm", "asst": "ETH"}),
+        json!({"timeframe": "1m", "blocks": ["mlp"], "head": "gbm", "asst": "ETH"}),
+    ] {
+        let (s, b) = h
+            .call(
+                Some(&k),
+                "POST",
+                "/experiments/run",
+                Some(json!({"experiment": e})),
+            )
+            .await;
+        assert!(s == 400 || s == 422, "{s} {b}");
+        assert!(b.to_string().contains("unknown field `asst`"), "{b}");
+    }
     // The shape create takes (names), and a mix, in validate.
     for blocks in [json!(["lstm"]), json!(["lstm", {"name": "mlp"}])] {
         let (s, b) = h
