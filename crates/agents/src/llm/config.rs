@@ -156,6 +156,18 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_and_retries_from_the_environment_are_bounded() {
+        let c = LlmConfig::from_lookup(env(&[
+            ("CHUTES_API_KEY", "k"),
+            ("LLM_TIMEOUT_SECS", "18446744073709551615"),
+            ("LLM_MAX_RETRIES", "4000000000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(3600));
+        assert_eq!(c.max_retries, 10);
+    }
+
+    #[test]
     fn llm_base_url_overrides_and_key_is_optional() {
         let c = LlmConfig::from_lookup(env(&[
             ("LLM_BASE_URL", "http://127.0.0.1:9/v1/"),
