@@ -28,9 +28,9 @@ pub use backend::{Backend, HistoryQuery, Job, PipelineRequest};
 pub use engine::{EngineBackend, EngineOptions};
 pub use error::{ApiError, ApiResult, ErrorKind};
 pub use keys::KeyStore;
+pub use limits::{ModelLimits, ModelSize, WorkspaceQuota};
 pub use local::LocalBackend;
 pub use server::{serve_blocking, serve_forever, start, BridgeConfig, Running, ServeError};
-pub use limits::{ModelLimits, ModelSize, WorkspaceQuota};
 pub use slots::SlotLimits;
 
 /// The default backend: [`EngineBackend`] on the default research archive (registry and

@@ -141,12 +141,6 @@ async fn ranking(
     if !by_crps {
         runs.sort_by(|a, b| group(a).cmp(&group(b)).then(ratio(a).total_cmp(&ratio(b))));
     }
-    let mut bots: Vec<String> = runs
-        .iter()
-        .filter_map(|r| r["bot_id"].as_str().map(str::to_string))
-        .collect();
-    bots.sort();
-    bots.dedup();
     let mut ranking: Vec<Value> = Vec::with_capacity(runs.len());
     let mut last_group = None;
     let mut rank = 0;
@@ -173,6 +167,12 @@ async fn ranking(
         });
     }
     ranking.truncate(limit);
+    let mut bots: Vec<String> = ranking
+        .iter()
+        .filter_map(|r| r["bot_id"].as_str().map(str::to_string))
+        .collect();
+    bots.sort();
+    bots.dedup();
     Ok(Json(json!({
         "total": ranking.len(), "bots": bots,
         "ranked_by": if by_crps { "crps" } else { "baseline_ratio per asset and timeframe" },
