@@ -96,6 +96,7 @@ pub fn router(state: Arc<AxonState>) -> Router {
     Router::new()
         .route("/Simulation", post(simulation).get(simulation))
         .route("/metrics", get(metrics))
+        .fallback(unknown_synapse)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
 }
@@ -180,10 +181,51 @@ async fn simulation(
     let t0 = Instant::now();
     let axon_nonce = now_ns();
     let parsed = DendriteHeaders::parse(&headers);
-    let (validator, mut resp) = match body {
+    let (validator, resp) = match body {
         Ok(body) => handle(&st, parsed.as_ref(), &headers, body, t0).await,
         Err(e) => (UNKNOWN_VALIDATOR.into(), refuse(e.status(), e.body_text())),
     };
+    let peer = peer.ok().map(|ConnectInfo(a)| a);
+    let resp = with_axon_headers(&st, resp, t0, axon_nonce, parsed.as_ref().ok(), peer);
+    st.metrics
+        .request(&validator, resp.status().as_u16(), t0.elapsed());
+    resp
+}
+
+/// Any other path: bittensor's 404 for a synapse this axon does not serve, with its headers.
+async fn unknown_synapse(
+    State(st): State<Arc<AxonState>>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let t0 = Instant::now();
+    let axon_nonce = now_ns();
+    let name = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let message = format!(
+        "Synapse name '{name}' not found. Available synapses ['{}']",
+        crate::axon_headers::SYNAPSE_NAME
+    );
+    let parsed = DendriteHeaders::parse(&headers);
+    let peer = peer.ok().map(|ConnectInfo(a)| a);
+    let resp = refuse(StatusCode::NOT_FOUND, message);
+    with_axon_headers(&st, resp, t0, axon_nonce, parsed.as_ref().ok(), peer)
+}
+
+/// Sets bittensor's axon headers on `resp` ([`crate::axon_headers`]).
+fn with_axon_headers(
+    st: &AxonState,
+    mut resp: Response,
+    t0: Instant,
+    axon_nonce: u128,
+    request: Option<&DendriteHeaders>,
+    peer: Option<SocketAddr>,
+) -> Response {
     let status = resp.status();
     let message = match resp.extensions_mut().remove::<StatusMessage>() {
         Some(StatusMessage(m)) => m,
@@ -207,14 +249,12 @@ async fn simulation(
         message: &message,
         process_time: t0.elapsed(),
         axon_nonce,
-        request: parsed.as_ref().ok(),
-        peer: peer.ok().map(|ConnectInfo(a)| a),
+        request,
+        peer,
         body_timeout,
         body_len,
     };
     crate::axon_headers::apply(resp.headers_mut(), &st.identity, &facts);
-    st.metrics
-        .request(&validator, status.as_u16(), t0.elapsed());
     resp
 }
 

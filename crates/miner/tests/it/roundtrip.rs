@@ -471,6 +471,24 @@ async fn axon_headers_on_the_answer_and_every_refusal() {
             "length limit exceeded",
         ),
     ];
+    // A synapse this axon does not serve: bittensor's 404, with the headers.
+    let mut req = reqwest::Client::new().post(format!("{url}/Other"));
+    for (k, v) in vali.headers(&miner_key, now_ns()) {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let m = resp.headers();
+    assert_eq!(h(m, "bt_header_axon_status_code"), Some("404"));
+    assert_eq!(
+        h(m, "bt_header_axon_status_message"),
+        Some("Synapse name 'Other' not found. Available synapses ['Simulation']")
+    );
+    assert_eq!(
+        h(m, "bt_header_dendrite_hotkey"),
+        Some(vali.hotkey.as_str())
+    );
+
     for (want, headers, b, msg) in cases {
         let (status, m) = post_headers(&url, &headers, b).await;
         assert_eq!(status, want, "{msg}");
