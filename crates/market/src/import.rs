@@ -96,23 +96,10 @@ pub fn read_csv_file_with(
     read_csv_bytes(&bytes, path, asset, opts)
 }
 
-/// Reads the shared real-data file `<shared>/data/<ASSET>_<N>m.csv.gz` (see `home::shared_dir`).
+/// The real history of `asset` (data-file name) at `resolution_secs`: `$SYNTH_CITY_DATA`, else
+/// the shared data folder, else the set embedded in the binary (see [`crate::lookup`]).
 pub fn load_shared(asset: &str, resolution_secs: u32) -> Result<Candles, MarketError> {
-    let dir = crate::home::shared_dir().ok_or_else(|| {
-        MarketError::Invalid("the shared data folder was not found (set SYNTH_CITY_SHARED)".into())
-    })?;
-    if resolution_secs == 0 || !resolution_secs.is_multiple_of(60) {
-        return Err(MarketError::Invalid(format!(
-            "no shared file for a resolution of {resolution_secs} s (whole minutes only)"
-        )));
-    }
-    let path = dir
-        .join("data")
-        .join(format!("{asset}_{}m.csv.gz", resolution_secs / 60));
-    let opts = ImportOptions {
-        resolution_secs: Some(resolution_secs),
-    };
-    read_csv_file_with(&path, asset, &opts).map(|(c, _)| c)
+    crate::lookup::load_real(asset, resolution_secs).map(|(c, _)| c)
 }
 
 /// Column positions of time, open, high, low, close.
