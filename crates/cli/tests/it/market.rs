@@ -216,3 +216,34 @@ fn download_rejects_bad_arguments() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A machine with no data folder: the run uses the real set embedded in the binary and says so.
+#[test]
+fn with_no_data_folder_a_run_is_real_from_the_embedded_set() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let o = Command::new(crate::bin())
+        .args([
+            "sweep",
+            "--presets",
+            "gbm",
+            "--assets",
+            "BTC",
+            "--timeframe",
+            "5m",
+        ])
+        .args(["--folds", "1", "--max-prompts", "2", "--json"])
+        .current_dir(h)
+        .env("SYNTH_CITY_HOME", h)
+        .env("SYNTH_CITY_SHARED", h.join("no-shared-data"))
+        .env_remove("SYNTH_CITY_DATA")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("SYNTHETIC"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gbm = &v["results"][0];
+    assert_eq!(gbm["provenance"], "real", "{v}");
+    assert_eq!(gbm["n_prompts"].as_u64(), Some(2), "{v}");
+}

@@ -381,21 +381,15 @@ struct PlannedCompetition {
 }
 
 /// True when real history of `asset` at the timeframe's step and at 1 minute (the truth) is in
-/// the cache or the shared data folder (the places `models::data::load_history` reads).
+/// the cache, a data folder or the embedded set (the places `models::data::load_history` reads).
 fn has_real_data(asset: &str, tf: Timeframe) -> bool {
     let cache = market::Cache::open_default();
-    let shared = market::home::shared_dir();
     let file = models::data::file_asset(asset);
     [60, tf.step_secs()].iter().all(|&res| {
         let in_cache = [asset.to_string(), file.clone()]
             .iter()
             .any(|a| cache.path(a, res, market::Provenance::Real).exists());
-        let in_shared = shared.as_ref().is_some_and(|d| {
-            d.join("data")
-                .join(format!("{file}_{}m.csv.gz", res / 60))
-                .exists()
-        });
-        in_cache || in_shared
+        in_cache || matches!(market::lookup::locate(&file, res), Ok(Some(_)))
     })
 }
 
