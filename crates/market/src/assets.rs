@@ -2,7 +2,8 @@
 //!
 //! An asset is accepted when it is an SN50 asset (either competition's list), a data-file alias
 //! of one (`SPY` for `SPYX`, …: the names of the shared CSV files), an asset added through
-//! `$SYNTH_CITY_PYTH_SYMBOLS`, or an asset with real data in the local cache (`data import`).
+//! `$SYNTH_CITY_PYTH_SYMBOLS`, an asset with a real-data file in `$SYNTH_CITY_DATA` or the shared
+//! data folder, or an asset with real data in the local cache (`data import`).
 //! Names are upper-cased; only `A-Z 0-9 _ -` and at most [`MAX_ASSET_LEN`] characters are ever
 //! accepted, so a checked name is safe inside a file name.
 
@@ -74,6 +75,21 @@ pub fn cached_assets(cache_dir: &Path) -> Vec<String> {
     out
 }
 
+/// Assets with a real-data file (`<ASSET>_<N>m.csv.gz`) in `$SYNTH_CITY_DATA` or the shared data
+/// folder ([`crate::home::data_dirs`]).
+fn data_file_assets() -> Vec<String> {
+    crate::home::data_dirs()
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| {
+            let (asset, _res) = n.strip_suffix(".csv.gz")?.rsplit_once('_')?;
+            check_asset_syntax(asset).ok()
+        })
+        .collect()
+}
+
 /// Assets added through `$SYNTH_CITY_PYTH_SYMBOLS` (`ASSET=SYMBOL,…`).
 fn env_symbol_assets() -> Vec<String> {
     std::env::var(SYMBOLS_ENV)
@@ -84,14 +100,16 @@ fn env_symbol_assets() -> Vec<String> {
         .collect()
 }
 
-/// Every accepted name, for error messages: SN50, aliases, `$SYNTH_CITY_PYTH_SYMBOLS`, and the
-/// real series in `cache_dir`.
+/// Every accepted name, for error messages: SN50, aliases, `$SYNTH_CITY_PYTH_SYMBOLS`, the
+/// real-data files of `$SYNTH_CITY_DATA` and the shared folder, and the real series in
+/// `cache_dir`.
 pub fn known_assets(cache_dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = sn50_assets().iter().map(|s| s.to_string()).collect();
     let extra = FILE_ALIASES
         .iter()
         .map(|(a, _)| a.to_string())
         .chain(env_symbol_assets())
+        .chain(data_file_assets())
         .chain(cached_assets(cache_dir));
     for a in extra {
         if !out.contains(&a) {

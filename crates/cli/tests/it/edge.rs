@@ -11,6 +11,7 @@ fn cli(home: &Path, args: &[&str]) -> Output {
         .current_dir(home)
         .env("SYNTH_CITY_HOME", home)
         .env("SYNTH_CITY_SHARED", home.join("no-shared-data"))
+        .env_remove("SYNTH_CITY_DATA")
         .env_remove("SYNTH_CITY_PYTH_SYMBOLS")
         .env_remove("CHUTES_API_KEY")
         .env_remove("LLM_BASE_URL")
@@ -270,4 +271,35 @@ fn sweep_defaults_to_a_short_real_data_run() {
         12,
         "{v}"
     );
+}
+
+#[test]
+fn assets_of_the_real_data_folder_are_known() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let data = h.join("mydata");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("OWNCOIN_5m.csv.gz"), b"").unwrap();
+    refused(
+        h,
+        &["data", "synth", "--asset", "OWNCOIN", "--days", "1"],
+        "unknown asset",
+    );
+    let o = Command::new(crate::bin())
+        .args([
+            "data",
+            "synth",
+            "--asset",
+            "owncoin",
+            "--days",
+            "1",
+            "--resolution",
+            "5m",
+        ])
+        .env("SYNTH_CITY_HOME", h)
+        .env("SYNTH_CITY_DATA", &data)
+        .env_remove("SYNTH_CITY_PYTH_SYMBOLS")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
