@@ -21,6 +21,6 @@ pub mod session;
 pub use runner::{DataRequest, ExperimentRunner, PresetInfo, ResolvedData, RunOutput, Validation};
 pub use session::{RankEntry, Ranking, ResearchSession, RunOutcome, RunRequest, Summary};
 pub mod models_runner;
-pub use models_runner::ModelsRunner;
+pub use models_runner::{max_model_bytes, ModelsRunner};
 pub mod model_store;
 pub use model_store::{load_model, load_sample, LoadedModel, ModelManifest, StoredSample};

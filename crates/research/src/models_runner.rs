@@ -30,6 +30,21 @@ use crate::runner::{
 use crate::session::merge;
 use crate::{ResearchError, Result};
 
+/// Default cap on a model's training-memory estimate (8 GiB): every experiment, whoever
+/// proposed it (a user, a bot, an LLM planner), is refused before anything is allocated.
+const DEFAULT_MAX_MODEL_MB: u64 = 8 * 1024;
+
+/// The cap on a model's training-memory estimate in bytes: `SYNTH_CITY_MAX_MODEL_MB`
+/// (megabytes, at least 1), else [`DEFAULT_MAX_MODEL_MB`].
+pub fn max_model_bytes() -> u64 {
+    std::env::var("SYNTH_CITY_MAX_MODEL_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&mb| mb > 0)
+        .unwrap_or(DEFAULT_MAX_MODEL_MB)
+        .saturating_mul(1024 * 1024)
+}
+
 /// Called after every training epoch: asset, fold, the epoch's report.
 pub type ProgressFn = dyn Fn(&str, usize, &EpochReport) + Send + Sync;
 
@@ -326,6 +341,17 @@ impl ExperimentRunner for ModelsRunner {
                     if m.params > 1_000_000 {
                         v.warnings
                             .push(format!("{} parameters: slow on CPU", m.params));
+                    }
+                    let cap = max_model_bytes();
+                    if m.train_bytes > cap {
+                        v.valid = false;
+                        v.errors.push(format!(
+                            "model too large: {} parameters, about {:.1} GB to train, over the \
+                             {:.1} GB cap (SYNTH_CITY_MAX_MODEL_MB)",
+                            m.params,
+                            m.train_bytes as f64 / 1e9,
+                            cap as f64 / 1e9
+                        ));
                     }
                 }
                 Err(e) => v.errors.push(e.to_string()),

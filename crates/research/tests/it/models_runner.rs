@@ -66,6 +66,26 @@ fn eval_overrides_are_part_of_the_spec_and_checked() {
     }
 }
 
+/// A model too large to train (~13 GB: the spec that once took the bridge down) is refused by
+/// validation, which every run goes through (CLI, agents, LLM planners, bridge), before
+/// anything is built.
+#[test]
+fn a_model_over_the_memory_cap_is_invalid_before_it_is_built() {
+    let r = ModelsRunner::new();
+    let block = json!({"name": "mlp", "params": {"expansion": 16}});
+    let huge = json!({"timeframe": "5m", "d_model": 4096, "blocks": vec![block; 6],
+                      "head": {"name": "gbm"}});
+    let v = r.validate(&huge);
+    assert!(!v.valid, "{v:?}");
+    assert!(
+        v.errors.iter().any(|e| e.contains("model too large")),
+        "{v:?}"
+    );
+    let small = json!({"timeframe": "5m", "blocks": [{"name": "lstm"}], "head": {"name": "gbm"}});
+    assert!(r.validate(&small).valid);
+    assert_eq!(research::max_model_bytes(), 8 << 30);
+}
+
 #[test]
 fn normalisation_fills_defaults_so_ids_match() {
     let r = ModelsRunner::new();
