@@ -1,7 +1,8 @@
 //! A neural registry run as a backtest competitor: a tiny MLP trained through `research` on
 //! real BTC history that ends before the backtest range, loaded back from its stored weights
 //! as `run:<id>` and as the registry `champion`, scored deterministically on real prompts
-//! without look-ahead. Skipped (with a message) where the shared data folder is absent.
+//! without look-ahead. Needs the shared data folder: without it the test fails under
+//! `SYNTH_CITY_REQUIRE_SHARED` (CI) and prints `SKIP:` elsewhere.
 
 mod common;
 
@@ -21,8 +22,9 @@ const FROM: i64 = 1_775_001_600;
 
 #[test]
 fn a_neural_registry_run_competes_and_is_scored_deterministically() {
-    if market::home::shared_dir().is_none() {
-        eprintln!("shared data folder not found; skipping");
+    if !common::shared_data_or_skip(
+        "a_neural_registry_run_competes_and_is_scored_deterministically",
+    ) {
         return;
     }
     // Train: 1 epoch, d_model 8, 64 windows, on the 8 days of real BTC 1 m ending an hour

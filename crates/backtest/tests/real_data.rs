@@ -1,5 +1,6 @@
 //! Backtests on the real price history in the shared data folder: a small fixed range, two
-//! competitors. Skipped (with a message) where the folder is absent.
+//! competitors. Where the folder is absent they fail under `SYNTH_CITY_REQUIRE_SHARED` (CI) and
+//! print `SKIP:` elsewhere.
 
 mod common;
 
@@ -15,9 +16,8 @@ use sn50::rewards::{compute_prompt_scores, compute_softmax, smoothed_scores, Sco
 /// 2026-04-01 00:00 UTC: BTC and ETH have 1-minute data from 2026-03-23 to 2026-04-22.
 const FROM: i64 = 1_775_001_600;
 
-fn setup() -> Option<(BacktestConfig, backtest::MarketData)> {
-    if market::home::shared_dir().is_none() {
-        eprintln!("shared data folder not found; skipping");
+fn setup(test: &str) -> Option<(BacktestConfig, backtest::MarketData)> {
+    if !common::shared_data_or_skip(test) {
         return None;
     }
     let assets = vec!["BTC".to_string(), "ETH".to_string()];
@@ -40,7 +40,9 @@ fn two() -> Vec<Competitor> {
 
 #[test]
 fn same_seed_same_results_and_weights_as_sn50_by_hand() {
-    let Some((cfg, data)) = setup() else { return };
+    let Some((cfg, data)) = setup("same_seed_same_results_and_weights_as_sn50_by_hand") else {
+        return;
+    };
     let comps = two();
     let calls = AtomicUsize::new(0);
     let a = run(&cfg, &comps, &data, &|_, _| {
@@ -107,7 +109,9 @@ fn same_seed_same_results_and_weights_as_sn50_by_hand() {
 
 #[test]
 fn competitors_never_see_data_from_after_the_request() {
-    let Some((cfg, data)) = setup() else { return };
+    let Some((cfg, data)) = setup("competitors_never_see_data_from_after_the_request") else {
+        return;
+    };
     let peeked = Arc::new(AtomicBool::new(false));
     let peeker = Peeker {
         peeked: peeked.clone(),

@@ -40,3 +40,18 @@ impl Forecaster for Peeker {
         self.inner.forecast(req)
     }
 }
+
+/// Whether the shared data folder (its full history, which the embedded set does not cover for
+/// these ranges) is there. Where it is absent the test fails when `SYNTH_CITY_REQUIRE_SHARED` is
+/// set (CI sets it), and otherwise prints a `SKIP:` line and the caller returns.
+pub fn shared_data_or_skip(test: &str) -> bool {
+    if market::home::shared_dir().is_some_and(|d| d.join("data").is_dir()) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
+        "{test}: the shared data folder (SYNTH_CITY_SHARED or ../shared/data) is required here"
+    );
+    eprintln!("SKIP: {test}: no shared data folder (SYNTH_CITY_SHARED or ../shared/data)");
+    false
+}

@@ -1,5 +1,6 @@
 //! Imports every file of `../shared/data` and checks rows and gaps against its README.
-//! Skipped (with a note) when the folder is absent.
+//! Where the folder is absent the tests fail under `SYNTH_CITY_REQUIRE_SHARED` (CI sets it) and
+//! print `SKIP:` elsewhere; the embedded set is checked in `embedded.rs`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -40,15 +41,24 @@ const EXPECTED: &[(&str, usize, usize, i64)] = &[
     ("GOOGL_5m", 5_030, 67, 22_107),
 ];
 
-fn data_dir() -> Option<PathBuf> {
-    let d = market::home::shared_dir()?.join("data");
-    d.is_dir().then_some(d)
+/// `shared/data`, or `None` after a `SKIP:` line (a failure under `SYNTH_CITY_REQUIRE_SHARED`).
+fn data_dir(test: &str) -> Option<PathBuf> {
+    let d = market::home::shared_dir()
+        .map(|s| s.join("data"))
+        .filter(|d| d.is_dir());
+    if d.is_none() {
+        assert!(
+            std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
+            "{test}: the shared data folder (SYNTH_CITY_SHARED or ../shared/data) is required here"
+        );
+        eprintln!("SKIP: {test}: no shared data folder (SYNTH_CITY_SHARED or ../shared/data)");
+    }
+    d
 }
 
 #[test]
 fn every_shared_file_imports_with_the_documented_rows_and_gaps() {
-    let Some(dir) = data_dir() else {
-        eprintln!("shared data folder not found; skipped");
+    let Some(dir) = data_dir("every_shared_file_imports") else {
         return;
     };
     for &(name, rows, gaps, missing) in EXPECTED {
@@ -78,8 +88,7 @@ fn every_shared_file_imports_with_the_documented_rows_and_gaps() {
 
 #[test]
 fn load_shared_reads_by_asset_and_resolution() {
-    if data_dir().is_none() {
-        eprintln!("shared data folder not found; skipped");
+    if data_dir("load_shared_reads_by_asset_and_resolution").is_none() {
         return;
     }
     let c = market::load_shared("BTC", 60).unwrap();
