@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use models::baselines::{reference_sigma, Gbm};
 use models::{ForecastRequest, Forecaster, ModelError};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use sn50::PathSet;
 
 /// The two SN50 competitions, plus anything else a caller may ask for.
@@ -79,35 +77,18 @@ impl ChampionSource for NoChampions {
     }
 }
 
-/// Per-hour return standard deviations of the reference miner (`SIGMA_MAP`).
-pub const REFERENCE_SIGMA: &[(&str, f64)] = &[
-    ("BTC", 0.00541),
-    ("ETH", 0.00766),
-    ("XAU", 0.00312),
-    ("SOL", 0.00858),
-    ("SPYX", 0.00157),
-    ("NVDAX", 0.00338),
-    ("TSLAX", 0.00337),
-    ("AAPLX", 0.00259),
-    ("GOOGLX", 0.00322),
-    ("XRP", 0.00956),
-    ("HYPE", 0.01131),
-    ("WTIOIL", 0.00639),
-];
-
-/// The reference miner's model (synth-subnet.md §3.1): a driftless multiplicative random walk
-/// `S0·cumprod(1 + r)`, `r ~ N(0, σ·sqrt(dt_hours))`, σ from [`REFERENCE_SIGMA`] (0.005 for
-/// other assets). Needs no history, so it can always answer.
+/// The reference miner's model, answered when no champion is loaded: exactly
+/// [`models::baselines::Gbm::reference`] (the one GBM, also the evaluation's and the backtest's
+/// `gbm` competitor, whose docs say how the asset's σ is looked up and floored), under the name
+/// `reference_gbm` so answers and metrics say that the fallback answered. Needs no history, so
+/// it can always answer.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ReferenceGbm;
 
 impl ReferenceGbm {
-    /// σ per hour for `asset`.
+    /// σ per hour for `asset` ([`models::baselines::reference_sigma`]).
     pub fn sigma(asset: &str) -> f64 {
-        REFERENCE_SIGMA
-            .iter()
-            .find(|(a, _)| *a == asset)
-            .map_or(0.005, |(_, s)| *s)
+        reference_sigma(asset)
     }
 }
 
@@ -117,28 +98,7 @@ impl Forecaster for ReferenceGbm {
     }
 
     fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
-        if req.time_increment == 0 || !(req.start_price.is_finite() && req.start_price > 0.0) {
-            return Err(ModelError::InvalidConfig(format!(
-                "time_increment {} and start_price {} must be positive",
-                req.time_increment, req.start_price
-            )));
-        }
-        let n_points = req.n_points();
-        let std = Self::sigma(req.asset) * (f64::from(req.time_increment) / 3600.0).sqrt();
-        let mut rng = StdRng::seed_from_u64(req.seed);
-        let mut data = Vec::with_capacity(req.num_simulations * n_points);
-        for _ in 0..req.num_simulations {
-            let mut p = req.start_price;
-            data.push(p);
-            for _ in 1..n_points {
-                let z: f64 = StandardNormal.sample(&mut rng);
-                // A -6σ draw can't make a price negative at these σ, but stay positive anyway.
-                p *= (1.0 + std * z).max(1e-3);
-                data.push(p);
-            }
-        }
-        PathSet::from_flat(req.num_simulations, n_points, data)
-            .map_err(|e| ModelError::InvalidConfig(e.to_string()))
+        Gbm::reference().forecast(req)
     }
 }
 
@@ -271,6 +231,27 @@ mod tests {
         let m = ends.iter().sum::<f64>() / 50.0;
         let sd = (ends.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 49.0).sqrt();
         assert!((0.015..0.04).contains(&sd), "sd {sd}");
+    }
+
+    #[test]
+    fn reference_gbm_is_the_models_gbm() {
+        // One GBM: the fallback answer is bit-identical to models' reference GBM (the
+        // evaluation's and backtest's `gbm`) for the same seed, asset and start price,
+        // including the σ lookup's aliases and case.
+        let h = Candles::empty("BTC", 60, Provenance::Real);
+        for (asset, seed) in [("BTC", 7), ("SPYX", 11), ("spy", 3), ("DOGE", 5)] {
+            let r = ForecastRequest {
+                asset,
+                ..req(&h, seed)
+            };
+            assert_eq!(
+                ReferenceGbm.forecast(&r).unwrap(),
+                Gbm::reference().forecast(&r).unwrap(),
+                "{asset}"
+            );
+        }
+        assert_eq!(ReferenceGbm::sigma("SPY"), 0.00157);
+        assert_eq!(ReferenceGbm.name(), "reference_gbm");
     }
 
     struct Counting(AtomicUsize);

@@ -1,6 +1,19 @@
 //! The reference miner's model: a driftless multiplicative random walk
 //! `S0 · cumprod(1 + r_k)`, `r_k ~ N(0, σ·sqrt(Δt/1h))` (synth-subnet `simulate_single_price_path`),
 //! with σ either the reference miner's fixed per-asset constant or historical volatility.
+//!
+//! This is the one GBM of the workspace: the evaluation's and the backtest's `gbm`
+//! competitor and the miner's no-champion fallback (`miner::ReferenceGbm`) all draw these
+//! paths. Two choices are made here, once:
+//! - **Asset lookup** ([`reference_sigma`]): the subnet's reference miner does
+//!   `SIGMA_MAP.get(asset, 0.005)`, an exact match. Here the match ignores case and also
+//!   accepts the equity tickers without the `X` suffix (`SPY` for `SPYX`); for the names the
+//!   validators send the σ is the same, and other assets get the same 0.005.
+//! - **Positivity floor**: the reference has none (`1 + r_k` may in principle be ≤ 0).
+//!   Each step factor is floored at `1e-6`, which needs a ~300σ draw to matter, so the paths
+//!   equal the reference's model wherever it gives a positive price.
+//!
+//! Draws come from the baselines' seeded generator, so a seed gives the same paths everywhere.
 
 use rand::RngExt;
 use rand_distr::StandardNormal;
