@@ -145,15 +145,9 @@ fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     enc.finish()
 }
 
-/// SplitMix64 step: turns request facts into a well-spread seed.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
+/// A well-spread seed from the request's facts (SplitMix64 steps, [`models::rng`]).
 fn seed(salt: u64, asset: &str, start_unix: i64, nonce: u64) -> u64 {
+    use models::rng::splitmix64 as mix;
     let mut h = mix(salt ^ start_unix as u64);
     for b in asset.bytes() {
         h = mix(h ^ u64::from(b));

@@ -21,6 +21,7 @@ pub mod neural;
 pub mod nn;
 pub mod presets;
 pub mod registry;
+pub mod rng;
 pub mod sampler;
 pub mod spec;
 pub mod split;

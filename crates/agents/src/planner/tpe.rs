@@ -15,44 +15,9 @@ pub const GAMMA: f64 = 0.25;
 /// Below this many successful runs the proposer explores uniformly.
 pub const MIN_HISTORY: usize = 4;
 
-/// A small deterministic PRNG (SplitMix64), so proposals are reproducible from a seed.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Seeded generator.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Uniform index below `n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize % n.max(1)
-    }
-    /// Index drawn with probability proportional to `weights`.
-    pub fn weighted(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut x = self.unit() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len().saturating_sub(1)
-    }
-}
+/// The planner's deterministic PRNG ([`models::rng::SplitMix64`]), so proposals are
+/// reproducible from a seed.
+pub use models::rng::SplitMix64;
 
 /// Proposes up to `n` new specs. `history` is every past run (any asset); only successful runs
 /// of `base.asset` × `base.timeframe` inform the model, and every past fingerprint is excluded.

@@ -2,21 +2,19 @@
 //! a normal (GBM), a Student-t, or the empirical returns (bootstrap), scored on price changes
 //! in basis points over the SN50 scoring intervals.
 
-/// SplitMix64: small, seedable, good enough for Monte Carlo here.
-pub struct Rng(u64);
+use models::rng::{SplitMix64, GAMMA};
+
+/// SplitMix64 ([`models::rng`]): small, seedable, good enough for Monte Carlo here.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Self(SplitMix64::new(seed ^ GAMMA))
     }
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in (0, 1).
     pub fn uniform(&mut self) -> f64 {

@@ -61,17 +61,10 @@ pub fn select_modes(t: usize, modes: usize, random: bool) -> Vec<usize> {
     let m = modes.min(bins);
     let mut v: Vec<usize> = (0..bins).collect();
     if random {
-        // splitmix64, seed 0: deterministic and independent of the parameter generator.
-        let mut state = 0u64;
-        let mut next = || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        // SplitMix64, seed 0: deterministic and independent of the parameter generator.
+        let mut g = crate::rng::SplitMix64::new(0);
         for i in 0..m {
-            let j = i + (next() % (bins - i) as u64) as usize;
+            let j = i + (g.next_u64() % (bins - i) as u64) as usize;
             v.swap(i, j);
         }
     }

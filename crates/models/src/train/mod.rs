@@ -74,11 +74,9 @@ fn sorted_vars(model: &NeuralModel) -> Vec<Var> {
 
 /// A seed for step `k` of stream `stream` derived from the run seed (splitmix64).
 pub fn derive_seed(seed: u64, stream: u64, k: u64) -> u64 {
-    let mut z =
-        seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::rng::mix64(
+        seed ^ stream.wrapping_mul(crate::rng::GAMMA) ^ k.wrapping_mul(0xBF58_476D_1CE4_E5B9),
+    )
 }
 
 /// The training loss of a batch of windows, as a scalar tensor.
