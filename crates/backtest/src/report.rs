@@ -284,12 +284,10 @@ pub fn write_outputs(
     Ok(written)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+/// Writes `bytes` to `path` atomically ([`market::atomic::write_atomic`]: synced, never a
+/// partial file).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BacktestError> {
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    Ok(market::atomic::write_atomic(path, bytes)?)
 }
 
 fn csv_field(s: &str) -> String {

@@ -170,28 +170,9 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so readers see the old content or the new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+/// Writes `bytes` to `path` atomically: readers see the old content or the new one, never a
+/// part (the workspace's one implementation, [`market::atomic`]).
+pub use market::atomic::write_atomic;
 
 #[cfg(test)]
 mod tests {

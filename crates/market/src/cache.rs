@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -238,28 +237,15 @@ fn merge_series(old: &Candles, new: &Candles) -> (Candles, usize) {
     (out, replaced)
 }
 
-/// Writes through `fill` into a temporary file beside `path`, syncs it, then renames it over
-/// `path`. On any error the temporary file is removed and `path` is untouched.
+/// Writes through `fill` atomically ([`crate::atomic`]): on any error the temporary file is
+/// removed and `path` is untouched.
 pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut File) -> Result<(), MarketError>,
 ) -> Result<(), MarketError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| MarketError::io(dir, e))?;
-    fill(tmp.as_file_mut())?;
-    tmp.as_file_mut()
-        .flush()
-        .map_err(|e| MarketError::io(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| MarketError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| MarketError::io(path, e.error))?;
-    Ok(())
+    crate::atomic::write_atomic_with(path, crate::atomic::DEFAULT_MODE, fill, |e| {
+        MarketError::io(path, e)
+    })
 }
 
 fn schema(c: &Candles) -> Arc<Schema> {
@@ -374,6 +360,7 @@ pub fn read_parquet(path: &Path) -> Result<Candles, MarketError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn failed_write_leaves_the_old_file_and_no_temp() {

@@ -2,6 +2,7 @@
 //! resampling and returns, and a clearly-labelled synthetic market.
 
 pub mod assets;
+pub mod atomic;
 pub mod cache;
 pub mod embedded;
 pub mod error;

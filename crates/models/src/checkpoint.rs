@@ -5,7 +5,7 @@
 //! extra tensors).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::Tensor;
 
@@ -20,19 +20,11 @@ pub const SPEC: &str = "spec.json";
 /// Safetensors metadata key holding the spec JSON in [`to_bytes`] buffers.
 pub const SPEC_METADATA_KEY: &str = "synth_city.spec";
 
-fn tmp_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.tmp-{}", std::process::id()))
-}
-
 /// Saves weights and spec into `dir` (created if missing).
 pub fn save(model: &NeuralModel, dir: &Path) -> Result<(), ModelError> {
     std::fs::create_dir_all(dir)?;
-    let tmp = tmp_path(dir, WEIGHTS);
-    std::fs::write(&tmp, to_bytes(model)?)?;
-    std::fs::rename(&tmp, dir.join(WEIGHTS))?;
-    let tmp = tmp_path(dir, SPEC);
-    std::fs::write(&tmp, model.spec().to_json())?;
-    std::fs::rename(&tmp, dir.join(SPEC))?;
+    market::atomic::write_atomic(&dir.join(WEIGHTS), &to_bytes(model)?)?;
+    market::atomic::write_atomic(&dir.join(SPEC), model.spec().to_json().as_bytes())?;
     Ok(())
 }
 

@@ -9,7 +9,6 @@
 //! reported as [`SkillError::NotPlainJson`] so the caller can let OpenClaw's own
 //! `openclaw config set` do the edit.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
@@ -172,31 +171,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SkillError> {
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(dir).map_err(io)?;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        let mut f = o.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            // An older temporary file of the same name may have had another mode.
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    market::atomic::write_atomic_mode(path, bytes, market::atomic::SECRET_MODE).map_err(io)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The local artifact store: plain files under `data_dir()/artifacts`, written atomically
 //! (temp file, fsync, rename), so a crash never leaves a half-written object.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::fingerprint::sha256_hex;
@@ -56,20 +55,8 @@ impl LocalStore {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".tmp-{:016x}", rand::random::<u64>()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(ResearchError::env(format!(
-                "writing {}: {e}",
-                path.display()
-            )));
-        }
+        market::atomic::write_atomic(&path, bytes)
+            .map_err(|e| ResearchError::env(format!("writing {}: {e}", path.display())))?;
         Ok((sha256_hex(bytes), bytes.len() as u64))
     }
 
