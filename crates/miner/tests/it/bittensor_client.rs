@@ -4,16 +4,13 @@
 //! `SYNTH_CITY_PYTHON` has it); otherwise it says SKIP on stderr and passes.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use miner::{
-    router, Answerer, AxonConfig, AxonState, BlacklistPolicy, Metagraph, ModelCache, Neuron,
-    NoChampions, NoHistory, PriceFeed,
-};
+use miner::{Neuron, PriceFeed};
+
+use crate::roundtrip::serve_axon;
 
 /// `//Alice` (the script's validator) and `//Bob` (our miner hotkey).
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -73,30 +70,9 @@ async fn stock_bittensor_dendrite_reads_our_answers_and_refusals() {
         stake: 5000.0,
         validator_permit: true,
     }];
-    let answerer = Answerer::new(
-        ModelCache::new(Arc::new(NoChampions), Duration::from_secs(60)),
-        Arc::new(NoHistory),
-    );
-    let cfg = AxonConfig {
-        hotkey: BOB.into(),
-        policy: BlacklistPolicy::default(),
-        max_concurrent_answers: 2,
-        seed_salt: 7,
-        self_check: true,
-    };
     let prices = PriceFeed::Static(HashMap::from([("BTC".to_string(), 104_856.23)]));
-    let state = Arc::new(AxonState::new(
-        cfg,
-        Metagraph::from_neurons(neurons),
-        answerer,
-        prices,
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, state) = serve_axon(neurons, BOB, 7, prices).await;
+    let port = addr.port();
 
     let out = tokio::task::spawn_blocking(move || run_script(&py, port))
         .await

@@ -1,6 +1,7 @@
 //! A validator-like client (sr25519 signing, bt headers) against the axon on 127.0.0.1.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,6 +109,18 @@ async fn start_with(
         stake: 5000.0,
         validator_permit: false,
     });
+    let (addr, state) = serve_axon(neurons, miner_hotkey, 42, prices).await;
+    (format!("http://{addr}"), state)
+}
+
+/// An axon with no champions (reference GBM answers) serving `neurons`' metagraph on a
+/// loopback port, with the peer address recorded as `miner serve` does.
+pub(crate) async fn serve_axon(
+    neurons: Vec<Neuron>,
+    miner_hotkey: &str,
+    seed_salt: u64,
+    prices: PriceFeed,
+) -> (SocketAddr, Arc<AxonState>) {
     let answerer = Answerer::new(
         ModelCache::new(Arc::new(NoChampions), Duration::from_secs(60)),
         Arc::new(NoHistory),
@@ -116,7 +129,7 @@ async fn start_with(
         hotkey: miner_hotkey.to_string(),
         policy: BlacklistPolicy::default(),
         max_concurrent_answers: 2,
-        seed_salt: 42,
+        seed_salt,
         self_check: true,
     };
     let state = Arc::new(AxonState::new(
@@ -127,11 +140,11 @@ async fn start_with(
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = router(state.clone());
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (format!("http://{addr}"), state)
+    (addr, state)
 }
 
 async fn post(url: &str, headers: &[(&'static str, String)], body: String) -> (u16, String) {
