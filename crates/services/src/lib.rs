@@ -1,0 +1,19 @@
+//! Clients for the external services synth-city talks to.
+//!
+//! Every client is built on one HTTP core ([`http::HttpClient`]): timeouts, a cap on response
+//! bodies, retries with jittered exponential back-off that honour `Retry-After`, errors that
+//! say what to do ([`ServiceError`]) and secrets that never reach a log ([`Secret`]).
+//! Credentials come from the environment (or `.env`, loaded by the binary) through
+//! [`env::secret`]: without one, a command says which variable to set.
+//!
+//! This crate sits beside the engine's layers and depends on none of them; the layers that need
+//! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
+
+pub mod env;
+pub mod error;
+pub mod http;
+pub mod secret;
+
+pub use error::{ServiceError, ServiceResult};
+pub use http::{HttpClient, Retry};
+pub use secret::Secret;

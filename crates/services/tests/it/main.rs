@@ -1,0 +1,3 @@
+//! The HTTP core against a real server on loopback: retries, `Retry-After`, caps, errors.
+
+mod http_core;
