@@ -69,11 +69,10 @@ impl PromptConfig {
 
     /// The config for a label (`"low"`/`"high"`, also `"24h"`/`"1h"`), case-insensitive.
     pub fn by_label(label: &str) -> Option<&'static PromptConfig> {
-        match label.to_ascii_lowercase().as_str() {
-            "low" | "24h" => Some(&LOW),
-            "high" | "1h" | "hft" => Some(&HIGH),
-            _ => None,
-        }
+        label
+            .parse::<crate::Competition>()
+            .ok()
+            .map(crate::Competition::cfg)
     }
 
     /// The validator's `label_from_time_length`: 86400 is LOW, 3600 is HIGH, anything else none.

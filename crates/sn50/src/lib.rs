@@ -1,6 +1,8 @@
 //! Bittensor SN50 (Synth) rules as a library: prompt configs, the response format and its
 //! validation, and a bit-exact replica of the validator's scoring.
 
+pub mod asset;
+pub mod competition;
 pub mod config;
 pub mod crps;
 pub mod format;
@@ -15,6 +17,8 @@ pub mod simulation;
 pub mod sort;
 pub mod validation;
 
+pub use asset::Asset;
+pub use competition::{Competition, Timeframe, UnknownName};
 pub use config::{asset_coefficient, PromptConfig, ScoringInterval, HIGH, LOW};
 pub use crps::{crps_for_miner, miner_score, CrpsError, IntervalCrps, MinerCrps};
 pub use format::{format_paths, round_price, FormatError};
