@@ -4,7 +4,8 @@
 //! of one (`SPY` for `SPYX`, …: the names of the shared CSV files), an asset added through
 //! `$SYNTH_CITY_PYTH_SYMBOLS`, an asset with a real-data file in `$SYNTH_CITY_DATA` or the shared
 //! data folder, or an asset with real data in the local cache (`data import`).
-//! Names are upper-cased; only `A-Z 0-9 _ -` and at most [`MAX_ASSET_LEN`] characters are ever
+//! SN50 names and aliases are parsed by [`sn50::Asset`] (any case, `SPY` → `SPYX`); other names
+//! are upper-cased, and only `A-Z 0-9 _ -` and at most [`MAX_ASSET_LEN`] characters are ever
 //! accepted, so a checked name is safe inside a file name.
 
 use std::path::Path;
@@ -15,24 +16,9 @@ use crate::MarketError;
 /// Longest accepted asset name.
 pub const MAX_ASSET_LEN: usize = 32;
 
-/// Data-file names of SN50 assets (the shared CSV files and Binance use the stock ticker).
-pub const FILE_ALIASES: &[(&str, &str)] = &[
-    ("SPY", "SPYX"),
-    ("NVDA", "NVDAX"),
-    ("TSLA", "TSLAX"),
-    ("AAPL", "AAPLX"),
-    ("GOOGL", "GOOGLX"),
-];
-
-/// Every SN50 asset of either competition, in the LOW list's order.
+/// Every SN50 asset of either competition, in the LOW list's order ([`sn50::Asset::ALL`]).
 pub fn sn50_assets() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = sn50::config::LOW.asset_list.to_vec();
-    for a in sn50::config::HIGH.asset_list {
-        if !out.contains(a) {
-            out.push(a);
-        }
-    }
-    out
+    sn50::Asset::ALL.iter().map(|a| a.name()).collect()
 }
 
 /// Upper-cases `name` and checks its shape only (`A-Z 0-9 _ -`, 1..=[`MAX_ASSET_LEN`] chars),
@@ -105,9 +91,10 @@ fn env_symbol_assets() -> Vec<String> {
 /// `cache_dir`.
 pub fn known_assets(cache_dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = sn50_assets().iter().map(|s| s.to_string()).collect();
-    let extra = FILE_ALIASES
+    let extra = sn50::Asset::ALL
         .iter()
-        .map(|(a, _)| a.to_string())
+        .filter_map(|a| a.alias())
+        .map(str::to_string)
         .chain(env_symbol_assets())
         .chain(data_file_assets())
         .chain(cached_assets(cache_dir));
@@ -119,8 +106,13 @@ pub fn known_assets(cache_dir: &Path) -> Vec<String> {
     out
 }
 
-/// Checks `name` against the known assets with real data in `cache_dir`; returns it upper-cased.
+/// Checks `name` against the known assets with real data in `cache_dir`. An SN50 asset or alias
+/// comes back as the validator's name ([`sn50::asset::canonical_asset`]: `spy` → `SPYX`), any
+/// other known asset upper-cased.
 pub fn parse_asset_in(name: &str, cache_dir: &Path) -> Result<String, MarketError> {
+    if let Ok(a) = name.parse::<sn50::Asset>() {
+        return Ok(a.name().to_string());
+    }
     let a = check_asset_syntax(name)?;
     let known = known_assets(cache_dir);
     if known.contains(&a) {
@@ -147,7 +139,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(parse_asset_in("btc", dir.path()).unwrap(), "BTC");
         assert_eq!(parse_asset_in("WTIOIL", dir.path()).unwrap(), "WTIOIL");
-        assert_eq!(parse_asset_in("spy", dir.path()).unwrap(), "SPY");
+        assert_eq!(parse_asset_in("spy", dir.path()).unwrap(), "SPYX");
+        assert_eq!(parse_asset_in(" Googl ", dir.path()).unwrap(), "GOOGLX");
         for bad in ["", "../../EVIL", "a/b", "HUGE", &"X".repeat(40), "B T C"] {
             assert!(parse_asset_in(bad, dir.path()).is_err(), "{bad:?}");
         }

@@ -43,9 +43,10 @@ fn file_name(asset: &str, resolution_secs: u32) -> Result<String, MarketError> {
     Ok(format!("{asset}_{}m.csv.gz", resolution_secs / 60))
 }
 
-/// The first place that holds real `asset` history (data-file name, e.g. `SPY`) at
-/// `resolution_secs`, or `None`.
+/// The first place that holds real `asset` history at `resolution_secs`, or `None`. An SN50
+/// asset is looked up under its data-file name ([`sn50::asset::file_asset`]: `SPYX` → `SPY`).
 pub fn locate(asset: &str, resolution_secs: u32) -> Result<Option<RealSource>, MarketError> {
+    let asset = &sn50::asset::file_asset(asset);
     let name = file_name(asset, resolution_secs)?;
     for dir in crate::home::data_dirs() {
         let path = dir.join(&name);

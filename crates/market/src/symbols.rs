@@ -11,22 +11,8 @@ use crate::MarketError;
 /// Environment variable with `ASSET=SYMBOL` pairs, comma-separated, that extend the table.
 pub const SYMBOLS_ENV: &str = "SYNTH_CITY_PYTH_SYMBOLS";
 
-/// The validator's `PYTH_SYMBOL_MAP`.
-pub const SN50_SYMBOLS: &[(&str, &str)] = &[
-    ("BTC", "Crypto.BTC/USD"),
-    ("ETH", "Crypto.ETH/USD"),
-    ("XAU", "Crypto.XAUT/USD"),
-    ("SOL", "Crypto.SOL/USD"),
-    ("SPYX", "Crypto.SPYX/USD"),
-    ("NVDAX", "Crypto.NVDAX/USD"),
-    ("TSLAX", "Crypto.TSLAX/USD"),
-    ("AAPLX", "Crypto.AAPLX/USD"),
-    ("GOOGLX", "Crypto.GOOGLX/USD"),
-    ("XRP", "Crypto.XRP/USD"),
-    ("HYPE", "Crypto.HYPE/USD"),
-];
-
-/// Asset → Pyth history symbol, with overrides.
+/// Asset → Pyth history symbol, with overrides: by default the validator's `PYTH_SYMBOL_MAP`
+/// ([`sn50::Asset::pyth_symbol`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolTable {
     map: BTreeMap<String, String>,
@@ -34,9 +20,9 @@ pub struct SymbolTable {
 
 impl Default for SymbolTable {
     fn default() -> Self {
-        let map = SN50_SYMBOLS
+        let map = sn50::Asset::ALL
             .iter()
-            .map(|(a, s)| (a.to_string(), s.to_string()))
+            .filter_map(|a| Some((a.name().to_string(), a.pyth_symbol()?.to_string())))
             .collect();
         Self { map }
     }
@@ -63,15 +49,15 @@ impl SymbolTable {
         Ok(())
     }
 
-    /// Adds or replaces one asset's symbol.
+    /// Adds or replaces one asset's symbol (the name as [`sn50::asset::canonical_asset`]).
     pub fn insert(&mut self, asset: &str, symbol: &str) {
         self.map
-            .insert(asset.to_ascii_uppercase(), symbol.to_string());
+            .insert(sn50::asset::canonical_asset(asset), symbol.to_string());
     }
 
-    /// The symbol of `asset` (case-insensitive).
+    /// The symbol of `asset` (any case; `SPY`-style aliases name their SN50 asset).
     pub fn symbol(&self, asset: &str) -> Result<&str, MarketError> {
-        let key = asset.to_ascii_uppercase();
+        let key = sn50::asset::canonical_asset(asset);
         if let Some(s) = self.map.get(&key) {
             return Ok(s);
         }
@@ -101,6 +87,7 @@ mod tests {
         let mut t = SymbolTable::default();
         assert_eq!(t.symbol("XAU").unwrap(), "Crypto.XAUT/USD");
         assert_eq!(t.symbol("spyx").unwrap(), "Crypto.SPYX/USD");
+        assert_eq!(t.symbol("spy").unwrap(), "Crypto.SPYX/USD");
         assert_eq!(t.assets().len(), 11);
         let e = t.symbol("WTIOIL").unwrap_err().to_string();
         assert!(e.contains("Hyperliquid"), "{e}");

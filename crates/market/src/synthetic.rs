@@ -48,23 +48,25 @@ pub struct SyntheticParams {
 
 impl SyntheticParams {
     /// Typical parameters for an SN50 asset (`BTC`, `ETH`, `SOL`, `XRP`, `HYPE`, `XAU`, `SPYX`,
-    /// `NVDAX`, `TSLAX`, `AAPLX`, `GOOGLX`, `WTIOIL`); other names get BTC-like crypto parameters.
+    /// `NVDAX`, `TSLAX`, `AAPLX`, `GOOGLX`, `WTIOIL`, or an alias such as `SPY`); other names get
+    /// BTC-like crypto parameters.
     /// Equity and gold peaks sit at the US cash open (14:30 UTC), crypto at 15:00 UTC.
     pub fn for_asset(asset: &str) -> Self {
         // (price, annual vol, α, β, df, jumps/day, jump sd, intraday amplitude, peak hour)
-        let (p, vol, a, b, df, jd, js, amp, peak) = match asset.to_ascii_uppercase().as_str() {
-            "BTC" => (100_000.0, 0.50, 0.05, 0.93, 4.5, 0.5, 0.004, 0.5, 15.0),
-            "ETH" => (3_500.0, 0.70, 0.05, 0.93, 4.5, 0.5, 0.005, 0.5, 15.0),
-            "SOL" => (180.0, 0.85, 0.06, 0.92, 4.0, 0.6, 0.006, 0.5, 15.0),
-            "XRP" => (2.5, 0.85, 0.06, 0.92, 4.0, 0.6, 0.006, 0.5, 15.0),
-            "HYPE" => (40.0, 1.00, 0.06, 0.92, 4.0, 0.8, 0.008, 0.4, 15.0),
-            "XAU" | "XAUT" => (3_300.0, 0.18, 0.04, 0.94, 5.0, 0.2, 0.002, 0.6, 14.5),
-            "SPYX" => (600.0, 0.18, 0.05, 0.93, 5.0, 0.2, 0.002, 0.8, 14.5),
-            "NVDAX" | "TSLAX" => (180.0, 0.55, 0.05, 0.93, 4.5, 0.3, 0.005, 0.8, 14.5),
-            "AAPLX" | "GOOGLX" => (220.0, 0.30, 0.05, 0.93, 5.0, 0.2, 0.003, 0.8, 14.5),
-            "WTIOIL" => (70.0, 0.35, 0.05, 0.93, 5.0, 0.3, 0.004, 0.6, 14.5),
-            _ => (100_000.0, 0.50, 0.05, 0.93, 4.5, 0.5, 0.004, 0.5, 15.0),
-        };
+        let (p, vol, a, b, df, jd, js, amp, peak) =
+            match sn50::asset::canonical_asset(asset).as_str() {
+                "BTC" => (100_000.0, 0.50, 0.05, 0.93, 4.5, 0.5, 0.004, 0.5, 15.0),
+                "ETH" => (3_500.0, 0.70, 0.05, 0.93, 4.5, 0.5, 0.005, 0.5, 15.0),
+                "SOL" => (180.0, 0.85, 0.06, 0.92, 4.0, 0.6, 0.006, 0.5, 15.0),
+                "XRP" => (2.5, 0.85, 0.06, 0.92, 4.0, 0.6, 0.006, 0.5, 15.0),
+                "HYPE" => (40.0, 1.00, 0.06, 0.92, 4.0, 0.8, 0.008, 0.4, 15.0),
+                "XAU" | "XAUT" => (3_300.0, 0.18, 0.04, 0.94, 5.0, 0.2, 0.002, 0.6, 14.5),
+                "SPYX" => (600.0, 0.18, 0.05, 0.93, 5.0, 0.2, 0.002, 0.8, 14.5),
+                "NVDAX" | "TSLAX" => (180.0, 0.55, 0.05, 0.93, 4.5, 0.3, 0.005, 0.8, 14.5),
+                "AAPLX" | "GOOGLX" => (220.0, 0.30, 0.05, 0.93, 5.0, 0.2, 0.003, 0.8, 14.5),
+                "WTIOIL" => (70.0, 0.35, 0.05, 0.93, 5.0, 0.3, 0.004, 0.6, 14.5),
+                _ => (100_000.0, 0.50, 0.05, 0.93, 4.5, 0.5, 0.004, 0.5, 15.0),
+            };
         Self {
             asset: asset.to_string(),
             start_price: p,
