@@ -16,6 +16,7 @@ pub mod resample;
 pub mod returns;
 pub mod series;
 pub mod symbols;
+pub mod sync;
 pub mod synthetic;
 pub mod timeparse;
 

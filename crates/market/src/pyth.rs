@@ -117,6 +117,11 @@ impl PythClient {
         &self.cfg
     }
 
+    /// The `[from, to)` request ranges [`Self::candles`] splits a range into.
+    pub fn chunk_ranges(&self, resolution_secs: u32, from: i64, to: i64) -> Vec<(i64, i64)> {
+        chunks(from, to, self.chunk_secs(resolution_secs))
+    }
+
     /// Number of requests [`Self::candles`] makes for a range.
     pub fn chunk_count(&self, resolution_secs: u32, from: i64, to: i64) -> usize {
         chunks(from, to, self.chunk_secs(resolution_secs)).len()

@@ -18,6 +18,8 @@ type Reply = (u16, String);
 struct Script {
     replies: VecDeque<Reply>,
     queries: Vec<HashMap<String, String>>,
+    /// Answer 500 to every request after this many (a feed that breaks off).
+    fail_after: Option<usize>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -28,6 +30,9 @@ async fn history(
 ) -> (StatusCode, String) {
     let mut s = s.lock().unwrap();
     s.queries.push(q.clone());
+    if s.fail_after.is_some_and(|n| s.queries.len() > n) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "down".into());
+    }
     if let Some((code, body)) = s.replies.pop_front() {
         return (StatusCode::from_u16(code).unwrap(), body);
     }
@@ -44,7 +49,7 @@ async fn history(
 fn serve(replies: Vec<Reply>, max_bars: u32) -> (PythClient, Shared) {
     let script: Shared = Arc::new(Mutex::new(Script {
         replies: replies.into(),
-        queries: vec![],
+        ..Script::default()
     }));
     let app = Router::new()
         .route("/fixed_rate@200ms/history", get(history))
@@ -250,4 +255,76 @@ fn unknown_assets_and_unreachable_servers() {
         .candles("BTC", 60, T0, T0 + 60, |_, _| {})
         .unwrap_err();
     assert!(matches!(e, MarketError::Http { .. }), "{e}");
+}
+
+/// `data sync` of an asset with no history anywhere: fetches `max_days`, and a sync that breaks
+/// off halfway keeps what was merged; the next one resumes after the last candle.
+#[test]
+fn sync_is_incremental_and_resumes_after_a_failure() {
+    let (mut client, script) = serve(vec![], 100);
+    let mut cfg = client.config().clone();
+    cfg.symbols.insert("SYNCTEST", "Crypto.SYNCTEST/USD");
+    client = PythClient::new(cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = market::Cache::new(dir.path());
+    let now = T0 - T0 % 86_400 + 86_400;
+    // One day at 1m in chunks of 100 candles: 15 requests; the feed dies after 12.
+    script.lock().unwrap().fail_after = Some(12);
+    let err = market::sync::sync_series(&client, &cache, "synctest", 60, now, 1, |_, _| {});
+    assert!(err.is_err());
+    let kept = cache.load("SYNCTEST", 60).unwrap().unwrap();
+    assert_eq!(
+        kept.len(),
+        12 * 100,
+        "every candle fetched before the failure is kept"
+    );
+    // Feed back: the next sync asks only for what is missing, from right after the last candle.
+    {
+        let mut s = script.lock().unwrap();
+        s.fail_after = None;
+        s.queries.clear();
+    }
+    let mut progress = vec![];
+    let out = market::sync::sync_series(&client, &cache, "SYNCTEST", 60, now, 1, |d, n| {
+        progress.push((d, n))
+    })
+    .unwrap();
+    assert_eq!(out.added, 240);
+    assert_eq!(out.last, Some(now - 60));
+    assert_eq!(out.seeded_from, None);
+    assert_eq!(progress.last(), Some(&(3, 3)));
+    let first_from: i64 = script.lock().unwrap().queries[0]["from"].parse().unwrap();
+    assert_eq!(first_from, kept.ts[kept.len() - 1] + 60);
+    assert_eq!(cache.load("SYNCTEST", 60).unwrap().unwrap().len(), 1440);
+    // Up to date: no request at all.
+    script.lock().unwrap().queries.clear();
+    let again =
+        market::sync::sync_series(&client, &cache, "SYNCTEST", 60, now + 30, 1, |_, _| {}).unwrap();
+    assert_eq!(again.added, 0);
+    assert!(script.lock().unwrap().queries.is_empty());
+    assert_eq!(
+        market::sync::history_age(&cache, "SYNCTEST", 60, now + 30).unwrap(),
+        Some(30)
+    );
+}
+
+/// An empty cache is seeded with the real history the binary knows (here the embedded set or the
+/// shared folder) before anything is fetched: a sync extends that history.
+#[test]
+fn sync_seeds_an_empty_cache_from_the_known_history() {
+    let (client, script) = serve(vec![], 5000);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = market::Cache::new(dir.path());
+    let (known, _) = market::load_real("BTC", 300).unwrap();
+    let last = known.ts[known.len() - 1];
+    let now = last + 300 + 10 * 300;
+    let out = market::sync::sync_series(&client, &cache, "BTC", 300, now, 30, |_, _| {}).unwrap();
+    assert!(out.seeded_from.is_some());
+    assert_eq!(out.added, 10);
+    let q = &script.lock().unwrap().queries;
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0]["from"], (last + 300).to_string());
+    let c = cache.load("BTC", 300).unwrap().unwrap();
+    assert_eq!(c.len(), known.len() + 10);
+    assert_eq!(c.provenance, Provenance::Real);
 }
