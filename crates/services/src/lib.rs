@@ -9,6 +9,7 @@
 //! This crate sits beside the engine's layers and depends on none of them; the layers that need
 //! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
 
+pub mod desearch;
 pub mod env;
 pub mod error;
 pub mod http;

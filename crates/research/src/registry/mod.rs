@@ -3,6 +3,7 @@
 //! WAL mode and a busy timeout let several processes and threads write at once; every write is
 //! one `BEGIN IMMEDIATE` transaction, so a record is either fully there or not at all.
 
+mod champions;
 mod novelty;
 mod outbox;
 mod query;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+pub use champions::{NewPromotion, Promotion, PromotionAction};
 pub use novelty::{Novelty, PriorRun, SimilarRun};
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use query::{Champion, HistoryOrder, HistoryQuery, Trend, Trends};

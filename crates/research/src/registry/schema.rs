@@ -62,6 +62,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_pending ON outbox(synced_at, id);
     "#,
+    // v2: promoted champions with their history. The current champion of an asset ×
+    // timeframe is its newest entry; `run_id` NULL means none (the default model serves).
+    // `previous_id` is the entry this one was laid over, which a rollback restores.
+    r#"
+    CREATE TABLE champions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        asset       TEXT NOT NULL,
+        timeframe   TEXT NOT NULL,
+        run_id      TEXT REFERENCES runs(run_id),
+        action      TEXT NOT NULL,
+        promoted_at TEXT NOT NULL,
+        promoted_by TEXT NOT NULL,
+        previous_id INTEGER REFERENCES champions(id),
+        evidence    TEXT,
+        checker     TEXT
+    );
+    CREATE INDEX champions_current ON champions(asset, timeframe, id);
+    "#,
 ];
 
 /// The schema version this build writes.

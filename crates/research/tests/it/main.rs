@@ -2,6 +2,7 @@
 
 mod common;
 mod models_runner;
+mod promotion;
 mod registry;
 mod s3;
 mod session;

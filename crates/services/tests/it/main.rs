@@ -1,3 +1,4 @@
 //! The HTTP core against a real server on loopback: retries, `Retry-After`, caps, errors.
 
+mod desearch;
 mod http_core;
