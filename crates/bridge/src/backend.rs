@@ -1,5 +1,5 @@
 //! The narrow interface between the HTTP layer and the engine. Handlers only ever call a
-//! [`Backend`]; the bridge ships [`crate::local::LocalBackend`], and tests plug in their own.
+//! [`Backend`]: [`crate::EngineBackend`] in the binary, a small double in the tests.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

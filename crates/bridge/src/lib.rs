@@ -4,8 +4,8 @@
 //! session (pipeline state, results, a workspace no path can leave) that survives being
 //! reaped from memory. Long jobs share a fixed number of compute slots, queued fairly.
 //! Handlers talk to the engine only through the [`Backend`] trait: [`EngineBackend`] is the real
-//! engine (research sessions, the research registry, the agents orchestrator, market data);
-//! [`LocalBackend`] is a small offline stand-in kept as a fast fake for tests.
+//! engine (research sessions, the research registry, the agents orchestrator, market data). It
+//! is the only engine: the HTTP tests use a small double of it (`tests/it/double.rs`).
 
 pub mod api;
 pub mod backend;
@@ -16,7 +16,6 @@ pub mod events;
 pub mod http;
 pub mod keys;
 pub mod limits;
-pub mod local;
 pub mod openapi;
 pub mod server;
 pub mod sessions;
@@ -29,7 +28,6 @@ pub use engine::{EngineBackend, EngineOptions};
 pub use error::{ApiError, ApiResult, ErrorKind};
 pub use keys::KeyStore;
 pub use limits::{ModelLimits, ModelSize, WorkspaceQuota};
-pub use local::LocalBackend;
 pub use server::{serve_blocking, serve_forever, start, BridgeConfig, Running, ServeError};
 pub use slots::SlotLimits;
 

@@ -1,7 +1,7 @@
 //! SplitMix64 (Steele, Lea & Flood 2014): the workspace's one small seedable generator and
 //! seed mixer. It is used where a result must follow from a seed without the `rand` stack:
 //! the planner's proposals, FEDformer's random modes, per-step training seeds, the miner's
-//! request seeds and the bridge's stand-in. Changing it changes all of those results.
+//! request seeds. Changing it changes all of those results.
 
 /// The SplitMix64 increment (the golden ratio in 64-bit fixed point).
 pub const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -197,7 +197,7 @@ async fn every_endpoint_answers() {
     ok(s, &b);
     assert_eq!(b["crps"].as_f64(), Some(crps));
     hit("GET", "/history/{id}");
-    // The stand-in keeps no sampled paths: a clear 404 (the engine's fans: tests/it/engine.rs).
+    // The double keeps no sampled paths: a clear 404 (the engine's fans: tests/it/engine.rs).
     let (s, b) = h
         .call(Some(&k), "GET", &format!("/history/{id}/fan"), None)
         .await;

@@ -3,6 +3,7 @@
 mod auth;
 mod cap;
 mod dashboard;
+mod double;
 mod endpoints;
 mod engine;
 mod hardening;
@@ -15,31 +16,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bridge::{
-    ApiResult, Backend, BridgeConfig, HistoryQuery, Job, LocalBackend, PipelineRequest, Running,
-    SlotLimits,
+    ApiResult, Backend, BridgeConfig, HistoryQuery, Job, PipelineRequest, Running, SlotLimits,
 };
 use serde_json::{json, Value};
 
 pub const ADMIN: &str = "test-admin-key-0123456789";
 
-/// The built-in backend, except that pipelines (when `hold`) wait until released or stopped,
-/// and the peak number of pipelines running at once is recorded.
+/// The engine's test double ([`double::Double`]), except that pipelines (when `hold`) wait until
+/// released or stopped, and the peak number of pipelines running at once is recorded.
 pub struct TestBackend {
-    inner: LocalBackend,
+    inner: double::Double,
     pub hold: std::sync::atomic::AtomicBool,
     pub running: AtomicUsize,
     pub peak: AtomicUsize,
-    /// When set, `history` answers this instead of the stand-in's registry.
+    /// When set, `history` answers this instead of the double's runs.
     pub history_override: std::sync::Mutex<Option<Value>>,
 }
 
 impl TestBackend {
     pub fn new(state: &std::path::Path) -> Self {
-        let data = market::home::shared_dir()
-            .expect("../shared with price data")
-            .join("data");
         Self {
-            inner: LocalBackend::new(state.join("stand-in"), vec![data]).unwrap(),
+            inner: double::Double::new(state),
             hold: false.into(),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
