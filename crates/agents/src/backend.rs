@@ -1,10 +1,15 @@
 //! The narrow research interface the tools and the built-in planner need. The `research` crate's
-//! session and registry implement it (see `research_binding`); tests use an in-memory fake.
+//! session and registry implement it ([`crate::research_binding`]); tests use an in-memory fake.
+//!
+//! Runs come back as [`PlannerRun`]s: a registry run (`research::RunRecord`) as the planner sees
+//! it, with its spec in the planner's terms (`asset`, `timeframe`, `blocks`, `head`, `d_model`,
+//! `lr`, `epochs`, `seed`) so that specs tell apart by `research::fingerprint::spec_fingerprint`
+//! across loops. The registry's own record stays in `research`.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::tools::ToolError;
 
@@ -46,15 +51,16 @@ pub struct Validation {
     pub param_count: Option<u64>,
 }
 
-/// One registered run.
+/// One registered run as the planner sees it (see the module docs; the registry's full record is
+/// `research::RunRecord`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
+pub struct PlannerRun {
     /// Registry id.
     pub run_id: String,
     /// Human name.
     #[serde(default)]
     pub name: String,
-    /// Fingerprint of the spec ([`fingerprint`]).
+    /// `research::fingerprint::spec_fingerprint` of `spec`.
     pub fingerprint: String,
     /// The spec that ran.
     pub spec: Value,
@@ -83,7 +89,7 @@ pub struct RunRecord {
     pub synthetic_data: bool,
 }
 
-impl RunRecord {
+impl PlannerRun {
     /// True when the run succeeded with a finite CRPS.
     pub fn is_ok(&self) -> bool {
         self.status == "ok" && self.crps.is_some_and(f64::is_finite)
@@ -101,19 +107,23 @@ pub trait ResearchBackend: Send + Sync {
     fn validate(&self, spec: &Value) -> Result<Validation, ToolError>;
     /// Trains and evaluates `spec`, registers the run (weights included) and returns it.
     /// Failures of the experiment itself come back as a record with status `error`.
-    fn run(&self, name: &str, spec: &Value, progress: Progress<'_>)
-        -> Result<RunRecord, ToolError>;
+    fn run(
+        &self,
+        name: &str,
+        spec: &Value,
+        progress: Progress<'_>,
+    ) -> Result<PlannerRun, ToolError>;
     /// Past runs for `asset` × `timeframe` (all assets when `None`), any order.
     fn history(
         &self,
         asset: Option<&str>,
         timeframe: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>, ToolError>;
+    ) -> Result<Vec<PlannerRun>, ToolError>;
     /// The current champion for `asset` × `timeframe`.
-    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<RunRecord>, ToolError>;
+    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<PlannerRun>, ToolError>;
     /// Makes `run_id` the champion of its asset × timeframe; returns it.
-    fn promote(&self, run_id: &str) -> Result<RunRecord, ToolError>;
+    fn promote(&self, run_id: &str) -> Result<PlannerRun, ToolError>;
     /// Pushes the champion to remote storage (`--publish`); returns where it went.
     fn publish_remote(&self, run_id: &str) -> Result<Value, ToolError> {
         let _ = run_id;
@@ -128,55 +138,6 @@ pub trait ResearchBackend: Send + Sync {
     }
 }
 
-/// A shared backend.
-pub type Backend = Arc<dyn ResearchBackend>;
-
-/// A stable 16-hex-digit fingerprint of a spec: keys sorted recursively, `name` ignored.
-pub fn fingerprint(spec: &Value) -> String {
-    let mut canon = canonical(spec);
-    if let Value::Object(m) = &mut canon {
-        m.remove("name");
-    }
-    let text = canon.to_string();
-    // FNV-1a 64: stable across builds and platforms, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), canonical(&m[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn fingerprint_ignores_key_order_and_name() {
-        let a = json!({"blocks":["lstm"],"head":"gbm","d_model":32,"name":"x"});
-        let b = json!({"d_model":32,"head":"gbm","blocks":["lstm"]});
-        assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(
-            fingerprint(&a),
-            fingerprint(&json!({"blocks":["gru"],"head":"gbm","d_model":32}))
-        );
-        assert_eq!(fingerprint(&a).len(), 16);
-    }
-}
+/// The research backend the pipeline's agents and tools share (one per pipeline run). Not the
+/// bridge's `Backend`, which is the HTTP layer's seam to the whole engine.
+pub type SharedResearch = Arc<dyn ResearchBackend>;

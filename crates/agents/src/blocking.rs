@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::agent::{run_agent, AgentResult, AgentRun};
-use crate::backend::Backend;
+use crate::backend::SharedResearch;
 use crate::events::{Envelope, EventBus};
 use crate::pipeline::{context_message, Brains, PipelineReport, TaskState};
 use crate::roles::{role, system_prompt, ROLES};
@@ -24,7 +24,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 /// Runs the pipeline; `observer` gets each event on the calling thread, in order.
 pub fn run_pipeline_blocking(
-    backend: Backend,
+    backend: SharedResearch,
     opts: &PipelineOptions,
     observer: impl FnMut(&Envelope),
 ) -> Result<Vec<PipelineReport>, String> {
@@ -34,7 +34,7 @@ pub fn run_pipeline_blocking(
 
 /// [`run_pipeline_blocking`] with chosen brains (see [`crate::choose_planner`]).
 pub fn run_pipeline_blocking_with(
-    backend: Backend,
+    backend: SharedResearch,
     brains: Arc<dyn Brains>,
     meter: Option<crate::llm::UsageMeter>,
     opts: &PipelineOptions,
@@ -71,7 +71,7 @@ pub fn run_pipeline_blocking_with(
 
 /// Runs one agent by name with `message`, its tools bound to `backend`, `state` as its context.
 pub fn run_agent_blocking(
-    backend: Backend,
+    backend: SharedResearch,
     brains: Arc<dyn Brains>,
     name: &str,
     message: &str,

@@ -14,7 +14,7 @@ pub mod runner;
 pub mod tools;
 
 pub use agent::{run_agent, AgentResult, AgentRun, FinishHow, Transcript};
-pub use backend::{Backend, Catalog, Component, ResearchBackend, RunRecord, Validation};
+pub use backend::{Catalog, Component, PlannerRun, ResearchBackend, SharedResearch, Validation};
 pub use events::{Envelope, Event, EventBus};
 pub use llm::{ChatModel, LlmClient, LlmConfig, LlmError, UsageMeter, UsageTotals};
 pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState};
@@ -22,8 +22,7 @@ pub use runner::{choose_brains, run_pipeline, LlmBrains, PipelineOptions};
 pub use tools::{Tool, ToolError, ToolRegistry};
 pub mod blocking;
 pub use blocking::{run_agent_blocking, run_pipeline_blocking, run_pipeline_blocking_with};
-pub mod default_backend;
-pub use default_backend::default_backend;
 pub mod planner_choice;
+pub mod research_binding;
 pub use planner_choice::{choose_planner, Planner};
 pub mod saved;

@@ -13,22 +13,15 @@ use research::{
 use serde_json::{json, Value};
 
 use crate::backend::{
-    fingerprint, Backend, Catalog, Component, Progress, ResearchBackend, RunRecord, Validation,
+    Catalog, Component, PlannerRun, Progress, ResearchBackend, SharedResearch, Validation,
 };
 use crate::tools::ToolError;
+use research::fingerprint::spec_fingerprint;
 
-/// The research backend over the default archive, for pipeline runs.
-pub fn default_backend(asset: &str, timeframe: &str) -> Result<Backend, String> {
-    default_backend_with(asset, timeframe, DEFAULT_MAX_WINDOWS)
-}
-
-/// [`default_backend`] with a cap on training windows per experiment (0 = all).
-pub fn default_backend_with(
-    asset: &str,
-    timeframe: &str,
-    max_windows: usize,
-) -> Result<Backend, String> {
-    let _ = (asset, timeframe);
+/// The research binding over the default archive (registry and artifacts under the data
+/// directory), runs tagged as requested by `pipeline`, with at most `max_windows` training
+/// windows per experiment whose spec sets none (0 = all; usually [`DEFAULT_MAX_WINDOWS`]).
+pub fn open_default(max_windows: usize) -> Result<SharedResearch, String> {
     let archive =
         Archive::open_default().map_err(|e| format!("opening the research archive: {e}"))?;
     Ok(Arc::new(
@@ -128,7 +121,7 @@ fn to_tool(e: research::ResearchError) -> ToolError {
 }
 
 /// A registry record as the planner sees it.
-fn convert(r: &research::RunRecord) -> RunRecord {
+fn convert(r: &research::RunRecord) -> PlannerRun {
     let training = r.spec.get("training").cloned().unwrap_or(Value::Null);
     let spec = json!({
         "asset": r.data.assets.first().cloned().unwrap_or_default(),
@@ -145,10 +138,10 @@ fn convert(r: &research::RunRecord) -> RunRecord {
         .iter()
         .find(|a| a.name.ends_with(".safetensors"))
         .map(|a| a.key.clone());
-    RunRecord {
+    PlannerRun {
         run_id: r.run_id.clone(),
         name: r.name.clone(),
-        fingerprint: fingerprint(&spec),
+        fingerprint: spec_fingerprint(&spec),
         spec,
         status: if r.status == RunStatus::Ok {
             "ok".into()
@@ -220,7 +213,7 @@ impl ResearchBackend for ResearchBinding {
         name: &str,
         spec: &Value,
         progress: Progress<'_>,
-    ) -> Result<RunRecord, ToolError> {
+    ) -> Result<PlannerRun, ToolError> {
         let model = self.model_spec(spec)?;
         let asset = spec
             .get("asset")
@@ -245,7 +238,7 @@ impl ResearchBackend for ResearchBinding {
         // Keep the planner's own spec (the registry's is the normalised model spec).
         let mut rec = convert(&out.record);
         rec.spec = spec.clone();
-        rec.fingerprint = fingerprint(spec);
+        rec.fingerprint = spec_fingerprint(spec);
         Ok(rec)
     }
 
@@ -254,7 +247,7 @@ impl ResearchBackend for ResearchBinding {
         asset: Option<&str>,
         timeframe: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>, ToolError> {
+    ) -> Result<Vec<PlannerRun>, ToolError> {
         let q = HistoryQuery {
             limit: limit.max(1),
             order: HistoryOrder::Recent,
@@ -263,7 +256,7 @@ impl ResearchBackend for ResearchBinding {
             block: None,
             head: None,
         };
-        let mut runs: Vec<RunRecord> = self
+        let mut runs: Vec<PlannerRun> = self
             .archive
             .registry
             .history(&q)
@@ -275,7 +268,7 @@ impl ResearchBackend for ResearchBinding {
         Ok(runs)
     }
 
-    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<RunRecord>, ToolError> {
+    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<PlannerRun>, ToolError> {
         Ok(self
             .archive
             .registry
@@ -284,7 +277,7 @@ impl ResearchBackend for ResearchBinding {
             .map(|c| convert(&c.run)))
     }
 
-    fn promote(&self, run_id: &str) -> Result<RunRecord, ToolError> {
+    fn promote(&self, run_id: &str) -> Result<PlannerRun, ToolError> {
         // The registry's champion is its best real-data run; promotion is checking that.
         let rec = self.archive.registry.get_run(run_id).map_err(to_tool)?;
         Ok(convert(&rec))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::backend::Backend;
+use crate::backend::SharedResearch;
 use crate::events::{Event, EventBus};
 use crate::llm::{ChatModel, LlmClient, LlmConfig, UsageMeter};
 use crate::pipeline::{
@@ -119,7 +119,7 @@ pub fn new_run_id() -> String {
 /// Runs `opts.loops` pipelines over `backend`, emitting on `bus`. Each loop gets a fresh session
 /// (its own experiment budget) but shares the registry, so later loops build on earlier ones.
 pub async fn run_pipeline(
-    backend: Backend,
+    backend: SharedResearch,
     brains: Arc<dyn Brains>,
     meter: Option<UsageMeter>,
     opts: &PipelineOptions,

@@ -87,9 +87,20 @@ pub fn experiment_id(spec: &Value, data: &DataRange, seed: u64, revision: u32) -
     fingerprint(&keyed, data, seed)
 }
 
-/// The fingerprint of the spec alone (its "shape" as the user wrote it, any data, any seed).
+/// The fingerprint of the spec alone (what it asks for, whatever the data and seed): SHA-256 of
+/// its [`canonical_json`], 64 hex digits, with a top-level `name` left out (a label, not part of
+/// the experiment). The agents' planner and tools use it to tell specs apart; the registry keys
+/// runs by [`experiment_id`] instead, which also covers the data and the seed.
 pub fn spec_fingerprint(spec: &Value) -> String {
-    hex::encode(Sha256::digest(canonical_json(spec).as_bytes()))
+    let digest = match spec {
+        Value::Object(m) if m.contains_key("name") => {
+            let mut m = m.clone();
+            m.remove("name");
+            Sha256::digest(canonical_json(&Value::Object(m)).as_bytes())
+        }
+        _ => Sha256::digest(canonical_json(spec).as_bytes()),
+    };
+    hex::encode(digest)
 }
 
 /// SHA-256 of bytes, as hex.
@@ -155,6 +166,27 @@ mod tests {
     }
 
     #[test]
+    fn spec_fingerprint_ignores_key_order_float_spelling_and_name() {
+        let a = json!({"blocks": ["lstm"], "head": "gbm", "d_model": 32, "name": "x"});
+        let b: Value = serde_json::from_str(r#"{"d_model":32.0,"head":"gbm","blocks":["lstm"]}"#)
+            .unwrap();
+        assert_eq!(spec_fingerprint(&a), spec_fingerprint(&b));
+        assert_ne!(
+            spec_fingerprint(&a),
+            spec_fingerprint(&json!({"blocks": ["gru"], "head": "gbm", "d_model": 32}))
+        );
+        // Pinned: the canonical text's SHA-256, as for the stored experiment ids below.
+        assert_eq!(
+            spec_fingerprint(&a),
+            sha256_hex(br#"{"blocks":["lstm"],"d_model":32,"head":"gbm"}"#)
+        );
+        assert_eq!(
+            spec_fingerprint(&a),
+            "5a4eacca32db36cd467e01f8b8faa1204b3882306f3bbc32049df859e4f53d25"
+        );
+    }
+
+    #[test]
     fn fingerprint_is_stable_across_releases() {
         // Pinned: changing the normalisation would orphan every stored experiment id.
         let spec = json!({"blocks": ["lstm"], "head": "gbm", "d_model": 32});
@@ -163,6 +195,10 @@ mod tests {
             sha256_hex(
                 br#"{"data":{"assets":["BTC"],"end":86400,"start":0,"timeframe":"5m"},"seed":42,"spec":{"blocks":["lstm"],"d_model":32,"head":"gbm"}}"#
             )
+        );
+        assert_eq!(
+            fingerprint(&spec, &data(), 42),
+            "0b88bad75714ccd2c38101d12fed0358ffa92f51f0ab22b824d6e4c1afb655e1"
         );
     }
 }

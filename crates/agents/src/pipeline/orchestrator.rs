@@ -9,11 +9,11 @@ use serde_json::{json, Map, Value};
 
 use super::def::{PipelineDef, RetryStrategy, StageSpec};
 use crate::agent::{run_agent, AgentResult, AgentRun, Transcript};
-use crate::backend::fingerprint;
 use crate::events::{Event, EventBus};
 use crate::llm::{ChatModel, UsageMeter, UsageTotals};
 use crate::roles::{role, system_prompt, Role};
 use crate::tools::{FinishTool, ToolRegistry};
+use research::fingerprint::spec_fingerprint;
 
 /// The shared task state: keys the agents read and write.
 pub type TaskState = Map<String, Value>;
@@ -375,7 +375,7 @@ impl Orchestrator {
                 _ => short(&c.raw_text, 10_000),
             };
             state.insert("error_report".into(), Value::String(report.clone()));
-            let fp = state.get("best_experiment").map(fingerprint);
+            let fp = state.get("best_experiment").map(spec_fingerprint);
             let mut message = format!("Fix the experiment. Error report:\n{report}");
             if fp.is_some() && fp == last_fp {
                 stalls += 1;
@@ -495,7 +495,7 @@ fn environment_error_in(r: &AgentResult) -> Option<String> {
 /// with digits removed (so timings and counters do not hide a repeat).
 fn failure_signature(r: &AgentResult) -> String {
     if let Some(spec) = r.result().get("best_experiment").filter(|v| v.is_object()) {
-        return format!("config:{}", fingerprint(spec));
+        return format!("config:{}", spec_fingerprint(spec));
     }
     let text: String = r
         .raw_text

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::backend::{fingerprint, RunRecord};
+use crate::backend::PlannerRun;
 use crate::llm::{
     BoxFuture, ChatModel, ChatRequest, ChatResponse, Choice, FunctionCall, LlmError, Message, Role,
     ToolCall,
 };
 use crate::pipeline::{read_context, Brains, TaskState};
+use research::fingerprint::spec_fingerprint;
 
 /// Successive-halving reduction factor.
 pub const ETA: u32 = 3;
@@ -162,12 +163,12 @@ impl WithIds for Message {
     fn with_ids(mut self) -> Self {
         // Ids must be unique within a conversation: derive them from the arguments' fingerprint.
         for c in &mut self.tool_calls {
-            let fp = fingerprint(&json!([
+            let fp = spec_fingerprint(&json!([
                 c.function.name,
                 c.function.arguments,
                 chrono::Utc::now().timestamp_nanos_opt()
             ]));
-            c.id = format!("call_{fp}");
+            c.id = format!("call_{}", &fp[..16]);
         }
         self
     }
@@ -234,7 +235,7 @@ fn planner(v: &View) -> Message {
     )
 }
 
-fn run_of(res: &Value) -> Option<RunRecord> {
+fn run_of(res: &Value) -> Option<PlannerRun> {
     serde_json::from_value(res.get("run")?.clone()).ok()
 }
 
@@ -251,7 +252,7 @@ fn trainer(v: &View) -> Message {
     }
     let attempted: Vec<String> = v
         .results_of("run_experiment")
-        .map(|(_, a, _)| fingerprint(a.get("experiment").unwrap_or(&Value::Null)))
+        .map(|(_, a, _)| spec_fingerprint(a.get("experiment").unwrap_or(&Value::Null)))
         .collect();
     let budget_hit = v.last().is_some_and(|(n, _, r)| {
         n == "run_experiment"
@@ -259,7 +260,7 @@ fn trainer(v: &View) -> Message {
                 .and_then(Value::as_str)
                 .is_some_and(|e| e.contains("budget exhausted"))
     });
-    let runs: Vec<RunRecord> = v
+    let runs: Vec<PlannerRun> = v
         .results_of("run_experiment")
         .filter_map(|(_, _, r)| run_of(r))
         .collect();
@@ -268,7 +269,7 @@ fn trainer(v: &View) -> Message {
         if let Some((i, spec)) = plan
             .iter()
             .enumerate()
-            .find(|(_, s)| !attempted.contains(&fingerprint(s)))
+            .find(|(_, s)| !attempted.contains(&spec_fingerprint(s)))
         {
             return call(
                 "run_experiment",
@@ -276,10 +277,10 @@ fn trainer(v: &View) -> Message {
             );
         }
         // Rung 1: the best third of rung 0 with ETA × the epochs.
-        let plan_fps: Vec<String> = plan.iter().map(fingerprint).collect();
-        let mut rung0: Vec<&RunRecord> = runs
+        let plan_fps: Vec<String> = plan.iter().map(spec_fingerprint).collect();
+        let mut rung0: Vec<&PlannerRun> = runs
             .iter()
-            .filter(|r| r.is_ok() && plan_fps.contains(&fingerprint(&r.spec)))
+            .filter(|r| r.is_ok() && plan_fps.contains(&spec_fingerprint(&r.spec)))
             .collect();
         rung0.sort_by(|a, b| {
             a.crps
@@ -298,7 +299,7 @@ fn trainer(v: &View) -> Message {
                     .and_then(Value::as_u64)
                     .unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
                 spec["epochs"] = json!(epochs * u64::from(ETA));
-                if !attempted.contains(&fingerprint(&spec)) {
+                if !attempted.contains(&spec_fingerprint(&spec)) {
                     return call(
                         "run_experiment",
                         json!({"experiment": spec, "name": format!("r1-{}", i + 1)}),
@@ -367,12 +368,12 @@ fn checker(v: &View) -> Message {
         issues.push(format!("spec: does not validate: {errs}"));
     }
     let best_id = v.str("best_run_id").unwrap_or("");
-    let run: Option<RunRecord> = ranking
+    let run: Option<PlannerRun> = ranking
         .get("ranking")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|r| serde_json::from_value::<RunRecord>(r.clone()).ok())
+        .filter_map(|r| serde_json::from_value::<PlannerRun>(r.clone()).ok())
         .find(|r| r.run_id == best_id);
     match run {
         None => issues.push(format!(
@@ -444,7 +445,7 @@ fn debugger(v: &View) -> Message {
     if let Some((e, env)) = error_of(res) {
         return fail_with(&e, env);
     }
-    match run_of(res).filter(RunRecord::is_ok) {
+    match run_of(res).filter(PlannerRun::is_ok) {
         Some(r) => finish(
             true,
             "re-trained with a lower learning rate",

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::space::{Point, SearchSpace, SpecBase};
-use crate::backend::{fingerprint, RunRecord};
+use crate::backend::PlannerRun;
+use research::fingerprint::spec_fingerprint;
 
 /// Fraction of the history counted as "good".
 pub const GAMMA: f64 = 0.25;
@@ -23,7 +24,7 @@ pub use models::rng::SplitMix64;
 /// of `base.asset` × `base.timeframe` inform the model, and every past fingerprint is excluded.
 pub fn propose(
     space: &SearchSpace,
-    history: &[RunRecord],
+    history: &[PlannerRun],
     base: &SpecBase,
     n: usize,
     seed: u64,
@@ -59,7 +60,7 @@ pub fn propose(
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (_, p) in candidates {
         let spec = space.spec(&p, base);
-        if seen.insert(fingerprint(&spec)) {
+        if seen.insert(spec_fingerprint(&spec)) {
             out.push(spec);
             if out.len() == n {
                 break;
@@ -84,7 +85,7 @@ pub fn propose(
                             },
                             base,
                         );
-                        if seen.insert(fingerprint(&spec)) {
+                        if seen.insert(spec_fingerprint(&spec)) {
                             out.push(spec);
                         }
                     }
@@ -190,11 +191,11 @@ mod tests {
         }
     }
 
-    fn record(spec: Value, crps: f64) -> RunRecord {
-        RunRecord {
-            run_id: fingerprint(&spec),
+    fn record(spec: Value, crps: f64) -> PlannerRun {
+        PlannerRun {
+            run_id: spec_fingerprint(&spec),
             name: String::new(),
-            fingerprint: fingerprint(&spec),
+            fingerprint: spec_fingerprint(&spec),
             spec,
             status: "ok".into(),
             crps: Some(crps),
@@ -222,7 +223,7 @@ mod tests {
         let first = propose(&s, &[], &base(), 10, 1);
         assert_eq!(first.len(), 10);
         assert_eq!(first, propose(&s, &[], &base(), 10, 1));
-        let hist: Vec<RunRecord> = first
+        let hist: Vec<PlannerRun> = first
             .iter()
             .enumerate()
             .map(|(i, sp)| record(sp.clone(), 10.0 + i as f64))
@@ -230,9 +231,9 @@ mod tests {
         let second = propose(&s, &hist, &base(), 10, 1);
         let old: HashSet<String> = hist.iter().map(|r| r.fingerprint.clone()).collect();
         assert_eq!(second.len(), 10);
-        assert!(second.iter().all(|sp| !old.contains(&fingerprint(sp))));
+        assert!(second.iter().all(|sp| !old.contains(&spec_fingerprint(sp))));
         // The whole space (4 × 2 × 3 × 3 = 72) can be exhausted and then nothing is proposed.
-        let all: Vec<RunRecord> = propose(&s, &[], &base(), 100, 3)
+        let all: Vec<PlannerRun> = propose(&s, &[], &base(), 100, 3)
             .into_iter()
             .map(|sp| record(sp, 1.0))
             .collect();

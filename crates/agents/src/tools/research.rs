@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::tool::{fn_tool, object_schema, Tool, ToolError};
-use crate::backend::{fingerprint, Backend, RunRecord};
+use crate::backend::{PlannerRun, SharedResearch};
 use crate::events::{Event, EventBus};
 use crate::planner::{propose, SearchSpace, SpecBase};
+use research::fingerprint::spec_fingerprint;
 
 /// Limits of one pipeline run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,16 +24,16 @@ pub struct Budget {
 
 /// The research state of one pipeline run, shared by its tools.
 pub struct Session {
-    backend: Backend,
+    backend: SharedResearch,
     bus: Option<EventBus>,
     budget: Budget,
-    runs: Mutex<Vec<RunRecord>>,
+    runs: Mutex<Vec<PlannerRun>>,
     trained: Mutex<u32>,
 }
 
 impl Session {
     /// A session over `backend`.
-    pub fn new(backend: Backend, bus: Option<EventBus>, budget: Budget) -> Arc<Self> {
+    pub fn new(backend: SharedResearch, bus: Option<EventBus>, budget: Budget) -> Arc<Self> {
         Arc::new(Self {
             backend,
             bus,
@@ -43,12 +44,12 @@ impl Session {
     }
 
     /// The backend.
-    pub fn backend(&self) -> &Backend {
+    pub fn backend(&self) -> &SharedResearch {
         &self.backend
     }
 
     /// Runs of this session (trained or reused), in order.
-    pub fn runs(&self) -> Vec<RunRecord> {
+    pub fn runs(&self) -> Vec<PlannerRun> {
         self.runs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -81,7 +82,7 @@ impl Session {
         if !spec.is_object() {
             return Err(ToolError::invalid("`experiment` must be a JSON object"));
         }
-        let fp = fingerprint(spec);
+        let fp = spec_fingerprint(spec);
         if !force {
             let asset = spec.get("asset").and_then(Value::as_str);
             let tf = spec.get("timeframe").and_then(Value::as_str);
@@ -159,7 +160,7 @@ impl Session {
     }
 
     /// This session's runs, best first.
-    pub fn ranking(&self) -> Vec<RunRecord> {
+    pub fn ranking(&self) -> Vec<PlannerRun> {
         let mut r = self.runs();
         r.sort_by(|a, b| crps_key(a).total_cmp(&crps_key(b)));
         r.dedup_by(|a, b| a.run_id == b.run_id);
@@ -167,7 +168,7 @@ impl Session {
     }
 }
 
-fn crps_key(r: &RunRecord) -> f64 {
+fn crps_key(r: &PlannerRun) -> f64 {
     if r.is_ok() {
         r.crps.unwrap_or(f64::INFINITY)
     } else {
@@ -330,8 +331,8 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         "Whether a spec already ran (same fingerprint), with the prior results.",
         object_schema(&[("experiment", experiment_schema())], &["experiment"]),
         move |a: ExperimentArg| {
-            let fp = fingerprint(&a.experiment);
-            let prior: Vec<RunRecord> = s
+            let fp = spec_fingerprint(&a.experiment);
+            let prior: Vec<PlannerRun> = s
                 .backend
                 .history(None, None, 100_000)?
                 .into_iter()

@@ -3,15 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use agents::backend::{
-    fingerprint, Catalog, Component, Progress, ResearchBackend, RunRecord, Validation,
-};
+use agents::backend::{Catalog, Component, PlannerRun, Progress, ResearchBackend, Validation};
 use agents::ToolError;
+use research::fingerprint::spec_fingerprint;
 use serde_json::Value;
 
 #[derive(Default)]
 pub struct FakeBackend {
-    pub runs: Mutex<Vec<RunRecord>>,
+    pub runs: Mutex<Vec<PlannerRun>>,
     pub champions: Mutex<HashMap<(String, String), String>>,
     pub saved_pipelines: Mutex<Vec<Value>>,
 }
@@ -74,14 +73,14 @@ impl ResearchBackend for FakeBackend {
         name: &str,
         spec: &Value,
         progress: Progress<'_>,
-    ) -> Result<RunRecord, ToolError> {
+    ) -> Result<PlannerRun, ToolError> {
         let epochs = spec["epochs"].as_u64().unwrap_or(1) as u32;
         for e in 1..=epochs {
             progress(e, epochs, Some(score(spec) + f64::from(epochs - e)));
         }
-        let fp = fingerprint(spec);
+        let fp = spec_fingerprint(spec);
         let mut runs = self.runs.lock().unwrap();
-        let rec = RunRecord {
+        let rec = PlannerRun {
             run_id: format!("run-{}-{fp}", runs.len()),
             name: name.into(),
             fingerprint: fp,
@@ -103,7 +102,7 @@ impl ResearchBackend for FakeBackend {
         asset: Option<&str>,
         timeframe: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>, ToolError> {
+    ) -> Result<Vec<PlannerRun>, ToolError> {
         Ok(self
             .runs
             .lock()
@@ -117,7 +116,7 @@ impl ResearchBackend for FakeBackend {
             .cloned()
             .collect())
     }
-    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<RunRecord>, ToolError> {
+    fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<PlannerRun>, ToolError> {
         let id = self
             .champions
             .lock()
@@ -133,7 +132,7 @@ impl ResearchBackend for FakeBackend {
                 .cloned()
         }))
     }
-    fn promote(&self, run_id: &str) -> Result<RunRecord, ToolError> {
+    fn promote(&self, run_id: &str) -> Result<PlannerRun, ToolError> {
         let run = self
             .runs
             .lock()

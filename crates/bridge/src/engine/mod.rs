@@ -27,7 +27,7 @@ pub struct EngineOptions {
     /// Epochs of the first successive-halving rung of pipeline experiments (default 2).
     pub min_epochs: Option<u32>,
     /// Most recent training windows per pipeline experiment whose spec sets none (default
-    /// `agents::default_backend::DEFAULT_MAX_WINDOWS`; 0 = the whole history).
+    /// `agents::research_binding::DEFAULT_MAX_WINDOWS`; 0 = the whole history).
     pub max_windows: Option<usize>,
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agents::default_backend::ResearchBinding;
+use agents::research_binding::ResearchBinding;
 use agents::{Envelope, EventBus, PipelineOptions};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -61,7 +61,7 @@ pub(super) fn run(engine: &EngineBackend, job: &Job, req: &PipelineRequest) -> A
     if let Some(w) = engine.options.max_windows {
         binding = binding.with_max_windows(w);
     }
-    let backend: agents::Backend = Arc::new(binding);
+    let backend: agents::SharedResearch = Arc::new(binding);
     let (brains, meter) =
         agents::choose_brains(opts.force_builtin).map_err(ApiError::unavailable)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

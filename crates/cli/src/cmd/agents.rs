@@ -89,7 +89,7 @@ pub enum Cmd {
         #[arg(long, default_value_t = 2)]
         min_epochs: u32,
         /// Training windows per experiment: the most recent N (0 = the whole history).
-        #[arg(long, default_value_t = agents::default_backend::DEFAULT_MAX_WINDOWS)]
+        #[arg(long, default_value_t = agents::research_binding::DEFAULT_MAX_WINDOWS)]
         max_windows: usize,
         /// A JSON pipeline definition replacing the default stage list.
         #[arg(long)]
@@ -179,12 +179,8 @@ pub fn run(cmd: Cmd) -> CliResult {
             };
             let (brains, meter) =
                 agents::choose_planner(planner.resolve(builtin)).map_err(CliError::input)?;
-            let backend = agents::default_backend::default_backend_with(
-                &opts.asset,
-                &opts.timeframe,
-                max_windows,
-            )
-            .map_err(CliError::runtime)?;
+            let backend =
+                agents::research_binding::open_default(max_windows).map_err(CliError::runtime)?;
             let mut live = view::Live::new(!json);
             let reports = agents::run_pipeline_blocking_with(backend, brains, meter, &opts, |e| {
                 live.on_event(e)
@@ -229,8 +225,10 @@ pub fn run(cmd: Cmd) -> CliResult {
                 )));
             }
             let asset = asset.to_ascii_uppercase();
-            let backend =
-                agents::default_backend(&asset, timeframe.as_str()).map_err(CliError::runtime)?;
+            let backend = agents::research_binding::open_default(
+                agents::research_binding::DEFAULT_MAX_WINDOWS,
+            )
+            .map_err(CliError::runtime)?;
             let (brains, _meter) = agents::choose_brains(builtin).map_err(CliError::runtime)?;
             let mut state = agents::TaskState::new();
             state.insert("asset".into(), serde_json::json!(asset));
