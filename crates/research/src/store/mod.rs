@@ -3,6 +3,7 @@
 
 pub mod local;
 pub mod remote;
+pub mod snapshot;
 pub mod sync;
 
 use std::future::Future;

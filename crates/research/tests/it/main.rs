@@ -5,5 +5,6 @@ mod models_runner;
 mod promotion;
 mod registry;
 mod s3;
+mod snapshot;
 mod session;
 mod store;

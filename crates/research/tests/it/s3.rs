@@ -14,14 +14,14 @@ use research::{Archive, Registry};
 
 use crate::common::run;
 
-const BUCKET: &str = "synth-city";
+pub(crate) const BUCKET: &str = "synth-city";
 const ACCESS: &str = "hip_test_access";
 const SECRET: &str = "test-secret-key";
 
 /// An s3s-fs server on 127.0.0.1, in its own thread and runtime; stopping drops every
 /// connection at once (an outage).
-struct S3Server {
-    addr: SocketAddr,
+pub(crate) struct S3Server {
+    pub(crate) addr: SocketAddr,
     root: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -29,7 +29,7 @@ struct S3Server {
 
 impl S3Server {
     /// Starts a server storing under `root` on `port` (0: any free port).
-    fn start(root: &Path, port: u16) -> Self {
+    pub(crate) fn start(root: &Path, port: u16) -> Self {
         std::fs::create_dir_all(root.join(BUCKET)).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -73,11 +73,11 @@ impl S3Server {
         }
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    fn remote(&self) -> Remote {
+    pub(crate) fn remote(&self) -> Remote {
         Remote::s3(&config(&self.endpoint())).unwrap()
     }
 
@@ -86,7 +86,7 @@ impl S3Server {
         count_files(&self.root.join(BUCKET).join("runs"))
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -102,7 +102,7 @@ impl Drop for S3Server {
     }
 }
 
-fn config(endpoint: &str) -> RemoteConfig {
+pub(crate) fn config(endpoint: &str) -> RemoteConfig {
     let mut cfg = RemoteConfig::new(endpoint, BUCKET, ACCESS, SECRET);
     cfg.max_retries = 1;
     cfg.retry_timeout = Duration::from_secs(2);
@@ -110,7 +110,7 @@ fn config(endpoint: &str) -> RemoteConfig {
     cfg
 }
 
-fn count_files(dir: &Path) -> usize {
+pub(crate) fn count_files(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -127,7 +127,7 @@ fn count_files(dir: &Path) -> usize {
 }
 
 /// A remote whose puts each take `per_put` (so a sync is slow enough to interrupt).
-fn slow(remote: &Remote, per_put: Duration) -> Remote {
+pub(crate) fn slow(remote: &Remote, per_put: Duration) -> Remote {
     let cfg = ThrottleConfig {
         wait_put_per_call: per_put,
         ..Default::default()
