@@ -88,6 +88,10 @@ pub struct ModelScore {
     pub param_count: usize,
     /// Training seconds (0 for baselines).
     pub train_secs: f64,
+    /// Each scored prompt's total CRPS, with its start time (UTC unix seconds), in schedule
+    /// order: what a paired comparison of two models on the same prompts pairs up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_crps: Vec<(i64, f64)>,
 }
 
 /// Scores of all models on one asset's prompts in one span.
@@ -210,6 +214,7 @@ pub fn evaluate_span(
     }
     let names: Vec<String> = all.iter().map(|m| m.name()).collect();
     let mut sums = vec![(0.0, BTreeMap::<String, f64>::new()); all.len()];
+    let mut per_prompt: Vec<Vec<(i64, f64)>> = vec![Vec::new(); all.len()];
     let mut failures = vec![0usize; all.len()];
     let (mut n, mut skipped) = (0usize, 0usize);
     for start in place_prompts(span, cfg, settings.max_prompts, settings.seed) {
@@ -241,6 +246,7 @@ pub fn evaluate_span(
         n += 1;
         for (i, c) in scored.iter().enumerate() {
             sums[i].0 += c.total;
+            per_prompt[i].push((start, c.total));
             for iv in &c.intervals {
                 *sums[i].1.entry(iv.name.to_string()).or_default() += iv.total;
             }
@@ -251,14 +257,18 @@ pub fn evaluate_span(
         .into_iter()
         .zip(sums)
         .zip(failures)
-        .map(|((name, (total, ivs)), failures)| ModelScore {
-            name,
-            mean_crps: if n == 0 { f64::NAN } else { total / denom },
-            per_interval: ivs.into_iter().map(|(k, v)| (k, v / denom)).collect(),
-            failures,
-            param_count: 0,
-            train_secs: 0.0,
-        })
+        .zip(per_prompt)
+        .map(
+            |(((name, (total, ivs)), failures), prompt_crps)| ModelScore {
+                name,
+                mean_crps: if n == 0 { f64::NAN } else { total / denom },
+                per_interval: ivs.into_iter().map(|(k, v)| (k, v / denom)).collect(),
+                failures,
+                param_count: 0,
+                train_secs: 0.0,
+                prompt_crps,
+            },
+        )
         .collect();
     Ok(SpanEval {
         asset: asset.to_string(),
@@ -284,6 +294,7 @@ mod tests {
             failures: 0,
             param_count: 0,
             train_secs: 0.0,
+            prompt_crps: Vec::new(),
         };
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains("\"mean_crps\":null"), "{json}");

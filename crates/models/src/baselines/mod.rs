@@ -58,6 +58,28 @@ pub const BASELINE_NAMES: [&str; 10] = [
     "mix_sess",
 ];
 
+/// The model a miner serves where no champion has been promoted (`default` in the CLI, the
+/// backtest and promotions): the best statistical baseline of the sweep in docs/models.md
+/// (`mix_sess`: LOW 0.941, HIGH 0.948 × the reference GBM), never plain GBM, which gets about
+/// no reward against any field. The one place this choice is made.
+pub const DEFAULT_MODEL: &str = "mix_sess";
+
+/// The alias that names [`DEFAULT_MODEL`].
+pub const DEFAULT_ALIAS: &str = "default";
+
+/// A baseline name, or `default` resolved to [`DEFAULT_MODEL`]; `None` for an unknown name.
+pub fn resolve_name(name: &str) -> Option<&'static str> {
+    if name == DEFAULT_ALIAS {
+        return Some(DEFAULT_MODEL);
+    }
+    BASELINE_NAMES.iter().copied().find(|b| *b == name)
+}
+
+/// The [`DEFAULT_MODEL`], built.
+pub fn default_model() -> Box<dyn Forecaster> {
+    baseline(DEFAULT_MODEL).unwrap_or_else(|| Box::new(Gbm::reference()))
+}
+
 /// A baseline by name (see [`BASELINE_NAMES`]), with default settings.
 pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
     Some(match name {

@@ -1,11 +1,12 @@
-//! Ranking queries: history (best / recent / worst with filters), trends, champions.
+//! Ranking queries: history (best / recent / worst with filters), trends, the best run of each
+//! asset × timeframe, and the promoted champions.
 
 use std::collections::BTreeMap;
 
 use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 
-use super::{parse_record, Registry};
+use super::{parse_record, Promotion, Registry};
 use crate::record::RunRecord;
 use crate::Result;
 
@@ -68,7 +69,7 @@ pub struct Trends {
     pub heads: Vec<Trend>,
 }
 
-/// The best real-data run for one asset × timeframe.
+/// A run as the champion (or best run) of one asset × timeframe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Champion {
     /// Asset.
@@ -81,6 +82,9 @@ pub struct Champion {
     pub baseline_crps: Option<f64>,
     /// The run.
     pub run: RunRecord,
+    /// Its promotion entry (`None` for a best-run listing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
 }
 
 impl Registry {
@@ -171,17 +175,56 @@ impl Registry {
         })
     }
 
-    /// The champion of `asset` × `timeframe`: the successful real-data run with the lowest CRPS
-    /// on that asset. Synthetic-data runs never qualify.
+    /// The champion of `asset` × `timeframe`: the run promoted last (`synth-city champion
+    /// promote`, the Publisher agent, the bridge's publish; see [`crate::promotion`]). `None`
+    /// when none was promoted (or the last one was rolled back to none): the default model
+    /// serves. A low raw CRPS alone never makes a champion.
     pub fn champion(&self, asset: &str, timeframe: &str) -> Result<Option<Champion>> {
+        let Some(p) = self.current_promotion(asset, timeframe)? else {
+            return Ok(None);
+        };
+        self.champion_of(p)
+    }
+
+    /// The promoted champions of every asset × timeframe that has one (optionally filtered).
+    pub fn champions(&self, asset: Option<&str>, timeframe: Option<&str>) -> Result<Vec<Champion>> {
+        let mut out = Vec::new();
+        for p in self.current_promotions()? {
+            if asset.is_some_and(|a| !a.eq_ignore_ascii_case(&p.asset))
+                || timeframe.is_some_and(|t| t != p.timeframe)
+            {
+                continue;
+            }
+            out.extend(self.champion_of(p)?);
+        }
+        Ok(out)
+    }
+
+    fn champion_of(&self, p: Promotion) -> Result<Option<Champion>> {
+        Ok(self
+            .promoted_run(&p)?
+            .map(|(run, crps, baseline_crps)| Champion {
+                asset: p.asset.clone(),
+                timeframe: p.timeframe.clone(),
+                crps,
+                baseline_crps,
+                run,
+                promotion: Some(p),
+            }))
+    }
+
+    /// The successful real-data run with the lowest CRPS on `asset` × `timeframe`, whatever
+    /// prompts it was scored on: a leaderboard entry, not a champion (runs scored on different
+    /// prompts are not comparable; promotion compares them on the same ones).
+    pub fn best_run(&self, asset: &str, timeframe: &str) -> Result<Option<Champion>> {
         Ok(self
             .champions_where(Some(asset), Some(timeframe))?
             .into_iter()
             .next())
     }
 
-    /// Champions of every asset × timeframe that has a qualifying run (optionally filtered).
-    pub fn champions(&self, asset: Option<&str>, timeframe: Option<&str>) -> Result<Vec<Champion>> {
+    /// [`Registry::best_run`] of every asset × timeframe (optionally filtered).
+    pub fn best_runs(&self, asset: Option<&str>, timeframe: Option<&str>) -> Result<Vec<Champion>> {
         self.champions_where(asset, timeframe)
     }
 
@@ -217,6 +260,7 @@ impl Registry {
                     crps,
                     baseline_crps,
                     run: parse_record(&rec)?,
+                    promotion: None,
                 })
             })
             .collect()

@@ -142,7 +142,7 @@ fn baseline_run_on_real_data_lands_in_the_registry() {
     assert_eq!(
         archive
             .registry
-            .champion("BTC", "5m")
+            .best_run("BTC", "5m")
             .unwrap()
             .unwrap()
             .run

@@ -78,15 +78,17 @@ fn novelty_finds_exact_similar_and_failures() {
 }
 
 #[test]
-fn champion_is_best_real_run_and_ignores_synthetic() {
+fn best_run_is_the_lowest_real_crps_and_ignores_synthetic() {
     let (_d, reg) = open();
-    assert!(reg.champion("BTC", "5m").unwrap().is_none());
+    assert!(reg.best_run("BTC", "5m").unwrap().is_none());
     let real = run("real", &["lstm"], "gbm", 32, "BTC", 10.0);
     let mut synth = run("synth", &["lstm"], "gbm", 16, "BTC", 5.0);
     synth.provenance = research::DataProvenance::Synthetic;
     reg.insert_run(&real, None).unwrap();
     reg.insert_run(&synth, None).unwrap();
-    let champ = reg.champion("btc", "5m").unwrap().unwrap();
+    // A leaderboard, not a champion: nothing is champion until promoted.
+    assert!(reg.champion("BTC", "5m").unwrap().is_none());
+    let champ = reg.best_run("btc", "5m").unwrap().unwrap();
     assert_eq!(champ.run.run_id, real.run_id);
     assert_eq!(champ.crps, 10.0);
     let better = run("better", &["gru"], "gbm", 32, "BTC", 8.0);
@@ -99,11 +101,11 @@ fn champion_is_best_real_run_and_ignores_synthetic() {
     )
     .unwrap();
     assert_eq!(
-        reg.champion("BTC", "5m").unwrap().unwrap().run.run_id,
+        reg.best_run("BTC", "5m").unwrap().unwrap().run.run_id,
         better.run_id
     );
-    assert!(reg.champion("BTC", "1m").unwrap().is_none());
-    let all = reg.champions(None, None).unwrap();
+    assert!(reg.best_run("BTC", "1m").unwrap().is_none());
+    let all = reg.best_runs(None, None).unwrap();
     let pairs: Vec<_> = all.iter().map(|c| (c.asset.as_str(), c.crps)).collect();
     assert_eq!(pairs, vec![("BTC", 8.0), ("ETH", 3.0)]);
 }
