@@ -123,10 +123,7 @@ pub fn resolve_competitors(
         let mut map = BTreeMap::new();
         let mut trained_until: Option<i64> = None;
         for &comp in competitions {
-            let tf = match comp {
-                Competition::Low => "5m",
-                Competition::High => "1m",
-            };
+            let tf = comp.timeframe().as_str();
             for asset in assets {
                 let champ = ar
                     .registry
@@ -186,13 +183,9 @@ pub fn resolve_competitors(
     Ok((out, notes))
 }
 
-/// Competition answered by a model of registry timeframe `tf`.
+/// Competition answered by a model of registry timeframe `tf` (`5m` / `1m`).
 fn competition_of(tf: &str) -> Option<Competition> {
-    match tf {
-        "5m" => Some(Competition::Low),
-        "1m" => Some(Competition::High),
-        _ => None,
-    }
+    sn50::Timeframe::parse(tf).map(sn50::Timeframe::competition)
 }
 
 /// A neural run's model for `asset` from its stored weights: the model, its competition and
@@ -205,11 +198,11 @@ fn load_neural(
     let m = research::load_model(archive, &run.run_id, Some(asset)).map_err(|e| e.to_string())?;
     let comp = competition_of(&m.timeframe)
         .ok_or_else(|| format!("unknown timeframe {:?}", m.timeframe))?;
-    let step = match comp {
-        Competition::Low => 300,
-        Competition::High => 60,
-    };
-    Ok((Arc::from(m.forecaster), comp, run.data.end + step))
+    Ok((
+        Arc::from(m.forecaster),
+        comp,
+        run.data.end + comp.time_increment(),
+    ))
 }
 
 /// A named neural run: its model for every backtest asset it was trained on, in the
@@ -227,7 +220,13 @@ fn neural_run(
     })?;
     let covered: Vec<&String> = assets
         .iter()
-        .filter(|a| run.data.assets.iter().any(|r| r.eq_ignore_ascii_case(a)))
+        .filter(|a| {
+            let a = sn50::asset::canonical_asset(a);
+            run.data
+                .assets
+                .iter()
+                .any(|r| sn50::asset::canonical_asset(r) == a)
+        })
         .collect();
     if covered.is_empty() || !competitions.contains(&comp) {
         return Err(BacktestError::Invalid(format!(

@@ -3,41 +3,12 @@
 //! request (the next minute boundary plus 60 s, `synth-subnet.md` §1.1).
 
 use serde::Serialize;
-use sn50::{PromptConfig, HIGH, LOW};
 
 /// Seconds between the request (the last moment a miner may use data from) and the start.
 pub const LEAD_SECS: i64 = 120;
 
-/// One of the two SN50 competitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Competition {
-    /// 24 h at 5 min.
-    Low,
-    /// 1 h at 1 min.
-    High,
-}
-
-impl Competition {
-    /// The validator's config.
-    pub fn cfg(self) -> &'static PromptConfig {
-        match self {
-            Self::Low => &LOW,
-            Self::High => &HIGH,
-        }
-    }
-
-    /// `low` / `high`.
-    pub fn label(self) -> &'static str {
-        self.cfg().label
-    }
-
-    /// Seconds between two prompts of one asset: the cycle times the rotation length.
-    pub fn asset_cadence_secs(self) -> i64 {
-        let c = self.cfg();
-        c.cycle_interval_minutes * 60 * c.asset_list.len() as i64
-    }
-}
+/// One of the two SN50 competitions (the one type, owned by `sn50`).
+pub use sn50::Competition;
 
 /// One prompt as a validator sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,7 +52,8 @@ pub fn schedule(
     let stride = stride.max(1);
     let mut per_asset: Vec<Vec<Prompt>> = Vec::new();
     for asset in assets {
-        let Some(pos) = cfg.asset_list.iter().position(|a| a == asset) else {
+        let canon = sn50::asset::canonical_asset(asset);
+        let Some(pos) = cfg.asset_list.iter().position(|a| *a == canon) else {
             continue;
         };
         let first_req = from - LEAD_SECS;

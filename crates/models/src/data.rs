@@ -46,14 +46,8 @@ pub const SYNTHETIC_DAYS: i64 = 60;
 /// First candle of the synthetic series (2025-01-01 00:00 UTC), fixed for reproducibility.
 pub const SYNTHETIC_START: i64 = 1_735_689_600;
 
-/// The name of an SN50 asset in the shared data folder (`SPYX` → `SPY`, `GOOGLX` → `GOOGL`, …).
-pub fn file_asset(asset: &str) -> String {
-    let a = asset.to_ascii_uppercase();
-    match a.as_str() {
-        "SPYX" | "NVDAX" | "TSLAX" | "AAPLX" | "GOOGLX" => a[..a.len() - 1].to_string(),
-        _ => a,
-    }
-}
+/// The name of an asset in the shared data folder (`SPYX` → `SPY`, `GOOGLX` → `GOOGL`, …).
+pub use sn50::asset::file_asset;
 
 /// Loads `asset` at `resolution_secs` following `policy`; `seed` only shapes synthetic data.
 pub fn load_history(
@@ -65,7 +59,7 @@ pub fn load_history(
     if policy != DataPolicy::SyntheticOnly {
         let cache = Cache::open_default();
         let mut errors = Vec::new();
-        for name in [asset.to_ascii_uppercase(), file_asset(asset)] {
+        for name in [sn50::asset::canonical_asset(asset), file_asset(asset)] {
             match cache.load(&name, resolution_secs) {
                 Ok(Some(c)) if !c.is_empty() => return Ok(real(c, DataSource::Cache)),
                 Ok(_) => {}

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use market::{resample, BucketRule, Candles, Provenance};
 use serde::{Deserialize, Serialize};
-use sn50::{asset_coefficient, PromptConfig, HIGH, LOW};
+use sn50::asset::canonical_asset;
+use sn50::{asset_coefficient, PromptConfig};
 
 use crate::baselines::baseline;
 use crate::data::{load_history, DataPolicy, DataSource};
@@ -82,10 +83,7 @@ impl ExperimentConfig {
 
     /// The prompt competition of the timeframe.
     pub fn prompt_config(&self) -> &'static PromptConfig {
-        match self.timeframe {
-            Timeframe::Low5m => &LOW,
-            Timeframe::High1m => &HIGH,
-        }
+        self.timeframe.competition().cfg()
     }
 }
 
@@ -418,7 +416,7 @@ pub fn run_trained(
         model_crps,
         baseline_crps,
         ratio: model_crps / baseline_crps,
-        asset_weight: asset_coefficient(&sn50_name(&cfg.asset)),
+        asset_weight: asset_coefficient(&canonical_asset(&cfg.asset)),
         per_interval,
         baseline_per_interval,
         folds: folds_out,
@@ -437,15 +435,6 @@ pub fn run(
 ) -> Result<ExperimentResult, ModelError> {
     let data = prepare(cfg)?;
     run_on(cfg, &data, on_epoch)
-}
-
-/// The SN50 name of a data-file asset (`SPY` → `SPYX`), for the asset coefficients.
-pub fn sn50_name(asset: &str) -> String {
-    let a = asset.to_ascii_uppercase();
-    match a.as_str() {
-        "SPY" | "NVDA" | "TSLA" | "AAPL" | "GOOGL" => format!("{a}X"),
-        _ => a,
-    }
 }
 
 /// SN50-weighted mean of `(asset weight, value)` pairs: `Σ w·v / Σ w` (the validator's

@@ -21,51 +21,8 @@ use crate::features::Feature;
 use crate::registry::Resolved;
 use crate::ModelError;
 
-/// Prompt timeframe: 5-minute steps over 24 h (LOW) or 1-minute steps over 1 h (HIGH).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Timeframe {
-    /// 288 steps of 300 s.
-    #[serde(rename = "5m")]
-    Low5m,
-    /// 60 steps of 60 s.
-    #[serde(rename = "1m")]
-    High1m,
-}
-
-impl Timeframe {
-    /// Seconds per step.
-    pub fn step_secs(self) -> u32 {
-        match self {
-            Self::Low5m => 300,
-            Self::High1m => 60,
-        }
-    }
-
-    /// Steps per horizon (288 or 60); paths have one more point.
-    pub fn horizon(self) -> usize {
-        match self {
-            Self::Low5m => 288,
-            Self::High1m => 60,
-        }
-    }
-
-    /// Parses `5m` or `1m`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "5m" => Some(Self::Low5m),
-            "1m" => Some(Self::High1m),
-            _ => None,
-        }
-    }
-
-    /// `5m` or `1m`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low5m => "5m",
-            Self::High1m => "1m",
-        }
-    }
-}
+/// Prompt timeframe (`5m` / `1m`): the one type, owned by `sn50`.
+pub use sn50::Timeframe;
 
 /// A block or head by registry name with its hyperparameters (missing ones take defaults).
 /// In JSON either `{"name": "lstm", "params": {...}}` or the bare name `"lstm"`.

@@ -176,6 +176,11 @@ impl Timeframe {
         self.competition().steps()
     }
 
+    /// [`FromStr`] as an `Option`: `5m` or `1m`, else `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+
     /// The timeframe of a candle resolution in seconds (300 or 60); `None` for others.
     pub fn of_step_secs(secs: i64) -> Option<Self> {
         Self::ALL
@@ -283,6 +288,8 @@ mod tests {
             (60, 60)
         );
         assert_eq!(Timeframe::of_step_secs(900), None);
+        assert_eq!(Timeframe::parse("1m"), Some(Timeframe::High1m));
+        assert_eq!(Timeframe::parse("1h"), None);
         // Exact: the stored strings, nothing else.
         for bad in ["5M", "5min", "low", "", "15m"] {
             let e = bad.parse::<Timeframe>().unwrap_err();

@@ -10,17 +10,6 @@ use crate::{CliError, CliResult};
 
 mod view;
 
-/// Timeframe of the experiments.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Timeframe {
-    /// 24 h at 5-minute steps (SN50 LOW).
-    #[value(name = "5m")]
-    M5,
-    /// 1 h at 1-minute steps (SN50 HIGH).
-    #[value(name = "1m")]
-    M1,
-}
-
 /// Who plans (`--planner`).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PlannerArg {
@@ -39,15 +28,6 @@ impl PlannerArg {
             (true, _) | (_, PlannerArg::Builtin) => agents::Planner::Builtin,
             (_, PlannerArg::Llm) => agents::Planner::Llm,
             (_, PlannerArg::Auto) => agents::Planner::Auto,
-        }
-    }
-}
-
-impl Timeframe {
-    fn as_str(self) -> &'static str {
-        match self {
-            Timeframe::M5 => "5m",
-            Timeframe::M1 => "1m",
         }
     }
 }
@@ -82,9 +62,9 @@ pub enum Cmd {
         /// SN50 asset.
         #[arg(long, default_value = "BTC", value_parser = super::args::asset)]
         asset: String,
-        /// Timeframe.
-        #[arg(long, value_enum, default_value = "5m")]
-        timeframe: Timeframe,
+        /// Timeframe: 5m (SN50 LOW, 24 h at 5-minute steps) or 1m (HIGH, 1 h at 1-minute steps).
+        #[arg(long, default_value = "5m", value_parser = super::args::timeframe())]
+        timeframe: sn50::Timeframe,
         /// Epochs of the first successive-halving rung (the survivors get 3×).
         #[arg(long, default_value_t = 2)]
         min_epochs: u32,
@@ -123,8 +103,8 @@ pub enum Cmd {
         #[arg(long, default_value = "BTC", value_parser = super::args::asset)]
         asset: String,
         /// Timeframe put in the agent's task state.
-        #[arg(long, value_enum, default_value = "5m")]
-        timeframe: Timeframe,
+        #[arg(long, default_value = "5m", value_parser = super::args::timeframe())]
+        timeframe: sn50::Timeframe,
         /// Use the built-in policy even when an LLM is configured.
         #[arg(long)]
         builtin: bool,

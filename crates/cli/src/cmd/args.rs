@@ -14,6 +14,34 @@ pub fn asset_name(s: &str) -> Result<String, String> {
     market::assets::check_asset_syntax(s).map_err(|e| e.to_string())
 }
 
+/// A timeframe, `5m` or `1m` ([`sn50::Timeframe`]); `--help` lists the values.
+pub fn timeframe() -> impl clap::builder::TypedValueParser<Value = sn50::Timeframe> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(sn50::Timeframe::ALL.map(sn50::Timeframe::as_str))
+        .try_map(|s| s.parse::<sn50::Timeframe>())
+}
+
+/// The competitions to cover: `low`, `high` ([`sn50::Competition`], also `24h` / `1h`) or
+/// `both`.
+pub fn competitions(s: &str) -> Result<&'static [sn50::Competition], String> {
+    let all = &sn50::Competition::ALL;
+    if s.trim().eq_ignore_ascii_case("both") {
+        return Ok(all);
+    }
+    let c: sn50::Competition = s.parse().map_err(|e| format!("{e}, both"))?;
+    Ok(std::slice::from_ref(&all[c as usize]))
+}
+
+/// The timeframes to cover: `5m`, `1m` or `both`.
+pub fn timeframes(s: &str) -> Result<&'static [sn50::Timeframe], String> {
+    let all = &sn50::Timeframe::ALL;
+    if s.trim().eq_ignore_ascii_case("both") {
+        return Ok(all);
+    }
+    let t: sn50::Timeframe = s.parse().map_err(|e| format!("{e}, both"))?;
+    Ok(std::slice::from_ref(&all[t as usize]))
+}
+
 /// A block name of the registry, or its Python alias (`LSTMBlock` → `lstm`).
 pub fn block(s: &str) -> Result<String, String> {
     models::aliases::canonical_block(s).map(str::to_string)
@@ -54,6 +82,28 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeframes_and_competitions_parse_through_sn50() {
+        use clap::builder::TypedValueParser;
+        let cmd = clap::Command::new("t");
+        let p = timeframe();
+        let tf = p.parse_ref(&cmd, None, std::ffi::OsStr::new("1m")).unwrap();
+        assert_eq!(tf, sn50::Timeframe::High1m);
+        assert!(p.parse_ref(&cmd, None, std::ffi::OsStr::new("2m")).is_err());
+        use sn50::Competition::{High, Low};
+        assert_eq!(competitions("both").unwrap(), &[Low, High]);
+        assert_eq!(competitions("HIGH").unwrap(), &[High]);
+        assert_eq!(competitions("low").unwrap(), &[Low]);
+        use sn50::Timeframe::{High1m, Low5m};
+        assert_eq!(timeframes("both").unwrap(), &[Low5m, High1m]);
+        assert_eq!(timeframes("5m").unwrap(), &[Low5m]);
+        assert!(timeframes("5min")
+            .unwrap_err()
+            .ends_with("valid: 5m, 1m, both"));
+        let e = competitions("mid").unwrap_err();
+        assert!(e.ends_with("valid: low, high, both"), "{e}");
+    }
 
     #[test]
     fn minutes_are_bounded() {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use backtest::{BacktestConfig, BacktestError, Competition};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{CliError, CliResult};
@@ -18,17 +18,6 @@ pub enum Cmd {
     Backtest(BacktestArgs),
 }
 
-/// Which competitions to replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TimeframeArg {
-    /// LOW: 24 h at 5 min.
-    Low,
-    /// HIGH: 1 h at 1 min.
-    High,
-    /// Both, combined as the validator combines them.
-    Both,
-}
-
 /// Options of `synth-city backtest`.
 #[derive(Args, Debug)]
 pub struct BacktestArgs {
@@ -39,9 +28,10 @@ pub struct BacktestArgs {
     /// SN50 assets, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = ["BTC".to_string(), "ETH".to_string()])]
     assets: Vec<String>,
-    /// Competitions to replay.
-    #[arg(long, value_enum, default_value_t = TimeframeArg::Both)]
-    timeframe: TimeframeArg,
+    /// Competitions to replay: low (24 h at 5 min), high (1 h at 1 min) or both, combined as
+    /// the validator combines them.
+    #[arg(long, default_value = "both", value_parser = super::args::competitions)]
+    timeframe: &'static [Competition],
     /// First prompt start (date or ISO time, UTC). Needs --to.
     #[arg(long, requires = "to", conflicts_with = "days")]
     from: Option<String>,
@@ -90,15 +80,11 @@ fn parse_time(flag: &str, s: &str) -> Result<i64, CliError> {
 }
 
 fn backtest_cmd(a: BacktestArgs) -> CliResult {
-    let competitions = match a.timeframe {
-        TimeframeArg::Low => vec![Competition::Low],
-        TimeframeArg::High => vec![Competition::High],
-        TimeframeArg::Both => vec![Competition::Low, Competition::High],
-    };
+    let competitions = a.timeframe.to_vec();
     let assets: Vec<String> = a
         .assets
         .iter()
-        .map(|s| s.trim().to_ascii_uppercase())
+        .map(|s| sn50::asset::canonical_asset(s))
         .filter(|s| !s.is_empty())
         .collect();
     if assets.is_empty() {

@@ -41,16 +41,16 @@ pub enum Cmd {
         #[arg(long, conflicts_with = "blocks")]
         baseline: Option<String>,
         /// 5m (LOW, 24 h at 5 min) or 1m (HIGH, 1 h at 1 min).
-        #[arg(long, default_value = "5m")]
-        timeframe: String,
+        #[arg(long, default_value = "5m", value_parser = crate::cmd::args::timeframe())]
+        timeframe: sn50::Timeframe,
         #[command(flatten)]
         common: run::Common,
     },
     /// A tiny experiment that finishes in about a minute (MLP + Student-t, 1 fold, few prompts).
     Quick {
         /// 5m (LOW, 24 h at 5 min) or 1m (HIGH, 1 h at 1 min).
-        #[arg(long, default_value = "5m")]
-        timeframe: String,
+        #[arg(long, default_value = "5m", value_parser = crate::cmd::args::timeframe())]
+        timeframe: sn50::Timeframe,
         #[command(flatten)]
         common: run::Common,
     },
@@ -65,8 +65,8 @@ pub enum Cmd {
         #[arg(long, value_delimiter = ',', value_parser = crate::cmd::args::asset)]
         assets: Vec<String>,
         /// 5m (LOW), 1m (HIGH) or both.
-        #[arg(long, default_value = "both")]
-        timeframe: String,
+        #[arg(long, default_value = "both", value_parser = crate::cmd::args::timeframes)]
+        timeframe: &'static [sn50::Timeframe],
         /// Print what would run (presets, assets per competition, folds, prompts) and stop.
         #[arg(long)]
         dry_run: bool,
@@ -87,15 +87,15 @@ pub fn run(cmd: Cmd) -> CliResult {
             baseline,
             timeframe,
             common,
-        } => run::experiment(&blocks, &head, baseline.as_deref(), &timeframe, &common),
-        Cmd::Quick { timeframe, common } => run::quick(&timeframe, common),
+        } => run::experiment(&blocks, &head, baseline.as_deref(), timeframe, &common),
+        Cmd::Quick { timeframe, common } => run::quick(timeframe, common),
         Cmd::Sweep {
             presets,
             assets,
             timeframe,
             dry_run,
             common,
-        } => run::sweep(&presets, &assets, &timeframe, &common, dry_run),
+        } => run::sweep(&presets, &assets, timeframe, &common, dry_run),
     }
 }
 

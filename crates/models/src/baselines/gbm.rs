@@ -40,12 +40,14 @@ pub const SIGMA_MAP: [(&str, f64); 12] = [
 ];
 
 /// The reference miner's hourly σ for `asset` (0.005 when unknown, as in the reference).
-/// Equity tickers without the `X` suffix (`SPY`, `NVDA`, …) map to their SN50 names.
+/// Names are parsed as [`sn50::Asset`]: any case, and `SPY`-style aliases name their asset.
 pub fn reference_sigma(asset: &str) -> f64 {
-    let upper = asset.to_ascii_uppercase();
+    let Ok(asset) = asset.parse::<sn50::Asset>() else {
+        return 0.005;
+    };
     SIGMA_MAP
         .iter()
-        .find(|(a, _)| *a == upper || a.strip_suffix('X') == Some(upper.as_str()))
+        .find(|(a, _)| *a == asset.name())
         .map_or(0.005, |(_, s)| *s)
 }
 

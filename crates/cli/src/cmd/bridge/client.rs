@@ -46,9 +46,9 @@ enum Call {
         /// Asset.
         #[arg(long, default_value = "BTC", value_parser = crate::cmd::args::asset_name)]
         asset: String,
-        /// 5m or 1m.
-        #[arg(long, default_value = "5m")]
-        timeframe: String,
+        /// 5m (SN50 LOW) or 1m (HIGH).
+        #[arg(long, default_value = "5m", value_parser = crate::cmd::args::timeframe())]
+        timeframe: sn50::Timeframe,
         /// At most this many experiments.
         #[arg(long)]
         max_experiments: Option<u32>,

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::data::DataPolicy;
 use models::experiment::{
-    prepare, sn50_name, weighted_mean, ExperimentConfig, ExperimentResult, ModelChoice,
-    PreparedData,
+    prepare, weighted_mean, ExperimentConfig, ExperimentResult, ModelChoice, PreparedData,
 };
 use models::presets::{preset, PRESETS};
 use models::spec::{ModelSpec, Timeframe};
@@ -64,11 +63,6 @@ pub struct Common {
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn timeframe(s: &str) -> Result<Timeframe, CliError> {
-    Timeframe::parse(s)
-        .ok_or_else(|| CliError::input(format!("--timeframe must be 5m or 1m, got {s:?}")))
 }
 
 fn config(c: &Common, tf: Timeframe, asset: &str, model: ModelChoice) -> ExperimentConfig {
@@ -266,10 +260,9 @@ pub fn experiment(
     blocks: &[String],
     head: &str,
     baseline: Option<&str>,
-    tf: &str,
+    tf: Timeframe,
     c: &Common,
 ) -> CliResult {
-    let tf = timeframe(tf)?;
     let model = match baseline {
         Some(b) => {
             if models::baselines::baseline(b).is_none() {
@@ -324,8 +317,7 @@ fn single(c: &Common, tf: Timeframe, model: ModelChoice) -> CliResult {
 }
 
 /// `synth-city quick`: a small neural model, one fold, few prompts.
-pub fn quick(tf: &str, mut c: Common) -> CliResult {
-    let tf = timeframe(tf)?;
+pub fn quick(tf: Timeframe, mut c: Common) -> CliResult {
     c.folds = Some(c.folds.unwrap_or(1));
     c.max_prompts = Some(c.max_prompts.unwrap_or(8));
     let mut spec = ModelSpec::new(tf, &["mlp"], "student_t");
@@ -465,15 +457,11 @@ fn sweep_plan(
 pub fn sweep(
     presets: &[String],
     assets: &[String],
-    tf: &str,
+    tfs: &[Timeframe],
     c: &Common,
     dry_run: bool,
 ) -> CliResult {
-    let tfs = match tf {
-        "both" => vec![Timeframe::Low5m, Timeframe::High1m],
-        s => vec![timeframe(s)?],
-    };
-    let plan = sweep_plan(presets, assets, &tfs, c)?;
+    let plan = sweep_plan(presets, assets, tfs, c)?;
     if dry_run {
         if c.json {
             json_out(&plan)?;
@@ -501,7 +489,7 @@ pub fn sweep(
     let c = &c;
     let names = plan.presets.clone();
     let (mut results, mut errors, mut weighted) = (Vec::new(), Vec::new(), Vec::new());
-    for (tf, planned) in tfs.into_iter().zip(&plan.competitions) {
+    for (tf, planned) in tfs.iter().copied().zip(&plan.competitions) {
         let cfg0 = config(c, tf, "BTC", ModelChoice::Baseline("gbm".into()));
         for s in &planned.skipped {
             errors.push(format!("{s} ({})", tf.as_str()));
@@ -559,7 +547,10 @@ pub fn sweep(
             weighted.push(Weighted {
                 competition: cfg0.prompt_config().label.to_string(),
                 model: n.clone(),
-                assets: rs.iter().map(|r| sn50_name(&r.asset)).collect(),
+                assets: rs
+                    .iter()
+                    .map(|r| sn50::asset::canonical_asset(&r.asset))
+                    .collect(),
                 weighted_crps: wm,
                 weighted_gbm_crps: wb,
                 ratio: wm / wb,

@@ -15,23 +15,6 @@ pub enum Order {
     Worst,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum Timeframe {
-    #[value(name = "5m")]
-    Low,
-    #[value(name = "1m")]
-    High,
-}
-
-impl Timeframe {
-    fn as_str(self) -> &'static str {
-        match self {
-            Timeframe::Low => "5m",
-            Timeframe::High => "1m",
-        }
-    }
-}
-
 /// Arguments of `history`.
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -48,8 +31,8 @@ pub struct HistoryArgs {
     #[arg(long, value_parser = crate::cmd::args::asset)]
     asset: Option<String>,
     /// Only runs at this timeframe.
-    #[arg(long, value_enum)]
-    timeframe: Option<Timeframe>,
+    #[arg(long, value_parser = crate::cmd::args::timeframe())]
+    timeframe: Option<sn50::Timeframe>,
     /// Only runs whose backbone uses this block.
     #[arg(long, value_parser = crate::cmd::args::block)]
     block: Option<String>,
@@ -94,8 +77,8 @@ pub struct ChampionArgs {
     #[arg(long, value_parser = crate::cmd::args::asset)]
     asset: Option<String>,
     /// Only this timeframe.
-    #[arg(long, value_enum)]
-    timeframe: Option<Timeframe>,
+    #[arg(long, value_parser = crate::cmd::args::timeframe())]
+    timeframe: Option<sn50::Timeframe>,
     /// Machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -399,7 +382,7 @@ pub fn champion(a: ChampionArgs) -> CliResult {
     let archive = open()?;
     let champs = archive
         .registry
-        .champions(a.asset.as_deref(), a.timeframe.map(Timeframe::as_str))
+        .champions(a.asset.as_deref(), a.timeframe.map(sn50::Timeframe::as_str))
         .map_err(cli_err)?;
     if a.json {
         print_json(&champs)?;
