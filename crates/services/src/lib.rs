@@ -13,6 +13,7 @@ pub mod desearch;
 pub mod env;
 pub mod error;
 pub mod http;
+pub mod moltbook;
 pub mod secret;
 
 pub use error::{ServiceError, ServiceResult};

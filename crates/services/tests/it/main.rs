@@ -2,3 +2,4 @@
 
 mod desearch;
 mod http_core;
+mod moltbook;
