@@ -1,20 +1,70 @@
-//! The miners of a backtest: statistical baselines by name, registry runs by id
-//! (`run:<id>`), and the registry champion of each asset × competition (`champion`). A neural
-//! run answers with its stored weights (`research::load_model`), one model per asset it was
-//! trained on, in the competition of its timeframe.
+//! The miners of a backtest: statistical baselines by name (every statistical preset),
+//! `default` (the model a miner serves where no champion was promoted,
+//! `models::baselines::DEFAULT_MODEL`), a neural preset by name (its newest successful
+//! real-data run in the registry), registry runs by id (`run:<id>`), and `champion`: what the
+//! miner serves for each asset × competition (the promoted champion, else the default model).
+//! A neural run answers with its stored weights (`research::load_model`), one model per asset
+//! it was trained on, in the competition of its timeframe.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use models::baselines::{baseline, BASELINE_NAMES};
+use models::baselines::{baseline, default_model, BASELINE_NAMES, DEFAULT_ALIAS, DEFAULT_MODEL};
 use models::Forecaster;
 use research::{Archive, RunRecord};
 
 use crate::schedule::Competition;
 use crate::BacktestError;
 
-/// Competitors when none are named.
-pub const DEFAULT_COMPETITORS: &[&str] = &["gbm", "gbm_hist", "ewma", "garch_t"];
+/// Competitors when none are named: the reference GBM, the classic baselines and the best
+/// statistical model (`mix_sess`, also the miner's `default`).
+pub const DEFAULT_COMPETITORS: &[&str] = &["gbm", "gbm_hist", "ewma", "garch_t", "mix_sess"];
+
+/// How a competitor name resolves, before any registry is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameKind {
+    /// A statistical baseline (every statistical preset), by its model name.
+    Statistical(&'static str),
+    /// `default`: [`DEFAULT_MODEL`].
+    Default,
+    /// A neural preset: its newest successful real-data run in the registry.
+    NeuralPreset(&'static str),
+    /// `run:<id>`.
+    Run(String),
+    /// `champion`: the promoted champion per market, else the default model.
+    Champion,
+}
+
+/// What `name` names, or why it names nothing.
+pub fn classify(name: &str) -> Result<NameKind, BacktestError> {
+    if name == DEFAULT_ALIAS {
+        return Ok(NameKind::Default);
+    }
+    if name == "champion" {
+        return Ok(NameKind::Champion);
+    }
+    if let Some(id) = name.strip_prefix("run:") {
+        return Ok(NameKind::Run(id.to_string()));
+    }
+    if let Some(b) = BASELINE_NAMES.iter().find(|b| **b == name) {
+        return Ok(NameKind::Statistical(b));
+    }
+    if let Some(p) = models::presets::preset(name) {
+        return Ok(match p.kind {
+            models::presets::PresetKind::Baseline { baseline } => NameKind::Statistical(baseline),
+            models::presets::PresetKind::Neural { .. } => NameKind::NeuralPreset(p.name),
+        });
+    }
+    Err(BacktestError::Invalid(format!(
+        "unknown competitor {name:?}: use a preset ({}), default, run:<registry run id> or \
+         champion",
+        models::presets::PRESETS
+            .iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
 
 /// One miner of the backtest.
 #[derive(Clone)]
@@ -92,24 +142,33 @@ pub fn resolve_competitors(
                 "competitor {name:?} named twice"
             )));
         }
-        if let Some(b) = baseline(name) {
-            out.push(Competitor::new(name, Arc::from(b)));
-            continue;
-        }
-        if !(name.starts_with("run:") || name == "champion") {
-            return Err(BacktestError::Invalid(format!(
-                "unknown competitor {name:?}: use a baseline ({}), run:<registry run id> or champion",
-                BASELINE_NAMES.join(", ")
-            )));
+        let kind = classify(name)?;
+        match &kind {
+            NameKind::Statistical(b) => {
+                if let Some(m) = baseline(b) {
+                    out.push(Competitor::new(name, Arc::from(m)));
+                }
+                continue;
+            }
+            NameKind::Default => {
+                out.push(Competitor::new(name, Arc::from(default_model())));
+                continue;
+            }
+            _ => {}
         }
         if reg.is_none() {
             reg = Some(archive()?);
         }
         let Some(ar) = reg.as_ref() else { continue };
-        if let Some(id) = name.strip_prefix("run:") {
+        let run_id = match &kind {
+            NameKind::Run(id) => Some(id.clone()),
+            NameKind::NeuralPreset(p) => Some(newest_preset_run(ar, p)?),
+            _ => None,
+        };
+        if let Some(id) = run_id {
             let run = ar
                 .registry
-                .get_run(id)
+                .get_run(&id)
                 .map_err(|e| BacktestError::Invalid(format!("registry run {id:?}: {e}")))?;
             if let Some(m) = statistical(&run.spec) {
                 out.push(Competitor::new(name, m));
@@ -152,10 +211,14 @@ pub fn resolve_competitors(
                             )),
                         },
                     },
-                    None => notes.push(format!(
-                        "champion {asset} {}: none in the registry",
-                        comp.label()
-                    )),
+                    None => {
+                        notes.push(format!(
+                            "champion {asset} {}: none promoted, the default model \
+                             ({DEFAULT_MODEL}) stands in, as in the miner",
+                            comp.label()
+                        ));
+                        map.insert((asset.clone(), comp), Arc::from(default_model()));
+                    }
                 }
             }
         }
@@ -181,6 +244,43 @@ pub fn resolve_competitors(
         )));
     }
     Ok((out, notes))
+}
+
+/// The newest successful real-data registry run of neural preset `preset`'s shape (its blocks
+/// and head); an error saying how to make one when there is none.
+fn newest_preset_run(archive: &Archive, preset: &str) -> Result<String, BacktestError> {
+    let Some(models::presets::PresetKind::Neural { blocks, head }) =
+        models::presets::preset(preset).map(|p| p.kind)
+    else {
+        return Err(BacktestError::Invalid(format!(
+            "{preset:?} is not a neural preset"
+        )));
+    };
+    let q = research::HistoryQuery {
+        limit: 100_000,
+        head: Some(head.to_string()),
+        ..Default::default()
+    };
+    let runs = archive
+        .registry
+        .history(&q)
+        .map_err(|e| BacktestError::Env(format!("registry: {e}")))?;
+    runs.into_iter()
+        .find(|r| {
+            r.blocks
+                .iter()
+                .map(|b| b.to_lowercase())
+                .eq(blocks.iter().map(|b| b.to_lowercase()))
+                && r.status == research::RunStatus::Ok
+                && r.provenance == research::DataProvenance::Real
+        })
+        .map(|r| r.run_id)
+        .ok_or_else(|| {
+            BacktestError::Invalid(format!(
+                "neural preset {preset:?} has no trained real-data run in the registry: train \
+                 one first (`synth-city sweep --presets {preset}`), or name a run:<id>"
+            ))
+        })
 }
 
 /// Competition answered by a model of registry timeframe `tf` (`5m` / `1m`).
@@ -334,5 +434,76 @@ mod tests {
         let e =
             resolve_competitors(&names(&["gbm", "run:abc"]), &[], &[], &mut no_reg).unwrap_err();
         assert!(e.to_string().contains("no registry"));
+    }
+
+    #[test]
+    fn every_preset_default_and_champion_are_names() {
+        for p in models::presets::PRESETS {
+            let k = classify(p.name).unwrap();
+            match p.kind {
+                models::presets::PresetKind::Baseline { baseline } => {
+                    assert_eq!(k, NameKind::Statistical(baseline))
+                }
+                models::presets::PresetKind::Neural { .. } => {
+                    assert_eq!(k, NameKind::NeuralPreset(p.name))
+                }
+            }
+        }
+        assert_eq!(classify("default").unwrap(), NameKind::Default);
+        assert_eq!(classify("champion").unwrap(), NameKind::Champion);
+        assert_eq!(classify("run:ab12").unwrap(), NameKind::Run("ab12".into()));
+        assert!(DEFAULT_COMPETITORS.contains(&"mix_sess"));
+        for n in DEFAULT_COMPETITORS {
+            assert!(matches!(classify(n), Ok(NameKind::Statistical(_))), "{n}");
+        }
+        let e = classify("nope").unwrap_err().to_string();
+        assert!(e.contains("mix_sess") && e.contains("default"), "{e}");
+
+        // Statistical presets and `default` need no registry; `default` is DEFAULT_MODEL.
+        let mut no_reg =
+            || -> Result<Archive, BacktestError> { Err(BacktestError::Env("no registry".into())) };
+        let (c, _) = resolve_competitors(
+            &names(&["mix_sess", "default", "bootstrap_sess"]),
+            &names(&["BTC"]),
+            &[Competition::Low],
+            &mut no_reg,
+        )
+        .unwrap();
+        assert_eq!(c[1].name, "default");
+        assert_eq!(
+            c[1].model_for("BTC", Competition::Low).unwrap().name(),
+            DEFAULT_MODEL
+        );
+
+        // A neural preset and `champion` read the registry. Empty: the neural preset says
+        // how to train one; `champion` is what the miner serves, the default model.
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg =
+            || Archive::open(dir.path(), None).map_err(|e| BacktestError::Env(e.to_string()));
+        let e = resolve_competitors(
+            &names(&["gbm", "lstm_student_t"]),
+            &names(&["BTC"]),
+            &[Competition::Low],
+            &mut reg,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no trained real-data run") && e.contains("sweep"),
+            "{e}"
+        );
+        let (c, notes) = resolve_competitors(
+            &names(&["gbm", "champion"]),
+            &names(&["BTC"]),
+            &[Competition::Low, Competition::High],
+            &mut reg,
+        )
+        .unwrap();
+        assert_eq!(
+            c[1].model_for("BTC", Competition::High).unwrap().name(),
+            DEFAULT_MODEL
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("none promoted"), "{notes:?}");
     }
 }

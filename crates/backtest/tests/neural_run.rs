@@ -56,6 +56,21 @@ fn a_neural_registry_run_competes_and_is_scored_deterministically() {
     assert_eq!(rec.status, research::RunStatus::Ok, "{:?}", rec.error);
     assert!(rec.data.end <= FROM - 3600, "{:?}", rec.data);
     let run_name = format!("run:{}", &rec.run_id);
+    // `champion` is the promoted champion (forced here: the comparison is not the point).
+    archive
+        .registry
+        .record_promotion(&research::registry::NewPromotion {
+            asset: "BTC",
+            timeframe: "1m",
+            run_id: Some(&rec.run_id),
+            action: research::PromotionAction::Force,
+            by: "test",
+            expected_current: None,
+            previous_id: None,
+            evidence: None,
+            checker: None,
+        })
+        .unwrap();
 
     // Resolve: a baseline, the run by id and the registry champion (the same run).
     let mut open = || -> Result<Archive, BacktestError> {
