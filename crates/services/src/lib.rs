@@ -9,12 +9,15 @@
 //! This crate sits beside the engine's layers and depends on none of them; the layers that need
 //! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
 
+pub mod clawhub;
 pub mod desearch;
 pub mod env;
 pub mod error;
+pub mod hf;
 pub mod http;
 pub mod moltbook;
 pub mod secret;
+pub mod wandb;
 
 pub use error::{ServiceError, ServiceResult};
 pub use http::{HttpClient, Retry};

@@ -3,3 +3,7 @@
 mod desearch;
 mod http_core;
 mod moltbook;
+mod clawhub;
+mod hf;
+mod hub_stub;
+mod wandb;
