@@ -10,6 +10,7 @@
 //! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
 
 pub mod clawhub;
+pub mod chutes;
 pub mod desearch;
 pub mod env;
 pub mod error;

@@ -1,5 +1,6 @@
 //! The HTTP core against a real server on loopback: retries, `Retry-After`, caps, errors.
 
+mod chutes;
 mod desearch;
 mod http_core;
 mod moltbook;
