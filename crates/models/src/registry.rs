@@ -140,7 +140,10 @@ impl ComponentInfo {
                 (p.name.to_string(), v)
             })
             .collect();
-        Resolved { values }
+        Resolved {
+            component: self.name.to_string(),
+            values,
+        }
     }
 
     /// Checks `params` (a JSON object or null) against the definitions and fills defaults.
@@ -221,40 +224,107 @@ pub enum Val {
     Str(String),
 }
 
-/// Validated hyperparameters, every one present (defaults filled).
+/// Validated hyperparameters of one block or head, every one present (defaults filled).
+/// Blocks read them by name; a name the definition does not have (a typo in the code) or a
+/// value of another type is a [`ParamError`], not a zero.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Resolved {
+    component: String,
     values: BTreeMap<String, Val>,
 }
 
+/// A block or head asked for a hyperparameter its definition does not have, or read it as the
+/// wrong type: names the component, the parameter and the known names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{component}` has no {wanted} parameter `{name}` (known: {known})")]
+pub struct ParamError {
+    /// The block or head.
+    pub component: String,
+    /// The name asked for.
+    pub name: String,
+    /// The type asked for (`integer`, `number`, `boolean`, `choice`).
+    pub wanted: &'static str,
+    /// Its parameters with their types, comma-separated (`none` when it has none).
+    pub known: String,
+}
+
+impl From<ParamError> for String {
+    fn from(e: ParamError) -> Self {
+        e.to_string()
+    }
+}
+
+impl From<ParamError> for candle_core::Error {
+    fn from(e: ParamError) -> Self {
+        candle_core::Error::wrap(e)
+    }
+}
+
+impl Val {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Int(_) => "integer",
+            Val::Float(_) => "number",
+            Val::Bool(_) => "boolean",
+            Val::Str(_) => "choice",
+        }
+    }
+}
+
 impl Resolved {
-    /// An integer parameter as usize (0 when missing or negative; definitions guarantee both).
-    pub fn usize(&self, name: &str) -> usize {
+    /// The block or head these parameters belong to.
+    pub fn component(&self) -> &str {
+        &self.component
+    }
+
+    fn missing(&self, name: &str, wanted: &'static str) -> ParamError {
+        let known: Vec<String> = self
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k} ({})", v.type_name()))
+            .collect();
+        ParamError {
+            component: self.component.clone(),
+            name: name.to_string(),
+            wanted,
+            known: if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
+        }
+    }
+
+    /// An integer parameter as usize (a negative value is 0; definitions' bounds exclude it).
+    pub fn usize(&self, name: &str) -> Result<usize, ParamError> {
         match self.values.get(name) {
-            Some(Val::Int(i)) => (*i).max(0) as usize,
-            _ => 0,
+            Some(Val::Int(i)) => Ok((*i).max(0) as usize),
+            _ => Err(self.missing(name, "integer")),
         }
     }
 
     /// A float parameter (integers widen).
-    pub fn f64(&self, name: &str) -> f64 {
+    pub fn f64(&self, name: &str) -> Result<f64, ParamError> {
         match self.values.get(name) {
-            Some(Val::Float(f)) => *f,
-            Some(Val::Int(i)) => *i as f64,
-            _ => 0.0,
+            Some(Val::Float(f)) => Ok(*f),
+            Some(Val::Int(i)) => Ok(*i as f64),
+            _ => Err(self.missing(name, "number")),
         }
     }
 
     /// A boolean parameter.
-    pub fn bool(&self, name: &str) -> bool {
-        matches!(self.values.get(name), Some(Val::Bool(true)))
+    pub fn bool(&self, name: &str) -> Result<bool, ParamError> {
+        match self.values.get(name) {
+            Some(Val::Bool(b)) => Ok(*b),
+            _ => Err(self.missing(name, "boolean")),
+        }
     }
 
-    /// A string parameter.
-    pub fn str(&self, name: &str) -> &str {
+    /// A choice parameter.
+    pub fn str(&self, name: &str) -> Result<&str, ParamError> {
         match self.values.get(name) {
-            Some(Val::Str(s)) => s,
-            _ => "",
+            Some(Val::Str(s)) => Ok(s),
+            _ => Err(self.missing(name, "choice")),
         }
     }
 
@@ -347,5 +417,44 @@ pub const fn boolean(name: &'static str, default: bool, help: &'static str) -> P
         name,
         kind: Kind::Bool { default },
         help,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_or_mistyped_parameter_is_an_error_naming_block_parameter_and_known_names() {
+        let info = block("transformer").unwrap();
+        let p = info
+            .resolve(&json!({ "num_layers": 3 }), "blocks[0].params")
+            .unwrap();
+        assert_eq!(p.component(), "transformer");
+        assert_eq!(p.usize("num_layers"), Ok(3));
+        // A typo used to read as 0.
+        let e = p.usize("num_layer").unwrap_err();
+        assert_eq!(
+            (e.component.as_str(), e.name.as_str()),
+            ("transformer", "num_layer")
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("`transformer` has no integer parameter `num_layer` (known: "),
+            "{text}"
+        );
+        assert!(text.contains("num_layers (integer)"), "{text}");
+        // The right name read as the wrong type is an error too.
+        assert!(p.f64("num_layers").is_ok(), "integers widen to numbers");
+        assert!(p.bool("num_layers").is_err());
+        assert!(p.str("num_layers").is_err());
+        // Through the Result types blocks use: a candle error and a check's String.
+        let c: candle_core::Error = e.clone().into();
+        assert!(c.to_string().contains("num_layer"), "{c}");
+        let s: String = e.into();
+        assert!(s.contains("transformer"), "{s}");
+        // A component without parameters says so.
+        let none = Resolved::default().usize("x").unwrap_err();
+        assert!(none.to_string().ends_with("(known: none)"), "{none}");
     }
 }

@@ -42,7 +42,7 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, _: BuildCtx) -> std::result::Result<(), String> {
-    check_kernel(p.usize("kernel_size"))
+    check_kernel(p.usize("kernel_size")?)
 }
 
 /// Number of lags kept: max(2, ⌊c·ln T⌋), at most T.
@@ -124,11 +124,11 @@ struct Autoformer {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let d_ff = match p.usize("d_ff") {
+    let d_ff = match p.usize("d_ff")? {
         0 => 4 * d,
         n => n,
     };
-    let layers = (0..p.usize("num_layers"))
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
             Ok(Layer {
@@ -137,7 +137,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
                     k: Linear::new(d, d, vb.pp("k"))?,
                     v: Linear::new(d, d, vb.pp("v"))?,
                     out: Linear::new(d, d, vb.pp("out"))?,
-                    factor: p.usize("factor"),
+                    factor: p.usize("factor")?,
                 },
                 ffn: Mlp::new(d, d_ff, d, Act::Gelu, vb.pp("ffn"))?,
             })
@@ -147,7 +147,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         layers,
         norm: SeasonalNorm::new(d, vb.pp("norm"))?,
         trend: Linear::new(d, d, vb.pp("trend"))?,
-        k: p.usize("kernel_size"),
+        k: p.usize("kernel_size")?,
     }))
 }
 

@@ -42,17 +42,17 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
-    if !p.usize("d_seg").is_multiple_of(p.usize("n_heads")) {
+    if !p.usize("d_seg")?.is_multiple_of(p.usize("n_heads")?) {
         return Err(format!(
             "n_heads: {} does not divide d_seg {}",
-            p.usize("n_heads"),
-            p.usize("d_seg")
+            p.usize("n_heads")?,
+            p.usize("d_seg")?
         ));
     }
-    if p.usize("seg_len") > ctx.seq_len {
+    if p.usize("seg_len")? > ctx.seq_len {
         return Err(format!(
             "seg_len: {} is longer than seq_len {}",
-            p.usize("seg_len"),
+            p.usize("seg_len")?,
             ctx.seq_len
         ));
     }
@@ -113,13 +113,13 @@ struct Crossformer {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let (seg_len, e, h) = (p.usize("seg_len"), p.usize("d_seg"), p.usize("n_heads"));
+    let (seg_len, e, h) = (p.usize("seg_len")?, p.usize("d_seg")?, p.usize("n_heads")?);
     let n_seg = ctx.seq_len.div_ceil(seg_len.max(1));
     let small = Init::Randn {
         mean: 0.0,
         stdev: 0.02,
     };
-    let layers = (0..p.usize("num_layers"))
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
             Ok(Tsa {
@@ -127,7 +127,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
                 norm1: LayerNorm::new(e, vb.pp("norm1"))?,
                 mlp1: Mlp::new(e, 2 * e, e, Act::Gelu, vb.pp("mlp1"))?,
                 norm2: LayerNorm::new(e, vb.pp("norm2"))?,
-                router: vb.get_with_hints((n_seg, p.usize("n_routers"), e), "router", small)?,
+                router: vb.get_with_hints((n_seg, p.usize("n_routers")?, e), "router", small)?,
                 sender: CrossAttention::new(e, h, vb.pp("sender"))?,
                 receiver: CrossAttention::new(e, h, vb.pp("receiver"))?,
                 norm3: LayerNorm::new(e, vb.pp("norm3"))?,

@@ -29,7 +29,7 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, _: BuildCtx) -> std::result::Result<(), String> {
-    if p.usize("kernel_size").is_multiple_of(2) {
+    if p.usize("kernel_size")?.is_multiple_of(2) {
         return Err("kernel_size: must be odd so the moving average is centred".into());
     }
     Ok(())
@@ -46,7 +46,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
     Ok(Box::new(DLinear {
         trend: Linear::new(t, t, vb.pp("trend"))?,
         seasonal: Linear::new(t, t, vb.pp("seasonal"))?,
-        k: p.usize("kernel_size"),
+        k: p.usize("kernel_size")?,
     }))
 }
 

@@ -51,7 +51,7 @@ pub const ENTRY: BlockEntry = BlockEntry {
 
 fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
     super::transformer::check(p, ctx)?;
-    check_kernel(p.usize("kernel_size"))
+    check_kernel(p.usize("kernel_size")?)
 }
 
 /// The M mode indices among `0..t/2` (at least one bin): the lowest, or a random subset drawn
@@ -165,26 +165,26 @@ struct Fedformer {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let h = p.usize("n_heads");
+    let h = p.usize("n_heads")?;
     if h == 0 || !d.is_multiple_of(h) {
         candle_core::bail!("n_heads {h} does not divide d_model {d}");
     }
     let e = d / h;
-    let d_ff = match p.usize("d_ff") {
+    let d_ff = match p.usize("d_ff")? {
         0 => 4 * d,
         n => n,
     };
     let modes = select_modes(
         ctx.seq_len,
-        p.usize("modes"),
-        p.str("mode_select") == "random",
+        p.usize("modes")?,
+        p.str("mode_select")? == "random",
     );
     let m = modes.len();
     let winit = Init::Randn {
         mean: 0.0,
         stdev: 1.0 / e as f64,
     };
-    let layers = (0..p.usize("num_layers"))
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
             Ok(Layer {
@@ -205,7 +205,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         trend: Linear::new(d, d, vb.pp("trend"))?,
         dft: rdft_matrices(ctx.seq_len, &modes, vb.device())?,
         seq_len: ctx.seq_len,
-        k: p.usize("kernel_size"),
+        k: p.usize("kernel_size")?,
     }))
 }
 

@@ -73,7 +73,7 @@ struct GruBlock {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let layers = (0..p.usize("num_layers"))
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
             Ok(GruLayer {
@@ -84,7 +84,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         .collect::<Result<_>>()?;
     Ok(Box::new(GruBlock {
         layers,
-        residual: p.bool("residual"),
+        residual: p.bool("residual")?,
     }))
 }
 

@@ -43,10 +43,10 @@ pub const ENTRY: BlockEntry = BlockEntry {
 
 fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
     super::transformer::check(p, ctx)?;
-    if p.bool("distil") && ctx.seq_len >> (p.usize("num_layers") - 1) < 2 {
+    if p.bool("distil")? && ctx.seq_len >> (p.usize("num_layers")? - 1) < 2 {
         return Err(format!(
             "num_layers: {} distilling halvings leave fewer than 2 steps of seq_len {}",
-            p.usize("num_layers") - 1,
+            p.usize("num_layers")? - 1,
             ctx.seq_len
         ));
     }
@@ -169,15 +169,15 @@ struct Informer {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let h = p.usize("n_heads");
+    let h = p.usize("n_heads")?;
     if h == 0 || !d.is_multiple_of(h) {
         candle_core::bail!("n_heads {h} does not divide d_model {d}");
     }
-    let d_ff = match p.usize("d_ff") {
+    let d_ff = match p.usize("d_ff")? {
         0 => 4 * d,
         n => n,
     };
-    let n = p.usize("num_layers");
+    let n = p.usize("num_layers")?;
     let layers = (0..n)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
@@ -186,7 +186,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
                     qkv: Linear::new(d, 3 * d, vb.pp("attn.qkv"))?,
                     out: Linear::new(d, d, vb.pp("attn.out"))?,
                     n_heads: h,
-                    factor: p.usize("factor"),
+                    factor: p.usize("factor")?,
                 },
                 ln1: LayerNorm::new(d, vb.pp("ln1"))?,
                 ffn: Mlp::new(d, d_ff, d, Act::Gelu, vb.pp("ffn"))?,
@@ -194,7 +194,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
             })
         })
         .collect::<Result<_>>()?;
-    let distils = if p.bool("distil") {
+    let distils = if p.bool("distil")? {
         (0..n - 1)
             .map(|i| {
                 let vb = vb.pp(format!("distil{i}"));

@@ -27,11 +27,11 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, _: BuildCtx) -> std::result::Result<(), String> {
-    if !p.usize("d_embed").is_multiple_of(p.usize("n_heads")) {
+    if !p.usize("d_embed")?.is_multiple_of(p.usize("n_heads")?) {
         return Err(format!(
             "n_heads: {} does not divide d_embed {}",
-            p.usize("n_heads"),
-            p.usize("d_embed")
+            p.usize("n_heads")?,
+            p.usize("d_embed")?
         ));
     }
     Ok(())
@@ -45,9 +45,9 @@ struct ITransformer {
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
-    let e = p.usize("d_embed");
-    let layers = (0..p.usize("num_layers"))
-        .map(|i| EncoderLayer::new(e, p.usize("n_heads"), 2 * e, vb.pp(format!("l{i}"))))
+    let e = p.usize("d_embed")?;
+    let layers = (0..p.usize("num_layers")?)
+        .map(|i| EncoderLayer::new(e, p.usize("n_heads")?, 2 * e, vb.pp(format!("l{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(ITransformer {
         embed: Linear::new(ctx.seq_len, e, vb.pp("embed"))?,

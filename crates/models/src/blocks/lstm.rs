@@ -80,12 +80,12 @@ struct LstmBlock {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let layers = (0..p.usize("num_layers"))
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| LstmLayer::new(d, d, vb.pp(format!("l{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(LstmBlock {
         layers,
-        residual: p.bool("residual"),
+        residual: p.bool("residual")?,
     }))
 }
 

@@ -48,9 +48,9 @@ struct Mamba {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let di = d * p.usize("expand");
-    let n = p.usize("d_state");
-    let k = p.usize("d_conv");
+    let di = d * p.usize("expand")?;
+    let n = p.usize("d_state")?;
+    let k = p.usize("d_conv")?;
     let rank = d.div_ceil(16);
     let bound = 1.0 / (k as f64).sqrt();
     let cinit = Init::Uniform {

@@ -40,11 +40,11 @@ struct MlpBlock {
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
-    let act = Act::parse(p.str("activation")).unwrap_or(Act::Gelu);
+    let act = Act::parse(p.str("activation")?).unwrap_or(Act::Gelu);
     let d = ctx.d_model;
     Ok(Box::new(MlpBlock {
         ln: LayerNorm::new(d, vb.pp("ln"))?,
-        mlp: Mlp::new(d, d * p.usize("expansion"), d, act, vb.pp("mlp"))?,
+        mlp: Mlp::new(d, d * p.usize("expansion")?, d, act, vb.pp("mlp"))?,
     }))
 }
 

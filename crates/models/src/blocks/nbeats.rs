@@ -42,11 +42,11 @@ struct NBeats {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let t = ctx.seq_len;
-    let hid = p.usize("hidden");
-    let subs = (0..p.usize("num_blocks"))
+    let hid = p.usize("hidden")?;
+    let subs = (0..p.usize("num_blocks")?)
         .map(|i| {
             let vb = vb.pp(format!("b{i}"));
-            let layers = (0..p.usize("num_layers"))
+            let layers = (0..p.usize("num_layers")?)
                 .map(|j| Linear::new(if j == 0 { t } else { hid }, hid, vb.pp(format!("fc{j}"))))
                 .collect::<Result<_>>()?;
             Ok(Sub {

@@ -32,18 +32,18 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
-    if p.usize("patch_len") > ctx.seq_len {
+    if p.usize("patch_len")? > ctx.seq_len {
         return Err(format!(
             "patch_len: {} is longer than seq_len {}",
-            p.usize("patch_len"),
+            p.usize("patch_len")?,
             ctx.seq_len
         ));
     }
-    if !p.usize("d_embed").is_multiple_of(p.usize("n_heads")) {
+    if !p.usize("d_embed")?.is_multiple_of(p.usize("n_heads")?) {
         return Err(format!(
             "n_heads: {} does not divide d_embed {}",
-            p.usize("n_heads"),
-            p.usize("d_embed")
+            p.usize("n_heads")?,
+            p.usize("d_embed")?
         ));
     }
     Ok(())
@@ -66,10 +66,10 @@ pub fn n_patches(t: usize, patch: usize, stride: usize) -> usize {
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
-    let (patch, stride, e) = (p.usize("patch_len"), p.usize("stride"), p.usize("d_embed"));
+    let (patch, stride, e) = (p.usize("patch_len")?, p.usize("stride")?, p.usize("d_embed")?);
     let n = n_patches(ctx.seq_len, patch, stride);
-    let layers = (0..p.usize("num_layers"))
-        .map(|i| EncoderLayer::new(e, p.usize("n_heads"), 2 * e, vb.pp(format!("l{i}"))))
+    let layers = (0..p.usize("num_layers")?)
+        .map(|i| EncoderLayer::new(e, p.usize("n_heads")?, 2 * e, vb.pp(format!("l{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(PatchTst {
         embed: Linear::new(patch, e, vb.pp("embed"))?,

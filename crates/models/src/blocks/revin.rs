@@ -33,7 +33,7 @@ struct RevIn {
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
-    let affine = if p.bool("affine") {
+    let affine = if p.bool("affine")? {
         Some((
             vb.get_with_hints(ctx.d_model, "weight", Init::Const(1.0))?,
             vb.get_with_hints(ctx.d_model, "bias", Init::Const(0.0))?,

@@ -38,8 +38,8 @@ struct Tcn {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let k = p.usize("kernel_size");
-    let layers = (0..p.usize("num_layers"))
+    let k = p.usize("kernel_size")?;
+    let layers = (0..p.usize("num_layers")?)
         .map(|i| {
             let dilation = 1usize << i;
             let vb = vb.pp(format!("l{i}"));

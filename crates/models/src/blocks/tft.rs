@@ -123,14 +123,14 @@ struct Tft {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let h = p.usize("n_heads");
+    let h = p.usize("n_heads")?;
     if h == 0 || !d.is_multiple_of(h) {
         candle_core::bail!("n_heads {h} does not divide d_model {d}");
     }
     let hd = d / h;
     // Each variable j (a scalar channel) is embedded as x_j·w_j + b_j (PyTorch Linear(1, d) init).
     let unit = Init::Uniform { lo: -1.0, up: 1.0 };
-    let lstm = (0..p.usize("lstm_layers"))
+    let lstm = (0..p.usize("lstm_layers")?)
         .map(|i| LstmLayer::new(d, d, vb.pp(format!("lstm{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(Tft {

@@ -51,10 +51,10 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
-    if p.usize("top_k") > ctx.seq_len / 2 {
+    if p.usize("top_k")? > ctx.seq_len / 2 {
         return Err(format!(
             "top_k: {} exceeds the {} non-DC frequencies of seq_len {}",
-            p.usize("top_k"),
+            p.usize("top_k")?,
             ctx.seq_len / 2,
             ctx.seq_len
         ));
@@ -119,12 +119,12 @@ struct TimesNet {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let d_ff = match p.usize("d_ff") {
+    let d_ff = match p.usize("d_ff")? {
         0 => d,
         n => n,
     };
-    let nk = p.usize("num_kernels");
-    let blocks = (0..p.usize("num_layers"))
+    let nk = p.usize("num_kernels")?;
+    let blocks = (0..p.usize("num_layers")?)
         .map(|i| {
             let vb = vb.pp(format!("l{i}"));
             Ok(TimesBlock {
@@ -140,7 +140,7 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
         blocks,
         cos,
         sin,
-        k: p.usize("top_k"),
+        k: p.usize("top_k")?,
     }))
 }
 

@@ -28,7 +28,7 @@ pub const ENTRY: BlockEntry = BlockEntry {
 };
 
 pub(crate) fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
-    let h = p.usize("n_heads");
+    let h = p.usize("n_heads")?;
     if !ctx.d_model.is_multiple_of(h) {
         return Err(format!(
             "n_heads: {h} does not divide d_model {}",
@@ -46,17 +46,17 @@ struct TransformerBlock {
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
-    let d_ff = match p.usize("d_ff") {
+    let d_ff = match p.usize("d_ff")? {
         0 => 4 * d,
         n => n,
     };
-    let layers = (0..p.usize("num_layers"))
-        .map(|i| EncoderLayer::new(d, p.usize("n_heads"), d_ff, vb.pp(format!("l{i}"))))
+    let layers = (0..p.usize("num_layers")?)
+        .map(|i| EncoderLayer::new(d, p.usize("n_heads")?, d_ff, vb.pp(format!("l{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(TransformerBlock {
         layers,
         norm: LayerNorm::new(d, vb.pp("norm"))?,
-        positional: p.bool("positional"),
+        positional: p.bool("positional")?,
     }))
 }
 

@@ -34,7 +34,7 @@ fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
     Ok(Box::new(Copula {
         ps: PerStep::new(
             ctx.d_model,
-            p.usize("hidden"),
+            p.usize("hidden")?,
             ctx.horizon,
             vb.pp("marginals"),
         )?,

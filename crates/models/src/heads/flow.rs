@@ -29,7 +29,7 @@ struct Flow {
 }
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
-    let layers = p.usize("layers");
+    let layers = p.usize("layers")?;
     Ok(Box::new(Flow {
         ln: LayerNorm::new(ctx.d_model, vb.pp("ln"))?,
         proj: Linear::new(ctx.d_model, 2 + 2 * layers, vb.pp("proj"))?,

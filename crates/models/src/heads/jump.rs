@@ -56,13 +56,13 @@ struct Jump {
 }
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
-    let q = p.f64("jump_prob");
+    let q = p.f64("jump_prob")?;
     Ok(Box::new(Jump {
         ln: LayerNorm::new(ctx.d_model, vb.pp("ln"))?,
         proj: Linear::new(ctx.d_model, 5, vb.pp("proj"))?,
         logit0: (q / (1.0 - q)).ln(),
-        log_scale0: p.f64("jump_scale").ln(),
-        tau: p.f64("temperature"),
+        log_scale0: p.f64("jump_scale")?.ln(),
+        tau: p.f64("temperature")?,
     }))
 }
 

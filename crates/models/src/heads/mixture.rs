@@ -51,19 +51,21 @@ struct Mixture {
 }
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
-    let k = p.usize("components");
+    let k = p.usize("components")?;
     Ok(Box::new(Mixture {
         ln: LayerNorm::new(ctx.d_model, vb.pp("ln"))?,
         mlp: Mlp::new(
             ctx.d_model,
-            p.usize("hidden"),
+            p.usize("hidden")?,
             3 * k,
             Act::Silu,
             vb.pp("mlp"),
         )?,
         k,
-        student: (p.str("innovations") == "student_t").then(|| p.f64("df")),
-        tau: p.f64("temperature"),
+        student: (p.str("innovations")? == "student_t")
+            .then(|| p.f64("df"))
+            .transpose()?,
+        tau: p.f64("temperature")?,
     }))
 }
 

@@ -83,7 +83,7 @@ pub fn norm_ppf(p: f64) -> f64 {
 }
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
-    let k = p.usize("knots");
+    let k = p.usize("knots")?;
     let z: Vec<f32> = (0..k)
         .map(|i| norm_ppf(LO + (HI - LO) * i as f64 / (k - 1) as f64) as f32)
         .collect();

@@ -55,7 +55,7 @@ struct Sde {
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
     Ok(Box::new(Sde {
-        ps: PerStep::new(ctx.d_model, p.usize("hidden"), ctx.horizon, vb)?,
+        ps: PerStep::new(ctx.d_model, p.usize("hidden")?, ctx.horizon, vb)?,
     }))
 }
 

@@ -31,8 +31,8 @@ struct StudentT {
 
 fn build(p: &Resolved, ctx: HeadCtx, vb: VarBuilder) -> Result<Box<dyn Head>> {
     Ok(Box::new(StudentT {
-        ps: PerStep::new(ctx.d_model, p.usize("hidden"), ctx.horizon, vb)?,
-        df: p.f64("df"),
+        ps: PerStep::new(ctx.d_model, p.usize("hidden")?, ctx.horizon, vb)?,
+        df: p.f64("df")?,
     }))
 }
 

@@ -25,9 +25,9 @@ fn parses_with_defaults_and_round_trips() {
     let back = ModelSpec::from_json(&s.to_json()).unwrap();
     assert_eq!(back, s);
     let checked = s.validate().unwrap();
-    assert_eq!(checked.blocks[0].1.usize("n_heads"), 2);
-    assert_eq!(checked.blocks[0].1.usize("num_layers"), 2);
-    assert_eq!(checked.head.1.usize("components"), 2);
+    assert_eq!(checked.blocks[0].1.usize("n_heads"), Ok(2));
+    assert_eq!(checked.blocks[0].1.usize("num_layers"), Ok(2));
+    assert_eq!(checked.head.1.usize("components"), Ok(2));
 }
 
 #[test]
