@@ -20,64 +20,12 @@ pub use pro::{
 /// Public Hermes endpoint (since 2026-08-26 it wants an API key).
 pub const HERMES_DEFAULT_URL: &str = "https://hermes.pyth.network";
 
-/// Hermes feed id (hex, no `0x`) of each SN50 asset (`synth/miner/price_simulation.py`).
-pub const HERMES_FEED_IDS: &[(&str, &str)] = &[
-    (
-        "BTC",
-        "e62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43",
-    ),
-    (
-        "ETH",
-        "ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace",
-    ),
-    (
-        "XAU",
-        "44465e17d2e9d390e70c999d5a11fda4f092847fcd2e3e5aa089d96c98a30e67",
-    ),
-    (
-        "SOL",
-        "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d",
-    ),
-    (
-        "SPYX",
-        "2817b78438c769357182c04346fddaad1178c82f4048828fe0997c3c64624e14",
-    ),
-    (
-        "NVDAX",
-        "4244d07890e4610f46bbde67de8f43a4bf8b569eebe904f136b469f148503b7f",
-    ),
-    (
-        "TSLAX",
-        "47a156470288850a440df3a6ce85a55917b813a19bb5b31128a33a986566a362",
-    ),
-    (
-        "AAPLX",
-        "978e6cc68a119ce066aa830017318563a9ed04ec3a0a6439010fc11296a58675",
-    ),
-    (
-        "GOOGLX",
-        "b911b0329028cd0283e4259c33809d62942bd2716a58084e5f31d64c00b5424e",
-    ),
-    (
-        "XRP",
-        "ec5d399846a9209f3fe5881d70aae9268c94339ff9817e8d18ff19fa05eea1c8",
-    ),
-    (
-        "HYPE",
-        "4279e31cc369bbcc2faf022b382b080e32a8e689ff20fbc530d2a603eb6cd98b",
-    ),
-    (
-        "WTIOIL",
-        "67784f72e95ac01337edb7d7bd5bbd1c03669101b7068a620df228ed4e52ef14",
-    ),
-];
-
-/// The Hermes feed id of an asset.
+/// The Hermes feed id of an SN50 asset ([`sn50::Asset::hermes_feed_id`]; any case, aliases).
 pub fn hermes_feed_id(asset: &str) -> Option<&'static str> {
-    HERMES_FEED_IDS
-        .iter()
-        .find(|(a, _)| *a == asset)
-        .map(|(_, id)| *id)
+    asset
+        .parse::<sn50::Asset>()
+        .ok()
+        .map(sn50::Asset::hermes_feed_id)
 }
 
 /// Which live price service answers (`PYTH_BACKEND` of the reference miner).
@@ -424,10 +372,7 @@ mod tests {
 
     #[test]
     fn every_sn50_asset_has_a_feed() {
-        for a in [
-            "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
-            "WTIOIL",
-        ] {
+        for a in sn50::Asset::ALL_NAMES {
             assert_eq!(hermes_feed_id(a).map(str::len), Some(64), "{a}");
         }
         assert_eq!(hermes_feed_id("DOGE"), None);

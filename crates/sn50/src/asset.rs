@@ -201,6 +201,17 @@ impl Asset {
         Asset::Wtioil,
     ];
 
+    /// The validator's names of [`Asset::ALL`], in the same order.
+    pub const ALL_NAMES: [&'static str; 12] = {
+        let mut out = [""; 12];
+        let mut i = 0;
+        while i < ROWS.len() {
+            out[i] = ROWS[i].name;
+            i += 1;
+        }
+        out
+    };
+
     fn row(self) -> &'static Row {
         &ROWS[self as usize]
     }
@@ -314,6 +325,7 @@ mod tests {
         for (i, a) in Asset::ALL.iter().enumerate() {
             assert_eq!(ROWS[i].asset, *a);
             assert_eq!(LOW.asset_list[i], a.name());
+            assert_eq!(Asset::ALL_NAMES[i], a.name());
         }
         for name in HIGH.asset_list {
             let a: Asset = name.parse().unwrap();

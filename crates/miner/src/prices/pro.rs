@@ -18,33 +18,16 @@ pub const WTIOIL_COIN: &str = "xyz:CL";
 /// Window of 1-minute candles asked of Hyperliquid, ms before now (the reference's 5 minutes).
 pub const HYPERLIQUID_WINDOW_MS: i64 = 300_000;
 
-/// Lazer feed id (u32) of each SN50 asset (`synth/miner/price_simulation.py`, services.md
-/// §9.4). WTIOIL has none: it is priced from Hyperliquid [`WTIOIL_COIN`].
-pub const LAZER_FEED_IDS: &[(&str, u32)] = &[
-    ("BTC", 1),
-    ("ETH", 2),
-    ("SOL", 6),
-    ("XRP", 14),
-    ("HYPE", 110),
-    ("XAU", 346),
-    ("AAPLX", 1792),
-    ("GOOGLX", 1808),
-    ("NVDAX", 1833),
-    ("SPYX", 1843),
-    ("TSLAX", 1847),
-];
-
-/// The Lazer feed id of an asset.
+/// The Lazer feed id of an SN50 asset ([`sn50::Asset::lazer_feed_id`]; any case, aliases).
+/// WTIOIL has none: it is priced from Hyperliquid [`WTIOIL_COIN`].
 pub fn lazer_feed_id(asset: &str) -> Option<u32> {
-    LAZER_FEED_IDS
-        .iter()
-        .find(|(a, _)| *a == asset)
-        .map(|(_, id)| *id)
+    asset.parse::<sn50::Asset>().ok()?.lazer_feed_id()
 }
 
-/// The Hyperliquid coin of an asset priced there instead of Lazer (only WTIOIL).
+/// The Hyperliquid coin of an asset priced there instead of Lazer (only WTIOIL:
+/// [`sn50::Asset::hyperliquid_coin`]).
 pub fn hyperliquid_coin(asset: &str) -> Option<&'static str> {
-    (asset == "WTIOIL").then_some(WTIOIL_COIN)
+    asset.parse::<sn50::Asset>().ok()?.hyperliquid_coin()
 }
 
 /// The reference miner's `latest_price` body for one feed.
@@ -244,16 +227,14 @@ mod tests {
 
     #[test]
     fn every_sn50_asset_has_a_pro_source() {
-        for a in [
-            "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
-            "WTIOIL",
-        ] {
+        for a in sn50::Asset::ALL_NAMES {
             assert!(
                 lazer_feed_id(a).is_some() != hyperliquid_coin(a).is_some(),
                 "{a}"
             );
         }
         assert_eq!(lazer_feed_id("XAU"), Some(346));
+        assert_eq!(lazer_feed_id("spy"), Some(1843));
         assert_eq!(hyperliquid_coin("WTIOIL"), Some("xyz:CL"));
         assert_eq!(
             (lazer_feed_id("DOGE"), hyperliquid_coin("DOGE")),
