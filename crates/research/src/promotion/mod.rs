@@ -176,6 +176,15 @@ pub fn promote(
             run.run_id
         )));
     }
+    let set_for = |asset: &str| {
+        let mut set = PromptSet::standard(asset, &tf);
+        set.folds = req.folds.unwrap_or(set.folds);
+        set.max_prompts = req.max_prompts.unwrap_or(set.max_prompts);
+        set.seed = req.seed.unwrap_or(set.seed);
+        set
+    };
+    // Too few prompts is refused before anything is checked or evaluated.
+    set_for(&assets[0]).check_minimum()?;
     let mut out = Vec::with_capacity(assets.len());
     for asset in assets {
         let verdict = check(archive, runner, &run, &asset, req.checker.as_ref());
@@ -205,10 +214,7 @@ pub fn promote(
             Some(id) => Contender::Run(Box::new(reg.get_run(id)?)),
             None => Contender::Model(models::baselines::DEFAULT_ALIAS.to_string()),
         };
-        let mut set = PromptSet::standard(&asset, &tf);
-        set.folds = req.folds.unwrap_or(set.folds);
-        set.max_prompts = req.max_prompts.unwrap_or(set.max_prompts);
-        set.seed = req.seed.unwrap_or(set.seed);
+        let set = set_for(&asset);
         let cmp = compare(
             runner,
             &Contender::Run(Box::new(run.clone())),

@@ -65,6 +65,27 @@ impl PromptSet {
         }
     }
 
+    /// Refuses (`InvalidConfig`) a set whose folds × prompts cannot reach [`min_prompts`].
+    pub fn check_minimum(&self) -> Result<()> {
+        let tf = self.tf()?;
+        let min = min_prompts(tf);
+        if self.folds.saturating_mul(self.max_prompts) < min {
+            return Err(ResearchError::invalid(format!(
+                "{} folds × {} prompts cannot reach the minimum of {min} paired prompts for {} \
+                 (MIN_PROMPTS_{})",
+                self.folds,
+                self.max_prompts,
+                self.timeframe,
+                if tf == Timeframe::Low5m {
+                    "LOW"
+                } else {
+                    "HIGH"
+                }
+            )));
+        }
+        Ok(())
+    }
+
     fn tf(&self) -> Result<Timeframe> {
         serde_json::from_value(Value::String(self.timeframe.clone())).map_err(|_| {
             ResearchError::invalid(format!("timeframe {:?} is not 5m or 1m", self.timeframe))
@@ -228,20 +249,7 @@ pub fn compare(
 ) -> Result<PairedComparison> {
     let tf = set.tf()?;
     let min = min_prompts(tf);
-    if set.folds.saturating_mul(set.max_prompts) < min {
-        return Err(ResearchError::invalid(format!(
-            "{} folds × {} prompts cannot reach the minimum of {min} paired prompts for {} \
-             (MIN_PROMPTS_{})",
-            set.folds,
-            set.max_prompts,
-            set.timeframe,
-            if tf == Timeframe::Low5m {
-                "LOW"
-            } else {
-                "HIGH"
-            }
-        )));
-    }
+    set.check_minimum()?;
     let specs = [
         candidate.spec(&set.timeframe)?,
         incumbent.spec(&set.timeframe)?,
