@@ -4,6 +4,7 @@ mod chutes;
 mod desearch;
 mod http_core;
 mod moltbook;
+mod openclaw_image;
 mod clawhub;
 mod hf;
 mod hub_stub;
