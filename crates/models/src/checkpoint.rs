@@ -73,13 +73,22 @@ pub fn spec_of(bytes: &[u8]) -> Result<Option<ModelSpec>, ModelError> {
 /// buffer's metadata (an error when neither exists). Strict: every parameter of the spec's
 /// model must be present with its shape, and no other tensor.
 pub fn from_bytes(bytes: &[u8], spec: Option<ModelSpec>) -> Result<NeuralModel, ModelError> {
+    from_bytes_on(bytes, spec, candle_core::Device::Cpu)
+}
+
+/// [`from_bytes`] with the parameters placed on `device` (sampling on a GPU).
+pub fn from_bytes_on(
+    bytes: &[u8],
+    spec: Option<ModelSpec>,
+    device: candle_core::Device,
+) -> Result<NeuralModel, ModelError> {
     let spec = match spec {
         Some(s) => s,
         None => spec_of(bytes)?.ok_or_else(|| {
             ModelError::InvalidConfig("weights carry no spec and none was given".into())
         })?,
     };
-    let model = NeuralModel::new(spec)?;
+    let model = NeuralModel::with_device(spec, device)?;
     let tensors = candle_core::safetensors::load_buffer(bytes, model.store().device())?;
     let expected = model.store().named_vars();
     if tensors.len() != expected.len() {

@@ -59,6 +59,9 @@ pub struct ExperimentConfig {
     pub eval: EvalSettings,
     /// Which data may be used.
     pub data: DataPolicy,
+    /// Where neural models train and sample (`auto`: a CUDA GPU when built and present).
+    #[serde(default)]
+    pub device: crate::device::DeviceChoice,
 }
 
 impl ExperimentConfig {
@@ -78,6 +81,7 @@ impl ExperimentConfig {
             val_secs,
             eval: EvalSettings::default(),
             data: DataPolicy::RealOrSynthetic,
+            device: crate::device::DeviceChoice::default(),
         }
     }
 
@@ -87,8 +91,8 @@ impl ExperimentConfig {
     }
 }
 
-/// The data an experiment runs on.
-#[derive(Debug, Clone)]
+/// The data an experiment runs on (serialisable: a coordinator sends it to a worker).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedData {
     /// The models' input series (5 m or 1 m).
     pub history: Candles,
@@ -335,7 +339,7 @@ pub fn run_trained(
             }
             ModelChoice::Neural(spec) => {
                 let t0 = Instant::now();
-                let mut m = NeuralModel::new((**spec).clone())?;
+                let mut m = NeuralModel::with_device((**spec).clone(), cfg.device.resolve()?)?;
                 let series = Series::new(h);
                 let tr = windows_in_span(&m, &series, f.train);
                 if tr.is_empty() {

@@ -8,6 +8,7 @@ pub mod baselines;
 pub mod blocks;
 pub mod checkpoint;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod estimate;
 pub mod eval;

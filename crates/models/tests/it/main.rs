@@ -6,6 +6,7 @@ mod experiment_artifacts;
 mod forecast_quality;
 mod fpenv;
 mod neural_blocks;
+mod neural_device;
 mod neural_features;
 mod neural_loss;
 mod neural_ops;
