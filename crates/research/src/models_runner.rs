@@ -54,6 +54,7 @@ pub struct ModelsRunner {
     prepared: Mutex<HashMap<(String, String, bool, u64), PreparedData>>,
     fixed: HashMap<(String, String), PreparedData>,
     progress: Option<Arc<ProgressFn>>,
+    device: models::device::DeviceChoice,
 }
 
 impl std::fmt::Debug for ModelsRunner {
@@ -159,6 +160,47 @@ impl ModelsRunner {
         self
     }
 
+    /// Trains and samples neural models on `device` (default `auto`: a CUDA GPU when this
+    /// build has the `cuda` feature and one is present, else the CPU).
+    pub fn with_device(mut self, device: models::device::DeviceChoice) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// The device choice.
+    pub fn device(&self) -> models::device::DeviceChoice {
+        self.device
+    }
+
+    /// The data each asset of a run uses, already cut to the resolved range: what
+    /// [`ExperimentRunner::run`] trains and scores on, for a caller that ships it to a worker
+    /// (which then runs on exactly these candles).
+    pub fn inputs(
+        &self,
+        spec: &Value,
+        data: &ResolvedData,
+    ) -> Result<Vec<(String, Timeframe, PreparedData)>> {
+        let tf = timeframe_of(spec)?;
+        let req = DataRequest {
+            assets: data.range.assets.clone(),
+            allow_synthetic: data.provenance == DataProvenance::Synthetic,
+            ..Default::default()
+        };
+        data.range
+            .assets
+            .iter()
+            .map(|a| {
+                let (_, prepared) =
+                    self.data(a, tf, &req, spec["training"]["seed"].as_u64().unwrap_or(0))?;
+                Ok((
+                    a.clone(),
+                    tf,
+                    cut(&prepared, data.range.start, data.range.end),
+                ))
+            })
+            .collect()
+    }
+
     fn choice(&self, spec: &Value) -> Result<ModelChoice> {
         EvalOverrides::of(spec)?;
         let spec = &model_part(spec);
@@ -238,8 +280,12 @@ impl ModelsRunner {
             assets: vec![asset.to_ascii_uppercase()],
             ..Default::default()
         };
-        let (mut cfg, prepared) =
-            self.data(asset, tf, &req, spec["training"]["seed"].as_u64().unwrap_or(0))?;
+        let (mut cfg, prepared) = self.data(
+            asset,
+            tf,
+            &req,
+            spec["training"]["seed"].as_u64().unwrap_or(0),
+        )?;
         if prepared.history.provenance != market::Provenance::Real {
             return Err(ResearchError::new(
                 crate::ErrorKind::DataMissing,
@@ -507,6 +553,7 @@ impl ExperimentRunner for ModelsRunner {
             // The resolved range (a no-op when it is the whole history).
             let prepared = cut(&prepared, data.range.start, data.range.end);
             cfg.model = choice.clone();
+            cfg.device = self.device;
             cfg.eval.seed = seed;
             eval.apply(&mut cfg);
             let run = run_trained(&cfg, &prepared, &mut |fold, e| {
@@ -576,6 +623,7 @@ impl ExperimentRunner for ModelsRunner {
             serde_json::to_vec_pretty(&manifest).map_err(|e| ResearchError::env(e.to_string()))?,
         ));
         let total = clock.elapsed().as_secs_f64();
+        out.ran_on = Some(format!("local {}", self.device.resolved_name()));
         out.timings = Timings {
             train_s: out.timings.train_s,
             eval_s: (total - out.timings.train_s).max(0.0),

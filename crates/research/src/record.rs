@@ -176,6 +176,10 @@ pub struct RunRecord {
     /// Stored artifacts.
     #[serde(default)]
     pub artifacts: Vec<ArtifactRef>,
+    /// Where it ran (`local cpu`, `worker http://host:port cuda:0`); `None` for runs recorded
+    /// before placements were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_on: Option<String>,
 }
 
 impl RunRecord {

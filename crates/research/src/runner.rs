@@ -82,6 +82,8 @@ pub struct RunOutput {
     pub files: Vec<(String, Vec<u8>)>,
     /// Fan-chart data of one evaluation prompt.
     pub fan: Option<FanData>,
+    /// Where it ran (`local cpu`, `worker http://10.0.0.5:7070 cuda:0`), recorded with the run.
+    pub ran_on: Option<String>,
 }
 
 /// The model layer, as a research session sees it.
@@ -120,5 +122,10 @@ pub trait ExperimentRunner: Send + Sync {
     /// the current code had produced them.
     fn revision(&self) -> u32 {
         0
+    }
+    /// How many [`ExperimentRunner::run`] calls may usefully run at once (a pool of remote
+    /// workers: the sum of their slots). Sessions run a batch of experiments this wide.
+    fn slots(&self) -> usize {
+        1
     }
 }

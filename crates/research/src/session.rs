@@ -190,6 +190,44 @@ impl ResearchSession {
     /// stored as failed and returned as `Ok` with `status: failed`; a request that cannot
     /// start (invalid spec, missing data) is an `Err` with its kind.
     pub fn run(&mut self, req: RunRequest) -> Result<RunOutcome> {
+        self.run_many(vec![req])
+            .pop()
+            .unwrap_or_else(|| Err(ResearchError::env("no run outcome")))
+    }
+
+    /// Runs several experiments as [`ResearchSession::run`] does each, training up to the
+    /// runner's [`ExperimentRunner::slots`] of them at once (remote workers), and recording
+    /// them here, one by one, in the order given: the registry on this machine stays the one
+    /// place results are written. Outcomes come back in the order of `reqs`.
+    pub fn run_many(&mut self, reqs: Vec<RunRequest>) -> Vec<Result<RunOutcome>> {
+        let planned: Vec<Result<Planned>> = reqs.into_iter().map(|r| self.plan(r)).collect();
+        let fresh: Vec<&Fresh> = planned
+            .iter()
+            .filter_map(|p| match p {
+                Ok(Planned::Fresh(f)) => Some(f.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let mut executed = execute_all(self.runner.as_ref(), &fresh).into_iter();
+        planned
+            .into_iter()
+            .map(|p| match p? {
+                Planned::Reused(out) => {
+                    self.results.push(entry(&out.record));
+                    Ok(*out)
+                }
+                Planned::Fresh(f) => {
+                    let done = executed
+                        .next()
+                        .ok_or_else(|| ResearchError::env("a planned run was not executed"))?;
+                    self.record(*f, done)
+                }
+            })
+            .collect()
+    }
+
+    /// Validation, data resolution and the novelty check of one request.
+    fn plan(&self, req: RunRequest) -> Result<Planned> {
         let (spec, data, experiment_id) = self.prepare(&req)?;
         let (blocks, head) = self.runner.shape(&spec);
         let novelty = self
@@ -199,12 +237,11 @@ impl ResearchSession {
         if !novelty.is_novel && !req.force {
             if let Some(prior) = novelty.prior_runs.first() {
                 let record = self.archive.registry.get_run(&prior.run_id)?;
-                self.results.push(entry(&record));
-                return Ok(RunOutcome {
+                return Ok(Planned::Reused(Box::new(RunOutcome {
                     record,
                     reused: true,
                     novelty,
-                });
+                })));
             }
         }
         let name = req
@@ -217,9 +254,30 @@ impl ResearchSession {
                 parts.push(head.clone());
                 parts.join("+")
             });
-        let started_at = chrono::Utc::now();
-        let clock = std::time::Instant::now();
-        let result = self.runner.run(&spec, &data, req.seed);
+        Ok(Planned::Fresh(Box::new(Fresh {
+            spec,
+            data,
+            experiment_id,
+            blocks,
+            head,
+            name,
+            seed: req.seed,
+            novelty,
+        })))
+    }
+
+    /// Stores one executed run (record, spec, weights, plots) and syncs the remote.
+    fn record(&mut self, f: Fresh, done: Executed) -> Result<RunOutcome> {
+        let Fresh {
+            spec,
+            data,
+            experiment_id,
+            blocks,
+            head,
+            name,
+            seed,
+            novelty,
+        } = f;
         let mut rec = RunRecord {
             run_id: format!("{}-{:08x}", &experiment_id[..12], rand::random::<u32>()),
             experiment_id,
@@ -228,7 +286,7 @@ impl ResearchSession {
             blocks,
             head,
             data: data.range.clone(),
-            seed: req.seed,
+            seed,
             provenance: data.provenance,
             requested_by: self.requester.clone(),
             status: RunStatus::Ok,
@@ -238,16 +296,18 @@ impl ResearchSession {
             scores: Vec::new(),
             extra: Default::default(),
             timings: Default::default(),
-            started_at,
+            started_at: done.started_at,
             finished_at: chrono::Utc::now(),
             artifacts: Vec::new(),
+            ran_on: None,
         };
         let mut files = vec![("spec.json".to_string(), canonical_json(&spec).into_bytes())];
-        match result {
+        match done.result {
             Ok(out) => {
                 rec.scores = out.scores;
                 rec.extra = out.extra;
                 rec.timings = out.timings;
+                rec.ran_on = out.ran_on;
                 rec.summarise_scores();
                 if let Some(w) = out.weights {
                     files.push((crate::model_store::WEIGHTS_ARTIFACT.into(), w));
@@ -269,8 +329,8 @@ impl ResearchSession {
                 });
             }
         }
-        rec.timings.total_s = clock.elapsed().as_secs_f64();
-        rec.finished_at = chrono::Utc::now();
+        rec.timings.total_s = done.seconds;
+        rec.finished_at = done.finished_at;
         let record = self.archive.record_run(rec, files)?;
         if self.sync_after_run && self.archive.remote.is_some() {
             match self.archive.sync() {
@@ -284,6 +344,7 @@ impl ResearchSession {
                 Err(e) => tracing::warn!(error = %e, "remote sync failed; results stay queued"),
             }
         }
+        crate::publish::after_run(&self.archive, &record.run_id);
         self.results.push(entry(&record));
         Ok(RunOutcome {
             record,
@@ -324,6 +385,19 @@ impl ResearchSession {
         seed: u64,
         force: bool,
     ) -> Result<RunOutcome> {
+        let req = self.preset_request(name, overrides, data, seed, force)?;
+        self.run(req)
+    }
+
+    /// The request that runs a preset, with `overrides` merged into its spec.
+    pub fn preset_request(
+        &self,
+        name: &str,
+        overrides: &Value,
+        data: DataRequest,
+        seed: u64,
+        force: bool,
+    ) -> Result<RunRequest> {
         let preset = self
             .list_presets()
             .into_iter()
@@ -337,7 +411,7 @@ impl ResearchSession {
             })?;
         let mut spec = preset.spec;
         merge(&mut spec, overrides);
-        self.run(RunRequest {
+        Ok(RunRequest {
             spec,
             data,
             seed,
@@ -360,9 +434,28 @@ impl ResearchSession {
         } else {
             names.to_vec()
         };
-        let mut out = Vec::new();
+        let mut reqs = Vec::new();
+        let mut slots: Vec<std::result::Result<usize, ResearchError>> = Vec::new();
         for n in &names {
-            match self.run_preset(n, &Value::Null, data.clone(), seed, force) {
+            match self.preset_request(n, &Value::Null, data.clone(), seed, force) {
+                Ok(r) => {
+                    slots.push(Ok(reqs.len()));
+                    reqs.push(r);
+                }
+                Err(e) => slots.push(Err(e)),
+            }
+        }
+        let mut outcomes: Vec<Option<Result<RunOutcome>>> =
+            self.run_many(reqs).into_iter().map(Some).collect();
+        let mut out = Vec::new();
+        for (n, slot) in names.iter().zip(slots) {
+            let result = slot.and_then(|i| {
+                outcomes
+                    .get_mut(i)
+                    .and_then(Option::take)
+                    .unwrap_or_else(|| Err(ResearchError::env("missing sweep outcome")))
+            });
+            match result {
                 Ok(o) => out.push(entry(&o.record)),
                 Err(e) => {
                     let failed = RankEntry {
@@ -402,6 +495,81 @@ impl ResearchSession {
     pub fn clear(&mut self) {
         self.results.clear();
     }
+}
+
+/// A request that passed its checks and will be trained.
+struct Fresh {
+    spec: Value,
+    data: crate::runner::ResolvedData,
+    experiment_id: String,
+    blocks: Vec<String>,
+    head: String,
+    name: String,
+    seed: u64,
+    novelty: Novelty,
+}
+
+enum Planned {
+    /// An identical earlier run, returned as is.
+    Reused(Box<RunOutcome>),
+    /// To be trained.
+    Fresh(Box<Fresh>),
+}
+
+/// What training one request gave, with its clock.
+struct Executed {
+    result: Result<crate::runner::RunOutput>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    finished_at: chrono::DateTime<chrono::Utc>,
+    seconds: f64,
+}
+
+fn execute(runner: &dyn ExperimentRunner, f: &Fresh) -> Executed {
+    let started_at = chrono::Utc::now();
+    let clock = std::time::Instant::now();
+    let result = runner.run(&f.spec, &f.data, f.seed);
+    Executed {
+        result,
+        started_at,
+        finished_at: chrono::Utc::now(),
+        seconds: clock.elapsed().as_secs_f64(),
+    }
+}
+
+/// Trains `fresh` with up to `runner.slots()` at once (scoped threads taking the next request
+/// in turn); results in the order of `fresh`.
+fn execute_all(runner: &dyn ExperimentRunner, fresh: &[&Fresh]) -> Vec<Executed> {
+    let width = runner.slots().clamp(1, fresh.len().max(1));
+    if width == 1 {
+        return fresh.iter().map(|f| execute(runner, f)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<Executed>>> =
+        std::sync::Mutex::new((0..fresh.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..width {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(f) = fresh.get(i) else { break };
+                let e = execute(runner, f);
+                if let Ok(mut d) = done.lock() {
+                    d[i] = Some(e);
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|e| {
+            e.unwrap_or_else(|| Executed {
+                result: Err(ResearchError::env("the run's thread stopped")),
+                started_at: chrono::Utc::now(),
+                finished_at: chrono::Utc::now(),
+                seconds: 0.0,
+            })
+        })
+        .collect()
 }
 
 fn entry(r: &RunRecord) -> RankEntry {

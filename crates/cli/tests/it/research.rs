@@ -71,6 +71,7 @@ fn record(
         started_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         finished_at: "2026-01-01T00:10:00Z".parse().unwrap(),
         artifacts: vec![],
+        ran_on: None,
     };
     rec.summarise_scores();
     rec
@@ -235,14 +236,46 @@ fn history_show_prints_metrics_artifacts_and_plots() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run matches"));
 }
 
+/// Promotes `run` as the champion of `asset` × 5m directly in the registry (the comparison
+/// itself is tested in research).
+fn promote(home: &Path, asset: &str, run: &str) {
+    let a = Archive::open(home, None).unwrap();
+    let cur = a
+        .registry
+        .current_promotion(asset, "5m")
+        .unwrap()
+        .map(|c| c.id);
+    a.registry
+        .record_promotion(&research::registry::NewPromotion {
+            asset,
+            timeframe: "5m",
+            run_id: Some(run),
+            action: research::PromotionAction::Force,
+            by: "test",
+            expected_current: cur,
+            previous_id: cur,
+            evidence: None,
+            checker: None,
+        })
+        .unwrap();
+}
+
 #[test]
-fn champion_skips_synthetic_runs() {
+fn champion_lists_promoted_runs_only_with_history_and_rollback() {
     let home = tempfile::tempdir().unwrap();
     let out = cmd(home.path(), &["champion"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("no champion yet"));
+    assert!(stdout(&out).contains("mix_sess"), "{}", stdout(&out));
     let runs = seed(home.path());
+    // The lowest CRPS is not a champion: nothing was promoted.
     let out = cmd(home.path(), &["champion", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, json!([]));
+    promote(home.path(), "BTC", &runs[0].run_id);
+    promote(home.path(), "BTC", &runs[1].run_id);
+    promote(home.path(), "ETH", &runs[2].run_id);
+    let out = cmd(home.path(), &["champion", "list", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let got: Vec<(String, f64)> = v
         .as_array()
@@ -263,6 +296,66 @@ fn champion_skips_synthetic_runs() {
     assert!(stdout(&out).contains(&runs[1].run_id), "{}", stdout(&out));
     let out = cmd(home.path(), &["champion", "--timeframe", "1m"]);
     assert!(stdout(&out).contains("no champion yet"));
+
+    // Rollback restores the previous BTC champion; the history records every step.
+    let out = cmd(
+        home.path(),
+        &[
+            "champion",
+            "rollback",
+            "--asset",
+            "BTC",
+            "--timeframe",
+            "5m",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["run_id"], json!(runs[0].run_id));
+    assert_eq!(v["action"], "rollback");
+    let out = cmd(
+        home.path(),
+        &["champion", "history", "--asset", "BTC", "--json"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["rollback", "force", "force"]);
+    let out = cmd(home.path(), &["champion", "history"]);
+    assert!(stdout(&out).contains("rollback"), "{}", stdout(&out));
+
+    // A promotion below the prompt minimum is refused as bad input, and records nothing.
+    let out = cmd(
+        home.path(),
+        &[
+            "champion",
+            "promote",
+            &runs[2].run_id,
+            "--folds",
+            "1",
+            "--prompts",
+            "5",
+            "--force",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("minimum of 100"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cmd(home.path(), &["champion", "history", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
 #[test]

@@ -53,6 +53,7 @@ fn record(id: &str, asset: &str, tf: &str, crps: f64, spec: Value) -> RunRecord 
         started_at: now,
         finished_at: now,
         artifacts: Vec::new(),
+        ran_on: None,
     };
     r.summarise_scores();
     r

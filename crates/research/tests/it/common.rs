@@ -59,6 +59,7 @@ pub fn run(
         started_at: Utc.timestamp_opt(1_700_900_000, 0).unwrap(),
         finished_at: Utc::now(),
         artifacts: vec![],
+        ran_on: None,
     };
     rec.summarise_scores();
     rec
