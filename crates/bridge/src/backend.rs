@@ -10,6 +10,11 @@ use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::events::EventBus;
+use crate::types::{
+    AgentCatalogue, BlockList, ChampionList, CreateRequest, CreatedExperiment, DailyHistory,
+    EngineInfo, Fan, HeadList, PipelineOutcome, PresetList, Price, PublishRequest, Published,
+    RunList, RunView, SweepOutcome, SweepRequest, ValidationReport,
+};
 
 /// Who a long operation runs for, where it may write, how to stop it and where to report.
 #[derive(Clone)]
@@ -45,7 +50,7 @@ impl Job {
 }
 
 /// Body of `POST /pipeline/run`.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRequest {
     /// Retries per stage (1-20, default 5).
@@ -97,7 +102,7 @@ impl PipelineRequest {
 }
 
 /// Filters of registry queries (`/history`, `/ranking`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// At most this many records (default 50, at most 1000).
@@ -113,22 +118,23 @@ pub struct HistoryQuery {
 }
 
 /// What the bridge needs from the engine. Every method is synchronous and may block (the
-/// bridge calls it on a blocking thread); errors carry their HTTP kind. Results are JSON so
-/// the bridge can pass them on unchanged; run results must contain `id`, `bot_id` and `crps`.
+/// bridge calls it on a blocking thread); errors carry their HTTP kind. Requests and answers are
+/// the typed bodies of [`crate::types`]; the handlers turn them into JSON at the HTTP boundary.
+/// An experiment is the one JSON document passed through: the engine's spec, parsed there.
 pub trait Backend: Send + Sync + 'static {
     /// Name and version of the engine behind the bridge, for `/health`.
-    fn describe(&self) -> Value;
+    fn describe(&self) -> EngineInfo;
     /// Model building blocks a spec may use.
-    fn blocks(&self) -> ApiResult<Value>;
+    fn blocks(&self) -> ApiResult<BlockList>;
     /// Output heads a spec may use.
-    fn heads(&self) -> ApiResult<Value>;
+    fn heads(&self) -> ApiResult<HeadList>;
     /// Named, ready-made specs.
-    fn presets(&self) -> ApiResult<Value>;
+    fn presets(&self) -> ApiResult<PresetList>;
     /// Builds a full experiment spec from partial parameters (defaults filled in).
-    fn create_experiment(&self, params: &Value) -> ApiResult<Value>;
-    /// Checks a spec: `{valid, errors, warnings, param_count}` (an invalid spec is still 200 here).
-    /// Must not build the model (the bridge checks [`Backend::estimate`] against its caps first).
-    fn validate_experiment(&self, spec: &Value) -> ApiResult<Value>;
+    fn create_experiment(&self, params: &CreateRequest) -> ApiResult<CreatedExperiment>;
+    /// Checks an experiment (an invalid spec is still `Ok`, with `valid: false`). Must not build
+    /// the model (the bridge checks [`Backend::estimate`] against its caps first).
+    fn validate_experiment(&self, experiment: &Value) -> ApiResult<ValidationReport>;
     /// The size of an experiment's model, from its spec alone, without building anything;
     /// `None` when it has no trainable model (a baseline) or the spec does not parse (then
     /// validation says why). The bridge refuses models over its memory caps with it.
@@ -136,33 +142,32 @@ pub trait Backend: Send + Sync + 'static {
         let _ = experiment;
         Ok(None)
     }
-    /// Trains/evaluates one spec, records it in the registry as produced by `job.bot_id`.
-    fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value>;
-    /// Runs a grid of specs: `{base, grid: {field: [values]}}`; returns `{results, best}`.
-    fn sweep(&self, job: &Job, body: &Value) -> ApiResult<Value>;
+    /// Trains/evaluates one experiment, records it in the registry as produced by `job.bot_id`.
+    fn run_experiment(&self, job: &Job, experiment: &Value) -> ApiResult<RunView>;
+    /// Runs presets or a grid of experiments.
+    fn sweep(&self, job: &Job, req: &SweepRequest) -> ApiResult<SweepOutcome>;
     /// Runs the research pipeline to the end (or until `job.cancelled()`).
-    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value>;
+    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<PipelineOutcome>;
     /// Registry records matching `q`, each with its `bot_id`.
-    fn history(&self, q: &HistoryQuery) -> ApiResult<Value>;
+    fn history(&self, q: &HistoryQuery) -> ApiResult<RunList>;
     /// One registry record.
-    fn run_record(&self, id: &str) -> ApiResult<Value>;
+    fn run_record(&self, id: &str) -> ApiResult<RunView>;
     /// Fan-chart data of a record's stored held-out sample for `asset` (`None`: its only
-    /// asset): `{levels, minutes, bands: {p5, p25, p50, p75, p95}, realised, start_time, …}`.
-    /// The default is 404: a backend that keeps no sampled paths.
-    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Value> {
+    /// asset). The default is 404: a backend that keeps no sampled paths.
+    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Fan> {
         let _ = asset;
         Err(crate::error::ApiError::not_found(format!(
             "run {id} has no stored sample: this backend keeps no sampled paths"
         )))
     }
     /// The best record per asset and timeframe (optionally only one of each).
-    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value>;
+    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<ChampionList>;
     /// Latest known price of an asset.
-    fn market_price(&self, asset: &str) -> ApiResult<Value>;
+    fn market_price(&self, asset: &str) -> ApiResult<Price>;
     /// Daily OHLC of the last `days` days.
-    fn market_history(&self, asset: &str, days: u32) -> ApiResult<Value>;
+    fn market_history(&self, asset: &str, days: u32) -> ApiResult<DailyHistory>;
     /// Publishes a registry record produced by `job.bot_id` (403 for another bot's record).
-    fn publish(&self, job: &Job, run_id: &str, options: &Value) -> ApiResult<Value>;
+    fn publish(&self, job: &Job, req: &PublishRequest) -> ApiResult<Published>;
     /// The pipeline's agents and tools (read-only: the bridge never accepts code).
-    fn agents(&self) -> ApiResult<Value>;
+    fn agents(&self) -> ApiResult<AgentCatalogue>;
 }

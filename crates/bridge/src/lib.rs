@@ -21,6 +21,7 @@ pub mod server;
 pub mod sessions;
 pub mod skill;
 pub mod slots;
+pub mod types;
 pub mod workspace;
 
 pub use backend::{Backend, HistoryQuery, Job, PipelineRequest};
@@ -30,6 +31,7 @@ pub use keys::KeyStore;
 pub use limits::{ModelLimits, ModelSize, WorkspaceQuota};
 pub use server::{serve_blocking, serve_forever, start, BridgeConfig, Running, ServeError};
 pub use slots::SlotLimits;
+pub use types::RunView;
 
 /// The default backend: [`EngineBackend`] on the default research archive (registry and
 /// artifacts under `SYNTH_CITY_HOME`, default `~/.local/share/synth-city`).

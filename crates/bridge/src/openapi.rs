@@ -1,6 +1,12 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`, built from one table of routes.
+//! The OpenAPI 3.1 document served at `/openapi.json`, built from one table of routes; the
+//! request and answer bodies' schemas are generated from the typed bodies of the engine seam
+//! ([`crate::types`]) with `schemars`.
 
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
+
+use crate::types as t;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,30 +103,66 @@ fn query_of(path: &str) -> impl Iterator<Item = Value> + '_ {
     })
 }
 
-/// The answer of `GET /history/{id}/fan`.
-fn fan_schema() -> Value {
-    let numbers = json!({"type": "array", "items": {"type": ["number", "null"]}});
-    json!({
-        "type": "object",
-        "description": "Fan chart of one held-out prompt of the run, from its stored sampled paths (computed server-side).",
-        "required": ["run_id", "asset", "start_time", "start_price", "levels", "minutes", "bands", "realised"],
-        "properties": {
-            "run_id": {"type": "string"}, "bot_id": {"type": ["string", "null"]},
-            "name": {"type": "string"}, "model": {"type": "string"}, "crps": {"type": ["number", "null"]},
-            "asset": {"type": "string"}, "timeframe": {"type": "string"},
-            "start_time": {"type": "integer", "description": "Prompt start, UTC unix seconds"},
-            "start_price": {"type": "number"},
-            "time_increment": {"type": "integer", "description": "Seconds between points"},
-            "time_length": {"type": "integer", "description": "Horizon, seconds"},
-            "num_simulations": {"type": "integer", "description": "Paths the prompt asked for"},
-            "paths_used": {"type": "integer", "description": "Stored paths the bands come from"},
-            "levels": {"type": "array", "items": {"type": "number"}, "description": "0.05, 0.25, 0.5, 0.75, 0.95"},
-            "minutes": {"type": "array", "items": {"type": "number"}, "description": "Minutes from the start of each point"},
-            "bands": {"type": "object", "properties": {"p5": numbers, "p25": numbers, "p50": numbers, "p75": numbers, "p95": numbers},
-                      "description": "Quantiles of the sampled price per point (8 significant digits)"},
-            "realised": {"type": "array", "items": {"type": ["number", "null"]}, "description": "Realised price per point; null where unknown"}
+/// Names the typed body schemas of the routes (generated from [`crate::types`] and the request
+/// types of [`crate::backend`] with `schemars`, so the document follows the code).
+struct Schemas {
+    generator: SchemaGenerator,
+}
+
+impl Schemas {
+    fn new() -> Self {
+        let mut settings = SchemaSettings::draft2020_12();
+        settings.definitions_path = "/components/schemas".into();
+        settings.meta_schema = None;
+        Self {
+            generator: settings.into_generator(),
         }
-    })
+    }
+
+    fn of<T: JsonSchema>(&mut self) -> Value {
+        self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// The success body of a route, when it has a typed one.
+    fn response(&mut self, method: &str, path: &str) -> Option<Value> {
+        Some(match (method, path) {
+            ("GET", "/components/blocks") => self.of::<t::BlockList>(),
+            ("GET", "/components/heads") => self.of::<t::HeadList>(),
+            ("GET", "/components/presets") => self.of::<t::PresetList>(),
+            ("POST", "/experiments/create") => self.of::<t::CreatedExperiment>(),
+            ("POST", "/experiments/validate") => self.of::<t::ValidationReport>(),
+            ("POST", "/experiments/run") | ("GET", "/history/{id}") => self.of::<t::RunView>(),
+            ("POST", "/experiments/sweep") => self.of::<t::SweepOutcome>(),
+            ("GET", "/history") => self.of::<t::RunList>(),
+            ("GET", "/history/{id}/fan") => self.of::<t::Fan>(),
+            ("GET", "/champion") => self.of::<t::ChampionList>(),
+            ("GET", "/ranking") | ("GET", "/experiments/compare/all") => self.of::<t::Ranking>(),
+            ("GET", "/market/price/{asset}") => self.of::<t::Price>(),
+            ("GET", "/market/history/{asset}") => self.of::<t::DailyHistory>(),
+            ("POST", "/publish") => self.of::<t::Published>(),
+            ("GET", "/agents") => self.of::<t::AgentCatalogue>(),
+            _ => return None,
+        })
+    }
+
+    /// The request body of a route, when it has a typed one.
+    fn request(&mut self, method: &str, path: &str) -> Option<Value> {
+        Some(match (method, path) {
+            ("POST", "/experiments/create") => self.of::<t::CreateRequest>(),
+            ("POST", "/experiments/validate") | ("POST", "/experiments/run") => {
+                self.of::<t::ExperimentRequest>()
+            }
+            ("POST", "/experiments/sweep") => self.of::<t::SweepRequest>(),
+            ("POST", "/pipeline/run") => self.of::<crate::backend::PipelineRequest>(),
+            ("POST", "/publish") => self.of::<t::PublishRequest>(),
+            _ => return None,
+        })
+    }
+
+    /// Every schema named so far.
+    fn definitions(mut self) -> Map<String, Value> {
+        self.generator.take_definitions(true)
+    }
 }
 
 /// `operationId` of a route: the method and the path in camel case (`GET /history/{id}/fan`
@@ -211,9 +253,22 @@ fn error_statuses(method: &str, path: &str, access: Access) -> Vec<(&'static str
     out
 }
 
+/// The generated schemas plus `Error`, the body of every error answer.
+fn component_schemas(schemas: Schemas) -> Map<String, Value> {
+    let mut all = schemas.definitions();
+    all.insert(
+        "Error".into(),
+        json!({"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["kind", "message"],
+            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}}),
+    );
+    all
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
+    let mut schemas = Schemas::new();
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     for (method, path, access, summary) in ROUTES {
         let params: Vec<Value> = path
@@ -225,8 +280,13 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let ok = if *path == "/" {
             json!({"description": "The dashboard", "content": {"text/html": {"schema": {"type": "string"}}}})
-        } else if *path == "/history/{id}/fan" {
-            json!({"description": "Fan chart data", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fan"}}}})
+        } else if let Some(schema) = schemas.response(method, path) {
+            let what = if *path == "/history/{id}/fan" {
+                "Fan chart data"
+            } else {
+                "JSON result"
+            };
+            json!({"description": what, "content": {"application/json": {"schema": schema}}})
         } else if path.ends_with("events") {
             json!({"description": "Server-sent events", "content": {"text/event-stream": {"schema": {"type": "string"}}}})
         } else {
@@ -254,7 +314,10 @@ pub fn document() -> Value {
                 op["description"] = json!("Admin key (BRIDGE_ADMIN_KEY) only.");
             }
         }
-        if *method == "POST" || *method == "PUT" {
+        if let Some(schema) = schemas.request(method, path) {
+            op["requestBody"] =
+                json!({"required": false, "content": {"application/json": {"schema": schema}}});
+        } else if *method == "POST" || *method == "PUT" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
@@ -271,9 +334,7 @@ pub fn document() -> Value {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
             },
-            "schemas": {"Fan": fan_schema(), "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "required": ["kind", "message"],
-                "properties": {"kind": {"type": "string"}, "message": {"type": "string"}}}}}}
+            "schemas": component_schemas(schemas)
         },
         "paths": paths
     })

@@ -4,12 +4,15 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::extract::{Bot, JsonBody, Q};
 use super::{blocking, AppState};
 use crate::backend::HistoryQuery;
 use crate::error::{ApiError, ApiResult};
+use crate::types::{
+    AgentCatalogue, ChampionList, DailyHistory, Fan, Price, PublishRequest, Published, Ranked,
+    Ranking, RunList, RunView,
+};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -41,7 +44,7 @@ async fn history(
     State(st): State<AppState>,
     _bot: Bot,
     Q(q): Q<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RunList>> {
     let b = st.backend.clone();
     blocking(st.config.request_timeout, None, move || b.history(&q))
         .await
@@ -52,7 +55,7 @@ async fn record(
     State(st): State<AppState>,
     _bot: Bot,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RunView>> {
     check_token("run id", &id)?;
     let b = st.backend.clone();
     blocking(st.config.request_timeout, None, move || b.run_record(&id))
@@ -72,7 +75,7 @@ async fn fan(
     _bot: Bot,
     Path(id): Path<String>,
     Q(q): Q<FanQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Fan>> {
     check_token("run id", &id)?;
     if let Some(a) = &q.asset {
         check_token("asset", a)?;
@@ -96,7 +99,7 @@ async fn champion(
     State(st): State<AppState>,
     _bot: Bot,
     Q(q): Q<ChampionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChampionList>> {
     let b = st.backend.clone();
     blocking(st.config.request_timeout, None, move || {
         b.champion(q.asset.as_deref(), q.timeframe.as_deref())
@@ -115,7 +118,7 @@ async fn ranking(
     State(st): State<AppState>,
     _bot: Bot,
     Q(mut q): Q<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Ranking>> {
     q.order = Some("best".into());
     let limit = q.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
@@ -129,62 +132,66 @@ async fn ranking(
         q.limit = Some(1000);
     }
     let b = st.backend.clone();
-    let h = blocking(st.config.request_timeout, None, move || b.history(&q)).await?;
-    let mut runs = h["runs"].as_array().cloned().unwrap_or_default();
-    let ratio = |r: &Value| r["baseline_ratio"].as_f64().unwrap_or(f64::INFINITY);
-    let group = |r: &Value| {
-        (
-            r["asset"].as_str().unwrap_or("").to_string(),
-            r["timeframe"].as_str().unwrap_or("").to_string(),
-        )
-    };
+    let mut runs = blocking(st.config.request_timeout, None, move || b.history(&q))
+        .await?
+        .runs;
+    let ratio = |r: &RunView| r.baseline_ratio.unwrap_or(f64::INFINITY);
     if !by_crps {
-        runs.sort_by(|a, b| group(a).cmp(&group(b)).then(ratio(a).total_cmp(&ratio(b))));
+        runs.sort_by(|a, b| {
+            (&a.asset, &a.timeframe)
+                .cmp(&(&b.asset, &b.timeframe))
+                .then(ratio(a).total_cmp(&ratio(b)))
+        });
     }
-    let mut ranking: Vec<Value> = Vec::with_capacity(runs.len());
+    let mut ranking: Vec<Ranked> = Vec::with_capacity(runs.len());
     let mut last_group = None;
     let mut rank = 0;
     for r in runs {
-        let g = group(&r);
+        let g = (r.asset.clone(), r.timeframe.clone());
         if by_crps || last_group.as_ref() != Some(&g) {
             rank = if by_crps { rank } else { 0 };
             last_group = Some(g);
         }
         rank += 1;
-        ranking.push(
-            json!({"rank": rank, "bot_id": r["bot_id"], "id": r["id"], "crps": r["crps"],
-               "baseline_ratio": r["baseline_ratio"], "asset": r["asset"],
-               "timeframe": r["timeframe"], "model": r["model"], "created_at": r["created_at"]}),
-        );
+        ranking.push(Ranked {
+            rank,
+            bot_id: r.bot_id,
+            id: r.id,
+            crps: r.crps,
+            baseline_ratio: r.baseline_ratio,
+            asset: r.asset,
+            timeframe: r.timeframe,
+            model: r.model,
+            created_at: r.created_at,
+        });
     }
     if !by_crps {
         // The best of every group first, then the second of each, ...: a limit keeps every group.
-        ranking.sort_by(|a, b| {
-            a["rank"]
-                .as_u64()
-                .cmp(&b["rank"].as_u64())
-                .then(ratio(a).total_cmp(&ratio(b)))
-        });
+        let ratio = |r: &Ranked| r.baseline_ratio.unwrap_or(f64::INFINITY);
+        ranking.sort_by(|a, b| a.rank.cmp(&b.rank).then(ratio(a).total_cmp(&ratio(b))));
     }
     ranking.truncate(limit);
-    let mut bots: Vec<String> = ranking
-        .iter()
-        .filter_map(|r| r["bot_id"].as_str().map(str::to_string))
-        .collect();
+    let mut bots: Vec<String> = ranking.iter().filter_map(|r| r.bot_id.clone()).collect();
     bots.sort();
     bots.dedup();
-    Ok(Json(json!({
-        "total": ranking.len(), "bots": bots,
-        "ranked_by": if by_crps { "crps" } else { "baseline_ratio per asset and timeframe" },
-        "ranking": ranking,
-    })))
+    Ok(Json(Ranking {
+        total: ranking.len(),
+        bots,
+        ranked_by: if by_crps {
+            "crps"
+        } else {
+            "baseline_ratio per asset and timeframe"
+        }
+        .into(),
+        ranking,
+    }))
 }
 
 async fn price(
     State(st): State<AppState>,
     _bot: Bot,
     Path(asset): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Price>> {
     check_token("asset", &asset)?;
     let b = st.backend.clone();
     blocking(st.config.request_timeout, None, move || {
@@ -205,7 +212,7 @@ async fn market_history(
     _bot: Bot,
     Path(asset): Path<String>,
     Q(q): Q<DaysQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DailyHistory>> {
     check_token("asset", &asset)?;
     let days = q.days.unwrap_or(30);
     if !(1..=365).contains(&days) {
@@ -221,32 +228,21 @@ async fn market_history(
     .map(Json)
 }
 
-/// Body of `POST /publish`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct PublishBody {
-    run_id: String,
-    #[serde(default)]
-    remote: Option<bool>,
-}
-
-async fn publish(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let id = serde_json::from_value::<PublishBody>(Value::Object(body.0.clone()))
-        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?
-        .run_id;
-    check_token("run id", &id)?;
-    let options = Value::Object(body.0);
+async fn publish(
+    State(st): State<AppState>,
+    bot: Bot,
+    body: JsonBody,
+) -> ApiResult<Json<Published>> {
+    let req: PublishRequest = body.parse()?;
+    check_token("run id", &req.run_id)?;
     let job = st.job(&bot);
     let b = st.backend.clone();
-    blocking(st.config.job_timeout, None, move || {
-        b.publish(&job, &id, &options)
-    })
-    .await
-    .map(Json)
+    blocking(st.config.job_timeout, None, move || b.publish(&job, &req))
+        .await
+        .map(Json)
 }
 
-async fn agents(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<Value>> {
+async fn agents(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<AgentCatalogue>> {
     let b = st.backend.clone();
     blocking(st.config.request_timeout, None, move || b.agents())
         .await

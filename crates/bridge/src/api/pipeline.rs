@@ -90,14 +90,18 @@ async fn run(
 }
 
 /// Records the end of a pipeline (saved before it is visible) and announces it.
-fn finish(session: &Session, job: &crate::backend::Job, result: ApiResult<Value>) {
+fn finish(
+    session: &Session,
+    job: &crate::backend::Job,
+    result: ApiResult<crate::types::PipelineOutcome>,
+) {
     let mut d = session.lock();
     d.pipeline.finished_at = Some(timestamp());
     d.pipeline.stage = job.stage.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let event = match result {
         Ok(v) => {
             d.pipeline.status = PipelineStatus::Completed;
-            d.pipeline.result = Some(v);
+            d.pipeline.result = serde_json::to_value(v).ok();
             json!({"status": "completed"})
         }
         Err(e) => {

@@ -3,13 +3,16 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{Bot, JsonBody};
 use super::{blocking, AppState};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, ModelSize};
+use crate::types::{
+    BlockList, CreateRequest, CreatedExperiment, ExperimentRequest, HeadList, PresetList, RunView,
+    SweepOutcome, SweepRequest, ValidationReport,
+};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -26,8 +29,8 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 macro_rules! catalog {
-    ($name:ident) => {
-        async fn $name(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<Value>> {
+    ($name:ident, $ty:ty) => {
+        async fn $name(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<$ty>> {
             let b = st.backend.clone();
             blocking(st.config.request_timeout, None, move || b.$name())
                 .await
@@ -35,30 +38,13 @@ macro_rules! catalog {
         }
     };
 }
-catalog!(blocks);
-catalog!(heads);
-catalog!(presets);
-
-/// Body of `validate` and `run`: only `experiment` (run settings such as `asset` go inside it).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExperimentBody {
-    experiment: Value,
-}
-
-/// Body of `sweep` (checked for unknown fields, then passed on as JSON).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct SweepBody {
-    presets: Option<Value>,
-    base: Option<Value>,
-    grid: Option<Value>,
-}
+catalog!(blocks, BlockList);
+catalog!(heads, HeadList);
+catalog!(presets, PresetList);
 
 /// The `experiment` field: an object, or a JSON string holding one.
 fn experiment_field(body: JsonBody) -> ApiResult<Value> {
-    match body.parse::<ExperimentBody>()?.experiment {
+    match body.parse::<ExperimentRequest>()?.experiment {
         Value::Object(o) => Ok(Value::Object(o)),
         Value::String(s) => serde_json::from_str::<Value>(&s)
             .ok()
@@ -77,22 +63,29 @@ async fn model_size(st: &AppState, experiment: &Value) -> ApiResult<Option<Model
     blocking(st.config.request_timeout, None, move || b.estimate(&e)).await
 }
 
-async fn create(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    // The backend names the fields it takes and refuses others.
-    let params = Value::Object(body.0);
+async fn create(
+    State(st): State<AppState>,
+    _bot: Bot,
+    body: JsonBody,
+) -> ApiResult<Json<CreatedExperiment>> {
+    let params: CreateRequest = body.parse()?;
     let b = st.backend.clone();
     let mut out = blocking(st.config.request_timeout, None, move || {
         b.create_experiment(&params)
     })
     .await?;
-    if let Some(size) = model_size(&st, &out["experiment"]).await? {
+    if let Some(size) = model_size(&st, &out.experiment).await? {
         limits::check(&st.config.model_limits, size)?;
-        out["estimate"] = size.to_json();
+        out.estimate = Some(size.into());
     }
     Ok(Json(out))
 }
 
-async fn validate(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
+async fn validate(
+    State(st): State<AppState>,
+    _bot: Bot,
+    body: JsonBody,
+) -> ApiResult<Json<ValidationReport>> {
     let spec = experiment_field(body)?;
     let size = model_size(&st, &spec).await?;
     if let Some(size) = size {
@@ -103,19 +96,17 @@ async fn validate(State(st): State<AppState>, _bot: Bot, body: JsonBody) -> ApiR
         b.validate_experiment(&spec)
     })
     .await?;
-    if let (Some(size), Some(o)) = (size, out.as_object_mut()) {
-        o.insert("estimate".into(), size.to_json());
-    }
+    out.estimate = size.map(Into::into);
     Ok(Json(out))
 }
 
 /// Runs `f` as a compute job of `bot`: admitted (or 429), queued fairly for a slot, then run
 /// on a blocking thread, all within the job deadline.
-async fn run_job(
+async fn run_job<T: Send + 'static>(
     st: &AppState,
     bot: &Bot,
-    f: impl FnOnce(&crate::backend::Job) -> ApiResult<Value> + Send + 'static,
-) -> ApiResult<Value> {
+    f: impl FnOnce(&crate::backend::Job) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     let mut ticket = st.slots.admit(&bot.id)?;
     let job = st.job(bot);
     let cancel = job.cancel.clone();
@@ -135,7 +126,12 @@ async fn run_job(
     })?
 }
 
-async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
+/// A result as the session keeps it.
+fn kept(run: &RunView) -> Value {
+    serde_json::to_value(run).unwrap_or(Value::Null)
+}
+
+async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<RunView>> {
     let spec = experiment_field(body)?;
     // Held until the run ends: the model's memory counts against the bot's and the global cap.
     let _reserved = match model_size(&st, &spec).await? {
@@ -145,21 +141,21 @@ async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<
     let b = st.backend.clone();
     let result = run_job(&st, &bot, move |job| b.run_experiment(job, &spec)).await?;
     let mut s = bot.guard.session().lock();
-    s.experiments.push(result.clone());
+    s.experiments.push(kept(&result));
     s.save()?;
     Ok(Json(result))
 }
 
-async fn sweep(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
-    let body = Value::Object(body.0);
-    serde_json::from_value::<SweepBody>(body.clone())
-        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
+async fn sweep(
+    State(st): State<AppState>,
+    bot: Bot,
+    body: JsonBody,
+) -> ApiResult<Json<SweepOutcome>> {
+    let req: SweepRequest = body.parse()?;
     let b = st.backend.clone();
-    let result = run_job(&st, &bot, move |job| b.sweep(job, &body)).await?;
+    let result = run_job(&st, &bot, move |job| b.sweep(job, &req)).await?;
     let mut s = bot.guard.session().lock();
-    if let Some(runs) = result["results"].as_array() {
-        s.experiments.extend(runs.iter().cloned());
-    }
+    s.experiments.extend(result.results.iter().map(kept));
     s.save()?;
     Ok(Json(result))
 }

@@ -8,10 +8,14 @@ use research::session::merge;
 use research::{DataRequest, ResearchSession, RunRequest};
 use serde_json::{json, Map, Value};
 
-use super::{api_err, record_json};
+use super::{api_err, run_view};
 use crate::backend::Job;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{self, ModelLimits, ModelSize};
+use crate::types::{
+    best_run, CreateRequest, CreatedExperiment, RunView, SweepOutcome, SweepRequest,
+    ValidationReport,
+};
 
 /// Run settings that may sit beside the spec; they are not part of the model spec.
 const RUN_FIELDS: [&str; 7] = [
@@ -28,43 +32,23 @@ const RUN_FIELDS: [&str; 7] = [
 const MAX_SWEEP: usize = 50;
 
 /// Builds a spec: from a `preset`, from `blocks` + `head` (+ `timeframe`), or from a
-/// `baseline`; `overrides` (an object) is merged on top. Returns `{experiment, validation}`.
-pub(super) fn create(s: &ResearchSession, params: &Value) -> ApiResult<Value> {
-    let p = params
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("parameters must be a JSON object"))?;
-    const FIELDS: [&str; 6] = [
-        "preset",
-        "baseline",
-        "blocks",
-        "head",
-        "timeframe",
-        "overrides",
-    ];
-    if let Some(k) = p.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!(
-            "invalid body: unknown field `{k}`, expected one of {}",
-            FIELDS.map(|f| format!("`{f}`")).join(", ")
-        )));
-    }
-    let overrides = p.get("overrides").cloned().unwrap_or(Value::Null);
+/// `baseline`; `overrides` (an object) is merged on top.
+pub(super) fn create(s: &ResearchSession, p: &CreateRequest) -> ApiResult<CreatedExperiment> {
+    let overrides = p.overrides.clone().unwrap_or(Value::Null);
     if !(overrides.is_null() || overrides.is_object()) {
         return Err(ApiError::bad_request("overrides must be a JSON object"));
     }
-    let tf = p.get("timeframe").and_then(Value::as_str).unwrap_or("5m");
-    let spec = if let Some(name) = p.get("preset") {
-        let name = name
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request("preset must be a name"))?;
+    let tf = p.timeframe.as_deref().unwrap_or("5m");
+    let spec = if let Some(name) = &p.preset {
         let mut spec = preset_spec(s, name)?;
         merge(&mut spec, &overrides);
         normalised(s, &spec)?
-    } else if let Some(b) = p.get("baseline") {
+    } else if let Some(b) = &p.baseline {
         let mut spec = json!({"baseline": b, "timeframe": tf});
         merge(&mut spec, &overrides);
         normalised(s, &spec)?
     } else {
-        let blocks: Vec<String> = match p.get("blocks") {
+        let blocks: Vec<String> = match &p.blocks {
             None => Vec::new(),
             Some(Value::Array(a)) => a
                 .iter()
@@ -76,13 +60,29 @@ pub(super) fn create(s: &ResearchSession, params: &Value) -> ApiResult<Value> {
                 .collect::<ApiResult<_>>()?,
             Some(_) => return Err(ApiError::bad_request("blocks must be a list of names")),
         };
-        let head = p.get("head").and_then(Value::as_str).ok_or_else(|| {
+        let head = p.head.as_ref().and_then(Value::as_str).ok_or_else(|| {
             ApiError::bad_request("give a preset, a baseline, or blocks and a head")
         })?;
         s.create(&blocks, head, tf, &overrides).map_err(api_err)?
     };
-    let validation = s.validate(&spec);
-    Ok(json!({"experiment": spec, "validation": validation}))
+    let validation = report(s.validate(&spec));
+    Ok(CreatedExperiment {
+        experiment: spec,
+        validation: Some(validation),
+        estimate: None,
+    })
+}
+
+/// A research validation as the bridge answers it.
+fn report(v: research::Validation) -> ValidationReport {
+    ValidationReport {
+        valid: v.valid,
+        errors: v.errors,
+        warnings: v.warnings,
+        param_count: v.param_count,
+        experiment: None,
+        estimate: None,
+    }
 }
 
 /// A whole spec (a preset's or a baseline's) with every default filled in.
@@ -235,22 +235,21 @@ fn check_size(job: &Job, spec: &Value) -> ApiResult<()> {
     }
 }
 
-/// `{valid, errors, warnings, param_count}` of an experiment (invalid is still a 200).
-pub(super) fn validate(s: &ResearchSession, experiment: &Value) -> Value {
+/// The validation of an experiment (invalid is still a 200).
+pub(super) fn validate(s: &ResearchSession, experiment: &Value) -> ValidationReport {
     match request(s, experiment) {
         Ok(req) => {
-            let v = s.validate(&req.spec);
-            let mut out = serde_json::to_value(&v).unwrap_or_else(|_| json!({}));
-            if v.valid {
-                if let Ok(d) = s.describe(&req.spec) {
-                    out["experiment"] = d["spec"].clone();
-                }
+            let mut out = report(s.validate(&req.spec));
+            if out.valid {
+                out.experiment = s.describe(&req.spec).ok().map(|d| d["spec"].clone());
             }
             out
         }
-        Err(e) => {
-            json!({"valid": false, "errors": [e.message], "warnings": [], "param_count": null})
-        }
+        Err(e) => ValidationReport {
+            valid: false,
+            errors: vec![e.message],
+            ..ValidationReport::default()
+        },
     }
 }
 
@@ -260,7 +259,7 @@ pub(super) fn run(
     job: &Job,
     experiment: &Value,
     source: &str,
-) -> ApiResult<Value> {
+) -> ApiResult<RunView> {
     let req = request(s, experiment)?;
     check_size(job, &req.spec)?;
     job.emit(
@@ -269,14 +268,15 @@ pub(super) fn run(
     );
     match s.run(req) {
         Ok(out) => {
-            let mut v = record_json(&out.record);
-            v["reused"] = json!(out.reused);
             job.emit(
                 "experiment.finished",
                 json!({"id": out.record.run_id, "crps": out.record.crps,
                        "status": out.record.status.as_str(), "reused": out.reused}),
             );
-            Ok(v)
+            Ok(RunView {
+                reused: Some(out.reused),
+                ..run_view(&out.record)
+            })
         }
         Err(e) => {
             job.emit("experiment.failed", json!({"error": e.message}));
@@ -288,12 +288,16 @@ pub(super) fn run(
 /// A sweep: `{presets: [names], base?: {run settings}}` runs presets; `{base: {...}, grid:
 /// {field: [values]}}` runs every combination (dotted fields reach nested settings, e.g.
 /// `training.lr`). At most 50 runs; stops early when the bot asks to stop.
-pub(super) fn sweep(s: &mut ResearchSession, job: &Job, body: &Value) -> ApiResult<Value> {
-    let base = body.get("base").cloned().unwrap_or_else(|| json!({}));
+pub(super) fn sweep(
+    s: &mut ResearchSession,
+    job: &Job,
+    body: &SweepRequest,
+) -> ApiResult<SweepOutcome> {
+    let base = body.base.clone().unwrap_or_else(|| json!({}));
     if !base.is_object() {
         return Err(ApiError::bad_request("base must be a JSON object"));
     }
-    let specs: Vec<Value> = if let Some(names) = body.get("presets") {
+    let specs: Vec<Value> = if let Some(names) = &body.presets {
         let names = names
             .as_array()
             .filter(|a| !a.is_empty())
@@ -310,7 +314,7 @@ pub(super) fn sweep(s: &mut ResearchSession, job: &Job, body: &Value) -> ApiResu
             })
             .collect::<ApiResult<_>>()?
     } else {
-        let grid = body.get("grid").and_then(Value::as_object).ok_or_else(|| {
+        let grid = body.grid.as_ref().ok_or_else(|| {
             ApiError::bad_request(
                 "sweep needs {\"presets\": [...]} or {\"base\": {...}, \"grid\": {\"field\": [values...]}}",
             )
@@ -364,15 +368,17 @@ pub(super) fn sweep(s: &mut ResearchSession, job: &Job, body: &Value) -> ApiResu
         }
         results.push(run(s, job, e, "sweep")?);
     }
-    let best = results
+    let ok: Vec<RunView> = results
         .iter()
-        .filter(|r| r["status"] == "ok")
-        .min_by(|a, b| {
-            let k = |v: &Value| v["crps"].as_f64().unwrap_or(f64::INFINITY);
-            k(a).total_cmp(&k(b))
-        })
-        .cloned();
-    Ok(json!({"results": results, "best": best, "combinations": specs.len(), "stopped": stopped}))
+        .filter(|r| r.status == "ok")
+        .cloned()
+        .collect();
+    Ok(SweepOutcome {
+        best: best_run(&ok),
+        results,
+        combinations: specs.len(),
+        stopped,
+    })
 }
 
 /// `spec` with `path` (dot-separated) set to `v`.

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::error::{ApiError, ApiResult};
+use crate::types::{DailyCandle, DailyHistory, Price};
 use market::Candles;
 use models::data::{load_history, DataPolicy};
-use serde_json::{json, Value};
-
-use crate::error::{ApiError, ApiResult};
 
 /// How long a loaded series is reused before it is read again.
 const FRESH_FOR: Duration = Duration::from_secs(300);
@@ -54,41 +53,52 @@ impl MarketData {
     }
 
     /// The last known close (1-minute data, else 5-minute).
-    pub(super) fn price(&self, asset: &str) -> ApiResult<Value> {
+    pub(super) fn price(&self, asset: &str) -> ApiResult<Price> {
         let (s, src) = self
             .series(asset, 60)
             .or_else(|_| self.series(asset, 300))?;
         let i = s.len() - 1;
-        let age = chrono::Utc::now().timestamp() - s.ts[i];
-        Ok(
-            json!({"asset": asset.to_ascii_uppercase(), "price": s.close[i], "timestamp": s.ts[i],
-                  "age_seconds": age, "resolution_secs": s.resolution_secs, "source": src,
-                  "provenance": "real"}),
-        )
+        Ok(Price {
+            asset: asset.to_ascii_uppercase(),
+            price: s.close[i],
+            timestamp: s.ts[i],
+            age_seconds: Some(chrono::Utc::now().timestamp() - s.ts[i]),
+            resolution_secs: Some(s.resolution_secs),
+            source: Some(src.into()),
+            provenance: "real".into(),
+        })
     }
 
     /// Daily OHLC candles (UTC days) of the last `days` days of 5-minute data.
-    pub(super) fn history(&self, asset: &str, days: u32) -> ApiResult<Value> {
+    pub(super) fn history(&self, asset: &str, days: u32) -> ApiResult<DailyHistory> {
         let (s, src) = self.series(asset, 300)?;
         let last = *s.ts.last().unwrap_or(&0);
         let from = (last.div_euclid(86_400) - i64::from(days) + 1) * 86_400;
-        let mut candles: Vec<Value> = Vec::new();
+        let mut candles: Vec<DailyCandle> = Vec::new();
         for i in s.ts.partition_point(|t| *t < from)..s.ts.len() {
             let day = s.ts[i].div_euclid(86_400) * 86_400;
             match candles.last_mut() {
-                Some(c) if c["t"] == day => {
-                    c["h"] = json!(c["h"].as_f64().unwrap_or(s.high[i]).max(s.high[i]));
-                    c["l"] = json!(c["l"].as_f64().unwrap_or(s.low[i]).min(s.low[i]));
-                    c["c"] = json!(s.close[i]);
+                Some(c) if c.t == day => {
+                    c.h = c.h.max(s.high[i]);
+                    c.l = c.l.min(s.low[i]);
+                    c.c = s.close[i];
                 }
-                _ => candles.push(
-                    json!({"t": day, "o": s.open[i], "h": s.high[i], "l": s.low[i], "c": s.close[i]}),
-                ),
+                _ => candles.push(DailyCandle {
+                    t: day,
+                    o: s.open[i],
+                    h: s.high[i],
+                    l: s.low[i],
+                    c: s.close[i],
+                }),
             }
         }
-        Ok(
-            json!({"asset": asset.to_ascii_uppercase(), "days": days, "resolution": "1d",
-                  "source": src, "provenance": "real", "candles": candles}),
-        )
+        Ok(DailyHistory {
+            asset: asset.to_ascii_uppercase(),
+            days,
+            resolution: "1d".into(),
+            source: Some(src.into()),
+            provenance: Some("real".into()),
+            candles,
+        })
     }
 }

@@ -12,12 +12,17 @@ mod records;
 use std::sync::Arc;
 
 use research::{Archive, ExperimentRunner, ModelsRunner, Requester, ResearchSession};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::backend::{Backend, HistoryQuery, Job, PipelineRequest};
 use crate::error::{ApiError, ApiResult};
+use crate::types::{
+    AgentCatalogue, BlockList, ChampionList, Component, CreateRequest, CreatedExperiment,
+    DailyHistory, EngineInfo, Fan, HeadList, PipelineOutcome, Preset, PresetList, Price,
+    PublishRequest, Published, RunList, RunView, SweepOutcome, SweepRequest, ValidationReport,
+};
 
-pub use records::{bot_of, record_json, PIPELINE_BOT_PREFIX};
+pub use records::{bot_of, run_view, PIPELINE_BOT_PREFIX};
 
 /// Settings of an [`EngineBackend`].
 #[derive(Debug, Clone, Default)]
@@ -94,33 +99,63 @@ pub(crate) fn api_err(e: research::ResearchError) -> ApiError {
     }
 }
 
+fn components(list: Vec<Value>) -> Vec<Component> {
+    list.into_iter()
+        .filter_map(|c| match c {
+            Value::Object(mut m) => {
+                let name = m.remove("name")?.as_str()?.to_string();
+                Some(Component { name, detail: m })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 impl Backend for EngineBackend {
-    fn describe(&self) -> Value {
-        json!({
-            "name": "engine",
-            "detail": "research sessions over the models crate, the research registry, the agents orchestrator",
-            "registry": "research registry (SYNTH_CITY_HOME)",
-            "remote": self.archive.remote.is_some(),
+    fn describe(&self) -> EngineInfo {
+        EngineInfo {
+            name: "engine".into(),
+            detail: Some(
+                "research sessions over the models crate, the research registry, the agents orchestrator"
+                    .into(),
+            ),
+            registry: Some("research registry (SYNTH_CITY_HOME)".into()),
+            remote: Some(self.archive.remote.is_some()),
+        }
+    }
+
+    fn blocks(&self) -> ApiResult<BlockList> {
+        Ok(BlockList {
+            blocks: components(self.catalogue().list_blocks()),
         })
     }
 
-    fn blocks(&self) -> ApiResult<Value> {
-        Ok(json!({"blocks": self.catalogue().list_blocks()}))
+    fn heads(&self) -> ApiResult<HeadList> {
+        Ok(HeadList {
+            heads: components(self.catalogue().list_heads()),
+        })
     }
 
-    fn heads(&self) -> ApiResult<Value> {
-        Ok(json!({"heads": self.catalogue().list_heads()}))
+    fn presets(&self) -> ApiResult<PresetList> {
+        let presets = self
+            .catalogue()
+            .list_presets()
+            .into_iter()
+            .map(|p| Preset {
+                name: p.name,
+                description: p.description,
+                tags: p.tags,
+                spec: p.spec,
+            })
+            .collect();
+        Ok(PresetList { presets })
     }
 
-    fn presets(&self) -> ApiResult<Value> {
-        Ok(json!({"presets": self.catalogue().list_presets()}))
-    }
-
-    fn create_experiment(&self, params: &Value) -> ApiResult<Value> {
+    fn create_experiment(&self, params: &CreateRequest) -> ApiResult<CreatedExperiment> {
         experiments::create(&self.catalogue(), params)
     }
 
-    fn validate_experiment(&self, spec: &Value) -> ApiResult<Value> {
+    fn validate_experiment(&self, spec: &Value) -> ApiResult<ValidationReport> {
         Ok(experiments::validate(&self.catalogue(), spec))
     }
 
@@ -128,48 +163,48 @@ impl Backend for EngineBackend {
         Ok(experiments::size(&self.catalogue(), experiment))
     }
 
-    fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<Value> {
+    fn run_experiment(&self, job: &Job, spec: &Value) -> ApiResult<RunView> {
         experiments::run(&mut self.session(&job.bot_id), job, spec, "experiment")
     }
 
-    fn sweep(&self, job: &Job, body: &Value) -> ApiResult<Value> {
-        experiments::sweep(&mut self.session(&job.bot_id), job, body)
+    fn sweep(&self, job: &Job, req: &SweepRequest) -> ApiResult<SweepOutcome> {
+        experiments::sweep(&mut self.session(&job.bot_id), job, req)
     }
 
-    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
+    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<PipelineOutcome> {
         pipeline::run(self, job, req)
     }
 
-    fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
+    fn history(&self, q: &HistoryQuery) -> ApiResult<RunList> {
         records::history(&self.archive.registry, q)
     }
 
-    fn run_record(&self, id: &str) -> ApiResult<Value> {
+    fn run_record(&self, id: &str) -> ApiResult<RunView> {
         let rec = self.archive.registry.get_run(id).map_err(api_err)?;
-        Ok(record_json(&rec))
+        Ok(run_view(&rec))
     }
 
-    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Value> {
+    fn run_fan(&self, id: &str, asset: Option<&str>) -> ApiResult<Fan> {
         fan::fan(&self.archive, id, asset)
     }
 
-    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<Value> {
+    fn champion(&self, asset: Option<&str>, timeframe: Option<&str>) -> ApiResult<ChampionList> {
         records::champions(&self.archive.registry, asset, timeframe)
     }
 
-    fn market_price(&self, asset: &str) -> ApiResult<Value> {
+    fn market_price(&self, asset: &str) -> ApiResult<Price> {
         self.market.price(asset)
     }
 
-    fn market_history(&self, asset: &str, days: u32) -> ApiResult<Value> {
+    fn market_history(&self, asset: &str, days: u32) -> ApiResult<DailyHistory> {
         self.market.history(asset, days)
     }
 
-    fn publish(&self, job: &Job, run_id: &str, options: &Value) -> ApiResult<Value> {
-        publish::publish(&self.archive, job, run_id, options)
+    fn publish(&self, job: &Job, req: &PublishRequest) -> ApiResult<Published> {
+        publish::publish(&self.archive, job, req)
     }
 
-    fn agents(&self) -> ApiResult<Value> {
+    fn agents(&self) -> ApiResult<AgentCatalogue> {
         Ok(pipeline::catalogue())
     }
 }

@@ -14,6 +14,7 @@ use super::records::{check_timeframe, PIPELINE_BOT_PREFIX};
 use super::EngineBackend;
 use crate::backend::{Job, PipelineRequest};
 use crate::error::{ApiError, ApiResult};
+use crate::types::{AgentCatalogue, AgentInfo, PipelineOutcome};
 
 /// The SSE kind of an orchestrator event: `pipeline.stage` for a stage start (so
 /// `/pipeline/status` shows the stage), else `pipeline.<event type>`.
@@ -32,7 +33,11 @@ fn forward(job: &Job, env: &Envelope) {
 
 /// Runs one pipeline loop for `job.bot_id`; its experiments are recorded as produced by
 /// `Requester::Pipeline("bot:<bot id>")`.
-pub(super) fn run(engine: &EngineBackend, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
+pub(super) fn run(
+    engine: &EngineBackend,
+    job: &Job,
+    req: &PipelineRequest,
+) -> ApiResult<PipelineOutcome> {
     let asset = req.asset.as_deref().unwrap_or("BTC").to_ascii_uppercase();
     if asset.is_empty() || asset.len() > 16 || !asset.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(ApiError::bad_request(format!("invalid asset {asset:?}")));
@@ -121,29 +126,46 @@ pub(super) fn run(engine: &EngineBackend, job: &Job, req: &PipelineRequest) -> A
     let best = best_id
         .as_deref()
         .and_then(|id| engine.archive.registry.get_run(id).ok())
-        .map(|r| super::record_json(&r));
-    Ok(json!({
-        "success": last.is_some_and(|r| r.success),
-        "best": best,
-        "best_crps": last.and_then(|r| r.best_crps()),
-        "summary": summary,
-    }))
+        .map(|r| super::run_view(&r));
+    Ok(PipelineOutcome {
+        success: last.is_some_and(|r| r.success),
+        best,
+        best_crps: last.and_then(|r| r.best_crps()),
+        experiments: None,
+        summary,
+    })
 }
 
 /// The pipeline's agents (roles, tools, what each reads and writes) and its stages.
-pub(super) fn catalogue() -> Value {
+pub(super) fn catalogue() -> AgentCatalogue {
     let def = agents::PipelineDef::default();
-    let agents: Vec<Value> = agents::roles::ROLES
+    let agents: Vec<AgentInfo> = agents::roles::ROLES
         .iter()
         .map(|r| {
-            json!({"name": r.name, "purpose": r.purpose, "tools": r.tools,
-                   "reads": r.reads, "writes": r.writes, "max_turns": r.max_turns})
+            let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+            AgentInfo {
+                name: r.name.into(),
+                purpose: r.purpose.into(),
+                tools: names(r.tools),
+                reads: names(r.reads),
+                writes: names(r.writes),
+                max_turns: r.max_turns,
+            }
         })
         .collect();
-    json!({
-        "agents": agents,
-        "stages": serde_json::to_value(&def.stages).unwrap_or(Value::Null),
-        "brain": if agents::LlmConfig::from_env().is_some() { "llm (configured)" } else { "builtin planner (no LLM configured)" },
-        "note": "read-only: the bridge never accepts agent, prompt or component code",
-    })
+    let stages = match serde_json::to_value(&def.stages) {
+        Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let brain = if agents::LlmConfig::from_env().is_some() {
+        "llm (configured)"
+    } else {
+        "builtin planner (no LLM configured)"
+    };
+    AgentCatalogue {
+        agents,
+        stages,
+        brain: Some(brain.into()),
+        note: Some("read-only: the bridge never accepts agent, prompt or component code".into()),
+    }
 }

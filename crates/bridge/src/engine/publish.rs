@@ -1,24 +1,21 @@
 //! Publishing a run: only the bot that produced it may, and only a successful run. The run is
-//! marked published (`<data dir>/published/<run_id>.json`, written atomically); the answer says
-//! whether it is the registry's champion (best real-data run) of its asset × timeframe, which
-//! is how the pipeline's publisher promotes. `{"remote": true}` also pushes the archive's
+//! marked published (`<data dir>/published/<run_id>.json`, written atomically) and proposed for
+//! promotion (`research::promotion::promote`: checks and a paired comparison with the current
+//! champion; each outcome is a `run.promotion` event); the answer says whether it is now the
+//! promoted champion of its asset × timeframe. `{"remote": true}` also pushes the archive's
 //! pending artifacts to the remote store (the same sync as `synth-city store sync`).
 
 use research::{Archive, RunStatus};
 use serde_json::{json, Value};
 
-use super::{api_err, bot_of, record_json};
+use super::{api_err, bot_of, run_view};
 use crate::backend::Job;
 use crate::error::{ApiError, ApiResult};
+use crate::types::{ChampionOf, PublishRequest, Published};
 use crate::ErrorKind;
 
-pub(super) fn publish(
-    archive: &Archive,
-    job: &Job,
-    run_id: &str,
-    options: &Value,
-) -> ApiResult<Value> {
-    let rec = archive.registry.get_run(run_id).map_err(api_err)?;
+pub(super) fn publish(archive: &Archive, job: &Job, req: &PublishRequest) -> ApiResult<Published> {
+    let rec = archive.registry.get_run(&req.run_id).map_err(api_err)?;
     if bot_of(&rec.requested_by) != Some(job.bot_id.as_str()) {
         return Err(ApiError::new(
             ErrorKind::Forbidden,
@@ -31,15 +28,25 @@ pub(super) fn publish(
             rec.run_id
         )));
     }
-    let remote = match options.get("remote") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::bad_request("remote must be true or false")),
-    };
+    let remote = req.remote.unwrap_or(false);
     if remote && archive.remote.is_none() {
         return Err(ApiError::unavailable(
             "no remote store is configured (HIPPIUS_* settings)",
         ));
+    }
+    // Publishing proposes the run for promotion through the one research promotion (checks,
+    // then a paired comparison with the current champion on the same prompts); a refusal
+    // leaves the champion as it was and is reported as an event.
+    let by = format!("bot:{}", job.bot_id);
+    let promo = research::PromoteRequest::new(&rec.run_id, &by);
+    match research::promotion::promote(archive, &research::ModelsRunner::new(), &promo) {
+        Ok(out) => out
+            .iter()
+            .for_each(|o| job.emit("run.promotion", serde_json::to_value(o).unwrap_or_default())),
+        Err(e) => job.emit(
+            "run.promotion",
+            json!({"id": rec.run_id, "promoted": false, "reason": e.to_string()}),
+        ),
     }
     let mut champion_of = Vec::new();
     for s in &rec.scores {
@@ -48,11 +55,15 @@ pub(super) fn publish(
             .champion(&s.asset, &s.timeframe)
             .map_err(api_err)?;
         if champ.is_some_and(|c| c.run.run_id == rec.run_id) {
-            champion_of.push(json!({"asset": s.asset, "timeframe": s.timeframe, "crps": s.crps}));
+            champion_of.push(ChampionOf {
+                asset: s.asset.clone(),
+                timeframe: s.timeframe.clone(),
+                crps: s.crps,
+            });
         }
     }
     let when = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut marker = record_json(&rec);
+    let mut marker = serde_json::to_value(run_view(&rec)).unwrap_or(Value::Null);
     marker["published_at"] = json!(when);
     marker["published_by"] = json!(job.bot_id);
     marker["champion_of"] = json!(champion_of);
@@ -71,18 +82,22 @@ pub(super) fn publish(
         })?;
     let synced = if remote {
         let r = archive.sync().map_err(api_err)?;
-        serde_json::to_value(r).unwrap_or(Value::Null)
+        Some(serde_json::to_value(r).unwrap_or(Value::Null))
     } else {
-        Value::Null
+        None
     };
     job.emit(
         "run.published",
         json!({"id": rec.run_id, "champion_of": champion_of}),
     );
-    Ok(json!({
-        "status": "published", "id": rec.run_id, "published_at": when,
-        "champion_of": champion_of, "is_champion": !champion_of.is_empty(),
-        "provenance": rec.provenance.as_str(),
-        "target": if remote { "local+remote" } else { "local" }, "remote_sync": synced,
-    }))
+    Ok(Published {
+        status: "published".into(),
+        id: rec.run_id.clone(),
+        published_at: Some(when),
+        is_champion: !champion_of.is_empty(),
+        champion_of,
+        provenance: Some(rec.provenance.as_str().into()),
+        target: if remote { "local+remote" } else { "local" }.into(),
+        remote_sync: synced,
+    })
 }

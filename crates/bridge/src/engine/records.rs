@@ -2,11 +2,12 @@
 //! full research record), and the history / champion queries.
 
 use research::{HistoryOrder, Registry, Requester, RunRecord};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::api_err;
 use crate::backend::HistoryQuery;
 use crate::error::{ApiError, ApiResult};
+use crate::types::{ChampionList, RunList, RunView};
 
 /// Label prefix of pipeline runs started through the bridge: `Requester::Pipeline("bot:<id>")`.
 pub const PIPELINE_BOT_PREFIX: &str = "bot:";
@@ -21,10 +22,18 @@ pub fn bot_of(r: &Requester) -> Option<&str> {
     }
 }
 
-/// A record as JSON: every field of the research record plus `id`, `bot_id`, `source`,
-/// `asset`, `timeframe`, `model` and `created_at` (what rankings and the dashboard show).
-pub fn record_json(r: &RunRecord) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+/// A record as the bridge shows it: every field of the research record, plus `id`, `bot_id`,
+/// `source`, `requester`, `asset`, `timeframe`, `model` and `created_at` (what rankings and the
+/// dashboard show).
+pub fn run_view(r: &RunRecord) -> RunView {
+    let mut detail = match serde_json::to_value(r) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    // Typed below; the rest stays as the research record has it.
+    for k in ["crps", "baseline_ratio", "status"] {
+        detail.remove(k);
+    }
     let source = match &r.requested_by {
         Requester::Bot(_) => "experiment",
         Requester::Pipeline(_) => "pipeline",
@@ -35,20 +44,24 @@ pub fn record_json(r: &RunRecord) -> Value {
     } else {
         format!("{}+{}", r.blocks.join("+"), r.head)
     };
-    let extra = json!({
-        "id": r.run_id,
-        "bot_id": bot_of(&r.requested_by),
-        "source": source,
-        "requester": r.requested_by.label(),
-        "asset": r.data.assets.join(","),
-        "timeframe": r.data.timeframe,
-        "model": model,
-        "created_at": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    });
-    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
-        o.extend(e);
+    detail.insert("requester".into(), json!(r.requested_by.label()));
+    RunView {
+        id: r.run_id.clone(),
+        bot_id: bot_of(&r.requested_by).map(str::to_string),
+        source: source.into(),
+        asset: r.data.assets.join(","),
+        timeframe: r.data.timeframe.clone(),
+        model,
+        status: r.status.as_str().into(),
+        crps: r.crps,
+        baseline_ratio: r.baseline_ratio,
+        baseline_crps: None,
+        created_at: r
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        reused: None,
+        detail,
     }
-    v
 }
 
 /// `5m` or `1m`, else 400.
@@ -63,7 +76,7 @@ pub(crate) fn check_timeframe(tf: &str) -> ApiResult<()> {
 }
 
 /// Registry runs matching `q`, newest / best / worst first.
-pub(super) fn history(reg: &Registry, q: &HistoryQuery) -> ApiResult<Value> {
+pub(super) fn history(reg: &Registry, q: &HistoryQuery) -> ApiResult<RunList> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -93,7 +106,7 @@ pub(super) fn history(reg: &Registry, q: &HistoryQuery) -> ApiResult<Value> {
         block: None,
         head: None,
     };
-    let runs: Vec<Value> = reg
+    let runs: Vec<RunView> = reg
         .history(&rq)
         .map_err(api_err)?
         .iter()
@@ -103,9 +116,12 @@ pub(super) fn history(reg: &Registry, q: &HistoryQuery) -> ApiResult<Value> {
                 .is_none_or(|b| bot_of(&r.requested_by) == Some(b))
         })
         .take(limit)
-        .map(record_json)
+        .map(run_view)
         .collect();
-    Ok(json!({"total": runs.len(), "runs": runs}))
+    Ok(RunList {
+        total: runs.len(),
+        runs,
+    })
 }
 
 /// The registry's champions (best real-data run per asset × timeframe).
@@ -113,23 +129,22 @@ pub(super) fn champions(
     reg: &Registry,
     asset: Option<&str>,
     timeframe: Option<&str>,
-) -> ApiResult<Value> {
+) -> ApiResult<ChampionList> {
     if let Some(tf) = timeframe {
         check_timeframe(tf)?;
     }
     let asset = asset.map(str::to_ascii_uppercase);
-    let list: Vec<Value> = reg
+    let champions: Vec<RunView> = reg
         .champions(asset.as_deref(), timeframe)
         .map_err(api_err)?
         .iter()
-        .map(|c| {
-            let mut v = record_json(&c.run);
-            v["asset"] = json!(c.asset);
-            v["timeframe"] = json!(c.timeframe);
-            v["crps"] = json!(c.crps);
-            v["baseline_crps"] = json!(c.baseline_crps);
-            v
+        .map(|c| RunView {
+            asset: c.asset.clone(),
+            timeframe: c.timeframe.clone(),
+            crps: Some(c.crps),
+            baseline_crps: c.baseline_crps,
+            ..run_view(&c.run)
         })
         .collect();
-    Ok(json!({"champions": list}))
+    Ok(ChampionList { champions })
 }

@@ -78,7 +78,7 @@ async fn every_endpoint_answers() {
             Some(&k),
             "POST",
             "/experiments/create",
-            Some(json!({"model": "student_t", "asset": "eth"})),
+            Some(json!({"head": "student_t", "overrides": {"asset": "eth"}})),
         )
         .await;
     ok(s, &b);
@@ -90,7 +90,7 @@ async fn every_endpoint_answers() {
             Some(&k),
             "POST",
             "/experiments/create",
-            Some(json!({"model": "nope"})),
+            Some(json!({"head": "nope"})),
         )
         .await;
     assert_error(s, &b, 422, "invalid");

@@ -11,114 +11,16 @@ mod isolation;
 mod load;
 mod reap;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bridge::{
-    ApiResult, Backend, BridgeConfig, HistoryQuery, Job, PipelineRequest, Running, SlotLimits,
-};
+use bridge::{BridgeConfig, Running, SlotLimits};
 use serde_json::{json, Value};
 
 pub const ADMIN: &str = "test-admin-key-0123456789";
 
-/// The engine's test double ([`double::Double`]), except that pipelines (when `hold`) wait until
-/// released or stopped, and the peak number of pipelines running at once is recorded.
-pub struct TestBackend {
-    inner: double::Double,
-    pub hold: std::sync::atomic::AtomicBool,
-    pub running: AtomicUsize,
-    pub peak: AtomicUsize,
-    /// When set, `history` answers this instead of the double's runs.
-    pub history_override: std::sync::Mutex<Option<Value>>,
-}
-
-impl TestBackend {
-    pub fn new(state: &std::path::Path) -> Self {
-        Self {
-            inner: double::Double::new(state),
-            hold: false.into(),
-            running: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
-            history_override: std::sync::Mutex::new(None),
-        }
-    }
-    pub fn release(&self) {
-        self.hold.store(false, Ordering::SeqCst);
-    }
-}
-
-impl Backend for TestBackend {
-    fn describe(&self) -> Value {
-        json!({"name": "test"})
-    }
-    fn blocks(&self) -> ApiResult<Value> {
-        self.inner.blocks()
-    }
-    fn heads(&self) -> ApiResult<Value> {
-        self.inner.heads()
-    }
-    fn presets(&self) -> ApiResult<Value> {
-        self.inner.presets()
-    }
-    fn create_experiment(&self, p: &Value) -> ApiResult<Value> {
-        self.inner.create_experiment(p)
-    }
-    fn validate_experiment(&self, s: &Value) -> ApiResult<Value> {
-        self.inner.validate_experiment(s)
-    }
-    fn run_experiment(&self, job: &Job, s: &Value) -> ApiResult<Value> {
-        self.inner.run_experiment(job, s)
-    }
-    fn sweep(&self, job: &Job, b: &Value) -> ApiResult<Value> {
-        self.inner.sweep(job, b)
-    }
-    fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<Value> {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        let t0 = Instant::now();
-        while self.hold.load(Ordering::SeqCst)
-            && !job.cancelled()
-            && t0.elapsed() < Duration::from_secs(30)
-        {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        if job.cancelled() {
-            return Err(bridge::ApiError::conflict("stopped"));
-        }
-        if self.hold.load(Ordering::SeqCst) {
-            return Err(bridge::ApiError::failed("held too long"));
-        }
-        let mut req = req.clone();
-        req.max_experiments = Some(req.max_experiments.unwrap_or(2).min(2));
-        self.inner.run_pipeline(job, &req)
-    }
-    fn history(&self, q: &HistoryQuery) -> ApiResult<Value> {
-        if let Some(v) = self.history_override.lock().unwrap().clone() {
-            return Ok(v);
-        }
-        self.inner.history(q)
-    }
-    fn run_record(&self, id: &str) -> ApiResult<Value> {
-        self.inner.run_record(id)
-    }
-    fn champion(&self, a: Option<&str>, t: Option<&str>) -> ApiResult<Value> {
-        self.inner.champion(a, t)
-    }
-    fn market_price(&self, a: &str) -> ApiResult<Value> {
-        self.inner.market_price(a)
-    }
-    fn market_history(&self, a: &str, d: u32) -> ApiResult<Value> {
-        self.inner.market_history(a, d)
-    }
-    fn publish(&self, job: &Job, id: &str, o: &Value) -> ApiResult<Value> {
-        self.inner.publish(job, id, o)
-    }
-    fn agents(&self) -> ApiResult<Value> {
-        self.inner.agents()
-    }
-}
+/// The backend of [`Harness`]: the engine's test double.
+pub type TestBackend = double::Double;
 
 /// A running bridge with its state directory and backend.
 pub struct Harness {
