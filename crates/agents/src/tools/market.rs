@@ -5,40 +5,35 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sn50::{Competition, Timeframe};
 
 use super::tool::{fn_tool, object_schema, Tool, ToolError};
 
+/// Arguments of `market_summary`; the timeframe is parsed here, at the tool-call edge.
 #[derive(Deserialize)]
 struct SummaryArgs {
     asset: String,
-    #[serde(default = "five_m")]
-    timeframe: String,
+    #[serde(default = "low_5m")]
+    timeframe: Timeframe,
 }
 
-fn five_m() -> String {
-    "5m".into()
+fn low_5m() -> Timeframe {
+    Timeframe::Low5m
 }
 
+/// Arguments of `sn50_config` (`low` / `high`, any case).
 #[derive(Deserialize)]
 struct ConfigArgs {
     #[serde(default)]
-    prompt: Option<String>,
+    prompt: Option<Competition>,
 }
 
 /// A summary of the real history of `asset` at `timeframe` (cache, else the shared files):
 /// rows, first and last candle, last close, gaps, and annualised volatility over the whole
 /// series and the last 7 days. Never the synthetic market.
-pub fn market_summary(asset: &str, timeframe: &str) -> Result<Value, ToolError> {
-    let res = match timeframe {
-        "5m" => 300,
-        "1m" => 60,
-        t => {
-            return Err(ToolError::invalid(format!(
-                "timeframe must be 5m or 1m, not {t}"
-            )))
-        }
-    };
-    let asset = asset.trim().to_ascii_uppercase();
+pub fn market_summary(asset: &str, timeframe: Timeframe) -> Result<Value, ToolError> {
+    let res = timeframe.step_secs();
+    let asset = sn50::asset::canonical_asset(asset);
     if asset.is_empty() {
         return Err(ToolError::invalid("asset: required"));
     }
@@ -66,16 +61,15 @@ pub fn market_summary(asset: &str, timeframe: &str) -> Result<Value, ToolError> 
     }))
 }
 
-/// The validators' prompt config(s): `low`, `high`, or both when `prompt` is `None`.
-pub fn sn50_config(prompt: Option<&str>) -> Result<Value, ToolError> {
-    match prompt.map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(json!({"low": &sn50::LOW, "high": &sn50::HIGH})),
-        Some("low") => Ok(json!({"low": &sn50::LOW})),
-        Some("high") => Ok(json!({"high": &sn50::HIGH})),
-        Some(p) => Err(ToolError::invalid(format!(
-            "prompt must be low or high, not {p}"
-        ))),
+/// The validators' prompt config(s): one competition's, or both when `prompt` is `None`.
+pub fn sn50_config(prompt: Option<Competition>) -> Value {
+    let mut out = serde_json::Map::new();
+    for c in Competition::ALL {
+        if prompt.is_none_or(|p| p == c) {
+            out.insert(c.label().to_string(), json!(c.cfg()));
+        }
     }
+    Value::Object(out)
 }
 
 /// The market and SN50 tools.
@@ -88,11 +82,14 @@ pub fn market_tools() -> Vec<Arc<dyn Tool>> {
             object_schema(
                 &[
                     ("asset", json!({"type": "string"})),
-                    ("timeframe", json!({"type": "string", "enum": ["5m", "1m"]})),
+                    (
+                        "timeframe",
+                        json!({"type": "string", "enum": Timeframe::ALL.map(Timeframe::as_str)}),
+                    ),
                 ],
                 &["asset"],
             ),
-            |a: SummaryArgs| market_summary(&a.asset, &a.timeframe),
+            |a: SummaryArgs| market_summary(&a.asset, a.timeframe),
         )),
         Arc::new(fn_tool(
             "sn50_config",
@@ -100,10 +97,13 @@ pub fn market_tools() -> Vec<Arc<dyn Tool>> {
              window, softmax beta, coefficients). prompt: low (24 h / 5 min) or high (1 h / 1 min); \
              omit for both.",
             object_schema(
-                &[("prompt", json!({"type": "string", "enum": ["low", "high"]}))],
+                &[(
+                    "prompt",
+                    json!({"type": "string", "enum": Competition::ALL.map(Competition::label)}),
+                )],
                 &[],
             ),
-            |a: ConfigArgs| sn50_config(a.prompt.as_deref()),
+            |a: ConfigArgs| Ok(sn50_config(a.prompt)),
         )),
     ]
 }
@@ -114,18 +114,29 @@ mod tests {
 
     #[test]
     fn config_and_bad_arguments() {
-        let both = sn50_config(None).unwrap();
+        let both = sn50_config(None);
         assert!(both.get("low").is_some() && both.get("high").is_some());
-        assert!(sn50_config(Some("HIGH")).unwrap().get("high").is_some());
-        assert!(sn50_config(Some("mid")).is_err());
-        assert!(market_summary("BTC", "15m").is_err());
-        assert!(market_summary(" ", "5m").is_err());
+        let high = sn50_config(Some(Competition::High));
+        assert!(high.get("high").is_some() && high.get("low").is_none());
+        // Parsed at the tool-call edge: any case for the competition, exactly 5m/1m for the
+        // timeframe, and the error lists the valid names.
+        let a: ConfigArgs = serde_json::from_value(json!({"prompt": "HIGH"})).unwrap();
+        assert_eq!(a.prompt, Some(Competition::High));
+        assert!(serde_json::from_value::<ConfigArgs>(json!({"prompt": "mid"})).is_err());
+        let e = serde_json::from_value::<SummaryArgs>(json!({"asset": "BTC", "timeframe": "15m"}))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("valid: 5m, 1m"), "{e}");
+        let a: SummaryArgs = serde_json::from_value(json!({"asset": "BTC"})).unwrap();
+        assert_eq!(a.timeframe, Timeframe::Low5m);
+        assert!(market_summary(" ", Timeframe::Low5m).is_err());
     }
 
     #[test]
     fn summary_of_real_btc_history() {
         // Real BTC 5 m is always there: the cache, the shared folder or the embedded set.
-        let s = market_summary("btc", "5m").unwrap();
+        let s = market_summary("btc", Timeframe::Low5m).unwrap();
         assert_eq!(s["asset"], "BTC");
         assert!(s["rows"].as_u64().unwrap() > 1000);
         assert!(s["last_candle"].as_i64() > s["first_candle"].as_i64());
