@@ -15,6 +15,7 @@ pub use registry::{Champion, HistoryOrder, HistoryQuery, Novelty, Registry};
 pub mod store;
 pub use store::{Archive, Remote, RemoteConfig};
 pub mod plot;
+pub mod publish;
 pub mod report;
 pub mod runner;
 pub mod session;

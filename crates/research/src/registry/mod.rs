@@ -6,6 +6,7 @@
 mod champions;
 mod novelty;
 mod outbox;
+mod publications;
 mod query;
 pub mod schema;
 
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 pub use champions::{NewPromotion, Promotion, PromotionAction};
 pub use novelty::{Novelty, PriorRun, SimilarRun};
 pub use outbox::{OutboxEntry, OutboxStatus};
+pub use publications::Publication;
 pub use query::{Champion, HistoryOrder, HistoryQuery, Trend, Trends};
 
 use crate::record::RunRecord;

@@ -80,6 +80,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX champions_current ON champions(asset, timeframe, id);
     "#,
+    // v3: publications of runs to the Hugging Face Hub and W&B (idempotent SQL: see
+    // publications.rs).
+    super::publications::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -3,6 +3,9 @@
 mod common;
 mod models_runner;
 mod promotion;
+mod publish;
+#[path = "../../../services/tests/it/hub_stub.rs"]
+mod hub_stub;
 mod registry;
 mod s3;
 mod snapshot;
