@@ -6,6 +6,7 @@ pub mod finish;
 pub mod market;
 pub mod registry;
 pub mod research;
+pub mod search;
 pub mod tool;
 
 pub use coerce::coerce_args;
@@ -13,4 +14,5 @@ pub use finish::{Finish, FinishTool, FINISH};
 pub use market::market_tools;
 pub use registry::{parse_arguments, ToolOutcome, ToolRegistry};
 pub use research::{research_tools, Budget, Session};
+pub use search::{search_tools, search_tools_with};
 pub use tool::{fn_tool, object_schema, FnTool, Tool, ToolError, ToolErrorKind};

@@ -247,7 +247,7 @@ fn experiment_schema() -> Value {
     json!({"type": "object", "description": "experiment spec: {asset, timeframe, blocks:[...], head, d_model, lr, epochs, seed}"})
 }
 
-/// Every research tool, bound to `session`, plus the market and SN50 tools.
+/// Every research tool, bound to `session`, plus the market, SN50 and web-search tools.
 pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
     let mut v: Vec<Arc<dyn Tool>> = Vec::new();
     let s = session.clone();
@@ -380,6 +380,7 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         move |a: RegisterArgs| register_champion(&s, &a.run_id, a.remote),
     )));
     v.extend(super::market::market_tools());
+    v.extend(super::search::search_tools());
     v
 }
 

@@ -9,3 +9,4 @@ mod client;
 mod offline;
 mod orchestrator;
 mod planner_choice;
+mod service_tools;
