@@ -278,7 +278,21 @@ impl ResearchBackend for ResearchBinding {
     }
 
     fn promote(&self, run_id: &str) -> Result<PlannerRun, ToolError> {
-        // The registry's champion is its best real-data run; promotion is checking that.
+        // The one promotion (research::promotion): checks, then a paired comparison with the
+        // current champion (or the default model) on the same prompts, recorded with evidence.
+        let req = research::PromoteRequest::new(run_id, "pipeline");
+        let out = research::promotion::promote(&self.archive, &ModelsRunner::new(), &req)
+            .map_err(to_tool)?;
+        if !out.iter().any(|o| o.promoted) {
+            let why: Vec<String> = out
+                .iter()
+                .map(|o| format!("{}: {}", o.asset, o.reason))
+                .collect();
+            return Err(ToolError::invalid(format!(
+                "not promoted: {}",
+                why.join("; ")
+            )));
+        }
         let rec = self.archive.registry.get_run(run_id).map_err(to_tool)?;
         Ok(convert(&rec))
     }

@@ -21,8 +21,10 @@ pub enum Cmd {
 /// Options of `synth-city backtest`.
 #[derive(Args, Debug)]
 pub struct BacktestArgs {
-    /// Competitors (miners), comma-separated: baselines (gbm, gbm_hist, ewma, garch_t,
-    /// garch_t_flat, bootstrap), `run:<registry run id>`, or `champion`.
+    /// Competitors (miners), comma-separated: any preset (`synth-city presets`: statistical ones
+    /// by name, a neural one as its newest trained registry run), `default` (what the miner
+    /// serves without a champion: mix_sess), `run:<registry run id>`, or `champion` (what the
+    /// miner serves: the promoted champion, else the default).
     #[arg(long, value_delimiter = ',', default_values_t = backtest::DEFAULT_COMPETITORS.iter().map(|s| s.to_string()))]
     competitors: Vec<String>,
     /// SN50 assets, comma-separated.
