@@ -43,6 +43,8 @@ enum Command {
     Bridge(cmd::bridge::Cmd),
     #[command(flatten)]
     Backtest(cmd::backtest::Cmd),
+    #[command(flatten)]
+    Publish(cmd::publish::Cmd),
 }
 
 fn init_tracing(verbose: u8) {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Miner(c) => cmd::miner::run(c),
         Command::Bridge(c) => cmd::bridge::run(c),
         Command::Backtest(c) => cmd::backtest::run(c),
+        Command::Publish(c) => cmd::publish::run(c),
     };
     match result {
         Ok(code) => code,

@@ -9,5 +9,6 @@ pub mod env;
 pub mod market;
 pub mod miner;
 pub mod models;
+pub mod publish;
 pub mod research;
 pub mod sn50;

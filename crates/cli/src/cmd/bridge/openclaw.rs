@@ -47,6 +47,9 @@ pub enum Cmd {
         #[arg(long)]
         agent: Option<String>,
     },
+    /// Package the skill as the `clawhub` CLI does and publish it on ClawHub (CLAWHUB_TOKEN;
+    /// CLAWHUB_URL for another registry), refusing a version not above the published one.
+    Publish(crate::cmd::publish::ClawHubArgs),
 }
 
 /// OpenClaw's locations, with `--config` taking the place of its config file.
@@ -62,6 +65,7 @@ fn paths(config: Option<&Path>) -> Result<OpenClawPaths, CliError> {
 /// Runs one OpenClaw command.
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
+        Cmd::Publish(a) => crate::cmd::publish::openclaw_publish(a),
         Cmd::Install {
             workspace,
             config,

@@ -59,6 +59,16 @@ enum ShowCmd {
         #[arg(long)]
         json: bool,
     },
+    /// What was published to the Hugging Face Hub (`synth-city publish hf`), newest first:
+    /// repository, status, and the hf:// reference to pull it.
+    Hf {
+        /// At most this many publications.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// The saved pipeline runs (`synth-city pipeline`), newest first.
     Pipelines {
         /// At most this many loops.
@@ -92,6 +102,7 @@ pub fn history(a: HistoryArgs) -> CliResult {
     match a.show {
         Some(ShowCmd::Show { id, json }) => return show(&id, json),
         Some(ShowCmd::Pipelines { limit, json }) => return pipelines(limit, json),
+        Some(ShowCmd::Hf { limit, json }) => return crate::cmd::publish::history_hf(limit, json),
         None => {}
     }
     if a.limit == 0 {

@@ -38,25 +38,55 @@ pub fn run(cmd: StoreCmd) -> CliResult {
     match cmd {
         StoreCmd::Sync { json } => {
             let archive = open()?;
-            if archive.remote.is_none() {
+            let pending_pubs = archive
+                .registry
+                .publications(None, Some("pending"), 1)
+                .map_err(cli_err)?;
+            if archive.remote.is_none() && pending_pubs.is_empty() {
                 return Err(CliError::input(
                     "no remote configured: set HIPPIUS_ACCESS_KEY and HIPPIUS_SECRET_KEY (and HIPPIUS_BUCKET, HIPPIUS_ENDPOINT)",
                 ));
             }
-            let rep = archive.sync().map_err(cli_err)?;
-            if json {
-                print_json(&rep)?;
-            } else {
-                println!(
-                    "uploaded {} object(s) in {} manifest segment(s); {} pending",
-                    rep.uploaded, rep.segments, rep.pending
-                );
+            let mut failure = None;
+            let mut out = serde_json::Map::new();
+            if archive.remote.is_some() {
+                let rep = archive.sync().map_err(cli_err)?;
+                if !json {
+                    println!(
+                        "uploaded {} object(s) in {} manifest segment(s); {} pending",
+                        rep.uploaded, rep.segments, rep.pending
+                    );
+                }
+                if let Some(e) = &rep.error {
+                    failure = Some(format!(
+                        "sync stopped, {} object(s) still queued: {e}",
+                        rep.pending
+                    ));
+                }
+                if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&rep) {
+                    out = m;
+                }
             }
-            match rep.error {
-                Some(e) => Err(CliError::runtime(format!(
-                    "sync stopped, {} object(s) still queued: {e}",
-                    rep.pending
-                ))),
+            // Queued Hub / W&B publications (runs logged while offline, failed uploads).
+            let pubs = crate::cmd::publish::retry_pending(&archive)?;
+            if json {
+                out.insert(
+                    "publications".into(),
+                    serde_json::to_value(&pubs).unwrap_or_default(),
+                );
+                print_json(&out)?;
+            } else {
+                crate::cmd::publish::print_retried(&pubs);
+            }
+            if failure.is_none()
+                && pubs
+                    .iter()
+                    .any(|t| matches!(t.outcome, research::publish::Outcome::Failed { .. }))
+            {
+                failure = Some("some publications are still queued".into());
+            }
+            match failure {
+                Some(e) => Err(CliError::runtime(e)),
                 None => Ok(ExitCode::SUCCESS),
             }
         }
