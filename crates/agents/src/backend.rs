@@ -51,6 +51,77 @@ pub struct Validation {
     pub param_count: Option<u64>,
 }
 
+/// An experiment as the planner and the research tools describe it. Tool calls carry it as the
+/// JSON `experiment` argument; it is parsed into this at that edge ([`PlannerSpec::parse`]), so
+/// a misspelt field is an error there rather than a silently ignored setting. The research
+/// binding turns it into a models spec. Unset fields are left out of its JSON (and so of its
+/// [`PlannerSpec::fingerprint`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannerSpec {
+    /// SN50 asset (default BTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// `5m` (default) or `1m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
+    /// Backbone block names, in order.
+    #[serde(default)]
+    pub blocks: Vec<String>,
+    /// Head name (required to run).
+    #[serde(default)]
+    pub head: String,
+    /// Model width.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d_model: Option<u64>,
+    /// Learning rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Training epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u64>,
+    /// Training seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Most recent training windows (0 = the whole history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_windows: Option<u64>,
+    /// A label; not part of the experiment (the fingerprint leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl PlannerSpec {
+    /// Parses a tool call's `experiment` argument (400-style `invalid` error naming the field).
+    pub fn parse(v: &Value) -> Result<Self, ToolError> {
+        if !v.is_object() {
+            return Err(ToolError::invalid("`experiment` must be a JSON object"));
+        }
+        serde_json::from_value(v.clone())
+            .map_err(|e| ToolError::invalid(format!("experiment: {e}")))
+    }
+
+    /// The spec as JSON (what tools answer and the registry keeps for the planner).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// `research::fingerprint::spec_fingerprint` of [`PlannerSpec::to_json`].
+    pub fn fingerprint(&self) -> String {
+        research::fingerprint::spec_fingerprint(&self.to_json())
+    }
+
+    /// The asset, BTC when unset.
+    pub fn asset_or_default(&self) -> &str {
+        self.asset.as_deref().unwrap_or("BTC")
+    }
+
+    /// The timeframe, `5m` when unset.
+    pub fn timeframe_or_default(&self) -> &str {
+        self.timeframe.as_deref().unwrap_or("5m")
+    }
+}
+
 /// One registered run as the planner sees it (see the module docs; the registry's full record is
 /// `research::RunRecord`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,10 +131,10 @@ pub struct PlannerRun {
     /// Human name.
     #[serde(default)]
     pub name: String,
-    /// `research::fingerprint::spec_fingerprint` of `spec`.
+    /// [`PlannerSpec::fingerprint`] of `spec`.
     pub fingerprint: String,
     /// The spec that ran.
-    pub spec: Value,
+    pub spec: PlannerSpec,
     /// `ok` or `error`.
     pub status: String,
     /// Held-out CRPS (lower is better).
@@ -104,13 +175,13 @@ pub trait ResearchBackend: Send + Sync {
     /// Blocks, heads and presets.
     fn catalog(&self) -> Result<Catalog, ToolError>;
     /// Checks a spec without training.
-    fn validate(&self, spec: &Value) -> Result<Validation, ToolError>;
+    fn validate(&self, spec: &PlannerSpec) -> Result<Validation, ToolError>;
     /// Trains and evaluates `spec`, registers the run (weights included) and returns it.
     /// Failures of the experiment itself come back as a record with status `error`.
     fn run(
         &self,
         name: &str,
-        spec: &Value,
+        spec: &PlannerSpec,
         progress: Progress<'_>,
     ) -> Result<PlannerRun, ToolError>;
     /// Past runs for `asset` × `timeframe` (all assets when `None`), any order.
@@ -141,3 +212,33 @@ pub trait ResearchBackend: Send + Sync {
 /// The research backend the pipeline's agents and tools share (one per pipeline run). Not the
 /// bridge's `Backend`, which is the HTTP layer's seam to the whole engine.
 pub type SharedResearch = Arc<dyn ResearchBackend>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn planner_spec_refuses_a_misspelt_field_and_names_it() {
+        let e = PlannerSpec::parse(&json!({"head": "gbm", "d_modle": 32})).unwrap_err();
+        assert!(e.message.contains("d_modle"), "{}", e.message);
+        assert!(PlannerSpec::parse(&json!(["gbm"])).is_err());
+    }
+
+    #[test]
+    fn planner_spec_fingerprint_is_the_research_one_of_its_json() {
+        let raw =
+            json!({"asset": "BTC", "blocks": ["lstm"], "head": "gbm", "d_model": 32, "lr": 0.001});
+        let spec = PlannerSpec::parse(&raw).unwrap();
+        assert_eq!(spec.to_json(), raw);
+        assert_eq!(
+            spec.fingerprint(),
+            research::fingerprint::spec_fingerprint(&raw)
+        );
+        let named = PlannerSpec {
+            name: Some("x".into()),
+            ..spec.clone()
+        };
+        assert_eq!(named.fingerprint(), spec.fingerprint());
+    }
+}

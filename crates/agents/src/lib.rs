@@ -14,7 +14,9 @@ pub mod runner;
 pub mod tools;
 
 pub use agent::{run_agent, AgentResult, AgentRun, FinishHow, Transcript};
-pub use backend::{Catalog, Component, PlannerRun, ResearchBackend, SharedResearch, Validation};
+pub use backend::{
+    Catalog, Component, PlannerRun, PlannerSpec, ResearchBackend, SharedResearch, Validation,
+};
 pub use events::{Envelope, Event, EventBus};
 pub use llm::{ChatModel, LlmClient, LlmConfig, LlmError, UsageMeter, UsageTotals};
 pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState};

@@ -13,10 +13,10 @@ use research::{
 use serde_json::{json, Value};
 
 use crate::backend::{
-    Catalog, Component, PlannerRun, Progress, ResearchBackend, SharedResearch, Validation,
+    Catalog, Component, PlannerRun, PlannerSpec, Progress, ResearchBackend, SharedResearch,
+    Validation,
 };
 use crate::tools::ToolError;
-use research::fingerprint::spec_fingerprint;
 
 /// The research binding over the default archive (registry and artifacts under the data
 /// directory), runs tagged as requested by `pipeline`, with at most `max_windows` training
@@ -67,47 +67,40 @@ impl ResearchBinding {
         self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn model_spec(&self, spec: &Value) -> Result<Value, ToolError> {
+    /// The models spec of a planner spec (the research session fills in the defaults).
+    fn model_spec(&self, spec: &PlannerSpec) -> Result<Value, ToolError> {
         // Python names (TransformerBlock, GBMHead, …) are accepted as aliases.
         let blocks: Vec<String> = spec
-            .get("blocks")
-            .and_then(Value::as_array)
-            .map(|b| {
-                b.iter()
-                    .filter_map(Value::as_str)
-                    .map(|n| {
-                        models::aliases::canonical_block(n)
-                            .map(str::to_string)
-                            .map_err(ToolError::invalid)
-                    })
-                    .collect::<Result<Vec<_>, _>>()
+            .blocks
+            .iter()
+            .map(|n| {
+                models::aliases::canonical_block(n)
+                    .map(str::to_string)
+                    .map_err(ToolError::invalid)
             })
-            .transpose()?
-            .unwrap_or_default();
-        let head = spec
-            .get("head")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ToolError::invalid("experiment.head: required"))?;
-        let head = models::aliases::canonical_head(head).map_err(ToolError::invalid)?;
-        let tf = spec
-            .get("timeframe")
-            .and_then(Value::as_str)
-            .unwrap_or("5m");
-        let mut training = json!({});
-        for k in ["lr", "epochs", "seed", "max_windows"] {
-            if let Some(v) = spec.get(k) {
-                training[k] = v.clone();
-            }
+            .collect::<Result<_, _>>()?;
+        if spec.head.is_empty() {
+            return Err(ToolError::invalid("experiment.head: required"));
         }
-        if training.get("max_windows").is_none() {
-            training["max_windows"] = json!(self.max_windows);
+        let head = models::aliases::canonical_head(&spec.head).map_err(ToolError::invalid)?;
+        let mut training = json!({
+            "max_windows": spec.max_windows.unwrap_or(self.max_windows as u64),
+        });
+        if let Some(lr) = spec.lr {
+            training["lr"] = json!(lr);
+        }
+        if let Some(e) = spec.epochs {
+            training["epochs"] = json!(e);
+        }
+        if let Some(seed) = spec.seed {
+            training["seed"] = json!(seed);
         }
         let mut overrides = json!({"training": training});
-        if let Some(d) = spec.get("d_model") {
-            overrides["d_model"] = d.clone();
+        if let Some(d) = spec.d_model {
+            overrides["d_model"] = json!(d);
         }
         self.session()
-            .create(&blocks, head, tf, &overrides)
+            .create(&blocks, head, spec.timeframe_or_default(), &overrides)
             .map_err(to_tool)
     }
 }
@@ -123,16 +116,18 @@ fn to_tool(e: research::ResearchError) -> ToolError {
 /// A registry record as the planner sees it.
 fn convert(r: &research::RunRecord) -> PlannerRun {
     let training = r.spec.get("training").cloned().unwrap_or(Value::Null);
-    let spec = json!({
-        "asset": r.data.assets.first().cloned().unwrap_or_default(),
-        "timeframe": r.data.timeframe,
-        "blocks": r.blocks,
-        "head": r.head,
-        "d_model": r.spec.get("d_model"),
-        "lr": training.get("lr"),
-        "epochs": training.get("epochs"),
-        "seed": r.seed,
-    });
+    let spec = PlannerSpec {
+        asset: Some(r.data.assets.first().cloned().unwrap_or_default()),
+        timeframe: Some(r.data.timeframe.clone()),
+        blocks: r.blocks.clone(),
+        head: r.head.clone(),
+        d_model: r.spec.get("d_model").and_then(Value::as_u64),
+        lr: training.get("lr").and_then(Value::as_f64),
+        epochs: training.get("epochs").and_then(Value::as_u64),
+        seed: Some(r.seed),
+        max_windows: None,
+        name: None,
+    };
     let weights = r
         .artifacts
         .iter()
@@ -141,7 +136,7 @@ fn convert(r: &research::RunRecord) -> PlannerRun {
     PlannerRun {
         run_id: r.run_id.clone(),
         name: r.name.clone(),
-        fingerprint: spec_fingerprint(&spec),
+        fingerprint: spec.fingerprint(),
         spec,
         status: if r.status == RunStatus::Ok {
             "ok".into()
@@ -187,7 +182,7 @@ impl ResearchBackend for ResearchBinding {
         })
     }
 
-    fn validate(&self, spec: &Value) -> Result<Validation, ToolError> {
+    fn validate(&self, spec: &PlannerSpec) -> Result<Validation, ToolError> {
         let model = match self.model_spec(spec) {
             Ok(m) => m,
             Err(e) => {
@@ -211,16 +206,12 @@ impl ResearchBackend for ResearchBinding {
     fn run(
         &self,
         name: &str,
-        spec: &Value,
+        spec: &PlannerSpec,
         progress: Progress<'_>,
     ) -> Result<PlannerRun, ToolError> {
         let model = self.model_spec(spec)?;
-        let asset = spec
-            .get("asset")
-            .and_then(Value::as_str)
-            .unwrap_or("BTC")
-            .to_string();
-        let seed = spec.get("seed").and_then(Value::as_u64).unwrap_or(0);
+        let asset = spec.asset_or_default().to_string();
+        let seed = spec.seed.unwrap_or(0);
         let req = RunRequest {
             spec: model,
             data: DataRequest {
@@ -233,12 +224,12 @@ impl ResearchBackend for ResearchBinding {
             force: false,
         };
         let out = self.session().run(req).map_err(to_tool)?;
-        let epochs = spec.get("epochs").and_then(Value::as_u64).unwrap_or(1) as u32;
+        let epochs = spec.epochs.unwrap_or(1) as u32;
         progress(epochs, epochs, out.record.crps);
         // Keep the planner's own spec (the registry's is the normalised model spec).
         let mut rec = convert(&out.record);
         rec.spec = spec.clone();
-        rec.fingerprint = spec_fingerprint(spec);
+        rec.fingerprint = spec.fingerprint();
         Ok(rec)
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::backend::PlannerRun;
+use crate::backend::{PlannerRun, PlannerSpec};
 use crate::llm::{
     BoxFuture, ChatModel, ChatRequest, ChatResponse, Choice, FunctionCall, LlmError, Message, Role,
     ToolCall,
@@ -235,6 +235,15 @@ fn planner(v: &View) -> Message {
     )
 }
 
+/// The fingerprint of a spec given as tool-call JSON (as the tool will parse it; a spec that
+/// does not parse is told apart by its raw JSON).
+fn fingerprint_of(spec: &Value) -> String {
+    match PlannerSpec::parse(spec) {
+        Ok(s) => s.fingerprint(),
+        Err(_) => spec_fingerprint(spec),
+    }
+}
+
 fn run_of(res: &Value) -> Option<PlannerRun> {
     serde_json::from_value(res.get("run")?.clone()).ok()
 }
@@ -252,7 +261,7 @@ fn trainer(v: &View) -> Message {
     }
     let attempted: Vec<String> = v
         .results_of("run_experiment")
-        .map(|(_, a, _)| spec_fingerprint(a.get("experiment").unwrap_or(&Value::Null)))
+        .map(|(_, a, _)| fingerprint_of(a.get("experiment").unwrap_or(&Value::Null)))
         .collect();
     let budget_hit = v.last().is_some_and(|(n, _, r)| {
         n == "run_experiment"
@@ -269,7 +278,7 @@ fn trainer(v: &View) -> Message {
         if let Some((i, spec)) = plan
             .iter()
             .enumerate()
-            .find(|(_, s)| !attempted.contains(&spec_fingerprint(s)))
+            .find(|(_, s)| !attempted.contains(&fingerprint_of(s)))
         {
             return call(
                 "run_experiment",
@@ -277,10 +286,10 @@ fn trainer(v: &View) -> Message {
             );
         }
         // Rung 1: the best third of rung 0 with ETA × the epochs.
-        let plan_fps: Vec<String> = plan.iter().map(spec_fingerprint).collect();
+        let plan_fps: Vec<String> = plan.iter().map(fingerprint_of).collect();
         let mut rung0: Vec<&PlannerRun> = runs
             .iter()
-            .filter(|r| r.is_ok() && plan_fps.contains(&spec_fingerprint(&r.spec)))
+            .filter(|r| r.is_ok() && plan_fps.contains(&r.spec.fingerprint()))
             .collect();
         rung0.sort_by(|a, b| {
             a.crps
@@ -294,12 +303,9 @@ fn trainer(v: &View) -> Message {
         if budget_allows {
             for (i, r) in rung0.iter().take(keep).enumerate() {
                 let mut spec = r.spec.clone();
-                let epochs = spec
-                    .get("epochs")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
-                spec["epochs"] = json!(epochs * u64::from(ETA));
-                if !attempted.contains(&spec_fingerprint(&spec)) {
+                let epochs = spec.epochs.unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
+                spec.epochs = Some(epochs * u64::from(ETA));
+                if !attempted.contains(&spec.fingerprint()) {
                     return call(
                         "run_experiment",
                         json!({"experiment": spec, "name": format!("r1-{}", i + 1)}),
@@ -313,7 +319,7 @@ fn trainer(v: &View) -> Message {
             .unwrap_or(f64::INFINITY)
             .total_cmp(&b.crps.unwrap_or(f64::INFINITY))
     });
-    let summary: Vec<Value> = runs.iter().map(|r| json!({"run_id": r.run_id, "crps": r.crps, "status": r.status, "epochs": r.spec.get("epochs")})).collect();
+    let summary: Vec<Value> = runs.iter().map(|r| json!({"run_id": r.run_id, "crps": r.crps, "status": r.status, "epochs": r.spec.epochs})).collect();
     match best {
         Some(b) => finish(
             true,
@@ -393,8 +399,8 @@ fn checker(v: &View) -> Message {
             if r.weights.is_none() {
                 issues.push(format!("weights: run {} kept no trained weights", r.run_id));
             }
-            for k in ["asset", "timeframe"] {
-                if let (Some(want), Some(got)) = (v.str(k), r.spec.get(k).and_then(Value::as_str)) {
+            for (k, got) in [("asset", &r.spec.asset), ("timeframe", &r.spec.timeframe)] {
+                if let (Some(want), Some(got)) = (v.str(k), got.as_deref()) {
                     if want != got {
                         issues.push(format!("{k}: the run is for {got} but the task is {want}"));
                     }

@@ -1,10 +1,8 @@
 //! The search space of the built-in planner: block stacks × heads × d_model × learning rate,
 //! derived from the backend's catalog.
 
+use crate::backend::{Catalog, PlannerSpec};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-
-use crate::backend::Catalog;
 
 /// Values each dimension may take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,35 +87,29 @@ impl SearchSpace {
     }
 
     /// The spec of `p`.
-    pub fn spec(&self, p: &Point, base: &SpecBase) -> Value {
-        json!({
-            "asset": base.asset,
-            "timeframe": base.timeframe,
-            "blocks": self.stacks[p.stack],
-            "head": self.heads[p.head],
-            "d_model": self.d_models[p.d_model],
-            "lr": self.lrs[p.lr],
-            "epochs": base.epochs,
-            "seed": base.seed,
-        })
+    pub fn spec(&self, p: &Point, base: &SpecBase) -> PlannerSpec {
+        PlannerSpec {
+            asset: Some(base.asset.clone()),
+            timeframe: Some(base.timeframe.clone()),
+            blocks: self.stacks[p.stack].clone(),
+            head: self.heads[p.head].clone(),
+            d_model: Some(u64::from(self.d_models[p.d_model])),
+            lr: Some(self.lrs[p.lr]),
+            epochs: Some(u64::from(base.epochs)),
+            seed: Some(base.seed),
+            max_windows: None,
+            name: None,
+        }
     }
 
     /// The point a spec corresponds to, when its values are in the space.
-    pub fn locate(&self, spec: &Value) -> Option<Point> {
-        let blocks: Vec<String> = spec
-            .get("blocks")?
-            .as_array()?
-            .iter()
-            .filter_map(|b| b.as_str().map(str::to_string))
-            .collect();
-        let stack = self.stacks.iter().position(|s| *s == blocks)?;
-        let head = self
-            .heads
-            .iter()
-            .position(|h| Some(h.as_str()) == spec.get("head").and_then(Value::as_str))?;
-        let dm = spec.get("d_model").and_then(Value::as_u64)?;
+    pub fn locate(&self, spec: &PlannerSpec) -> Option<Point> {
+        let blocks = &spec.blocks;
+        let stack = self.stacks.iter().position(|s| s == blocks)?;
+        let head = self.heads.iter().position(|h| *h == spec.head)?;
+        let dm = spec.d_model?;
         let d_model = self.d_models.iter().position(|d| u64::from(*d) == dm)?;
-        let lr_v = spec.get("lr").and_then(Value::as_f64)?;
+        let lr_v = spec.lr?;
         let lr = self
             .lrs
             .iter()

@@ -5,11 +5,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use super::space::{Point, SearchSpace, SpecBase};
-use crate::backend::PlannerRun;
-use research::fingerprint::spec_fingerprint;
+use crate::backend::{PlannerRun, PlannerSpec};
 
 /// Fraction of the history counted as "good".
 pub const GAMMA: f64 = 0.25;
@@ -28,7 +25,7 @@ pub fn propose(
     base: &SpecBase,
     n: usize,
     seed: u64,
-) -> Vec<Value> {
+) -> Vec<PlannerSpec> {
     if space.is_empty() || n == 0 {
         return Vec::new();
     }
@@ -36,10 +33,8 @@ pub fn propose(
     let relevant: Vec<(Point, f64)> = history
         .iter()
         .filter(|r| r.is_ok())
-        .filter(|r| r.spec.get("asset").and_then(Value::as_str) == Some(base.asset.as_str()))
-        .filter(|r| {
-            r.spec.get("timeframe").and_then(Value::as_str) == Some(base.timeframe.as_str())
-        })
+        .filter(|r| r.spec.asset.as_deref() == Some(base.asset.as_str()))
+        .filter(|r| r.spec.timeframe.as_deref() == Some(base.timeframe.as_str()))
         .filter_map(|r| Some((space.locate(&r.spec)?, r.crps?)))
         .collect();
     let mut rng =
@@ -60,7 +55,7 @@ pub fn propose(
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (_, p) in candidates {
         let spec = space.spec(&p, base);
-        if seen.insert(spec_fingerprint(&spec)) {
+        if seen.insert(spec.fingerprint()) {
             out.push(spec);
             if out.len() == n {
                 break;
@@ -85,7 +80,7 @@ pub fn propose(
                             },
                             base,
                         );
-                        if seen.insert(spec_fingerprint(&spec)) {
+                        if seen.insert(spec.fingerprint()) {
                             out.push(spec);
                         }
                     }
@@ -168,7 +163,6 @@ fn index(p: &Point, dim: usize) -> usize {
 mod tests {
     use super::*;
     use crate::backend::{Catalog, Component};
-    use serde_json::json;
 
     fn space() -> SearchSpace {
         let c = |n: &str| Component {
@@ -191,11 +185,11 @@ mod tests {
         }
     }
 
-    fn record(spec: Value, crps: f64) -> PlannerRun {
+    fn record(spec: PlannerSpec, crps: f64) -> PlannerRun {
         PlannerRun {
-            run_id: spec_fingerprint(&spec),
+            run_id: spec.fingerprint(),
             name: String::new(),
-            fingerprint: spec_fingerprint(&spec),
+            fingerprint: spec.fingerprint(),
             spec,
             status: "ok".into(),
             crps: Some(crps),
@@ -231,7 +225,7 @@ mod tests {
         let second = propose(&s, &hist, &base(), 10, 1);
         let old: HashSet<String> = hist.iter().map(|r| r.fingerprint.clone()).collect();
         assert_eq!(second.len(), 10);
-        assert!(second.iter().all(|sp| !old.contains(&spec_fingerprint(sp))));
+        assert!(second.iter().all(|sp| !old.contains(&sp.fingerprint())));
         // The whole space (4 × 2 × 3 × 3 = 72) can be exhausted and then nothing is proposed.
         let all: Vec<PlannerRun> = propose(&s, &[], &base(), 100, 3)
             .into_iter()
@@ -247,8 +241,7 @@ mod tests {
         // GRU stacks with the student_t head were clearly better in the past.
         let mut hist = Vec::new();
         for (i, sp) in propose(&s, &[], &base(), 40, 11).into_iter().enumerate() {
-            let good = sp["blocks"].as_array().unwrap().contains(&json!("gru"))
-                && sp["head"] == "student_t";
+            let good = sp.blocks.iter().any(|b| b == "gru") && sp.head == "student_t";
             hist.push(record(
                 sp,
                 if good {
@@ -261,10 +254,7 @@ mod tests {
         let next = propose(&s, &hist, &base(), 4, 11);
         let gru_t = next
             .iter()
-            .filter(|sp| {
-                sp["blocks"].as_array().unwrap().contains(&json!("gru"))
-                    && sp["head"] == "student_t"
-            })
+            .filter(|sp| sp.blocks.iter().any(|b| b == "gru") && sp.head == "student_t")
             .count();
         assert!(gru_t >= 2, "{next:?}");
     }

@@ -8,10 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::tool::{fn_tool, object_schema, Tool, ToolError};
-use crate::backend::{PlannerRun, SharedResearch};
+use crate::backend::{PlannerRun, PlannerSpec, SharedResearch};
 use crate::events::{Event, EventBus};
 use crate::planner::{propose, SearchSpace, SpecBase};
-use research::fingerprint::spec_fingerprint;
 
 /// Limits of one pipeline run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,16 +75,13 @@ impl Session {
     pub fn run_experiment(
         &self,
         name: &str,
-        spec: &Value,
+        spec: &PlannerSpec,
         force: bool,
     ) -> Result<Value, ToolError> {
-        if !spec.is_object() {
-            return Err(ToolError::invalid("`experiment` must be a JSON object"));
-        }
-        let fp = spec_fingerprint(spec);
+        let fp = spec.fingerprint();
         if !force {
-            let asset = spec.get("asset").and_then(Value::as_str);
-            let tf = spec.get("timeframe").and_then(Value::as_str);
+            let asset = spec.asset.as_deref();
+            let tf = spec.timeframe.as_deref();
             if let Some(prev) = self
                 .backend
                 .history(asset, tf, 100_000)?
@@ -110,7 +106,7 @@ impl Session {
             ));
         }
         *self.trained.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let epochs = spec.get("epochs").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let epochs = spec.epochs.unwrap_or(0) as u32;
         let name = if name.is_empty() {
             format!("exp-{}", &fp[..8])
         } else {
@@ -179,6 +175,8 @@ fn crps_key(r: &PlannerRun) -> f64 {
 #[derive(Deserialize)]
 struct NoArgs {}
 
+/// Tool arguments naming an experiment; `experiment` stays JSON here and is parsed into a
+/// [`PlannerSpec`] by the tool (so its error names the field).
 #[derive(Deserialize)]
 struct ExperimentArg {
     experiment: Value,
@@ -331,7 +329,7 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         "Whether a spec already ran (same fingerprint), with the prior results.",
         object_schema(&[("experiment", experiment_schema())], &["experiment"]),
         move |a: ExperimentArg| {
-            let fp = spec_fingerprint(&a.experiment);
+            let fp = PlannerSpec::parse(&a.experiment)?.fingerprint();
             let prior: Vec<PlannerRun> = s
                 .backend
                 .history(None, None, 100_000)?
@@ -346,14 +344,16 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         "validate_experiment",
         "Check that a spec builds (names, shapes, hyperparameters) without training it.",
         object_schema(&[("experiment", experiment_schema())], &["experiment"]),
-        move |a: ExperimentArg| s.backend.validate(&a.experiment),
+        move |a: ExperimentArg| s.backend.validate(&PlannerSpec::parse(&a.experiment)?),
     )));
     let s = session.clone();
     v.push(Arc::new(fn_tool(
         "run_experiment",
         "Train and evaluate a spec on held-out prompts (CRPS, lower is better) and register the run with its weights. An identical spec that already succeeded is not retrained unless force=true.",
         object_schema(&[("experiment", experiment_schema()), ("name", json!({"type":"string"})), ("force", json!({"type":"boolean"}))], &["experiment"]),
-        move |a: RunArgs| s.run_experiment(&a.name, &a.experiment, a.force),
+        move |a: RunArgs| {
+            s.run_experiment(&a.name, &PlannerSpec::parse(&a.experiment)?, a.force)
+        },
     )));
     let s = session.clone();
     v.push(Arc::new(fn_tool("compare_results", "This pipeline run's experiments ranked by CRPS (best first).", object_schema(&[], &[]), move |_: NoArgs| {
@@ -397,18 +397,8 @@ fn register_champion(s: &Session, run_id: &str, remote: bool) -> Result<Value, T
             run.status
         )));
     }
-    let asset = run
-        .spec
-        .get("asset")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let tf = run
-        .spec
-        .get("timeframe")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let asset = run.spec.asset.clone().unwrap_or_default();
+    let tf = run.spec.timeframe.clone().unwrap_or_default();
     let current = s.backend.champion(&asset, &tf)?;
     let crps = run.crps.unwrap_or(f64::INFINITY);
     let beats = match &current {

@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use agents::backend::{Catalog, Component, PlannerRun, Progress, ResearchBackend, Validation};
+use agents::backend::{
+    Catalog, Component, PlannerRun, PlannerSpec, Progress, ResearchBackend, Validation,
+};
 use agents::ToolError;
-use research::fingerprint::spec_fingerprint;
 use serde_json::Value;
 
 #[derive(Default)]
@@ -52,11 +53,8 @@ impl ResearchBackend for FakeBackend {
             presets: vec![],
         })
     }
-    fn validate(&self, spec: &Value) -> Result<Validation, ToolError> {
-        let ok = spec
-            .get("blocks")
-            .and_then(Value::as_array)
-            .is_some_and(|b| !b.is_empty());
+    fn validate(&self, spec: &PlannerSpec) -> Result<Validation, ToolError> {
+        let ok = !spec.blocks.is_empty();
         Ok(Validation {
             valid: ok,
             errors: if ok {
@@ -71,20 +69,21 @@ impl ResearchBackend for FakeBackend {
     fn run(
         &self,
         name: &str,
-        spec: &Value,
+        typed: &PlannerSpec,
         progress: Progress<'_>,
     ) -> Result<PlannerRun, ToolError> {
+        let spec = &typed.to_json();
         let epochs = spec["epochs"].as_u64().unwrap_or(1) as u32;
         for e in 1..=epochs {
             progress(e, epochs, Some(score(spec) + f64::from(epochs - e)));
         }
-        let fp = spec_fingerprint(spec);
+        let fp = typed.fingerprint();
         let mut runs = self.runs.lock().unwrap();
         let rec = PlannerRun {
             run_id: format!("run-{}-{fp}", runs.len()),
             name: name.into(),
             fingerprint: fp,
-            spec: spec.clone(),
+            spec: typed.clone(),
             status: "ok".into(),
             crps: Some(score(spec)),
             baseline_crps: Some(30.0),
@@ -109,8 +108,8 @@ impl ResearchBackend for FakeBackend {
             .unwrap()
             .iter()
             .filter(|r| {
-                asset.is_none_or(|a| r.spec["asset"] == a)
-                    && timeframe.is_none_or(|t| r.spec["timeframe"] == t)
+                asset.is_none_or(|a| r.spec.asset.as_deref() == Some(a))
+                    && timeframe.is_none_or(|t| r.spec.timeframe.as_deref() == Some(t))
             })
             .take(limit)
             .cloned()
@@ -142,8 +141,8 @@ impl ResearchBackend for FakeBackend {
             .cloned()
             .ok_or_else(|| ToolError::invalid("no such run"))?;
         let key = (
-            run.spec["asset"].as_str().unwrap().to_string(),
-            run.spec["timeframe"].as_str().unwrap().to_string(),
+            run.spec.asset.clone().unwrap(),
+            run.spec.timeframe.clone().unwrap(),
         );
         self.champions
             .lock()

@@ -37,7 +37,7 @@ async fn builtin_pipeline_registers_a_champion_and_never_repeats_itself() {
     let second: HashSet<&str> = runs[4..].iter().map(|r| r.fingerprint.as_str()).collect();
     assert_eq!(first.len(), 4);
     assert!(first.is_disjoint(&second), "loop 2 repeated an experiment");
-    assert_eq!(runs[3].spec["epochs"], 6);
+    assert_eq!(runs[3].spec.epochs, Some(6));
 
     let champ = backend
         .champions
