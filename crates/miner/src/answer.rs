@@ -135,6 +135,11 @@ impl Answerer {
         &self.models
     }
 
+    /// The history the champions condition on (its freshness is in `/metrics`).
+    pub fn history(&self) -> &Arc<dyn HistorySource> {
+        &self.history
+    }
+
     /// Loads the champions of `assets` and the history they condition on, ahead of the
     /// first prompt.
     pub fn warm(&self, assets: &[&str]) {

@@ -80,6 +80,14 @@ impl AxonState {
         *self.metagraph.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
 
+    /// The metagraph the blacklist uses now.
+    pub fn metagraph(&self) -> Arc<Metagraph> {
+        self.metagraph
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
@@ -157,7 +165,13 @@ fn seed(salt: u64, asset: &str, start_unix: i64, nonce: u64) -> u64 {
 
 async fn metrics(State(st): State<Arc<AxonState>>) -> Response {
     let ct = HeaderValue::from_static("text/plain; version=0.0.4");
-    ([(header::CONTENT_TYPE, ct)], st.metrics.render()).into_response()
+    let history = st.answerer.history();
+    let mut text = st.metrics.render();
+    text.push_str(&crate::metrics::render_history(
+        &history.ages(),
+        history.max_age(),
+    ));
+    ([(header::CONTENT_TYPE, ct)], text).into_response()
 }
 
 /// The body of a successful answer, for its headers: the length sent and the body's `timeout`.

@@ -18,6 +18,50 @@ pub trait HistorySource: Send + Sync {
 
     /// Loads `asset` ahead of the first prompt (default: nothing).
     fn warm(&self, _asset: &str, _resolution_secs: u32) {}
+
+    /// How old each loaded series is now (default: none is tracked).
+    fn ages(&self) -> Vec<SeriesAge> {
+        Vec::new()
+    }
+
+    /// The age beyond which a series counts as stale (default: none).
+    fn max_age(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Default age of the newest candle beyond which a series is stale (and said so in the logs
+/// and `/metrics`).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// How old one series' newest candle is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesAge {
+    /// Asset.
+    pub asset: String,
+    /// Candle step, seconds.
+    pub resolution_secs: u32,
+    /// Seconds from the newest candle's close to now; `None` when the series is empty.
+    pub age_secs: Option<i64>,
+    /// Empty, or older than the threshold.
+    pub stale: bool,
+}
+
+impl SeriesAge {
+    /// The age of `c` at `now` (unix seconds) against `max_age`.
+    pub fn of(c: &Candles, now: i64, max_age: Duration) -> Self {
+        let res = c.resolution_secs;
+        let age_secs =
+            c.ts.last()
+                .map(|t| now.saturating_sub(t.saturating_add(i64::from(res))));
+        let limit = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        Self {
+            asset: c.asset.clone(),
+            resolution_secs: res,
+            age_secs,
+            stale: age_secs.is_none_or(|a| a > limit),
+        }
+    }
 }
 
 /// No history: models get an empty series.
@@ -41,6 +85,19 @@ struct Entry {
     loaded: Instant,
     candles: Arc<Candles>,
     refreshing: bool,
+    /// A request found this series stale and said so (once per load).
+    stale_logged: bool,
+}
+
+impl Entry {
+    fn new(candles: Arc<Candles>) -> Self {
+        Self {
+            loaded: Instant::now(),
+            candles,
+            refreshing: false,
+            stale_logged: false,
+        }
+    }
 }
 
 type Entries = Mutex<HashMap<(String, u32), Entry>>;
@@ -51,6 +108,7 @@ type Entries = Mutex<HashMap<(String, u32), Entry>>;
 pub struct MarketHistory {
     loader: Arc<Loader>,
     ttl: Duration,
+    max_age: Duration,
     entries: Arc<Entries>,
 }
 
@@ -70,11 +128,19 @@ impl MarketHistory {
         Self {
             loader,
             ttl,
+            max_age: DEFAULT_MAX_AGE,
             entries: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    fn load(loader: &Loader, asset: &str, res: u32) -> Arc<Candles> {
+    /// Series whose newest candle closed longer ago than `max_age` are stale (default
+    /// [`DEFAULT_MAX_AGE`]).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    fn load(loader: &Loader, asset: &str, res: u32, max_age: Duration) -> Arc<Candles> {
         let t0 = Instant::now();
         match loader(asset, res) {
             Ok(c) => {
@@ -84,16 +150,17 @@ impl MarketHistory {
                 } else {
                     c
                 };
-                let now = chrono::Utc::now().timestamp();
-                let age_h = (now - end) as f64 / 3600.0;
+                let age = SeriesAge::of(&c, chrono::Utc::now().timestamp(), max_age);
                 if c.is_empty() {
                     tracing::warn!(asset, res, "no history: the champion cannot answer");
-                } else if age_h > 1.0 {
+                } else if age.stale {
+                    let age_h = age.age_secs.unwrap_or(0) as f64 / 3600.0;
                     tracing::warn!(
                         asset,
                         res,
                         candles = c.len(),
                         age_hours = format!("{age_h:.1}"),
+                        max_age_s = max_age.as_secs(),
                         "history is stale: refresh it with `synth-city data download`"
                     );
                 } else {
@@ -115,7 +182,8 @@ impl MarketHistory {
     }
 
     /// The cached series; loads it the first time, and reloads it in the background (serving
-    /// the old one meanwhile) once it is older than the refresh interval.
+    /// the old one meanwhile) once it is older than the refresh interval. A series found
+    /// stale is logged once per load.
     fn series(&self, asset: &str, res: u32) -> Arc<Candles> {
         let key = (asset.to_string(), res);
         {
@@ -123,34 +191,41 @@ impl MarketHistory {
             if let Some(e) = entries.get_mut(&key) {
                 if e.loaded.elapsed() >= self.ttl && !e.refreshing {
                     e.refreshing = true;
-                    let (loader, entries, key) =
-                        (self.loader.clone(), self.entries.clone(), key.clone());
+                    let (loader, entries, key, max_age) = (
+                        self.loader.clone(),
+                        self.entries.clone(),
+                        key.clone(),
+                        self.max_age,
+                    );
                     std::thread::spawn(move || {
-                        let c = Self::load(loader.as_ref(), &key.0, key.1);
+                        let c = Self::load(loader.as_ref(), &key.0, key.1, max_age);
                         let mut m = entries.lock().unwrap_or_else(|p| p.into_inner());
-                        m.insert(
-                            key,
-                            Entry {
-                                loaded: Instant::now(),
-                                candles: c,
-                                refreshing: false,
-                            },
-                        );
+                        m.insert(key, Entry::new(c));
                     });
+                }
+                if !e.stale_logged && !e.candles.is_empty() {
+                    let age =
+                        SeriesAge::of(&e.candles, chrono::Utc::now().timestamp(), self.max_age);
+                    if age.stale {
+                        e.stale_logged = true;
+                        tracing::warn!(
+                            asset,
+                            res,
+                            age_s = age.age_secs.unwrap_or(0),
+                            max_age_s = self.max_age.as_secs(),
+                            "history went stale while serving: refresh it with `synth-city data download`"
+                        );
+                    }
                 }
                 return e.candles.clone();
             }
         }
-        let c = Self::load(self.loader.as_ref(), asset, res);
+        let c = Self::load(self.loader.as_ref(), asset, res, self.max_age);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.insert(
-            key,
-            Entry {
-                loaded: Instant::now(),
-                candles: c.clone(),
-                refreshing: false,
-            },
-        );
+        let mut e = Entry::new(c.clone());
+        // `load` has just said whether it is stale.
+        e.stale_logged = true;
+        entries.insert(key, e);
         c
     }
 }
@@ -168,6 +243,27 @@ impl HistorySource for MarketHistory {
 
     fn warm(&self, asset: &str, res: u32) {
         let _ = self.series(asset, res);
+    }
+
+    fn ages(&self) -> Vec<SeriesAge> {
+        let now = chrono::Utc::now().timestamp();
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ages: Vec<SeriesAge> = entries
+            .iter()
+            .map(|((asset, res), e)| {
+                let mut a = SeriesAge::of(&e.candles, now, self.max_age);
+                // An empty series does not know its name.
+                a.asset.clone_from(asset);
+                a.resolution_secs = *res;
+                a
+            })
+            .collect();
+        ages.sort_by(|a, b| (&a.asset, a.resolution_secs).cmp(&(&b.asset, b.resolution_secs)));
+        ages
+    }
+
+    fn max_age(&self) -> Option<Duration> {
+        Some(self.max_age)
     }
 }
 
@@ -224,5 +320,47 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn ages_say_which_series_are_stale() {
+        let now = chrono::Utc::now().timestamp();
+        let h = MarketHistory::with_loader(
+            Duration::from_secs(600),
+            Arc::new(move |asset: &str, res: u32| {
+                let mut c = Candles::empty(asset, res, Provenance::Real);
+                let last = match asset {
+                    "OLD" => now - 86_400,
+                    "NONE" => return Ok(c),
+                    _ => now - 2 * i64::from(res),
+                };
+                c.ts.push(last);
+                for v in [&mut c.open, &mut c.high, &mut c.low, &mut c.close] {
+                    v.push(1.0);
+                }
+                Ok(c)
+            }),
+        )
+        .with_max_age(Duration::from_secs(1800));
+        assert_eq!(h.max_age(), Some(Duration::from_secs(1800)));
+        for a in ["OLD", "NEW", "NONE"] {
+            h.warm(a, 300);
+        }
+        // Each request checks the age too (and serves the series whatever its age).
+        assert_eq!(h.history("OLD", 300, now).len(), 1);
+        let ages = h.ages();
+        let get = |a: &str| ages.iter().find(|x| x.asset == a).unwrap().clone();
+        let old = get("OLD");
+        assert!(old.stale);
+        assert!((86_000..87_000).contains(&old.age_secs.unwrap()), "{old:?}");
+        let new = get("NEW");
+        assert!(!new.stale, "{new:?}");
+        assert!(new.age_secs.unwrap() <= 400, "{new:?}");
+        let none = get("NONE");
+        assert_eq!(
+            (none.age_secs, none.stale, none.resolution_secs),
+            (None, true, 300)
+        );
+        assert!(NoHistory.ages().is_empty());
     }
 }

@@ -7,12 +7,11 @@
 //!   written straight to the validator's JSON, from live Pyth Hermes prices or a static table.
 //! - [`axon`], [`axon_headers`], [`metrics`]: the HTTP server, the bittensor response headers it
 //!   sets, and its Prometheus metrics.
-//! - `chain` (cargo feature `chain`): the metagraph from subtensor and `serve_axon`.
+//! - `chain`: the metagraph from subtensor and `serve_axon`.
 
 pub mod answer;
 pub mod axon;
 pub mod axon_headers;
-#[cfg(feature = "chain")]
 pub mod chain;
 pub mod champion;
 pub mod crypto;
@@ -31,7 +30,7 @@ pub mod wire;
 pub use answer::{parse_prompt, Answer, AnswerError, Answerer, Prompt};
 pub use axon::{router, AxonConfig, AxonState};
 pub use champion::{ChampionSource, ModelCache, NoChampions, ReferenceGbm, Timeframe};
-pub use history::{HistorySource, MarketHistory, NoHistory};
+pub use history::{HistorySource, MarketHistory, NoHistory, SeriesAge};
 pub use metagraph::{BlacklistPolicy, Metagraph, Neuron};
 pub use metrics::Metrics;
 pub use prices::{PriceError, PriceFeed};

@@ -199,9 +199,86 @@ impl Metrics {
     }
 }
 
+/// The history freshness gauges: the age of each series' newest candle, whether it is stale,
+/// the count of stale series and the threshold.
+pub fn render_history(ages: &[crate::history::SeriesAge], max_age: Option<Duration>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# HELP synth_miner_history_age_seconds Seconds since the newest candle of each history series the champions condition on closed (-1: empty series).");
+    let _ = writeln!(s, "# TYPE synth_miner_history_age_seconds gauge");
+    for a in ages {
+        let _ = writeln!(
+            s,
+            "synth_miner_history_age_seconds{{asset=\"{}\",resolution_secs=\"{}\"}} {}",
+            escape(&a.asset),
+            a.resolution_secs,
+            a.age_secs.unwrap_or(-1)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "# HELP synth_miner_history_stale 1 when the series is empty or older than synth_miner_history_max_age_seconds."
+    );
+    let _ = writeln!(s, "# TYPE synth_miner_history_stale gauge");
+    for a in ages {
+        let _ = writeln!(
+            s,
+            "synth_miner_history_stale{{asset=\"{}\",resolution_secs=\"{}\"}} {}",
+            escape(&a.asset),
+            a.resolution_secs,
+            u8::from(a.stale)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "# HELP synth_miner_history_stale_series History series that are stale now."
+    );
+    let _ = writeln!(s, "# TYPE synth_miner_history_stale_series gauge");
+    let stale = ages.iter().filter(|a| a.stale).count();
+    let _ = writeln!(s, "synth_miner_history_stale_series {stale}");
+    if let Some(max) = max_age {
+        let _ = writeln!(
+            s,
+            "# HELP synth_miner_history_max_age_seconds Age beyond which a history series is stale."
+        );
+        let _ = writeln!(s, "# TYPE synth_miner_history_max_age_seconds gauge");
+        let _ = writeln!(s, "synth_miner_history_max_age_seconds {}", max.as_secs());
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_history_freshness() {
+        use crate::history::SeriesAge;
+        let ages = [
+            SeriesAge {
+                asset: "BTC".into(),
+                resolution_secs: 300,
+                age_secs: Some(120),
+                stale: false,
+            },
+            SeriesAge {
+                asset: "ETH".into(),
+                resolution_secs: 60,
+                age_secs: None,
+                stale: true,
+            },
+        ];
+        let t = render_history(&ages, Some(Duration::from_secs(3600)));
+        assert!(t.contains(
+            "synth_miner_history_age_seconds{asset=\"BTC\",resolution_secs=\"300\"} 120\n"
+        ));
+        assert!(t.contains(
+            "synth_miner_history_age_seconds{asset=\"ETH\",resolution_secs=\"60\"} -1\n"
+        ));
+        assert!(t.contains("synth_miner_history_stale{asset=\"BTC\",resolution_secs=\"300\"} 0\n"));
+        assert!(t.contains("synth_miner_history_stale{asset=\"ETH\",resolution_secs=\"60\"} 1\n"));
+        assert!(t.contains("synth_miner_history_stale_series 1\n"));
+        assert!(t.contains("synth_miner_history_max_age_seconds 3600\n"));
+    }
 
     #[test]
     fn renders_prometheus_text() {

@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 
 use crate::{CliError, CliResult};
 
-#[cfg(feature = "chain")]
 #[path = "miner_chain.rs"]
 mod chain;
 
@@ -45,11 +44,10 @@ pub struct MinerArgs {
     /// columns `{"hotkeys","S","validator_permit"}`) for the blacklist.
     #[arg(long)]
     metagraph: Option<PathBuf>,
-    /// Do not contact the chain: the metagraph comes from --metagraph and the axon is not
-    /// published (the only mode unless synth-city is built with `--features chain`).
+    /// Do not contact the chain (offline use): the metagraph comes from --metagraph and the
+    /// axon is not published.
     #[arg(long)]
     no_chain: bool,
-    #[cfg(feature = "chain")]
     #[command(flatten)]
     chain: chain::ChainArgs,
     /// Refuse callers whose stake weight is at or below this.
@@ -88,6 +86,10 @@ pub struct MinerArgs {
     /// of the history they condition on (market cache, else the shared data folder).
     #[arg(long, default_value_t = 600)]
     refresh_secs: u64,
+    /// Seconds after which a history series' newest candle counts as stale: said at start, in
+    /// the log when a request meets it, and in `/metrics` (`synth_miner_history_stale`).
+    #[arg(long, env = "SYNTH_CITY_MAX_HISTORY_AGE", default_value_t = miner::history::DEFAULT_MAX_AGE.as_secs())]
+    max_history_age_secs: u64,
 }
 
 /// SN50 assets whose champions are loaded at startup.
@@ -144,6 +146,40 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
+/// Says at start how fresh the champions' history is (stale series are named).
+fn report_history(answerer: &miner::Answerer) {
+    let ages = answerer.history().ages();
+    if ages.is_empty() {
+        return;
+    }
+    let stale: Vec<String> = ages
+        .iter()
+        .filter(|a| a.stale)
+        .map(|a| match a.age_secs {
+            Some(s) => format!(
+                "{} {}s ({:.1} h old)",
+                a.asset,
+                a.resolution_secs,
+                s as f64 / 3600.0
+            ),
+            None => format!("{} {}s (empty)", a.asset, a.resolution_secs),
+        })
+        .collect();
+    if stale.is_empty() {
+        eprintln!(
+            "synth-city miner: history: {} series, all fresh",
+            ages.len()
+        );
+    } else {
+        eprintln!(
+            "synth-city miner: warning: stale history ({} of {} series): {}; refresh it with `synth-city data download`",
+            stale.len(),
+            ages.len(),
+            stale.join(", ")
+        );
+    }
+}
+
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
@@ -171,21 +207,12 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
                 .ss58
         }
     };
-    #[cfg(not(feature = "chain"))]
-    if !a.no_chain {
-        return Err(CliError::input(
-            "chain access is not built in this version: pass --no-chain with --metagraph FILE",
-        ));
-    }
-    #[cfg(feature = "chain")]
     let (chain_side, metagraph) = if a.no_chain {
         (None, None)
     } else {
         let (side, m) = chain::start(&a, &hotkey)?;
         (Some(side), Some(m))
     };
-    #[cfg(not(feature = "chain"))]
-    let metagraph: Option<miner::Metagraph> = None;
     let metagraph = match (metagraph, &a.metagraph) {
         (Some(from_chain), _) => from_chain,
         (None, Some(p)) => miner::Metagraph::load(p).map_err(|e| CliError::input(e.to_string()))?,
@@ -207,8 +234,11 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
     };
     let refresh = Duration::from_secs(a.refresh_secs.max(1));
     let cache = miner::ModelCache::new(champions(&a), refresh);
-    let answerer = miner::Answerer::new(cache, Arc::new(miner::MarketHistory::new(refresh)));
+    let history = miner::MarketHistory::new(refresh)
+        .with_max_age(Duration::from_secs(a.max_history_age_secs));
+    let answerer = miner::Answerer::new(cache, Arc::new(history));
     answerer.warm(&ASSETS);
+    report_history(&answerer);
     let config = miner::AxonConfig {
         hotkey,
         policy,
@@ -217,7 +247,6 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
         self_check: true,
     };
     let state = Arc::new(miner::AxonState::new(config, metagraph, answerer, prices));
-    #[cfg(feature = "chain")]
     let _chain_guard = chain_side.map(|side| side.run(state.clone()));
     miner::serve_blocking(addr, state)
         .map_err(|e| CliError::runtime(format!("axon on {addr}: {e}")))?;

@@ -1,5 +1,5 @@
-//! The miner's chain side (`synth-city` built with `--features chain`): flags, the metagraph
-//! loaded from subtensor at start and refreshed in the background, and `serve_axon`.
+//! The miner's chain side: flags, the metagraph loaded from subtensor at start and re-synced in
+//! the background, and `serve_axon` (at start, and again when the external address changes).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,28 +8,39 @@ use clap::Args;
 
 use super::{expand_home, MinerArgs};
 use crate::CliError;
-use miner::chain::{self, AxonEndpoint, ChainGuard, ChainService, Keypair};
+use miner::chain::{self, ChainGuard, ChainService, ExternalIp, ServePlan};
 
 /// Chain options of `synth-city miner` (not used with --no-chain).
 #[derive(Args, Debug)]
 pub struct ChainArgs {
-    /// Subtensor RPC endpoint (`wss://…`; `ws://` for a local node).
-    #[arg(long, env = "SUBTENSOR_URL", default_value = chain::DEFAULT_URL)]
-    subtensor_url: String,
+    /// Subtensor network: `finney` (the default), `test`, `archive`, `local`
+    /// (ws://127.0.0.1:9944), or a `ws://` / `wss://` endpoint URL.
+    #[arg(
+        long,
+        visible_alias = "subtensor-url",
+        env = "SUBTENSOR_NETWORK",
+        default_value = "finney"
+    )]
+    network: String,
     /// Subnet uid.
     #[arg(long, default_value_t = chain::DEFAULT_NETUID)]
     netuid: u16,
-    /// Seconds between metagraph refreshes from chain (the last good one is kept on error).
-    #[arg(long, default_value_t = chain::service::DEFAULT_REFRESH.as_secs())]
-    metagraph_refresh_secs: u64,
-    /// Public IP validators reach this axon at, published with `serve_axon` (required unless
-    /// --no-serve-axon).
+    /// Re-sync the metagraph (and check the published axon) every N blocks of 12 s; the last
+    /// good metagraph is kept when a re-sync fails.
+    #[arg(long, default_value_t = chain::service::DEFAULT_SYNC_BLOCKS, value_parser = clap::value_parser!(u32).range(1..))]
+    sync_blocks: u32,
+    /// Public IP validators reach this axon at, published with `serve_axon`. Without it the
+    /// address is asked of --external-ip-url at start and at each re-sync, and published again
+    /// when it changes.
     #[arg(long)]
     external_ip: Option<String>,
+    /// Service that answers this machine's public IP as plain text (used without --external-ip).
+    #[arg(long, env = "SYNTH_CITY_EXTERNAL_IP_URL", default_value = chain::external_ip::DEFAULT_ECHO_URL)]
+    external_ip_url: String,
     /// Public port published with `serve_axon` (default: --port).
     #[arg(long)]
     external_port: Option<u16>,
-    /// Do not publish the axon address (e.g. it is already on chain).
+    /// Do not publish the axon address (e.g. it is published some other way).
     #[arg(long)]
     no_serve_axon: bool,
 }
@@ -37,32 +48,53 @@ pub struct ChainArgs {
 /// The chain side, connected, with the first metagraph handed out.
 pub struct Started {
     service: ChainService,
-    serve: Option<(AxonEndpoint, Keypair)>,
+    serve: Option<ServePlan>,
     every: Duration,
 }
 
 impl Started {
-    /// Starts the background refresh (into `state`) and `serve_axon`; stops when the guard drops.
+    /// Starts the background re-sync (into `state`) and `serve_axon`; stops when the guard drops.
     pub fn run(self, state: Arc<miner::AxonState>) -> ChainGuard {
         self.service
             .spawn(self.every, self.serve, move |m| state.set_metagraph(m))
     }
 }
 
-/// What to publish, checked before connecting: the endpoint and the hotkey that signs it.
-fn serve_plan(a: &MinerArgs, hotkey: &str) -> Result<Option<(AxonEndpoint, Keypair)>, CliError> {
+/// What to publish, checked before connecting: the address (or where to detect it), the port
+/// and the hotkey that signs.
+fn serve_plan(a: &MinerArgs, hotkey: &str) -> Result<Option<ServePlan>, CliError> {
     let c = &a.chain;
     if c.no_serve_axon {
         return Ok(None);
     }
-    let ip = c.external_ip.as_deref().ok_or_else(|| {
-        CliError::input(
-            "--external-ip IP is required to publish the axon with serve_axon (or pass --no-serve-axon)",
-        )
-    })?;
-    let ip = chain::ip::parse_ip(ip).map_err(|e| CliError::input(format!("--external-ip: {e}")))?;
     let port = c.external_port.unwrap_or(a.port);
-    chain::ip::check_servable(ip, port).map_err(CliError::input)?;
+    let ip = match c.external_ip.as_deref() {
+        Some(ip) => {
+            let ip = chain::ip::parse_ip(ip)
+                .map_err(|e| CliError::input(format!("--external-ip: {e}")))?;
+            chain::ip::check_servable(ip, port).map_err(CliError::input)?;
+            ExternalIp::Fixed(ip)
+        }
+        None => {
+            if !(c.external_ip_url.starts_with("http://")
+                || c.external_ip_url.starts_with("https://"))
+            {
+                return Err(CliError::input(
+                    "--external-ip-url must be an http:// or https:// URL (or pass --external-ip IP)",
+                ));
+            }
+            eprintln!(
+                "synth-city miner: external IP asked of {} at each sync (--external-ip IP to fix it)",
+                chain::redact_url(&c.external_ip_url)
+            );
+            ExternalIp::Detect(c.external_ip_url.clone())
+        }
+    };
+    if port == 0 {
+        return Err(CliError::input(
+            "serve_axon needs a non-zero port: pass --external-port (or --no-serve-axon)",
+        ));
+    }
     if a.hotkey.is_some() {
         return Err(CliError::input(
             "serve_axon is signed by the hotkey: use the wallet flags instead of --hotkey (or pass --no-serve-axon)",
@@ -76,7 +108,12 @@ fn serve_plan(a: &MinerArgs, hotkey: &str) -> Result<Option<(AxonEndpoint, Keypa
     let (keypair, ss58) =
         chain::hotkey_keypair(&path).map_err(|e| CliError::input(e.to_string()))?;
     debug_assert_eq!(ss58, hotkey);
-    Ok(Some((AxonEndpoint::new(c.netuid, ip, port), keypair)))
+    Ok(Some(ServePlan {
+        netuid: c.netuid,
+        ip,
+        port,
+        keypair,
+    }))
 }
 
 /// Connects, loads the metagraph (fatal on error) and prepares `serve_axon`.
@@ -87,20 +124,23 @@ pub fn start(a: &MinerArgs, hotkey: &str) -> Result<(Started, miner::Metagraph),
         ));
     }
     let c = &a.chain;
+    let url = chain::network_url(&c.network).map_err(CliError::input)?;
     let serve = serve_plan(a, hotkey)?;
-    let shown = chain::redact_url(&c.subtensor_url);
+    let shown = chain::redact_url(&url);
     eprintln!(
-        "synth-city miner: loading the netuid {} metagraph from {shown}",
+        "synth-city miner: loading the netuid {} metagraph from {shown} (--no-chain --metagraph FILE to run offline)",
         c.netuid
     );
-    let (service, rows) = ChainService::start(&c.subtensor_url, c.netuid)
-        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let (service, rows) =
+        ChainService::start(&url, c.netuid).map_err(|e| CliError::runtime(e.to_string()))?;
     let metagraph = rows.to_metagraph();
     let validators = rows.validator_permit.iter().filter(|p| **p).count();
+    let every = chain::service::BLOCK_TIME * c.sync_blocks;
     eprintln!(
-        "synth-city miner: metagraph: {} neurons, {validators} with a validator permit; refreshed every {}s",
+        "synth-city miner: metagraph: {} neurons, {validators} with a validator permit; re-synced every {} blocks ({}s)",
         metagraph.len(),
-        c.metagraph_refresh_secs.max(1)
+        c.sync_blocks,
+        every.as_secs()
     );
     if metagraph.get(hotkey).is_none() {
         eprintln!(
@@ -112,7 +152,7 @@ pub fn start(a: &MinerArgs, hotkey: &str) -> Result<(Started, miner::Metagraph),
         Started {
             service,
             serve,
-            every: Duration::from_secs(c.metagraph_refresh_secs.max(1)),
+            every,
         },
         metagraph,
     ))

@@ -188,3 +188,44 @@ fn miner_drains_on_sigterm_and_logs_without_colour_to_a_pipe() {
         "colour codes in a piped log: {log:?}"
     );
 }
+
+#[test]
+fn miner_talks_to_the_chain_by_default_and_says_why_it_cannot() {
+    let run = |args: &[&str]| {
+        let out = Command::new(crate::bin())
+            .args(["miner", "--hotkey", ALICE, "--port", "0"])
+            .args(args)
+            .env_remove("SUBTENSOR_NETWORK")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // No --no-chain: publishing the axon needs the wallet's key, checked before connecting.
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("serve_axon needs a non-zero port"), "{err}");
+    let (code, err) = run(&["--external-port", "8091"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("serve_axon is signed by the hotkey"), "{err}");
+    // An unknown network name lists the known ones.
+    let (code, err) = run(&["--network", "mainnet", "--no-serve-axon"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("finney, test, archive, local"), "{err}");
+    // No node at the endpoint: a runtime error naming it, not a panic.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}");
+    let (code, err) = run(&["--network", &url, "--no-serve-axon"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains(&format!("cannot connect to subtensor at {url}")),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

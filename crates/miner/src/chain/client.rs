@@ -216,7 +216,7 @@ mod tests {
 
     /// Live read against `SUBTENSOR_URL` (netuid `SUBTENSOR_NETUID`, default 50):
     /// `SUBTENSOR_URL=wss://entrypoint-finney.opentensor.ai:443 cargo nextest run -p miner
-    /// --features chain --cargo-profile ci --profile ci --run-ignored only chain_live`.
+    /// --cargo-profile ci --profile ci --run-ignored only chain_live`.
     #[test]
     #[ignore = "needs a subtensor node (SUBTENSOR_URL)"]
     fn chain_live_metagraph() {

@@ -32,6 +32,23 @@ pub struct NodeState {
     pub submitted: Vec<String>,
     /// Status notifications sent after a submission (default `ready`, then `inBlock` head).
     pub tx_statuses: Option<Vec<Json>>,
+    /// The node is down: new connections are closed at once (see [`set_down`]).
+    pub down: bool,
+    /// Connections closed at once because the node was down.
+    pub refused: usize,
+    /// Open connections, closed by [`set_down`].
+    conns: Vec<TcpStream>,
+}
+
+/// Takes the node down (every open connection closed, new ones refused) or brings it back.
+pub fn set_down(state: &Mutex<NodeState>, down: bool) {
+    let mut st = state.lock().unwrap();
+    st.down = down;
+    if down {
+        for c in st.conns.drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 /// Starts the node on a free loopback port; returns its `ws://` URL and the state handle.
@@ -43,6 +60,16 @@ pub fn start(metadata: &'static [u8]) -> (String, Arc<Mutex<NodeState>>) {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { return };
+            {
+                let mut g = st.lock().unwrap();
+                if g.down {
+                    g.refused += 1;
+                    continue; // dropped: the client sees the connection closed
+                }
+                if let Ok(c) = conn.try_clone() {
+                    g.conns.push(c);
+                }
+            }
             let st = st.clone();
             std::thread::spawn(move || {
                 let _ = serve(conn, metadata, &st);

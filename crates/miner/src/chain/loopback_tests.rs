@@ -168,3 +168,187 @@ fn chain_loopback_serve_axon_submits_and_waits_for_success() {
         node.lock().unwrap().unknown
     );
 }
+
+/// Bytes of `SubtensorModule.serve_axon` extrinsics the fake node received.
+fn submitted_bytes(node: &Mutex<fake_node::NodeState>) -> Vec<Vec<u8>> {
+    node.lock()
+        .unwrap()
+        .submitted
+        .iter()
+        .map(|x| hex::decode(x.trim_start_matches("0x")).unwrap())
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn chain_loopback_serve_axon_again_when_the_external_address_changes() {
+    use super::external_ip::tests::echo_server;
+    use super::ip::ip_to_int;
+    use super::{ExternalIp, ServePlan};
+    let m = metadata();
+    let (url, node) = fake_node::start(FINNEY);
+    let old: std::net::IpAddr = "203.0.113.5".parse().unwrap();
+    let new: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    {
+        let mut n = node.lock().unwrap();
+        n.events = Some(one_success_event());
+        n.subnet = Some(Ok(subnet_state_bytes(&m, &[key(ALICE)], &[true], &[5])));
+        // The chain already holds the address the echo service answers first.
+        n.storage = Some(axon_info_bytes(ip_to_int(old), 8091));
+    }
+    let answer = Arc::new(Mutex::new(old.to_string()));
+    let plan = ServePlan {
+        netuid: 50,
+        ip: ExternalIp::Detect(echo_server(answer.clone())),
+        port: 8091,
+        keypair: Keypair::from_secret_key([42; 32]).unwrap(),
+    };
+    let (service, _) = ChainService::start(&url, 50).unwrap();
+    let guard = service.spawn(Duration::from_millis(200), Some(plan), |_| {});
+    let axon_reads = || {
+        let n = node.lock().unwrap();
+        n.calls.iter().filter(|c| *c == "state_getStorage").count()
+    };
+    // Several syncs find the same endpoint on chain: nothing is submitted.
+    wait_until("three Axons reads", || axon_reads() >= 3);
+    assert!(submitted_bytes(&node).is_empty());
+
+    // The public address changes: the next sync publishes the new one.
+    *answer.lock().unwrap() = new.to_string();
+    wait_until("serve_axon of the new address", || {
+        !submitted_bytes(&node).is_empty()
+    });
+    node.lock().unwrap().storage = Some(axon_info_bytes(ip_to_int(new), 8091));
+    for ext in submitted_bytes(&node) {
+        assert!(contains(&ext, &ip_to_int(new).to_le_bytes()), "new ip");
+        assert!(!contains(&ext, &ip_to_int(old).to_le_bytes()), "old ip");
+    }
+    drop(guard);
+    assert!(
+        node.lock().unwrap().unknown.is_empty(),
+        "{:?}",
+        node.lock().unwrap().unknown
+    );
+}
+
+/// A validator's keypair, hotkey (SS58) and chain account id.
+fn validator(b: u8) -> (schnorrkel::Keypair, String, [u8; 32]) {
+    let k = schnorrkel::MiniSecretKey::from_bytes(&[b; 32])
+        .unwrap()
+        .expand_to_keypair(schnorrkel::ExpansionMode::Ed25519);
+    let id = k.public.to_bytes();
+    (k, crate::ss58::encode(42, &id), id)
+}
+
+/// A signed HIGH prompt for BTC from validator `k` to `miner`: the HTTP status.
+async fn ask(url: &str, k: &schnorrkel::Keypair, hotkey: &str, miner: &str) -> u16 {
+    use crate::headers::EMPTY_BODY_HASH;
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let uuid = format!("uuid-{hotkey}");
+    let msg = format!("{nonce}.{hotkey}.{miner}.{uuid}.{EMPTY_BODY_HASH}");
+    let sig = k.sign_simple(b"substrate", msg.as_bytes());
+    let body = r#"{"name":"Simulation","timeout":12.0,"simulation_input":{"asset":"BTC","start_time":"2026-05-14T14:06:00+00:00","time_increment":60,"time_length":3600,"num_simulations":100}}"#;
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/Simulation"))
+        .header("content-type", "application/json")
+        .header("name", "Simulation")
+        .header("timeout", "30.0")
+        .header("bt_header_axon_hotkey", miner)
+        .header("bt_header_dendrite_version", "10000001")
+        .header("bt_header_dendrite_nonce", nonce.to_string())
+        .header("bt_header_dendrite_uuid", uuid)
+        .header("bt_header_dendrite_hotkey", hotkey)
+        .header(
+            "bt_header_dendrite_signature",
+            format!("0x{}", hex::encode(sig.to_bytes())),
+        )
+        .header("computed_body_hash", EMPTY_BODY_HASH)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
+#[test]
+fn chain_loopback_node_drop_keeps_answering_from_the_last_metagraph_then_resyncs() {
+    use crate::{
+        Answerer, AxonConfig, AxonState, BlacklistPolicy, ModelCache, NoChampions, NoHistory,
+        PriceFeed,
+    };
+    let m = metadata();
+    let (url, node) = fake_node::start(FINNEY);
+    let (k1, v1, id1) = validator(7);
+    let (k2, v2, id2) = validator(8);
+    let miner = crate::ss58::encode(42, &[3; 32]);
+    let stake = 5_000_000_000_000; // 5,000 TAO
+    node.lock().unwrap().subnet = Some(Ok(subnet_state_bytes(&m, &[id1], &[true], &[stake])));
+
+    let (service, rows) = ChainService::start(&url, 50).unwrap();
+    let answerer = Answerer::new(
+        ModelCache::new(Arc::new(NoChampions), Duration::from_secs(60)),
+        Arc::new(NoHistory),
+    );
+    let config = AxonConfig {
+        hotkey: miner.clone(),
+        policy: BlacklistPolicy::default(),
+        max_concurrent_answers: 2,
+        seed_salt: 1,
+        self_check: false,
+    };
+    let prices = PriceFeed::Static([("BTC".to_string(), 100_000.0)].into());
+    let state = Arc::new(AxonState::new(
+        config,
+        rows.to_metagraph(),
+        answerer,
+        prices,
+    ));
+    let sink = state.clone();
+    let guard = service.spawn(Duration::from_millis(200), None, move |g| {
+        sink.set_metagraph(g)
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let axon = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = crate::router(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    });
+    assert_eq!(rt.block_on(ask(&axon, &k1, &v1, &miner)), 200);
+    assert_eq!(rt.block_on(ask(&axon, &k2, &v2, &miner)), 403);
+
+    // The node goes away: re-syncs and reconnects fail, the miner answers from the last
+    // metagraph.
+    fake_node::set_down(&node, true);
+    wait_until("two refused reconnects", || {
+        node.lock().unwrap().refused >= 2
+    });
+    assert_eq!(rt.block_on(ask(&axon, &k1, &v1, &miner)), 200);
+    assert_eq!(rt.block_on(ask(&axon, &k2, &v2, &miner)), 403);
+    assert!(state.metagraph().get(&v1).is_some());
+
+    // It comes back with a second validator: the next sync takes it.
+    node.lock().unwrap().subnet = Some(Ok(subnet_state_bytes(
+        &m,
+        &[id1, id2],
+        &[true, true],
+        &[stake, stake],
+    )));
+    fake_node::set_down(&node, false);
+    wait_until("a re-sync after the node came back", || {
+        state.metagraph().get(&v2).is_some()
+    });
+    assert_eq!(rt.block_on(ask(&axon, &k2, &v2, &miner)), 200);
+    assert_eq!(rt.block_on(ask(&axon, &k1, &v1, &miner)), 200);
+    drop(guard);
+}

@@ -1,4 +1,4 @@
-//! Chain access (cargo feature `chain`): the metagraph for the blacklist and `serve_axon` to
+//! Chain access: the metagraph for the blacklist and `serve_axon` to
 //! publish the axon address, through subtensor's RPC with `subxt` dynamic calls checked against
 //! the node's own metadata (no static codegen: subtensor upgrades its runtime often).
 //! synth-subnet.md §7.5 lists what is read and written:
@@ -8,10 +8,12 @@
 //! - [`axon_call`], [`ip`]: `SubtensorModule.serve_axon` and the `Axons(netuid, hotkey)` it is
 //!   compared with; bittensor's ip encoding;
 //! - [`signer`]: the hotkey keypair from the wallet file;
+//! - [`network`], [`external_ip`]: `--network` names, the published address (given or detected);
 //! - [`client`], [`service`]: the connection, and the miner's background refresh.
 
 pub mod axon_call;
 pub mod client;
+pub mod external_ip;
 #[cfg(test)]
 mod fake_node;
 #[cfg(test)]
@@ -19,6 +21,7 @@ mod finney_tests;
 pub mod ip;
 #[cfg(test)]
 mod loopback_tests;
+pub mod network;
 pub mod service;
 pub mod signer;
 pub mod subnet_state;
@@ -27,14 +30,16 @@ use std::time::Duration;
 
 pub use axon_call::AxonEndpoint;
 pub use client::{ChainClient, ServeOutcome};
-pub use service::{ChainGuard, ChainService, Refresher};
+pub use external_ip::ExternalIp;
+pub use network::network_url;
+pub use service::{ChainGuard, ChainService, Refresher, ServePlan};
 pub use signer::hotkey_keypair;
 pub use subnet_state::SubnetRows;
 /// The hotkey's signing keypair (sr25519, `subxt-signer`).
 pub use subxt_signer::sr25519::Keypair;
 
-/// Finney's public entrypoint (bittensor `core/settings.py`; synth `verify/validator-permit.py`).
-pub const DEFAULT_URL: &str = "wss://entrypoint-finney.opentensor.ai:443";
+/// Finney's public entrypoint, the default network.
+pub const DEFAULT_URL: &str = network::FINNEY_URL;
 /// Synth's subnet on finney.
 pub const DEFAULT_NETUID: u16 = 50;
 

@@ -1,8 +1,9 @@
 //! [`ChainService`]: the miner's chain side. It owns a small tokio runtime of its own (the axon
 //! has another), loads the metagraph once at start (an error there is fatal: no blacklist, no
-//! miner), then in the background publishes the axon with `serve_axon` (retried at each tick
-//! until it succeeds) and refreshes the metagraph periodically, keeping the last good one when a
-//! refresh fails and reconnecting for the next try.
+//! miner), then in the background keeps the axon published with `serve_axon` (checked at each
+//! tick against the chain's `Axons` entry, so a changed external address is published again)
+//! and re-syncs the metagraph periodically, keeping the last good one when a re-sync fails and
+//! reconnecting for the next try.
 
 use std::time::{Duration, Instant};
 
@@ -10,12 +11,17 @@ use subxt_signer::sr25519::Keypair;
 
 use super::axon_call::AxonEndpoint;
 use super::client::{ChainClient, ServeOutcome};
+use super::external_ip::{self, ExternalIp};
+use super::ip::check_servable;
 use super::subnet_state::SubnetRows;
 use super::{redact_url, ChainError};
 use crate::metagraph::Metagraph;
 
-/// Default seconds between metagraph refreshes (the reference miner resyncs every few minutes).
-pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
+/// Subtensor's block time.
+pub const BLOCK_TIME: Duration = Duration::from_secs(12);
+/// Default blocks between re-syncs (bittensor's reference miner syncs every epoch-ish few
+/// minutes): 25 blocks, 5 minutes.
+pub const DEFAULT_SYNC_BLOCKS: u32 = 25;
 
 /// Applies refresh results to the axon's metagraph: a good one replaces it, a failure keeps the
 /// last good one and is logged with its age.
@@ -129,21 +135,23 @@ impl ChainService {
         self.client.url()
     }
 
-    /// Runs the background work: `serve_axon` of `serve` (if any) until it succeeds, and a
-    /// metagraph refresh every `every`, each good one handed to `sink`. Returns a guard; the
-    /// work stops when it is dropped.
+    /// Runs the background work: at start and after every `every`, `serve_axon` of `serve`
+    /// (when set) unless the chain already holds its endpoint (so a changed external address,
+    /// or an axon changed by someone else, is published again; a failure is retried at the
+    /// next tick), then a metagraph re-sync, each good one handed to `sink`. Returns a guard;
+    /// the work stops when it is dropped.
     pub fn spawn(
         self,
         every: Duration,
-        serve: Option<(AxonEndpoint, Keypair)>,
+        serve: Option<ServePlan>,
         sink: impl Fn(Metagraph) + Send + Sync + 'static,
     ) -> ChainGuard {
         let Self { rt, client, url } = self;
-        let every = every.max(Duration::from_secs(1));
+        let every = every.max(Duration::from_millis(100));
         rt.spawn(async move {
             let netuid = client.netuid();
             let mut client = Some(client);
-            let mut serve = serve;
+            let mut publisher = serve.map(Publisher::new);
             let mut refresher = Refresher::new();
             loop {
                 if client.is_none() {
@@ -152,28 +160,8 @@ impl ChainService {
                         Err(e) => tracing::warn!(error = %e, "subtensor reconnect failed"),
                     }
                 }
-                if let (Some(c), Some((endpoint, keypair))) = (&client, &serve) {
-                    match c.serve_axon(endpoint, keypair).await {
-                        Ok(ServeOutcome::AlreadyServed) => {
-                            eprintln!(
-                                "synth-city miner: axon {}:{} already published on netuid {netuid}",
-                                endpoint.ip, endpoint.port
-                            );
-                            serve = None;
-                        }
-                        Ok(ServeOutcome::Served { block }) => {
-                            eprintln!(
-                                "synth-city miner: serve_axon {}:{} on netuid {netuid} included in block {block}",
-                                endpoint.ip, endpoint.port
-                            );
-                            serve = None;
-                        }
-                        Err(e) => tracing::warn!(
-                            error = %e,
-                            retry_in_s = every.as_secs(),
-                            "serve_axon failed; validators may not find this axon"
-                        ),
-                    }
+                if let (Some(c), Some(p)) = (&client, &mut publisher) {
+                    p.tick(c, every).await;
                 }
                 tokio::time::sleep(every).await;
                 let result = match &client {
@@ -190,6 +178,102 @@ impl ChainService {
             }
         });
         ChainGuard { rt: Some(rt) }
+    }
+}
+
+/// What `serve_axon` publishes: the subnet, the address (fixed or detected at each sync), the
+/// port and the hotkey that signs.
+pub struct ServePlan {
+    /// Subnet.
+    pub netuid: u16,
+    /// The external address, or where to ask for it.
+    pub ip: ExternalIp,
+    /// The external port.
+    pub port: u16,
+    /// The hotkey's keypair.
+    pub keypair: Keypair,
+}
+
+impl std::fmt::Debug for ServePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServePlan")
+            .field("netuid", &self.netuid)
+            .field("ip", &self.ip)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the axon published: remembers the endpoint last found on chain, so that only changes
+/// are logged.
+struct Publisher {
+    plan: ServePlan,
+    http: Option<reqwest::Client>,
+    published: Option<AxonEndpoint>,
+}
+
+impl Publisher {
+    fn new(plan: ServePlan) -> Self {
+        let http = match external_ip::http_client() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "external IP detection unavailable");
+                None
+            }
+        };
+        Self {
+            plan,
+            http,
+            published: None,
+        }
+    }
+
+    async fn tick(&mut self, c: &ChainClient, every: Duration) {
+        let ip = match (&self.plan.ip, &self.http) {
+            (ExternalIp::Fixed(ip), _) => Ok(*ip),
+            (detect, Some(http)) => detect.resolve(http).await,
+            (_, None) => Err("no HTTP client to detect the external IP".to_string()),
+        };
+        let ip = match ip.and_then(|ip| check_servable(ip, self.plan.port).map(|()| ip)) {
+            Ok(ip) => ip,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_s = every.as_secs(), "serve_axon skipped: no usable external address");
+                return;
+            }
+        };
+        let endpoint = AxonEndpoint::new(self.plan.netuid, ip, self.plan.port);
+        if let Some(old) = self.published {
+            if old != endpoint {
+                eprintln!(
+                    "synth-city miner: external address changed from {}:{} to {}:{}; publishing it",
+                    old.ip, old.port, endpoint.ip, endpoint.port
+                );
+            }
+        }
+        let netuid = self.plan.netuid;
+        match c.serve_axon(&endpoint, &self.plan.keypair).await {
+            Ok(ServeOutcome::AlreadyServed) => {
+                if self.published != Some(endpoint) {
+                    eprintln!(
+                        "synth-city miner: axon {}:{} already published on netuid {netuid}",
+                        endpoint.ip, endpoint.port
+                    );
+                }
+                self.published = Some(endpoint);
+            }
+            Ok(ServeOutcome::Served { block }) => {
+                eprintln!(
+                    "synth-city miner: serve_axon {}:{} on netuid {netuid} included in block {block}",
+                    endpoint.ip, endpoint.port
+                );
+                self.published = Some(endpoint);
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                retry_in_s = every.as_secs(),
+                "serve_axon failed; validators may not find this axon"
+            ),
+        }
     }
 }
 
