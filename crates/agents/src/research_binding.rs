@@ -289,14 +289,15 @@ impl ResearchBackend for ResearchBinding {
     }
 
     fn publish_remote(&self, run_id: &str) -> Result<Value, ToolError> {
-        if self.archive.remote.is_none() {
-            return Err(ToolError::environment(
-                "no remote store is configured (HIPPIUS_* settings)",
-            ));
-        }
-        let r = self.archive.sync().map_err(to_tool)?;
-        Ok(
-            json!({"run_id": run_id, "synced": serde_json::to_value(format!("{r:?}")).unwrap_or(Value::Null)}),
-        )
+        // Every configured target (Hippius, Hugging Face Hub, W&B), each reported on its own:
+        // published (URL), skipped (the variable to set) or failed (queued for a retry).
+        let rep = research::publish::Publisher::from_env(&self.archive)
+            .publish(
+                run_id,
+                &research::publish::Target::ALL,
+                &research::publish::HubOptions::default(),
+            )
+            .map_err(to_tool)?;
+        Ok(serde_json::to_value(&rep).unwrap_or(Value::Null))
     }
 }
