@@ -1,5 +1,6 @@
 //! Commands of the `research` area: the run history, champions and the artifact store.
 
+mod champion;
 mod history;
 mod store;
 
@@ -12,8 +13,9 @@ use crate::{CliError, CliResult};
 pub enum Cmd {
     /// List past runs (best, most recent or worst first), or show one run in detail.
     History(history::HistoryArgs),
-    /// Show the champion (best real-data run) per asset × timeframe.
-    Champion(history::ChampionArgs),
+    /// The promoted champions the miner serves (default: list), their history, and
+    /// `promote RUN` (paired comparison on the same prompts) / `rollback`.
+    Champion(champion::ChampionCmdArgs),
     /// Sync the artifact store with the remote (Hippius S3), restore from it, or show status.
     Store {
         #[command(subcommand)]
@@ -25,7 +27,7 @@ pub enum Cmd {
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
         Cmd::History(a) => history::history(a),
-        Cmd::Champion(a) => history::champion(a),
+        Cmd::Champion(a) => champion::champion(a),
         Cmd::Store { cmd } => store::run(cmd),
     }
 }

@@ -1,4 +1,4 @@
-//! `history`, `history show ID` and `champion`.
+//! `history`, `history show ID` and the `champion` listing.
 
 use std::process::ExitCode;
 
@@ -400,22 +400,30 @@ pub fn champion(a: ChampionArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     if champs.is_empty() {
-        println!("no champion yet (only successful runs on real data qualify)");
+        println!(
+            "no champion yet: the miner serves the default model ({}); `synth-city champion \
+             promote RUN` makes one",
+            models::baselines::DEFAULT_MODEL
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<6} {:<3} {:>10} {:>10} {:<21} MODEL",
-        "ASSET", "TF", "CRPS", "BASELINE", "RUN"
+        "{:<6} {:<3} {:>10} {:>10} {:<21} {:<24} PROMOTED",
+        "ASSET", "TF", "CRPS", "BASELINE", "RUN", "MODEL"
     );
     for c in &champs {
         println!(
-            "{:<6} {:<3} {:>10} {:>10} {:<21} {}",
+            "{:<6} {:<3} {:>10} {:>10} {:<21} {:<24} {}",
             c.asset,
             c.timeframe,
             num(Some(c.crps)),
             num(c.baseline_crps),
             clip(&c.run.run_id, 21),
-            model(&c.run)
+            model(&c.run),
+            c.promotion.as_ref().map_or_else(String::new, |p| format!(
+                "{} by {}",
+                p.promoted_at, p.promoted_by
+            ))
         );
     }
     Ok(ExitCode::SUCCESS)
