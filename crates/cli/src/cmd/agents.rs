@@ -47,7 +47,8 @@ pub enum Cmd {
         /// Base sampling temperature (raised by 0.1 per retry, capped at 1.0).
         #[arg(long, default_value_t = 0.1)]
         temperature: f64,
-        /// Also publish the champion to remote storage.
+        /// Also publish the champion to every configured target (Hippius, Hugging Face Hub
+        /// via HF_REPO_ID, W&B), each reported published / skipped / failed.
         #[arg(long)]
         publish: bool,
         /// Pipeline runs in a row; each builds on the registry the previous ones filled.
