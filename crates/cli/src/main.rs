@@ -44,6 +44,8 @@ enum Command {
     #[command(flatten)]
     Backtest(cmd::backtest::Cmd),
     #[command(flatten)]
+    Intel(cmd::intel::Cmd),
+    #[command(flatten)]
     Publish(cmd::publish::Cmd),
 }
 
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Miner(c) => cmd::miner::run(c),
         Command::Bridge(c) => cmd::bridge::run(c),
         Command::Backtest(c) => cmd::backtest::run(c),
+        Command::Intel(c) => cmd::intel::run(c),
         Command::Publish(c) => cmd::publish::run(c),
     };
     match result {

@@ -6,6 +6,7 @@ pub mod args;
 pub mod backtest;
 pub mod bridge;
 pub mod env;
+pub mod intel;
 pub mod market;
 pub mod miner;
 pub mod models;

@@ -5,6 +5,7 @@ mod backtest;
 mod bridge;
 mod edge;
 mod env;
+mod intel;
 mod market;
 mod miner;
 mod models;
