@@ -73,7 +73,7 @@ impl ExperimentConfig {
             Timeframe::High1m => (2 * 86_400, 86_400),
         };
         Self {
-            asset: asset.to_ascii_uppercase(),
+            asset: canonical_asset(asset),
             timeframe,
             model,
             folds: 2,

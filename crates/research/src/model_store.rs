@@ -255,7 +255,7 @@ pub fn load_model(archive: &Archive, run_id: &str, asset: Option<&str>) -> Resul
                 .data
                 .assets
                 .iter()
-                .any(|a| a.eq_ignore_ascii_case(&asset))
+                .any(|a| sn50::asset::canonical_asset(a) == sn50::asset::canonical_asset(&asset))
             {
                 return Err(ResearchError::not_found(format!(
                     "run {} has no model for {asset}",
