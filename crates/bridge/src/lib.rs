@@ -17,6 +17,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod openapi;
+pub mod openclaw_state;
 pub mod server;
 pub mod sessions;
 pub mod skill;
