@@ -9,8 +9,9 @@
 //! This crate sits beside the engine's layers and depends on none of them; the layers that need
 //! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
 
-pub mod clawhub;
+pub mod basilica;
 pub mod chutes;
+pub mod clawhub;
 pub mod desearch;
 pub mod env;
 pub mod error;

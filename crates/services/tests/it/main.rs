@@ -1,5 +1,6 @@
 //! The HTTP core against a real server on loopback: retries, `Retry-After`, caps, errors.
 
+mod basilica;
 mod chutes;
 mod desearch;
 mod http_core;

@@ -1,0 +1,191 @@
+//! Hard spending limits: a budget per run and per day (`BASILICA_BUDGET_RUN_USD`,
+//! `BASILICA_BUDGET_DAY_USD`), checked before renting (the lease is cut to what the budget
+//! pays for) and while running ([`Budget::exhausted`]), with a ledger of what each run spent.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ServiceError;
+
+/// USD a single run (`compute up`) may spend.
+pub const RUN_ENV: &str = "BASILICA_BUDGET_RUN_USD";
+/// USD all runs of a UTC day may spend together.
+pub const DAY_ENV: &str = "BASILICA_BUDGET_DAY_USD";
+/// Shortest lease worth renting, seconds.
+pub const MIN_LEASE_SECS: u64 = 300;
+
+/// Per-run and per-day caps in USD.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Per run.
+    pub per_run_usd: f64,
+    /// Per UTC day.
+    pub per_day_usd: f64,
+}
+
+fn usd(var: &'static str) -> Result<f64, ServiceError> {
+    let v = std::env::var(var).unwrap_or_default();
+    if v.trim().is_empty() {
+        return Err(ServiceError::NotConfigured {
+            service: "Basilica budget",
+            var,
+        });
+    }
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| ServiceError::Invalid(format!("{var}: {v:?} is not a positive USD amount")))
+}
+
+impl Budget {
+    /// Both caps from the environment; renting needs them (no budget, no GPU).
+    pub fn from_env() -> Result<Self, ServiceError> {
+        Ok(Self {
+            per_run_usd: usd(RUN_ENV)?,
+            per_day_usd: usd(DAY_ENV)?,
+        })
+    }
+
+    /// The longest lease, in seconds, that `rate` USD/h may run for within this budget after
+    /// `spent_today`, capped at `max_secs`; an error when it is under [`MIN_LEASE_SECS`].
+    pub fn lease_secs(
+        &self,
+        rate: f64,
+        spent_today: f64,
+        max_secs: u64,
+    ) -> Result<u64, ServiceError> {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(ServiceError::Invalid(format!(
+                "hourly rate {rate} is not positive"
+            )));
+        }
+        let left = self.per_run_usd.min(self.per_day_usd - spent_today);
+        let secs = if left > 0.0 {
+            (left / rate * 3600.0).floor() as u64
+        } else {
+            0
+        };
+        let secs = secs.min(max_secs);
+        if secs < MIN_LEASE_SECS {
+            return Err(ServiceError::Invalid(format!(
+                "budget: ${left:.2} left (run cap ${:.2}, day cap ${:.2}, spent today ${spent_today:.2}) \
+                 buys {secs} s at ${rate:.2}/h, under the {MIN_LEASE_SECS} s minimum; raise {RUN_ENV} / {DAY_ENV}",
+                self.per_run_usd, self.per_day_usd
+            )));
+        }
+        Ok(secs)
+    }
+
+    /// True once `accrued` (this run) or `spent_today + accrued` reaches a cap.
+    pub fn exhausted(&self, accrued: f64, spent_today: f64) -> bool {
+        accrued >= self.per_run_usd || spent_today + accrued >= self.per_day_usd
+    }
+}
+
+/// One run's spending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Deployment name.
+    pub run: String,
+    /// USD (rate × time held).
+    pub usd: f64,
+}
+
+/// The spend ledger: a JSON file, replaced whole (temp file + rename) on every write.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// The ledger at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Vec<Entry> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// USD recorded for `day`.
+    pub fn spent_on(&self, day: &str) -> f64 {
+        self.read()
+            .iter()
+            .filter(|e| e.day == day)
+            .map(|e| e.usd)
+            .sum()
+    }
+
+    /// USD recorded today (UTC).
+    pub fn spent_today(&self) -> f64 {
+        self.spent_on(&today())
+    }
+
+    /// Sets `run`'s spending today to `usd` (called while it runs and at its end).
+    pub fn record(&self, run: &str, usd: f64) -> std::io::Result<()> {
+        let day = today();
+        let mut v = self.read();
+        v.retain(|e| !(e.day == day && e.run == run));
+        v.push(Entry {
+            day,
+            run: run.to_string(),
+            usd,
+        });
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = self
+            .path
+            .with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default())?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+/// Today's UTC date.
+pub fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_fits_the_budget_or_is_refused() {
+        let b = Budget {
+            per_run_usd: 2.0,
+            per_day_usd: 5.0,
+        };
+        assert_eq!(b.lease_secs(1.0, 0.0, 86_400).unwrap(), 7200);
+        assert_eq!(b.lease_secs(1.0, 4.0, 86_400).unwrap(), 3600);
+        assert_eq!(b.lease_secs(1.0, 0.0, 600).unwrap(), 600);
+        assert!(b.lease_secs(1.0, 4.99, 86_400).is_err());
+        assert!(b.lease_secs(0.0, 0.0, 86_400).is_err());
+        assert!(b.exhausted(2.0, 0.0));
+        assert!(b.exhausted(1.0, 4.0));
+        assert!(!b.exhausted(1.0, 3.0));
+    }
+
+    #[test]
+    fn the_ledger_sums_a_day_and_replaces_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::new(dir.path().join("spend.json"));
+        l.record("a", 1.0).unwrap();
+        l.record("a", 1.5).unwrap();
+        l.record("b", 0.25).unwrap();
+        assert!((l.spent_today() - 1.75).abs() < 1e-12);
+    }
+}
