@@ -9,6 +9,7 @@ use crate::{CliError, CliResult};
 mod download;
 mod info;
 mod local;
+mod sync;
 
 /// Commands of the `market` area.
 #[derive(Subcommand, Debug)]
@@ -40,6 +41,29 @@ pub enum DataCmd {
         /// Candle resolution: 1m or 5m.
         #[arg(long, default_value = "1m")]
         resolution: String,
+    },
+    /// Bring every cached series up to now from Pyth: incremental and resumable.
+    ///
+    /// For each asset at each resolution the sync starts where the cache ends; an empty cache is
+    /// first seeded with the real history the binary already has (shared folder or embedded set),
+    /// so the sync extends it. What arrives is merged as it comes: an interrupted sync resumes.
+    /// Missing candles stay missing (gaps are never filled). With --every it runs on a schedule.
+    Sync {
+        /// Comma-separated SN50 assets (default: all with a Pyth symbol).
+        #[arg(long, value_delimiter = ',', value_parser = super::args::asset)]
+        assets: Vec<String>,
+        /// Candle resolutions to sync.
+        #[arg(long, value_delimiter = ',', default_value = "1m,5m")]
+        resolutions: Vec<String>,
+        /// Never reach further back than this many days (1 to 3650).
+        #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        max_days: u32,
+        /// Repeat every this long (e.g. 15m, 1h) until stopped; failures are retried next round.
+        #[arg(long)]
+        every: Option<String>,
+        /// One JSON object per series instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Import a CSV or CSV.gz candle file into the cache as real data.
     Import {
@@ -88,6 +112,19 @@ pub fn run(cmd: Cmd) -> CliResult {
                 to,
                 resolution,
             } => download::run(&assets, from.as_deref(), to.as_deref(), &resolution),
+            DataCmd::Sync {
+                assets,
+                resolutions,
+                max_days,
+                every,
+                json,
+            } => sync::run(&sync::SyncArgs {
+                assets: &assets,
+                resolutions: &resolutions,
+                max_days,
+                every: every.as_deref(),
+                json,
+            }),
             DataCmd::Import {
                 file,
                 asset,

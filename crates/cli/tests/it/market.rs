@@ -247,3 +247,41 @@ fn with_no_data_folder_a_run_is_real_from_the_embedded_set() {
     assert_eq!(gbm["provenance"], "real", "{v}");
     assert_eq!(gbm["n_prompts"].as_u64(), Some(2), "{v}");
 }
+
+#[test]
+fn sync_extends_the_known_history_and_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let url = fake_pyth(10);
+    let run = || {
+        Command::new(crate::bin())
+            .args([
+                "data",
+                "sync",
+                "--assets",
+                "BTC",
+                "--resolutions",
+                "1m",
+                "--max-days",
+                "1",
+                "--json",
+            ])
+            .env("SYNTH_CITY_HOME", home.path())
+            .env("SYNTH_CITY_PYTH_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["asset"], "BTC");
+    assert!(v["seeded_from"].is_string(), "seeded from the known history: {v}");
+    let added = v["added"].as_u64().unwrap();
+    assert!((1400..=1440).contains(&added), "one day of 1m candles: {v}");
+    // Again right away: only the minute or two since, from where the cache ends.
+    let o = run();
+    assert!(o.status.success(), "{}", text(&o));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(w["seeded_from"].is_null());
+    assert!(w["added"].as_u64().unwrap() <= 2, "{w}");
+    assert!(w["last"].as_i64() >= v["last"].as_i64());
+}
