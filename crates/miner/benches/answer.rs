@@ -12,7 +12,7 @@ use market::Candles;
 use miner::headers::EMPTY_BODY_HASH;
 use miner::{
     parse_prompt, router, Answerer, AxonConfig, AxonState, BlacklistPolicy, ChampionSource,
-    MarketHistory, Metagraph, ModelCache, Neuron, NoChampions, NoHistory, PriceFeed, Timeframe,
+    MarketHistory, Metagraph, ModelCache, Neuron, NoChampions, NoHistory, PriceFeed,
 };
 use models::{Forecaster, ModelError};
 use schnorrkel::{ExpansionMode, MiniSecretKey};
@@ -23,7 +23,11 @@ const LOW: &str = r#"{"simulation_input":{"asset":"BTC","start_time":"2026-05-14
 struct Baseline(&'static str);
 
 impl ChampionSource for Baseline {
-    fn champion(&self, _: &str, _: Timeframe) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+    fn champion(
+        &self,
+        _: &str,
+        _: sn50::Competition,
+    ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
         Ok(models::baselines::baseline(self.0).map(Arc::from))
     }
 }

@@ -9,8 +9,9 @@ use models::{ForecastRequest, Forecaster};
 use serde::Deserialize;
 use sn50::SimulationInput;
 
-use crate::champion::{ModelCache, ReferenceGbm, Timeframe};
+use crate::champion::{ModelCache, ReferenceGbm};
 use crate::history::HistorySource;
+use sn50::Competition;
 
 /// Most values (paths × points) one answer may hold; bounds the work a caller can ask for.
 pub const MAX_VALUES: usize = 5_000_000;
@@ -52,10 +53,17 @@ pub struct Prompt {
     pub start_unix: i64,
     /// Points per path.
     pub n_points: usize,
-    /// LOW / HIGH / other.
-    pub timeframe: Timeframe,
+    /// LOW or HIGH; `None` for any other horizon (the fallback answers).
+    pub competition: Option<Competition>,
     /// The body's `timeout` when it is a finite non-negative number.
     pub body_timeout: Option<f64>,
+}
+
+impl Prompt {
+    /// `low` / `high`, or `other` for any other horizon (logs and metrics).
+    pub fn competition_label(&self) -> &'static str {
+        self.competition.map_or("other", Competition::label)
+    }
 }
 
 /// Parses and checks a request body.
@@ -92,12 +100,12 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     if n == 0 || n > MAX_SIMULATIONS || n.saturating_mul(n_points) > MAX_VALUES {
         return Err(inv(format!("{n} paths of {n_points} points is outside the served range (1..={MAX_SIMULATIONS} paths, {MAX_VALUES} values)")));
     }
-    let timeframe = Timeframe::of(input.time_length, input.time_increment);
+    let competition = Competition::of(input.time_length, input.time_increment);
     Ok(Prompt {
         input,
         start_unix,
         n_points,
-        timeframe,
+        competition,
         body_timeout,
     })
 }
@@ -144,9 +152,9 @@ impl Answerer {
     /// first prompt.
     pub fn warm(&self, assets: &[&str]) {
         for a in assets {
-            for tf in [Timeframe::Low, Timeframe::High] {
-                if self.models.get(a, tf).is_some() {
-                    self.history.warm(a, tf.resolution_secs());
+            for c in Competition::ALL {
+                if self.models.get(a, c).is_some() {
+                    self.history.warm(a, c.time_increment() as u32);
                 }
             }
         }
@@ -186,10 +194,12 @@ impl Answerer {
     /// Answers a prompt (CPU-bound: call from a blocking thread). The champion answers when
     /// there is one and its output formats; otherwise the fallback does.
     pub fn answer(&self, p: &Prompt, start_price: f64, seed: u64) -> Result<Answer, AnswerError> {
-        if let Some(model) = self.models.get(&p.input.asset, p.timeframe) {
-            let history =
-                self.history
-                    .history(&p.input.asset, p.timeframe.resolution_secs(), p.start_unix);
+        let champion = p
+            .competition
+            .and_then(|c| Some((c, self.models.get(&p.input.asset, c)?)));
+        if let Some((competition, model)) = champion {
+            let res = competition.time_increment() as u32;
+            let history = self.history.history(&p.input.asset, res, p.start_unix);
             match self.try_model(model.as_ref(), p, start_price, seed, &history) {
                 Ok(body) => {
                     return Ok(Answer {
@@ -243,7 +253,7 @@ mod tests {
         let p = parse_prompt(BODY.as_bytes()).unwrap();
         assert_eq!(p.start_unix, 1_778_767_560);
         assert_eq!(p.n_points, 289);
-        assert_eq!(p.timeframe, Timeframe::Low);
+        assert_eq!(p.competition, Some(Competition::Low));
         assert_eq!(p.input.num_simulations, 1000);
     }
 
@@ -322,7 +332,7 @@ mod tests {
         fn champion(
             &self,
             _: &str,
-            _: Timeframe,
+            _: Competition,
         ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
             Ok(Some(Arc::new(Broken)))
         }

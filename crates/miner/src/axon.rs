@@ -386,11 +386,11 @@ async fn handle(
     };
     st.metrics.answer(
         &prompt.input.asset,
-        prompt.timeframe.label(),
+        prompt.competition_label(),
         &ans.model,
         ans.fallback,
     );
-    tracing::info!(hotkey = %validator, asset = %prompt.input.asset, timeframe = prompt.timeframe.label(), model = %ans.model, ms = t0.elapsed().as_millis() as u64, "answered");
+    tracing::info!(hotkey = %validator, asset = %prompt.input.asset, timeframe = prompt.competition_label(), model = %ans.model, ms = t0.elapsed().as_millis() as u64, "answered");
     let body_timeout = prompt.body_timeout;
     let gzipped = wire.is_some();
     let payload = wire.unwrap_or_else(|| ans.body.clone());

@@ -11,7 +11,8 @@ use research::registry::REGISTRY_FILE;
 use research::{Archive, Champion, ErrorKind};
 use serde_json::Value;
 
-use crate::champion::{ChampionSource, Timeframe};
+use crate::champion::ChampionSource;
+use sn50::Competition;
 
 /// Champions from a research data directory (`registry.sqlite` and `artifacts/`).
 pub struct RegistryChampions {
@@ -80,11 +81,9 @@ impl ChampionSource for RegistryChampions {
     fn champion(
         &self,
         asset: &str,
-        timeframe: Timeframe,
+        competition: Competition,
     ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
-        let Some(label) = timeframe.registry_label() else {
-            return Ok(None);
-        };
+        let label = competition.timeframe().as_str();
         let Some(ch) = self
             .archive
             .registry
