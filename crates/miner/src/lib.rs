@@ -29,7 +29,9 @@ pub mod wire;
 
 pub use answer::{parse_prompt, Answer, AnswerError, Answerer, Prompt};
 pub use axon::{router, AxonConfig, AxonState};
-pub use champion::{ChampionSource, ModelCache, NoChampions, ReferenceGbm};
+pub use champion::{
+    ChampionSource, DefaultModel, ModelCache, NoChampions, OrDefault, ReferenceGbm, Timeframe,
+};
 pub use history::{HistorySource, MarketHistory, NoHistory, SeriesAge};
 pub use metagraph::{BlacklistPolicy, Metagraph, Neuron};
 pub use metrics::Metrics;

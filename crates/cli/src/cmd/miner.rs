@@ -93,10 +93,14 @@ pub struct MinerArgs {
 }
 
 /// SN50 assets whose champions are loaded at startup.
-const ASSETS: [&str; 12] = sn50::Asset::ALL_NAMES;
+const ASSETS: [&str; 12] = [
+    "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
+    "WTIOIL",
+];
 
-/// The champion source: the registry in `$SYNTH_CITY_HOME` unless `--gbm-only`; with no
-/// registry there the reference GBM answers everything (said on stderr).
+/// The champion source: the registry's promoted champions in `$SYNTH_CITY_HOME` unless
+/// `--gbm-only`, and the default model (`models::baselines::DEFAULT_MODEL`) where none was
+/// promoted or there is no registry (said on stderr).
 fn champions(a: &MinerArgs) -> Arc<dyn miner::ChampionSource> {
     if a.gbm_only {
         eprintln!("synth-city miner: --gbm-only: every answer comes from the reference GBM");
@@ -108,11 +112,14 @@ fn champions(a: &MinerArgs) -> Arc<dyn miner::ChampionSource> {
                 "synth-city miner: champions from {}",
                 r.registry_path().display()
             );
-            Arc::new(r)
+            Arc::new(miner::OrDefault::new(r))
         }
         Err(e) => {
-            eprintln!("synth-city miner: {e}; every answer comes from the reference GBM");
-            Arc::new(miner::NoChampions)
+            eprintln!(
+                "synth-city miner: {e}; every answer comes from the default model ({})",
+                models::baselines::DEFAULT_MODEL
+            );
+            Arc::new(miner::OrDefault::new(miner::NoChampions))
         }
     }
 }

@@ -1,23 +1,24 @@
 //! `RegistryChampions` over a real research archive in a temp dir: a baseline champion, a
-//! neural champion with stored weights, and a neural champion whose weights are missing.
+//! neural champion with stored weights, and a neural champion whose weights are missing. Only
+//! promoted runs are served, whatever the raw CRPS of the others.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use market::Candles;
 use miner::{
-    parse_prompt, Answerer, ChampionSource, HistorySource, MarketHistory, ModelCache,
-    RegistryChampions,
+    parse_prompt, Answerer, ChampionSource, HistorySource, MarketHistory, ModelCache, OrDefault,
+    RegistryChampions, Timeframe,
 };
 use models::neural::NeuralModel;
-use models::spec::ModelSpec;
+use models::spec::{ModelSpec, Timeframe as ModelTimeframe};
 use research::model_store::ModelKind;
+use research::registry::{NewPromotion, PromotionAction};
 use research::{
     Archive, AssetScore, DataProvenance, DataRange, ModelManifest, Requester, RunRecord, RunStatus,
     Timings,
 };
 use serde_json::{json, Value};
-use sn50::{Competition, Timeframe};
 
 fn record(id: &str, asset: &str, tf: &str, crps: f64, spec: Value) -> RunRecord {
     let now = chrono::Utc::now();
@@ -61,7 +62,7 @@ fn record(id: &str, asset: &str, tf: &str, crps: f64, spec: Value) -> RunRecord 
 }
 
 fn tiny_neural() -> (ModelSpec, Vec<u8>) {
-    let mut spec = ModelSpec::new(Timeframe::Low5m, &["mlp"], "gbm");
+    let mut spec = ModelSpec::new(ModelTimeframe::Low5m, &["mlp"], "gbm");
     spec.seq_len = 16;
     spec.d_model = 8;
     let model = NeuralModel::new(spec.clone()).unwrap();
@@ -85,14 +86,15 @@ fn low_prompt(asset: &str, start: &str) -> miner::Prompt {
 fn champions_load_from_the_registry_and_answer() {
     let home = tempfile::tempdir().unwrap();
     let archive = Archive::open(home.path(), None).unwrap();
-    // BTC 5m: garch_t beats gbm; only the better one is champion.
+    // BTC 5m: garch_t is promoted; gbm has a lower raw CRPS (on other prompts) but was never
+    // promoted, so it is not served.
     let b = json!({"baseline": "garch_t", "timeframe": "5m"});
     archive
         .record_run(record("run-garch", "BTC", "5m", 10.0, b), Vec::new())
         .unwrap();
     let g = json!({"baseline": "gbm", "timeframe": "5m"});
     archive
-        .record_run(record("run-gbm", "BTC", "5m", 12.0, g), Vec::new())
+        .record_run(record("run-gbm", "BTC", "5m", 5.0, g), Vec::new())
         .unwrap();
     // ETH 5m: a neural model stored as research stores a two-asset run (BTC's weights first,
     // ETH's second; a spec with an "eval" part): the champion must be ETH's weights.
@@ -126,16 +128,59 @@ fn champions_load_from_the_registry_and_answer() {
             Vec::new(),
         )
         .unwrap();
+    for (asset, run) in [
+        ("BTC", "run-garch"),
+        ("ETH", "run-neural"),
+        ("SOL", "run-noweights"),
+    ] {
+        archive
+            .registry
+            .record_promotion(&NewPromotion {
+                asset,
+                timeframe: "5m",
+                run_id: Some(run),
+                action: PromotionAction::Force,
+                by: "test",
+                expected_current: None,
+                previous_id: None,
+                evidence: None,
+                checker: None,
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        archive
+            .registry
+            .best_run("BTC", "5m")
+            .unwrap()
+            .unwrap()
+            .run
+            .run_id,
+        "run-gbm"
+    );
     drop(archive);
 
     let src = RegistryChampions::open(home.path()).unwrap();
-    let btc = src.champion("BTC", Competition::Low).unwrap().unwrap();
+    let btc = src.champion("BTC", Timeframe::Low).unwrap().unwrap();
     assert_eq!(btc.name(), "garch_t");
-    assert!(src.champion("BTC", Competition::High).unwrap().is_none());
-    let eth = src.champion("ETH", Competition::Low).unwrap().unwrap();
+    assert!(src.champion("BTC", Timeframe::High).unwrap().is_none());
+    assert!(src.champion("BTC", Timeframe::Other).unwrap().is_none());
+    let eth = src.champion("ETH", Timeframe::Low).unwrap().unwrap();
     assert_eq!(eth.name(), "mlp+gbm");
-    assert!(src.champion("SOL", Competition::Low).unwrap().is_none());
-    assert!(src.champion("XRP", Competition::Low).unwrap().is_none());
+    assert!(src.champion("SOL", Timeframe::Low).unwrap().is_none());
+    assert!(src.champion("XRP", Timeframe::Low).unwrap().is_none());
+    // Where nothing was promoted, the miner's source serves the default model.
+    let with_default = OrDefault::new(RegistryChampions::open(home.path()).unwrap());
+    let d = with_default
+        .champion("XRP", Timeframe::Low)
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.name(), "default:mix_sess");
+    let btc = with_default
+        .champion("BTC", Timeframe::Low)
+        .unwrap()
+        .unwrap();
+    assert_eq!(btc.name(), "garch_t");
 
     // Answers: both champions answer from the synthetic market's history (a stand-in for the
     // cache here), and the answers validate; without history garch falls back to the GBM.
