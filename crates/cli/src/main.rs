@@ -44,6 +44,10 @@ enum Command {
     #[command(flatten)]
     Backtest(cmd::backtest::Cmd),
     #[command(flatten)]
+    Worker(cmd::worker::Cmd),
+    #[command(flatten)]
+    Compute(cmd::compute::Cmd),
+    #[command(flatten)]
     Intel(cmd::intel::Cmd),
     #[command(flatten)]
     Publish(cmd::publish::Cmd),
@@ -86,6 +90,8 @@ fn main() -> ExitCode {
         Command::Miner(c) => cmd::miner::run(c),
         Command::Bridge(c) => cmd::bridge::run(c),
         Command::Backtest(c) => cmd::backtest::run(c),
+        Command::Worker(c) => cmd::worker::run(c),
+        Command::Compute(c) => cmd::compute::run(c),
         Command::Intel(c) => cmd::intel::run(c),
         Command::Publish(c) => cmd::publish::run(c),
     };

@@ -63,6 +63,11 @@ pub struct Common {
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
+    /// Where neural models train: cpu, cuda, cuda:N, or auto (a CUDA GPU when this build has
+    /// the `cuda` feature and one is present). With SYNTH_CITY_WORKERS set, runs go to the
+    /// workers, which train on their own --device.
+    #[arg(long, default_value = "auto", env = "SYNTH_CITY_DEVICE")]
+    device: models::device::DeviceChoice,
 }
 
 fn config(c: &Common, tf: Timeframe, asset: &str, model: ModelChoice) -> ExperimentConfig {
@@ -136,18 +141,22 @@ fn session(
     tf: Timeframe,
     data: &[(String, PreparedData)],
     on_epoch: Option<Arc<research::models_runner::ProgressFn>>,
+    device: models::device::DeviceChoice,
 ) -> Result<ResearchSession, CliError> {
     let archive = Archive::open_default().map_err(|e| CliError::runtime(e.to_string()))?;
-    let mut runner = ModelsRunner::new();
-    if let Some(f) = on_epoch {
-        runner = runner.with_progress(f);
+    device
+        .resolve()
+        .map_err(|e| CliError::input(e.to_string()))?;
+    let mut runner = ModelsRunner::new().with_device(device);
+    if let Some(f) = &on_epoch {
+        runner = runner.with_progress(f.clone());
     }
     for (asset, d) in data {
         runner = runner.with_data(asset, tf, d.clone());
     }
     Ok(ResearchSession::new(
         Arc::new(archive),
-        Arc::new(runner),
+        crate::cmd::worker::dispatch(runner, on_epoch)?,
         Requester::Cli,
     ))
 }
@@ -171,7 +180,20 @@ fn run_one(
     model: &ModelChoice,
     synthetic: bool,
 ) -> Result<Row, CliError> {
-    let req = RunRequest {
+    let req = request(c, tf, asset, model, synthetic)?;
+    let out = s.run(req);
+    row(s, c, asset, model, out)
+}
+
+/// The research request of `model` on one asset.
+fn request(
+    c: &Common,
+    tf: Timeframe,
+    asset: &str,
+    model: &ModelChoice,
+    synthetic: bool,
+) -> Result<RunRequest, CliError> {
+    Ok(RunRequest {
         spec: research_spec(model, tf, c)?,
         data: DataRequest {
             assets: vec![asset.to_string()],
@@ -181,10 +203,19 @@ fn run_one(
         seed: c.seed,
         name: Some(model.name()),
         force: c.force,
-    };
-    let out = s
-        .run(req)
-        .map_err(|e| CliError::runtime(format!("{asset} {}: {}", model.name(), e.message)))?;
+    })
+}
+
+/// The stored result of one run as a table row.
+fn row(
+    s: &ResearchSession,
+    c: &Common,
+    asset: &str,
+    model: &ModelChoice,
+    out: research::Result<research::RunOutcome>,
+) -> Result<Row, CliError> {
+    let out =
+        out.map_err(|e| CliError::runtime(format!("{asset} {}: {}", model.name(), e.message)))?;
     let rec = &out.record;
     if rec.status != RunStatus::Ok {
         let msg = rec.error.as_ref().map_or("failed", |e| e.message.as_str());
@@ -310,7 +341,7 @@ fn single(c: &Common, tf: Timeframe, model: ModelChoice) -> CliResult {
         ModelChoice::Baseline(_) => 0,
     };
     let (bar, on_epoch) = progress(c.json, epochs);
-    let mut s = session(tf, &[(asset.clone(), data)], Some(on_epoch))?;
+    let mut s = session(tf, &[(asset.clone(), data)], Some(on_epoch), c.device)?;
     let row = run_one(&mut s, c, tf, &asset, &model, synthetic);
     bar.finish_and_clear();
     finish(vec![row?], c.json)
@@ -501,8 +532,11 @@ pub fn sweep(
                 Err(e) => errors.push(format!("{} {}", e, tf.as_str())),
             }
         }
-        let mut s = session(tf, &loaded, None)?;
+        let mut s = session(tf, &loaded, None, c.device)?;
         let mut rows: Vec<Row> = Vec::new();
+        // Every (asset, preset) run of the competition at once: the session trains as many
+        // in parallel as its runner has slots (remote workers), and records them in order.
+        let mut planned = Vec::new();
         for (asset, d) in &loaded {
             let synthetic = d.history.provenance == market::Provenance::Synthetic;
             for n in &names {
@@ -511,22 +545,30 @@ pub fn sweep(
                 if let (ModelChoice::Neural(spec), Some(w)) = (&mut model, c.max_windows) {
                     spec.training.max_windows = w;
                 }
-                match run_one(&mut s, c, tf, asset, &model, synthetic) {
-                    Ok(r) => {
-                        if !c.json {
-                            eprintln!(
-                                "  {:<6} {:<4} {:<24} ratio {:.4} ({} prompts)",
-                                asset,
-                                cfg0.prompt_config().label,
-                                r.result.model,
-                                r.result.ratio,
-                                r.result.n_prompts
-                            );
-                        }
-                        rows.push(r)
-                    }
+                match request(c, tf, asset, &model, synthetic) {
+                    Ok(r) => planned.push((asset.clone(), model, r)),
                     Err(e) => errors.push(format!("{e} ({})", tf.as_str())),
                 }
+            }
+        }
+        let reqs = planned.iter().map(|(_, _, r)| r.clone()).collect();
+        let outcomes = s.run_many(reqs);
+        for ((asset, model, _), out) in planned.iter().zip(outcomes) {
+            match row(&s, c, asset, model, out) {
+                Ok(r) => {
+                    if !c.json {
+                        eprintln!(
+                            "  {:<6} {:<4} {:<24} ratio {:.4} ({} prompts)",
+                            asset,
+                            cfg0.prompt_config().label,
+                            r.result.model,
+                            r.result.ratio,
+                            r.result.n_prompts
+                        );
+                    }
+                    rows.push(r)
+                }
+                Err(e) => errors.push(format!("{e} ({})", tf.as_str())),
             }
         }
         for n in &names {

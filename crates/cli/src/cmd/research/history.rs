@@ -330,6 +330,7 @@ fn show(id: &str, json: bool) -> CliResult {
         rec.seed
     );
     println!("asked by    {}", rec.requested_by.label());
+    println!("ran on      {}", rec.ran_on.as_deref().unwrap_or("-"));
     println!("status      {}", rec.status.as_str());
     if let Some(e) = &rec.error {
         println!("error       {}: {}", e.kind, e.message);
