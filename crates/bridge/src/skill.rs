@@ -7,11 +7,13 @@
 mod config;
 mod openclaw_cli;
 mod paths;
+mod provider;
 
 use std::path::{Path, PathBuf};
 
 pub use openclaw_cli::{find as find_openclaw, skills_check, SkillReport, BIN_ENV};
 pub use paths::OpenClawPaths;
+pub use provider::{install_provider, ProviderInstalled};
 
 /// Name of the skill (and of its folder, and of its entry in OpenClaw's config).
 pub const NAME: &str = "synth-city";

@@ -4,6 +4,7 @@
 //! variable to set.
 
 mod models;
+pub mod openclaw_chutes;
 mod search;
 
 use clap::Subcommand;

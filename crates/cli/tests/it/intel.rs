@@ -157,3 +157,58 @@ fn agents_models_lists_prices_and_the_recommendation() {
     assert_eq!(v["models"].as_array().unwrap().len(), 1);
     assert_eq!(v["recommended"]["tools"], "zai-org/GLM-5.2-TEE");
 }
+
+#[test]
+fn openclaw_install_chutes_writes_the_provider_without_the_key() {
+    let (base, rx) = stub(1);
+    let v1 = format!("{base}/v1");
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("oc/openclaw.json");
+    let ws = home.path().join("ws");
+    let openclaw = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("openclaw"))
+        .find(|p| p.is_file());
+    let mut c = Command::new(crate::bin());
+    c.args(["openclaw", "install", "--chutes", "--key", "sck_bot"])
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--workspace")
+        .arg(&ws)
+        .env("HOME", home.path())
+        .env("SYNTH_CITY_HOME", home.path())
+        .env("CHUTES_BASE_URL", &v1)
+        .env("CHUTES_API_KEY", "cpk_secret_value")
+        .env_remove("OPENCLAW_CONFIG_PATH")
+        .env_remove("OPENCLAW_STATE_DIR")
+        .env_remove("OPENCLAW_HOME");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(rx.recv().unwrap().1, "Bearer cpk_secret_value");
+    let raw = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        !raw.contains("cpk_secret_value"),
+        "the key value is never written"
+    );
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let p = &v["models"]["providers"]["chutes"];
+    assert_eq!(p["baseUrl"], v1);
+    assert_eq!(p["apiKey"]["id"], "CHUTES_API_KEY");
+    assert_eq!(p["models"][0]["id"], "zai-org/GLM-5.2-TEE");
+    assert_eq!(p["models"][0]["contextWindow"], 202752);
+    assert_eq!(
+        v["agents"]["defaults"]["model"]["primary"],
+        "chutes/zai-org/GLM-5.2-TEE"
+    );
+    // The synth-city skill's entry is there too.
+    assert_eq!(v["skills"]["entries"]["synth-city"]["apiKey"], "sck_bot");
+    let err = String::from_utf8_lossy(&o.stderr);
+    match openclaw {
+        Some(_) => assert!(
+            err.contains("ok    openclaw config validate: valid"),
+            "{err}"
+        ),
+        None => {
+            println!("SKIP: openclaw CLI not on PATH; the config was not validated by OpenClaw")
+        }
+    }
+}

@@ -32,6 +32,12 @@ pub enum Cmd {
         /// The bot's key (from `synth-city bridge create-key BOT`).
         #[arg(long, env = KEY_ENV, hide_env_values = true)]
         key: Option<String>,
+        /// Also write the Chutes (SN64) model provider into OpenClaw's config: the
+        /// OpenAI-compatible base URL, the recommended models for tool use and reasoning, the key
+        /// as a reference to CHUTES_API_KEY (never its value); validated by `openclaw config
+        /// validate` when the openclaw CLI is installed.
+        #[arg(long)]
+        chutes: bool,
     },
     /// Check the skill's files and config entry, ask OpenClaw whether the skill is ready
     /// (`openclaw skills check --json`, when the openclaw CLI is installed), and check that its
@@ -71,6 +77,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             config,
             url,
             key,
+            chutes,
         } => {
             let p = paths(config.as_deref())?;
             let done = skill::install(&p, workspace.as_deref(), &url, key.as_deref()).map_err(
@@ -108,6 +115,9 @@ pub fn run(cmd: Cmd) -> CliResult {
                 "run `synth-city openclaw check` to verify; a running OpenClaw picks the skill up \
                  on the next agent turn"
             );
+            if chutes {
+                crate::cmd::intel::openclaw_chutes::install(&p)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check {
