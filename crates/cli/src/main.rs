@@ -50,6 +50,8 @@ enum Command {
     #[command(flatten)]
     Intel(cmd::intel::Cmd),
     #[command(flatten)]
+    Moltbook(cmd::moltbook::Cmd),
+    #[command(flatten)]
     Publish(cmd::publish::Cmd),
 }
 
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Worker(c) => cmd::worker::run(c),
         Command::Compute(c) => cmd::compute::run(c),
         Command::Intel(c) => cmd::intel::run(c),
+        Command::Moltbook(c) => cmd::moltbook::run(c),
         Command::Publish(c) => cmd::publish::run(c),
     };
     match result {

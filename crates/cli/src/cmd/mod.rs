@@ -11,6 +11,7 @@ pub mod intel;
 pub mod market;
 pub mod miner;
 pub mod models;
+pub mod moltbook;
 pub mod publish;
 pub mod research;
 pub mod sn50;

@@ -56,6 +56,12 @@ pub enum Cmd {
     /// Package the skill as the `clawhub` CLI does and publish it on ClawHub (CLAWHUB_TOKEN;
     /// CLAWHUB_URL for another registry), refusing a version not above the published one.
     Publish(crate::cmd::publish::ClawHubArgs),
+    /// The agent's state on Hippius S3: push, pull, history, restore VERSION, watch --every.
+    /// Versioned and content-addressed; secrets never leave the machine.
+    State {
+        #[command(subcommand)]
+        cmd: super::openclaw_state::Cmd,
+    },
 }
 
 /// OpenClaw's locations, with `--config` taking the place of its config file.
@@ -72,6 +78,7 @@ fn paths(config: Option<&Path>) -> Result<OpenClawPaths, CliError> {
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
         Cmd::Publish(a) => crate::cmd::publish::openclaw_publish(a),
+        Cmd::State { cmd } => super::openclaw_state::run(cmd),
         Cmd::Install {
             workspace,
             config,
