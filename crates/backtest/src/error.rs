@@ -16,3 +16,9 @@ impl From<std::io::Error> for BacktestError {
         Self::Env(format!("i/o: {e}"))
     }
 }
+
+impl From<research::ResearchError> for BacktestError {
+    fn from(e: research::ResearchError) -> Self {
+        Self::Env(e.to_string())
+    }
+}

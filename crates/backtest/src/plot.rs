@@ -1,8 +1,8 @@
-//! The backtest's charts as PNG and SVG (the research crate's style: 960×540, embedded font):
+//! The backtest's charts as PNG and SVG, drawn through research's plot set-up
+//! ([`research::plot::write_both`]: 960×540, embedded font, atomic files):
 //! reward share over time, and mean CRPS by asset per competition.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use crate::report::Summary;
 use crate::BacktestError;
 
-static FONT: &[u8] = include_bytes!("../../research/assets/DejaVuSansMono.ttf");
-const SIZE: (u32, u32) = (960, 540);
+use research::plot::write_both;
+
 const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -27,58 +27,13 @@ fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
-fn register_font() -> Result<(), BacktestError> {
-    static DONE: OnceLock<bool> = OnceLock::new();
-    let ok = *DONE.get_or_init(|| {
-        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(BacktestError::Env(
-            "embedded plot font could not be loaded".into(),
-        ))
-    }
-}
-
 fn plot_err(e: impl std::fmt::Display) -> BacktestError {
     BacktestError::Env(format!("plot: {e}"))
 }
 
-/// Draws a chart on an SVG area.
-type SvgDraw<'a> =
-    &'a dyn for<'b> Fn(DrawingArea<SVGBackend<'b>, Shift>) -> Result<(), BacktestError>;
-/// Draws a chart on a PNG area.
-type PngDraw<'a> =
-    &'a dyn for<'b> Fn(DrawingArea<BitMapBackend<'b>, Shift>) -> Result<(), BacktestError>;
-
-/// Writes `<stem>.png` and `<stem>.svg`, each atomically.
-fn write_both(
-    stem: &Path,
-    svg_draw: SvgDraw<'_>,
-    png_draw: PngDraw<'_>,
-) -> Result<Vec<PathBuf>, BacktestError> {
-    register_font()?;
-    let svg_path = stem.with_extension("svg");
-    let png_path = stem.with_extension("png");
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        svg_draw(root)?;
-    }
-    crate::report::write_atomic(&svg_path, svg.as_bytes())?;
-    let tmp = stem.with_extension("tmp.png");
-    {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        png_draw(root)?;
-    }
-    std::fs::rename(&tmp, &png_path)?;
-    Ok(vec![png_path, svg_path])
-}
-
 /// Reward share (LOW + HIGH combined) of each competitor over time.
 pub fn reward_share_chart(s: &Summary, stem: &Path) -> Result<Vec<PathBuf>, BacktestError> {
-    write_both(stem, &|r| draw_shares(r, s), &|r| draw_shares(r, s))
+    write_both(stem, |r| draw_shares(r, s), |r| draw_shares(r, s))
 }
 
 fn draw_shares<DB: DrawingBackend>(
@@ -132,7 +87,7 @@ fn draw_shares<DB: DrawingBackend>(
 
 /// Mean CRPS by asset, one panel per competition, one bar per competitor.
 pub fn crps_by_asset_chart(s: &Summary, stem: &Path) -> Result<Vec<PathBuf>, BacktestError> {
-    write_both(stem, &|r| draw_crps(r, s), &|r| draw_crps(r, s))
+    write_both(stem, |r| draw_crps(r, s), |r| draw_crps(r, s))
 }
 
 fn draw_crps<DB: DrawingBackend>(

@@ -13,9 +13,11 @@ use sn50::PathSet;
 use crate::{ResearchError, Result};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
-const SIZE: (u32, u32) = (960, 540);
+/// Size of every chart synth-city draws (research and backtest), in pixels.
+pub const SIZE: (u32, u32) = (960, 540);
 
-fn register_font() -> Result<()> {
+/// Registers the embedded font as `sans-serif` (once per process): PNG text needs no system fonts.
+pub fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
@@ -91,15 +93,16 @@ fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
-/// Writes `<stem>.png` and `<stem>.svg`, each atomically; returns their paths.
-fn write_both(
+/// Writes `<stem>.png` and `<stem>.svg` of one chart, each atomically (the one plot set-up: font,
+/// size, folders, atomic files), for any caller's error type; returns their paths.
+pub fn write_both<E: From<ResearchError>>(
     stem: &Path,
-    draw: impl Fn(DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
-    draw_png: impl Fn(DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
-) -> Result<Vec<PathBuf>> {
+    draw: impl Fn(DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), E>,
+    draw_png: impl Fn(DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<PathBuf>, E> {
     register_font()?;
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(ResearchError::from)?;
     }
     let svg_path = stem.with_extension("svg");
     let png_path = stem.with_extension("png");
@@ -108,15 +111,13 @@ fn write_both(
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         draw(root)?;
     }
-    let tmp = stem.with_extension("svg.tmp");
-    std::fs::write(&tmp, svg.as_bytes())?;
-    std::fs::rename(&tmp, &svg_path)?;
+    market::atomic::write_atomic(&svg_path, svg.as_bytes()).map_err(ResearchError::from)?;
     let tmp = stem.with_extension("tmp.png");
     {
         let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
         draw_png(root)?;
     }
-    std::fs::rename(&tmp, &png_path)?;
+    std::fs::rename(&tmp, &png_path).map_err(ResearchError::from)?;
     Ok(vec![png_path, svg_path])
 }
 
