@@ -1,5 +1,5 @@
 //! synth-city `agents`: the LLM tool-calling engine (an OpenAI-compatible client, typed tools
-//! with the Python engine's argument coercion, the agent loop), the five pipeline agents, the
+//! with lenient argument coercion for what LLMs actually send, the agent loop), the five pipeline agents, the
 //! orchestrator that chains them with retries, and a built-in planner that needs no LLM.
 
 pub mod agent;

@@ -1,6 +1,7 @@
 //! The validators' prompt schedule: one prompt every `cycle_interval_minutes`, on whole minutes,
 //! rotating through the competition's asset list; the start time is two minutes after the
-//! request (the next minute boundary plus 60 s, `synth-subnet.md` §1.1).
+//! request (the next minute boundary plus 60 s: the validator asks for forecasts that start a minute
+//! after it sends the prompt, so a miner has time to answer).
 
 use serde::Serialize;
 

@@ -1,4 +1,4 @@
-//! The validator's real-price grid for a prompt (`synth-subnet.md` §5.2): the close of the
+//! The validator's real-price grid for a prompt (what the validator scores against): the close of the
 //! candle opening exactly at each grid time `start, start + inc, …, start + length`; `NaN`
 //! where there is none (no interpolation, no forward fill).
 //!

@@ -1,4 +1,4 @@
-//! SN50 asset names → Pyth history symbols (`synth-subnet.md` §5.1, `services.md` §9.4).
+//! SN50 asset names → Pyth history symbols (the validator's own symbol strings).
 //!
 //! SN50's "XAU" is Tether Gold (`Crypto.XAUT/USD`), not spot gold, and its stocks are the
 //! tokenised xStocks (`Crypto.SPYX/USD`, …). WTIOIL is scored from Hyperliquid, not Pyth.

@@ -56,7 +56,7 @@ pub fn verify(hotkey: &str, message: &[u8], sig_hex: &str) -> Result<(), Signatu
 mod tests {
     use super::*;
 
-    // synth-subnet.md §6.12: a request captured from the synth dendrite (validator //Alice,
+    // A request captured from the synth dendrite (validator //Alice,
     // miner //Bob).
     const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
     const MSG: &str = "1795313256730679712.5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty.7cc8dcea-e619-11f1-b563-02fc00000001.a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a";

@@ -1,4 +1,5 @@
-//! The `bt_header_*` request headers a bittensor dendrite sends (synth-subnet.md §2.2).
+//! The `bt_header_*` request headers a bittensor dendrite sends (bittensor's wire protocol: the
+//! synapse's name, timeout, the dendrite's and axon's identities, nonce and signature).
 
 use axum::http::HeaderMap;
 

@@ -1,5 +1,6 @@
 //! The metagraph view the blacklist needs (hotkeys, stake weight, validator permits), read
-//! from a JSON file, and the reference miner's blacklist and priority (synth-subnet.md §7.4).
+//! from a JSON file, and the reference miner's blacklist and priority (refuse callers not in the metagraph
+//! or without a validator permit; serve higher stake first).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,4 +1,5 @@
-//! Replay protection: bittensor's nonce rules (synth-subnet.md §7.3), per `hotkey:uuid`.
+//! Replay protection: bittensor's nonce rules (a nonce must be newer than the
+//! last one seen and within the allowed clock skew), per `hotkey:uuid`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

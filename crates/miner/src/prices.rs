@@ -1,5 +1,5 @@
 //! Live start prices, chosen as the SN50 reference miner's `PYTH_BACKEND` chooses them
-//! (services.md §9.2, synth-subnet.md §3.2): Pyth Hermes (`GET /v2/updates/price/latest`,
+//! (price = integer × 10^exponent, as Pyth publishes it): Pyth Hermes (`GET /v2/updates/price/latest`,
 //! `hermes`), or Pyth Pro / Lazer (`POST /v1/latest_price`) with WTIOIL from Hyperliquid
 //! (`pro`, see [`pro`]); or a static table for offline runs.
 
@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn hermes_price_times_ten_to_expo() {
-        // synth-subnet.md §3.2 test vector: "7930115688547" × 10^-8.
+        // Reference vector: "7930115688547" × 10^-8 = 79301.15688547.
         let body = r#"{"binary":{"encoding":"hex","data":["00"]},"parsed":[{"id":"e62d","price":{"price":"7930115688547","conf":"1","expo":"-8","publish_time":1790000000}}]}"#;
         assert_eq!(parse_hermes("BTC", body).unwrap(), 79301.15688547);
         let body = r#"{"parsed":[{"id":"e62d","price":{"price":"6543210000000","conf":"1234567","expo":-8,"publish_time":1790000000}}]}"#;

@@ -1,4 +1,4 @@
-//! Bittensor wallet files (synth-subnet.md §7.6): `<path>/<wallet>/hotkeys/<hotkey>`, JSON with
+//! Bittensor wallet files: `<path>/<wallet>/hotkeys/<hotkey>`, JSON with
 //! `secretSeed`, `publicKey`, `ss58Address`… The secret is only used to check the public key
 //! and is never logged (`Debug` prints the address only).
 

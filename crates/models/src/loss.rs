@@ -1,7 +1,7 @@
 //! Training objectives.
 //!
 //! [`path_crps`] is the validators' score made differentiable: for every scoring interval of
-//! the prompt (sn50's `calculate_crps_for_miner`, synth-subnet.md §4.3) it takes the paths'
+//! the prompt (sn50's `calculate_crps_for_miner`, the validator's scoring function) it takes the paths'
 //! points every `s` steps, their changes in basis points `(p[j+s] − p[j]) / p[j] · 10⁴`
 //! (only the first change for `_gaps` intervals; for `_abs`, the prices themselves divided by
 //! the last real price ·10⁴), and sums the ensemble CRPS `E|X − y| − ½E|X − X'|` over all

@@ -1,5 +1,4 @@
-//! The Python engine's argument coercion (`_coerce_args`), kept as a deliberate compatibility
-//! layer: models often send numbers, booleans and JSON as strings, or structured JSON where a
+//! Argument coercion, a deliberate compatibility layer: models often send numbers, booleans and JSON as strings, or structured JSON where a
 //! JSON-encoded string was declared.
 
 use serde_json::{Map, Value};

@@ -1,6 +1,6 @@
 //! The `finish` tool every agent gets: `{success, summary, result}`, where `result` follows a
 //! schema chosen per agent. A finish whose `result` does not match is rejected with the reason,
-//! so the model can repair it (the Python engine accepted anything).
+//! so the model can repair it (accepting anything would let a malformed result pass silently).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

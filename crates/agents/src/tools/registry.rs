@@ -60,7 +60,7 @@ impl ToolRegistry {
         self.tools.keys().cloned().collect()
     }
 
-    /// A registry holding only `names`. Unlike the Python engine, a missing name is an error.
+    /// A registry holding only `names`. A missing name is an error, never silently skipped.
     pub fn subset(&self, names: &[impl AsRef<str>]) -> Result<ToolRegistry, String> {
         let mut out = ToolRegistry::new();
         let mut missing = Vec::new();

@@ -274,7 +274,10 @@ fn sync_extends_the_known_history_and_resumes() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["asset"], "BTC");
-    assert!(v["seeded_from"].is_string(), "seeded from the known history: {v}");
+    assert!(
+        v["seeded_from"].is_string(),
+        "seeded from the known history: {v}"
+    );
     let added = v["added"].as_u64().unwrap();
     assert!((1400..=1440).contains(&added), "one day of 1m candles: {v}");
     // Again right away: only the minute or two since, from where the cache ends.

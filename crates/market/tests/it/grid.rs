@@ -1,4 +1,4 @@
-//! The price-grid vectors of `synth-subnet.md` §6.6.
+//! Price-grid vectors computed with the validator's own grid code.
 
 use market::grid::{is_settled, prompt_prices, real_price_grid};
 use market::{Candles, Provenance};

@@ -6,7 +6,7 @@
 //! the chain keeps the result in `SubtensorModule.Axons(netuid, hotkey) -> AxonInfo`
 //! (`pallets/subtensor/src/lib.rs`). Bittensor (`core/extrinsics/serving.py`) sends
 //! `version = version_as_int`, `protocol = 4`, placeholders 0, and skips the call when the
-//! stored axon already holds the same values; so do we (synth-subnet.md §7.5).
+//! stored axon already holds the same values; so do we (an unchanged axon costs no extrinsic).
 
 use std::net::IpAddr;
 

@@ -1,7 +1,7 @@
 //! Chain access: the metagraph for the blacklist and `serve_axon` to
 //! publish the axon address, through subtensor's RPC with `subxt` dynamic calls checked against
 //! the node's own metadata (no static codegen: subtensor upgrades its runtime often).
-//! synth-subnet.md §7.5 lists what is read and written:
+//! What the miner reads from and writes to subtensor:
 //!
 //! - [`subnet_state`]: `SubnetInfoRuntimeApi.get_subnet_state(netuid)` → hotkeys, validator
 //!   permits and stake weights → [`crate::Metagraph`];

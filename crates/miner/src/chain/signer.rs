@@ -1,5 +1,5 @@
-//! The hotkey keypair that signs `serve_axon`, from the bittensor wallet file (synth-subnet.md
-//! §7.6): `secretSeed` is the 32-byte mini secret, expanded the substrate way
+//! The hotkey keypair that signs `serve_axon`, from the bittensor wallet file (its JSON
+//! hotkey file): `secretSeed` is the 32-byte mini secret, expanded the substrate way
 //! (`MiniSecretKey::expand_to_keypair(ExpansionMode::Ed25519)`, which is what
 //! `subxt_signer::sr25519::Keypair::from_secret_key` does). The file is first read and
 //! cross-checked by [`crate::wallet::read_hotkey`]; no error or log here quotes the secret.

@@ -6,7 +6,7 @@
 //! indexed by uid `0..SubnetworkN`, the blacklist needs `hotkeys` (`Keys(netuid, uid)`),
 //! `validator_permit` (`ValidatorPermit(netuid)`) and `total_stake` (the stake weight
 //! `alpha + tao_weight·tao` of `get_stake_weights_for_network`, in rao), which is bittensor's
-//! `metagraph.S` once divided by 1e9 (synth-subnet.md §7.4, §7.5).
+//! `metagraph.S` once divided by 1e9 (the stake the reference miner blacklists and ranks by).
 //!
 //! The answer is decoded against the chain's own metadata into a [`Value`] (no static codegen,
 //! so a runtime upgrade that adds columns does not break us), then read by field name here.

@@ -1,5 +1,5 @@
-//! The SN50 reference miner's `PYTH_BACKEND=pro` sources (services.md §9.2, synth-subnet.md
-//! §3.2): Pyth Pro / Lazer `POST /v1/latest_price` with a bearer key, and Hyperliquid's
+//! The SN50 reference miner's `PYTH_BACKEND=pro` sources:
+//! Pyth Pro / Lazer `POST /v1/latest_price` with a bearer key, and Hyperliquid's
 //! `candleSnapshot` for WTIOIL, which has no Lazer feed.
 
 use serde::Deserialize;
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn lazer_reference_vector() {
-        // synth-subnet.md §6.8.
+        // Reference vector: Lazer feed 1 answering 7930115688547 × 10^-8 = 79301.15688547.
         let body = r#"{"parsed":{"priceFeeds":[{"priceFeedId":1,"price":"7930115688547","exponent":-8}]}}"#;
         assert_eq!(parse_lazer("BTC", 1, body).unwrap(), 79301.15688547);
         // Price as a number, exponent as a string, other fields around.

@@ -1,5 +1,5 @@
 //! The `PYTH_BACKEND=pro` price client against stub Pyth Lazer and Hyperliquid servers on
-//! 127.0.0.1 speaking the documented JSON (services.md §9.2, synth-subnet.md §3.2 and §6.8):
+//! 127.0.0.1 speaking the documented JSON (price = integer × 10^exponent):
 //! `POST /v1/latest_price` with a bearer key, and `POST /info` `candleSnapshot` for WTIOIL.
 
 use std::sync::{Arc, Mutex};
