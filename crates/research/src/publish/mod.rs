@@ -165,6 +165,12 @@ impl<'a> Publisher<'a> {
         }
     }
 
+    /// The same publisher with other HTTP timeouts and retries.
+    pub fn with_http(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
     /// Publishes `run_id` (a full id or unique prefix) to `targets`, each independently.
     pub fn publish(
         &self,
@@ -424,7 +430,12 @@ pub fn after_run(archive: &Archive, run_id: &str) {
     if !WandbConfig::wanted() {
         return;
     }
-    let p = Publisher::from_env(archive);
+    // One quick try: offline, the queue (not this research run) waits for the service.
+    let p = Publisher::from_env(archive).with_http(HttpSettings {
+        max_retries: 1,
+        timeout: std::time::Duration::from_secs(30),
+        ..HttpSettings::default()
+    });
     let r = p.wandb(run_id);
     match &r.outcome {
         Outcome::Published { url } => tracing::info!(url = %url, "run logged to W&B"),

@@ -15,6 +15,7 @@ use services::{Secret, ServiceError};
 
 use crate::common::run;
 use crate::hub_stub;
+use crate::wandb_stub;
 
 fn fast() -> HttpSettings {
     HttpSettings {
@@ -379,4 +380,62 @@ fn the_wandb_run_carries_config_losses_crps_and_the_fan_chart() {
     assert_eq!(log.summary["crps/low/BTC/5min"], 2.5);
     assert_eq!(log.summary["fan_chart"]["_type"], "image-file");
     assert_eq!(log.files[0].name, research::publish::wandb::FAN_MEDIA);
+}
+
+#[test]
+fn a_run_logged_while_offline_is_uploaded_by_the_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(dir.path(), None).unwrap();
+    let rec = stored_run(&archive);
+    let p = Publisher::with_config(
+        &archive,
+        Err(not_configured("HF_TOKEN")),
+        dead_wandb(),
+        fast(),
+    );
+    let rep = p
+        .publish(&rec.run_id, &[Target::Wandb], &HubOptions::default())
+        .unwrap();
+    assert!(rep.any_failed());
+    let row = archive
+        .registry
+        .publication("wandb", &rec.run_id, "me/sn50")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "pending");
+
+    // Back online (`store sync` / `publish retry`): the queued run goes up, whole.
+    let rt = runtime();
+    let (base, st) = rt.block_on(wandb_stub::start("k"));
+    let online = Ok(WandbConfig {
+        base_url: base.clone(),
+        api_key: Secret::new("k"),
+        project: "other".into(),
+        entity: None,
+    });
+    let p = Publisher::with_config(&archive, Err(not_configured("HF_TOKEN")), online, fast());
+    let reps = p.retry_pending().unwrap();
+    match &reps[0].outcome {
+        Outcome::Published { url } => {
+            assert_eq!(url, &format!("{base}/me/sn50/runs/{}", rec.run_id))
+        }
+        o => panic!("{o:?}"),
+    }
+    let s = st.lock().unwrap();
+    assert_eq!(
+        s.upserts[0]["project"], "sn50",
+        "sent where it was queued for"
+    );
+    assert_eq!(s.upserts[0]["name"], rec.run_id.as_str());
+    let hist = &s.streams[0].1["files"]["wandb-history.jsonl"]["content"];
+    assert_eq!(hist.as_array().unwrap().len(), 2, "two epochs of losses");
+    assert_eq!(s.streams[1].1["complete"], true);
+    assert_eq!(s.uploads.len(), 1, "the fan chart");
+    drop(s);
+    let row = archive
+        .registry
+        .publication("wandb", &rec.run_id, "me/sn50")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "published");
 }

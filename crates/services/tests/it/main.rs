@@ -10,3 +10,4 @@ mod clawhub;
 mod hf;
 mod hub_stub;
 mod wandb;
+mod wandb_stub;
