@@ -18,6 +18,7 @@ pub mod error;
 pub mod hf;
 pub mod http;
 pub mod moltbook;
+pub mod openclaw_deploy;
 pub mod secret;
 pub mod wandb;
 

@@ -5,6 +5,7 @@ mod chutes;
 mod desearch;
 mod http_core;
 mod moltbook;
+mod openclaw_deploy;
 mod openclaw_image;
 mod clawhub;
 mod hf;
