@@ -2,6 +2,7 @@
 
 mod client;
 mod openclaw;
+mod openclaw_deploy;
 mod openclaw_state;
 
 use std::net::IpAddr;

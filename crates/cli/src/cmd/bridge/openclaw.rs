@@ -62,6 +62,11 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: super::openclaw_state::Cmd,
     },
+    /// Run the agent image on Basilica: deploy basilica, status, logs, stop.
+    Deploy {
+        #[command(subcommand)]
+        cmd: super::openclaw_deploy::Cmd,
+    },
 }
 
 /// OpenClaw's locations, with `--config` taking the place of its config file.
@@ -79,6 +84,7 @@ pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
         Cmd::Publish(a) => crate::cmd::publish::openclaw_publish(a),
         Cmd::State { cmd } => super::openclaw_state::run(cmd),
+        Cmd::Deploy { cmd } => super::openclaw_deploy::run(cmd),
         Cmd::Install {
             workspace,
             config,
