@@ -9,63 +9,15 @@ use std::time::{Duration, Instant};
 
 use models::baselines::{reference_sigma, Gbm};
 use models::{ForecastRequest, Forecaster, ModelError};
-use sn50::PathSet;
+use sn50::{Competition, PathSet};
 
-/// The two SN50 competitions, plus anything else a caller may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Timeframe {
-    /// 24 h at 5 min (`time_length` 86,400).
-    Low,
-    /// 1 h at 1 min (`time_length` 3,600).
-    High,
-    /// Any other horizon: always answered by the fallback.
-    Other,
-}
-
-impl Timeframe {
-    /// From a prompt's horizon and step.
-    pub fn of(time_length: i64, time_increment: i64) -> Self {
-        match (time_length, time_increment) {
-            (86_400, 300) => Timeframe::Low,
-            (3_600, 60) => Timeframe::High,
-            _ => Timeframe::Other,
-        }
-    }
-
-    /// The candle resolution a champion of this timeframe conditions on (its step).
-    pub fn resolution_secs(self) -> u32 {
-        match self {
-            Timeframe::Low => 300,
-            Timeframe::High | Timeframe::Other => 60,
-        }
-    }
-
-    /// The research registry's label (`5m` / `1m`); `None` for other horizons.
-    pub fn registry_label(self) -> Option<&'static str> {
-        match self {
-            Timeframe::Low => Some("5m"),
-            Timeframe::High => Some("1m"),
-            Timeframe::Other => None,
-        }
-    }
-
-    /// `low` / `high` / `other`, as the validator labels them.
-    pub fn label(self) -> &'static str {
-        match self {
-            Timeframe::Low => "low",
-            Timeframe::High => "high",
-            Timeframe::Other => "other",
-        }
-    }
-}
-
-/// Finds and loads the champion model for an asset and timeframe.
+/// Finds and loads the champion model for an asset and competition.
 pub trait ChampionSource: Send + Sync {
     /// The champion, loaded; `Ok(None)` when there is none (the fallback answers).
     fn champion(
         &self,
         asset: &str,
-        timeframe: Timeframe,
+        competition: Competition,
     ) -> Result<Option<Arc<dyn Forecaster>>, ModelError>;
 }
 
@@ -74,7 +26,7 @@ pub trait ChampionSource: Send + Sync {
 pub struct NoChampions;
 
 impl ChampionSource for NoChampions {
-    fn champion(&self, _: &str, _: Timeframe) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+    fn champion(&self, _: &str, _: Competition) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
         Ok(None)
     }
 }
@@ -133,16 +85,13 @@ impl<S: ChampionSource> ChampionSource for OrDefault<S> {
     fn champion(
         &self,
         asset: &str,
-        timeframe: Timeframe,
+        competition: Competition,
     ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
-        if timeframe == Timeframe::Other {
-            return Ok(None);
-        }
-        match self.inner.champion(asset, timeframe) {
+        match self.inner.champion(asset, competition) {
             Ok(Some(m)) => Ok(Some(m)),
             Ok(None) => Ok(Some(self.default.clone())),
             Err(e) => {
-                tracing::warn!(asset, timeframe = timeframe.label(), error = %e, "champion failed to load; serving the default model");
+                tracing::warn!(asset, timeframe = competition.label(), error = %e, "champion failed to load; serving the default model");
                 Ok(Some(self.default.clone()))
             }
         }
@@ -182,9 +131,9 @@ struct CacheEntry {
     refreshing: bool,
 }
 
-type Entries = Mutex<HashMap<(String, Timeframe), CacheEntry>>;
+type Entries = Mutex<HashMap<(String, Competition), CacheEntry>>;
 
-/// Caches loaded champions per asset × timeframe. A model is loaded once; after `ttl` the
+/// Caches loaded champions per asset × competition. A model is loaded once; after `ttl` the
 /// entry is reloaded on a background thread while the old model keeps answering, so a newly
 /// promoted champion is picked up within about `ttl` and no request waits for a load
 /// (except the very first one of a key, which [`ModelCache::warm`] does ahead of time).
@@ -207,24 +156,21 @@ impl ModelCache {
     fn load(
         source: &dyn ChampionSource,
         asset: &str,
-        tf: Timeframe,
+        competition: Competition,
     ) -> Option<Arc<dyn Forecaster>> {
-        match source.champion(asset, tf) {
+        match source.champion(asset, competition) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(asset, timeframe = tf.label(), error = %e, "champion failed to load; using the fallback");
+                tracing::warn!(asset, timeframe = competition.label(), error = %e, "champion failed to load; using the fallback");
                 None
             }
         }
     }
 
-    /// The champion for `asset` × `timeframe` (cached), or `None` for the fallback. A load
+    /// The champion for `asset` × `competition` (cached), or `None` for the fallback. A load
     /// error is logged and cached as "none" until the entry is refreshed.
-    pub fn get(&self, asset: &str, timeframe: Timeframe) -> Option<Arc<dyn Forecaster>> {
-        if timeframe == Timeframe::Other {
-            return None;
-        }
-        let key = (asset.to_string(), timeframe);
+    pub fn get(&self, asset: &str, competition: Competition) -> Option<Arc<dyn Forecaster>> {
+        let key = (asset.to_string(), competition);
         {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(e) = entries.get_mut(&key) {
@@ -249,7 +195,7 @@ impl ModelCache {
             }
         }
         // First load, outside the lock: a slow load must not block other assets.
-        let model = Self::load(self.source.as_ref(), asset, timeframe);
+        let model = Self::load(self.source.as_ref(), asset, competition);
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.insert(
             key,
@@ -262,11 +208,11 @@ impl ModelCache {
         model
     }
 
-    /// Loads the champions of `assets` for both timeframes ahead of the first prompt.
+    /// Loads the champions of `assets` for both competitions ahead of the first prompt.
     pub fn warm(&self, assets: &[&str]) {
         for a in assets {
-            for tf in [Timeframe::Low, Timeframe::High] {
-                let _ = self.get(a, tf);
+            for c in Competition::ALL {
+                let _ = self.get(a, c);
             }
         }
     }
@@ -332,7 +278,7 @@ mod tests {
         fn champion(
             &self,
             asset: &str,
-            _: Timeframe,
+            _: Competition,
         ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             if asset == "BAD" {
@@ -346,29 +292,30 @@ mod tests {
     fn cache_loads_once_per_key_and_falls_back_on_errors() {
         let src = Arc::new(Counting(AtomicUsize::new(0)));
         let cache = ModelCache::new(src.clone(), Duration::from_secs(600));
-        assert!(cache.get("BTC", Timeframe::Low).is_some());
-        assert!(cache.get("BTC", Timeframe::Low).is_some());
+        assert!(cache.get("BTC", Competition::Low).is_some());
+        assert!(cache.get("BTC", Competition::Low).is_some());
         assert_eq!(src.0.load(Ordering::SeqCst), 1);
-        assert!(cache.get("BTC", Timeframe::High).is_some());
-        assert!(cache.get("BAD", Timeframe::Low).is_none());
-        assert!(cache.get("BTC", Timeframe::Other).is_none());
+        assert!(cache.get("BTC", Competition::High).is_some());
+        assert!(cache.get("BAD", Competition::Low).is_none());
         assert_eq!(src.0.load(Ordering::SeqCst), 3);
-        assert_eq!(Timeframe::of(86_400, 300), Timeframe::Low);
-        assert_eq!(Timeframe::of(3_600, 60), Timeframe::High);
-        assert_eq!(Timeframe::of(3_600, 300), Timeframe::Other);
     }
 
     #[test]
     fn without_a_champion_the_default_model_serves() {
         let src = OrDefault::new(NoChampions);
-        let m = src.champion("BTC", Timeframe::Low).unwrap().unwrap();
+        let m = src.champion("BTC", Competition::Low).unwrap().unwrap();
         assert_eq!(m.name(), "default:mix_sess");
-        assert!(src.champion("BTC", Timeframe::Other).unwrap().is_none());
         // A champion, when there is one, is served instead; a failing source gets the default.
         let counting = OrDefault::new(Counting(AtomicUsize::new(0)));
-        let m = counting.champion("BTC", Timeframe::High).unwrap().unwrap();
+        let m = counting
+            .champion("BTC", Competition::High)
+            .unwrap()
+            .unwrap();
         assert_eq!(m.name(), "reference_gbm");
-        let m = counting.champion("BAD", Timeframe::High).unwrap().unwrap();
+        let m = counting
+            .champion("BAD", Competition::High)
+            .unwrap()
+            .unwrap();
         assert_eq!(m.name(), "default:mix_sess");
         // The default is the models' default model, bit for bit.
         let h = models::data::synthetic("BTC", 300, 3).unwrap().candles;
@@ -391,7 +338,7 @@ mod tests {
         assert_eq!(src.0.load(Ordering::SeqCst), 2);
         std::thread::sleep(Duration::from_millis(50));
         // Still answered (by the old model) while the reload runs.
-        assert!(cache.get("BTC", Timeframe::Low).is_some());
+        assert!(cache.get("BTC", Competition::Low).is_some());
         for _ in 0..100 {
             if src.0.load(Ordering::SeqCst) == 3 {
                 break;

@@ -30,7 +30,7 @@ pub mod wire;
 pub use answer::{parse_prompt, Answer, AnswerError, Answerer, Prompt};
 pub use axon::{router, AxonConfig, AxonState};
 pub use champion::{
-    ChampionSource, DefaultModel, ModelCache, NoChampions, OrDefault, ReferenceGbm, Timeframe,
+    ChampionSource, DefaultModel, ModelCache, NoChampions, OrDefault, ReferenceGbm,
 };
 pub use history::{HistorySource, MarketHistory, NoHistory, SeriesAge};
 pub use metagraph::{BlacklistPolicy, Metagraph, Neuron};

@@ -93,10 +93,7 @@ pub struct MinerArgs {
 }
 
 /// SN50 assets whose champions are loaded at startup.
-const ASSETS: [&str; 12] = [
-    "BTC", "ETH", "XAU", "SOL", "SPYX", "NVDAX", "TSLAX", "AAPLX", "GOOGLX", "XRP", "HYPE",
-    "WTIOIL",
-];
+const ASSETS: [&str; 12] = sn50::Asset::ALL_NAMES;
 
 /// The champion source: the registry's promoted champions in `$SYNTH_CITY_HOME` unless
 /// `--gbm-only`, and the default model (`models::baselines::DEFAULT_MODEL`) where none was

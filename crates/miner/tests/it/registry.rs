@@ -8,10 +8,10 @@ use std::time::Duration;
 use market::Candles;
 use miner::{
     parse_prompt, Answerer, ChampionSource, HistorySource, MarketHistory, ModelCache, OrDefault,
-    RegistryChampions, Timeframe,
+    RegistryChampions,
 };
 use models::neural::NeuralModel;
-use models::spec::{ModelSpec, Timeframe as ModelTimeframe};
+use models::spec::ModelSpec;
 use research::model_store::ModelKind;
 use research::registry::{NewPromotion, PromotionAction};
 use research::{
@@ -19,6 +19,7 @@ use research::{
     Timings,
 };
 use serde_json::{json, Value};
+use sn50::{Competition, Timeframe};
 
 fn record(id: &str, asset: &str, tf: &str, crps: f64, spec: Value) -> RunRecord {
     let now = chrono::Utc::now();
@@ -62,7 +63,7 @@ fn record(id: &str, asset: &str, tf: &str, crps: f64, spec: Value) -> RunRecord 
 }
 
 fn tiny_neural() -> (ModelSpec, Vec<u8>) {
-    let mut spec = ModelSpec::new(ModelTimeframe::Low5m, &["mlp"], "gbm");
+    let mut spec = ModelSpec::new(Timeframe::Low5m, &["mlp"], "gbm");
     spec.seq_len = 16;
     spec.d_model = 8;
     let model = NeuralModel::new(spec.clone()).unwrap();
@@ -161,23 +162,22 @@ fn champions_load_from_the_registry_and_answer() {
     drop(archive);
 
     let src = RegistryChampions::open(home.path()).unwrap();
-    let btc = src.champion("BTC", Timeframe::Low).unwrap().unwrap();
+    let btc = src.champion("BTC", Competition::Low).unwrap().unwrap();
     assert_eq!(btc.name(), "garch_t");
-    assert!(src.champion("BTC", Timeframe::High).unwrap().is_none());
-    assert!(src.champion("BTC", Timeframe::Other).unwrap().is_none());
-    let eth = src.champion("ETH", Timeframe::Low).unwrap().unwrap();
+    assert!(src.champion("BTC", Competition::High).unwrap().is_none());
+    let eth = src.champion("ETH", Competition::Low).unwrap().unwrap();
     assert_eq!(eth.name(), "mlp+gbm");
-    assert!(src.champion("SOL", Timeframe::Low).unwrap().is_none());
-    assert!(src.champion("XRP", Timeframe::Low).unwrap().is_none());
+    assert!(src.champion("SOL", Competition::Low).unwrap().is_none());
+    assert!(src.champion("XRP", Competition::Low).unwrap().is_none());
     // Where nothing was promoted, the miner's source serves the default model.
     let with_default = OrDefault::new(RegistryChampions::open(home.path()).unwrap());
     let d = with_default
-        .champion("XRP", Timeframe::Low)
+        .champion("XRP", Competition::Low)
         .unwrap()
         .unwrap();
     assert_eq!(d.name(), "default:mix_sess");
     let btc = with_default
-        .champion("BTC", Timeframe::Low)
+        .champion("BTC", Competition::Low)
         .unwrap()
         .unwrap();
     assert_eq!(btc.name(), "garch_t");
