@@ -168,8 +168,8 @@ mod tests {
     #[test]
     fn spec_fingerprint_ignores_key_order_float_spelling_and_name() {
         let a = json!({"blocks": ["lstm"], "head": "gbm", "d_model": 32, "name": "x"});
-        let b: Value = serde_json::from_str(r#"{"d_model":32.0,"head":"gbm","blocks":["lstm"]}"#)
-            .unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"d_model":32.0,"head":"gbm","blocks":["lstm"]}"#).unwrap();
         assert_eq!(spec_fingerprint(&a), spec_fingerprint(&b));
         assert_ne!(
             spec_fingerprint(&a),

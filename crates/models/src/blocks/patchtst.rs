@@ -66,7 +66,11 @@ pub fn n_patches(t: usize, patch: usize, stride: usize) -> usize {
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
-    let (patch, stride, e) = (p.usize("patch_len")?, p.usize("stride")?, p.usize("d_embed")?);
+    let (patch, stride, e) = (
+        p.usize("patch_len")?,
+        p.usize("stride")?,
+        p.usize("d_embed")?,
+    );
     let n = n_patches(ctx.seq_len, patch, stride);
     let layers = (0..p.usize("num_layers")?)
         .map(|i| EncoderLayer::new(e, p.usize("n_heads")?, 2 * e, vb.pp(format!("l{i}"))))

@@ -76,7 +76,10 @@ fn errors_name_the_field_and_why() {
     ));
     assert!(e.contains("unknown field `d_modle`"), "{e}");
     let e = err(r#"{"timeframe": "15m", "blocks": [{"name": "mlp"}], "head": {"name": "gbm"}}"#);
-    assert!(e.contains(r#"unknown timeframe "15m"; valid: 5m, 1m"#), "{e}");
+    assert!(
+        e.contains(r#"unknown timeframe "15m"; valid: 5m, 1m"#),
+        "{e}"
+    );
     let e = err(&base(
         r#"[{"name": "mlp"}]"#,
         r#"{"name": "gbm"}"#,

@@ -2,13 +2,13 @@
 
 mod basilica;
 mod chutes;
+mod clawhub;
 mod desearch;
+mod hf;
 mod http_core;
+mod hub_stub;
 mod moltbook;
 mod openclaw_deploy;
 mod openclaw_image;
-mod clawhub;
-mod hf;
-mod hub_stub;
 mod wandb;
 mod wandb_stub;
