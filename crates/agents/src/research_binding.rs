@@ -279,7 +279,8 @@ impl ResearchBackend for ResearchBinding {
                 .iter()
                 .map(|o| format!("{}: {}", o.asset, o.reason))
                 .collect();
-            return Err(ToolError::invalid(format!(
+            // A refusal is an outcome, not a broken call: the run stays, the champion stays.
+            return Err(ToolError::failed(format!(
                 "not promoted: {}",
                 why.join("; ")
             )));

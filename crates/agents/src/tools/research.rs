@@ -408,13 +408,30 @@ fn register_champion(s: &Session, run_id: &str, remote: bool) -> Result<Value, T
     };
     let mut out =
         json!({"run_id": run.run_id, "crps": run.crps, "previous": current, "promoted": beats});
+    let mut beats = beats;
     if beats {
-        let promoted = s.backend.promote(&run.run_id)?;
-        s.emit(Event::Champion {
-            run_id: promoted.run_id.clone(),
-            crps,
-        });
-        out["champion"] = serde_json::to_value(&promoted).unwrap_or(Value::Null);
+        // Promotion compares the run with the champion (or the default model) on the same
+        // prompts; a refusal (not better, too few prompts) is reported, not raised.
+        match s.backend.promote(&run.run_id) {
+            Ok(promoted) => {
+                s.emit(Event::Champion {
+                    run_id: promoted.run_id.clone(),
+                    crps,
+                });
+                out["champion"] = serde_json::to_value(&promoted).unwrap_or(Value::Null);
+            }
+            Err(e)
+                if matches!(
+                    e.kind,
+                    super::ToolErrorKind::Failed | super::ToolErrorKind::InvalidArguments
+                ) =>
+            {
+                beats = false;
+                out["promoted"] = json!(false);
+                out["note"] = json!(e.message);
+            }
+            Err(e) => return Err(e),
+        }
     } else if current.as_ref().is_some_and(|c| c.run_id == run.run_id) {
         out["note"] = json!("this run is already the champion");
     } else {
