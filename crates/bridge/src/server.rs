@@ -247,7 +247,9 @@ pub async fn serve_forever(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM: how every long-running command of the binary (the bridge, a
+/// worker) learns to stop.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

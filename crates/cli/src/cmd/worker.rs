@@ -68,33 +68,11 @@ pub fn run(cmd: Cmd) -> CliResult {
             "synth-city worker on http://{bound} ({slots} slot(s), device {})",
             device.resolved_name()
         );
-        worker::serve(listener, opts, shutdown())
+        worker::serve(listener, opts, bridge::server::shutdown_signal())
             .await
             .map_err(CliError::runtime)
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 /// The runner a command's research session uses: `local` itself, or, when
