@@ -6,15 +6,18 @@
 //! Credentials come from the environment (or `.env`, loaded by the binary) through
 //! [`env::secret`]: without one, a command says which variable to set.
 //!
-//! This crate sits beside the engine's layers and depends on none of them; the layers that need
-//! a service (research's publisher, agents' tools, the bridge, the CLI) depend on it.
+//! This crate sits beside the engine's layers and depends only on the lowest one, `market`, for
+//! its file helpers (the one atomic write, the data folder); the layers that need a service
+//! (research's publisher, agents' tools, the bridge, the CLI) depend on it.
 
 pub mod basilica;
 pub mod chutes;
 pub mod clawhub;
+pub mod data_universe;
 pub mod desearch;
 pub mod env;
 pub mod error;
+pub mod gradients;
 pub mod hf;
 pub mod http;
 pub mod moltbook;

@@ -3,12 +3,15 @@
 mod basilica;
 mod chutes;
 mod clawhub;
+mod data_universe;
 mod desearch;
+mod gradients;
 mod hf;
 mod http_core;
 mod hub_stub;
 mod moltbook;
 mod openclaw_deploy;
 mod openclaw_image;
+mod stub;
 mod wandb;
 mod wandb_stub;

@@ -1,0 +1,88 @@
+//! Putting a training set where Gradients can read it: a Hugging Face Hub repository, through
+//! the services' Hub client.
+
+use crate::hf::{HubClient, RepoId, UploadFile};
+use crate::{ServiceError, ServiceResult};
+
+/// Largest training set uploaded (512 MiB).
+pub const MAX_DATASET_BYTES: usize = 512 << 20;
+
+/// Checks that `bytes` are JSONL chat rows (`{"messages": [{"role", "content"}, …]}` per
+/// line); returns the number of rows.
+pub fn check_jsonl(bytes: &[u8]) -> ServiceResult<usize> {
+    if bytes.len() > MAX_DATASET_BYTES {
+        return Err(ServiceError::Invalid(format!(
+            "the training set is larger than {MAX_DATASET_BYTES} bytes"
+        )));
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ServiceError::Invalid("the training set is not UTF-8".into()))?;
+    let mut rows = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| ServiceError::Invalid(format!("line {}: not JSON: {e}", i + 1)))?;
+        let ok = v["messages"].as_array().is_some_and(|m| {
+            !m.is_empty()
+                && m.iter()
+                    .all(|x| x["role"].is_string() && x["content"].is_string())
+        });
+        if !ok {
+            return Err(ServiceError::Invalid(format!(
+                "line {}: expected {{\"messages\": [{{\"role\", \"content\"}}, …]}}",
+                i + 1
+            )));
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(ServiceError::Invalid("the training set has no rows".into()));
+    }
+    Ok(rows)
+}
+
+/// Uploads a JSONL training set to `repo` on the Hub as `path` (creating the repository when
+/// missing, `private` or public) and returns the file's download URL, which a Gradients task
+/// can train on (`--dataset <url>`). Gradients' miners read it without a token: a private
+/// repository's URL only works for its owner.
+pub async fn upload_dataset(
+    hub: &HubClient,
+    repo: &RepoId,
+    path: &str,
+    bytes: Vec<u8>,
+    private: bool,
+) -> ServiceResult<String> {
+    check_jsonl(&bytes)?;
+    hub.create_repo(repo, private).await?;
+    let commit = hub
+        .upload_files(
+            repo,
+            "main",
+            &[UploadFile {
+                path: path.to_string(),
+                bytes,
+            }],
+            "synth-city: training set for Gradients",
+        )
+        .await?;
+    tracing::info!(commit = %commit.commit_url, "training set uploaded");
+    Ok(format!("{}/resolve/main/{path}", hub.repo_url(repo)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_rows_are_checked() {
+        let ok = b"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}]}\n\n";
+        assert_eq!(check_jsonl(ok).unwrap(), 1);
+        assert!(check_jsonl(b"").is_err());
+        assert!(check_jsonl(b"{\"messages\":[]}").is_err());
+        assert!(check_jsonl(b"{\"messages\":[{\"role\":1}]}").is_err());
+        assert!(check_jsonl(b"not json").is_err());
+        assert!(check_jsonl(&[0xff, 0xfe]).is_err());
+    }
+}
