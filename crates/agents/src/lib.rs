@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod backend;
 pub mod events;
+pub mod export;
 pub mod json;
 pub mod llm;
 pub mod pipeline;

@@ -7,6 +7,7 @@ pub mod market;
 pub mod registry;
 pub mod research;
 pub mod search;
+pub mod social;
 pub mod tool;
 
 pub use coerce::coerce_args;

@@ -136,3 +136,75 @@ async fn the_planner_sees_search_hits_and_bad_arguments_come_back_as_json() {
     assert!(msgs[1].1["error"].as_str().unwrap().contains("myspace"));
     assert_eq!(client.spent().calls, 1);
 }
+
+#[tokio::test]
+async fn the_planner_reads_the_social_data_summaries() {
+    use agents::tools::social::social_tools_at;
+    use services::data_universe::{posts_to_parquet, SocialPost, SocialStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let posts: Vec<SocialPost> = (0..4)
+        .map(|i| SocialPost {
+            datetime: Some(format!("2026-12-0{}T12:00:00Z", i + 1)),
+            source: "x".into(),
+            username: Some(format!("u{i}")),
+            text: format!("$SOL listing rumour {i} #solana"),
+            likes: Some(10 * i),
+            ..SocialPost::default()
+        })
+        .collect();
+    SocialStore::new(dir.path())
+        .write_parquet(
+            "ondemand-20261206",
+            "posts",
+            &posts_to_parquet(&posts).unwrap(),
+        )
+        .unwrap();
+    let mut tools = ToolRegistry::new();
+    for t in social_tools_at(dir.path().to_path_buf()) {
+        tools.register_arc(t);
+    }
+    let server = Server::start(
+        vec![
+            tool_call("c1", "social_data", r#"{"limit":"3"}"#),
+            tool_call("c2", "social_data", r#"{"file":"../../etc/passwd"}"#),
+            tool_call(
+                "c3",
+                "finish",
+                r#"{"success":true,"summary":"read it","result":{"cited":[]}}"#,
+            ),
+        ],
+        None,
+    )
+    .await;
+    let llm = LlmClient::new(config(&server), UsageMeter::default()).unwrap();
+    let r = run_agent(AgentRun {
+        agent: "planner".into(),
+        model: &llm,
+        model_id: "scripted-model".into(),
+        system_prompt: "You plan.".into(),
+        context: vec![],
+        user_message: "What does social data say about SOL?".into(),
+        tools,
+        finish: FinishTool::new(json!({"type":"object","required":["cited"]})),
+        temperature: 0.2,
+        max_turns: 5,
+        bus: None,
+    })
+    .await;
+    assert!(r.success, "{:?}", r.raw_text);
+    let msgs = tool_messages(&server.requests()[2]);
+    let (name, v) = &msgs[0];
+    assert_eq!(name, "social_data");
+    assert_eq!(v["files_total"], 1);
+    let f = &v["files"][0];
+    assert_eq!(f["file"], "ondemand-20261206/posts.parquet");
+    assert_eq!(f["rows"], 4);
+    assert_eq!(f["top_tags"][0][0], "#solana");
+    assert_eq!(f["top_posts"][0]["likes"], 30);
+    assert!(
+        msgs[1].1["error"].as_str().unwrap().contains("not a safe"),
+        "{:?}",
+        msgs[1].1
+    );
+}
