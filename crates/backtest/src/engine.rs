@@ -140,7 +140,23 @@ pub fn run(
                 .into(),
         ));
     }
+    run_prompts(cfg, competitors, data, &prompts, progress)
+}
+
+/// Runs the given `prompts` (any placement, e.g. the walk-forward's blocks) for `competitors`
+/// with `cfg`'s seed, paths, look-back and threads; results in the order of `prompts`, identical
+/// for any thread count.
+pub fn run_prompts(
+    cfg: &BacktestConfig,
+    competitors: &[Competitor],
+    data: &MarketData,
+    prompts: &[Prompt],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<PromptResult>, BacktestError> {
     let total = prompts.len();
+    if total == 0 {
+        return Ok(Vec::new());
+    }
     let threads = if cfg.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {

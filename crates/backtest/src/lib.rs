@@ -11,11 +11,13 @@ pub mod plot;
 pub mod report;
 pub mod rewards;
 pub mod schedule;
+pub mod walk_forward;
 
 pub use competitor::{in_sample_notes, resolve_competitors, Competitor, DEFAULT_COMPETITORS};
 pub use data::{load_market, AssetData, MarketData};
-pub use engine::{run, BacktestConfig, PromptResult, PromptStatus};
+pub use engine::{run, run_prompts, BacktestConfig, PromptResult, PromptStatus};
 pub use error::BacktestError;
 pub use report::{summarise, write_outputs, Summary};
 pub use rewards::{final_weights, share_timeline, CompetitionWeights, ShareSnapshot};
 pub use schedule::{schedule, Competition, Prompt, LEAD_SECS};
+pub use walk_forward::{WalkForwardConfig, WalkForwardReport};

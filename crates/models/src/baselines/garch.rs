@@ -27,6 +27,12 @@ pub struct GarchT {
     /// it read as `false`.
     #[serde(default)]
     pub sessions: bool,
+    /// When positive: the longest half-life, in seconds, of the simulated variance's
+    /// reversion to the long-run level. A fit whose persistence α + β reverts slower has α
+    /// and β scaled down together (their ratio kept, the long-run variance kept), so a recent
+    /// spike fades at most this slowly. 0 (and settings stored without it): the fit as is.
+    #[serde(default)]
+    pub max_half_life_secs: f64,
 }
 
 impl Default for GarchT {
@@ -36,6 +42,7 @@ impl Default for GarchT {
             max_returns: 4000,
             intraday: true,
             sessions: false,
+            max_half_life_secs: 0.0,
         }
     }
 }
@@ -124,6 +131,26 @@ impl GarchFit {
     }
 }
 
+impl GarchFit {
+    /// The fit with its persistence α + β capped so that the variance reverts with a
+    /// half-life of at most `half_life_secs` at steps of `step_secs` (α and β scaled by the
+    /// same factor, ω = 1 − α − β); unchanged when `half_life_secs` is not positive or the fit
+    /// already reverts faster.
+    pub fn with_max_half_life(mut self, half_life_secs: f64, step_secs: u32) -> Self {
+        if !(half_life_secs > 0.0) {
+            return self;
+        }
+        let cap = 0.5f64.powf(f64::from(step_secs) / half_life_secs);
+        let p = self.alpha + self.beta;
+        if p > cap && p > 0.0 {
+            self.alpha *= cap / p;
+            self.beta *= cap / p;
+            self.omega = 1.0 - self.alpha - self.beta;
+        }
+        self
+    }
+}
+
 impl Forecaster for GarchT {
     fn name(&self) -> String {
         match (self.intraday, self.sessions) {
@@ -164,6 +191,7 @@ impl Forecaster for GarchT {
                 x.len()
             ))
         })?;
+        let fit = fit.with_max_half_life(self.max_half_life_secs, req.time_increment);
         let inc = i64::from(req.time_increment);
         let mut season: Vec<f64> = (0..req.n_points() - 1)
             .map(|k| fit.scale * profile.at(req.start_time + k as i64 * inc))
@@ -209,5 +237,13 @@ mod tests {
         assert!((f.beta - beta).abs() < 0.03, "{f:?}");
         assert!((f.nu - nu).abs() < 1.0, "{f:?}");
         assert!(GarchFit::fit(&x[..50]).is_none());
+        // Persistence 0.98 at 5-min steps is a half-life of about 2.9 h: a 1 h cap scales it
+        // down to 0.5^(1/12), a 6 h cap leaves it alone.
+        let capped = f.with_max_half_life(3600.0, 300);
+        assert!((capped.alpha + capped.beta - 0.5f64.powf(1.0 / 12.0)).abs() < 1e-12);
+        assert!((capped.alpha / capped.beta - f.alpha / f.beta).abs() < 1e-9);
+        assert!((capped.omega + capped.alpha + capped.beta - 1.0).abs() < 1e-12);
+        assert_eq!(f.with_max_half_life(6.0 * 3600.0, 300), f);
+        assert_eq!(f.with_max_half_life(0.0, 300), f);
     }
 }

@@ -13,6 +13,7 @@ mod gbm;
 mod history;
 mod intraday;
 mod mix;
+mod mix_rev;
 mod mix_sess;
 mod optim;
 mod range;
@@ -26,6 +27,7 @@ pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
+pub use mix_rev::RevertingMix;
 pub use mix_sess::{MixMembers, SessionMix};
 pub use range::range_level;
 pub use session::SessionGaps;
@@ -45,7 +47,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 10] = [
+pub const BASELINE_NAMES: [&str; 11] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -56,6 +58,7 @@ pub const BASELINE_NAMES: [&str; 10] = [
     "mix_cal",
     "bootstrap_sess",
     "mix_sess",
+    "mix_rev",
 ];
 
 /// The model a miner serves where no champion has been promoted (`default` in the CLI, the
@@ -96,6 +99,11 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "mix_cal" => Box::new(BootGarchMix::default()),
         "bootstrap_sess" => Box::new(BlockBootstrap::with_sessions()),
         "mix_sess" => Box::new(SessionMix::default()),
+        "mix_rev" => Box::new(RevertingMix::default()),
+        // A scripted model (`script:<name>`): installed from the component store or a file.
+        s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
+            return crate::script::lookup(s).map(|m| Box::new(m) as Box<dyn Forecaster>)
+        }
         _ => return None,
     })
 }
@@ -118,6 +126,11 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "mix_cal" => serde_json::to_value(BootGarchMix::default()),
         "bootstrap_sess" => serde_json::to_value(BlockBootstrap::with_sessions()),
         "mix_sess" => serde_json::to_value(SessionMix::default()),
+        "mix_rev" => serde_json::to_value(RevertingMix::default()),
+        // A script's settings embed its source, so a recorded run replays without the store.
+        s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
+            return crate::script::lookup(s).map(|m| m.settings())
+        }
         _ => return None,
     };
     v.ok()
@@ -144,6 +157,10 @@ pub fn baseline_from_settings(
         "bootstrap_cal" => Box::new(parse::<CalibratedBootstrap>(name, settings)?),
         "mix_cal" => Box::new(parse::<BootGarchMix>(name, settings)?),
         "mix_sess" => Box::new(parse::<SessionMix>(name, settings)?),
+        "mix_rev" => Box::new(parse::<RevertingMix>(name, settings)?),
+        s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
+            Box::new(crate::script::ScriptModel::from_settings(settings)?)
+        }
         _ => {
             return Err(ModelError::InvalidConfig(format!(
                 "unknown baseline {name:?} (known: {})",
