@@ -144,14 +144,14 @@ fn training(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("train_step_b32_t256_d64");
     g.sample_size(10);
-    let lstm = ComponentSpec {
-        name: "lstm".into(),
-        params: serde_json::json!({"num_layers": 2, "residual": false}),
-    };
-    let tr = ComponentSpec {
-        name: "transformer".into(),
-        params: serde_json::json!({"num_layers": 2, "n_heads": 4, "d_ff": 256}),
-    };
+    let lstm = ComponentSpec::with_params(
+        "lstm",
+        serde_json::json!({"num_layers": 2, "residual": false}),
+    );
+    let tr = ComponentSpec::with_params(
+        "transformer",
+        serde_json::json!({"num_layers": 2, "n_heads": 4, "d_ff": 256}),
+    );
     let data = windows(32);
     let refs: Vec<&Window> = data.iter().collect();
     for (name, blocks) in [("lstm2", vec![lstm]), ("transformer2", vec![tr])] {

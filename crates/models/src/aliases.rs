@@ -15,6 +15,7 @@ pub const BLOCK_ALIASES: &[(&str, &str)] = &[
     ("TimesNetBlock", "timesnet"),
     ("BiTCNBlock", "tcn"),
     ("ResConvBlock", "tcn"),
+    ("WaveNetBlock", "wavenet"),
     ("SDEEvolutionBlock", "mlp"),
     ("GatedMLP", "mlp"),
     ("FourierBlock", "frets"),

@@ -23,8 +23,8 @@ use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 use serde::Serialize;
 
-use crate::blocks::{self, BuildCtx};
-use crate::heads::{self, HeadCtx};
+use crate::blocks::BuildCtx;
+use crate::heads::HeadCtx;
 use crate::nn::Linear;
 use crate::spec::ModelSpec;
 use crate::ModelError;
@@ -53,24 +53,22 @@ pub struct Estimate {
 /// The size of `spec` (validated first: an invalid spec is the same error as building it).
 pub fn estimate(spec: &ModelSpec) -> std::result::Result<Estimate, ModelError> {
     let checked = spec.validate()?;
-    let counter = Counter::default();
-    let total = counter.total.clone();
-    let vb = VarBuilder::from_backend(Box::new(counter), DType::F32, Device::Cpu);
+    let (vb, total) = counting_vb();
     let n_features: usize = checked.features.iter().map(|f| f.channels()).sum();
     Linear::new(n_features, spec.d_model, vb.pp("input"))?;
     let ctx = BuildCtx {
         d_model: spec.d_model,
         seq_len: spec.seq_len,
     };
-    for (i, (name, p)) in checked.blocks.iter().enumerate() {
-        blocks::build(name, p, ctx, vb.pp(format!("blocks.{i}.{name}")))?;
+    for (i, (name, _)) in checked.blocks.iter().enumerate() {
+        checked.build_block(i, ctx, vb.pp(format!("blocks.{i}.{name}")))?;
     }
     let hctx = HeadCtx {
         d_model: spec.d_model,
         horizon: spec.horizon(),
     };
-    let (hname, hp) = &checked.head;
-    heads::build(hname, hp, hctx, vb.pp(format!("head.{hname}")))?;
+    let hname = &checked.head.0;
+    checked.build_head(hctx, vb.pp(format!("head.{hname}")))?;
     let params = total.load(Ordering::Relaxed);
     let t = &spec.training;
     let backbone = (t.batch_size as u64)
@@ -91,6 +89,17 @@ pub fn estimate(spec: &ModelSpec) -> std::result::Result<Estimate, ModelError> {
         weight_bytes,
         train_bytes,
     })
+}
+
+/// A `VarBuilder` that records the element count of every parameter asked for (the total is
+/// the returned counter) and allocates none: constructors run over it count a model's size.
+pub(crate) fn counting_vb() -> (VarBuilder<'static>, Arc<AtomicU64>) {
+    let counter = Counter::default();
+    let total = counter.total.clone();
+    (
+        VarBuilder::from_backend(Box::new(counter), DType::F32, Device::Cpu),
+        total,
+    )
 }
 
 /// Sums the element counts of the parameters asked for; allocates none of them.

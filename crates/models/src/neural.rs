@@ -5,9 +5,9 @@ use candle_core::{Device, Module, Tensor};
 use market::Candles;
 use sn50::PathSet;
 
-use crate::blocks::{self, Block, BuildCtx};
+use crate::blocks::{Block, BuildCtx};
 use crate::features::{FeatureBuilder, Series, Window};
-use crate::heads::{self, Head, HeadCtx, Noise};
+use crate::heads::{Head, HeadCtx, Noise};
 use crate::nn::{Linear, ParamStore};
 use crate::spec::ModelSpec;
 use crate::{sampler, ForecastRequest, Forecaster, ModelError};
@@ -35,14 +35,14 @@ impl Network {
             .blocks
             .iter()
             .enumerate()
-            .map(|(i, (name, p))| blocks::build(name, p, ctx, vb.pp(format!("blocks.{i}.{name}"))))
+            .map(|(i, (name, _))| checked.build_block(i, ctx, vb.pp(format!("blocks.{i}.{name}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let hctx = HeadCtx {
             d_model: spec.d_model,
             horizon: spec.horizon(),
         };
-        let (hname, hp) = &checked.head;
-        let head = heads::build(hname, hp, hctx, vb.pp(format!("head.{hname}")))?;
+        let hname = &checked.head.0;
+        let head = checked.build_head(hctx, vb.pp(format!("head.{hname}")))?;
         Ok(Self {
             input,
             blocks,

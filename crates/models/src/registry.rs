@@ -58,14 +58,37 @@ pub struct ParamDef {
     pub help: &'static str,
 }
 
-/// Whether a component is a backbone block or a head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Whether a component is a backbone block, a head or a (user) script model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ComponentKind {
     /// (B, T, d_model) → (B, T, d_model).
     Block,
     /// Backbone output → stochastic process → price paths.
     Head,
+    /// A sandboxed statistical model script (user components only).
+    Script,
+}
+
+impl ComponentKind {
+    /// `block`, `head` or `script`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Block => "block",
+            Self::Head => "head",
+            Self::Script => "script",
+        }
+    }
+
+    /// Parses [`ComponentKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "block" => Some(Self::Block),
+            "head" => Some(Self::Head),
+            "script" => Some(Self::Script),
+            _ => None,
+        }
+    }
 }
 
 /// Describes one registered block or head.
@@ -272,6 +295,14 @@ impl Val {
 }
 
 impl Resolved {
+    /// No parameters, for `component` (a user component's definition holds its own).
+    pub fn empty(component: &str) -> Self {
+        Self {
+            component: component.to_string(),
+            values: BTreeMap::new(),
+        }
+    }
+
     /// The block or head these parameters belong to.
     pub fn component(&self) -> &str {
         &self.component

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::blocks::BuildCtx;
 use crate::features::Feature;
+use crate::graph::{BlockDef, Definition, HeadDef};
 use crate::registry::Resolved;
 use crate::ModelError;
 
@@ -26,12 +27,22 @@ pub use sn50::Timeframe;
 
 /// A block or head by registry name with its hyperparameters (missing ones take defaults).
 /// In JSON either `{"name": "lstm", "params": {...}}` or the bare name `"lstm"`.
+///
+/// A user component (a declarative block or head stored in the research registry) carries
+/// its definition: the research layer resolves the name and embeds the definition and its
+/// hash, so a recorded spec replays without the registry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentSpec {
     /// Registry name.
     pub name: String,
     /// Hyperparameters (a JSON object; `null` or absent = defaults).
     pub params: Value,
+    /// A user component's definition ([`crate::graph::Definition`] as JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Value>,
+    /// SHA-256 (hex) of the stored definition text the definition came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// The object form of a [`ComponentSpec`].
@@ -41,6 +52,10 @@ struct ComponentFields {
     name: String,
     #[serde(default)]
     params: Value,
+    #[serde(default)]
+    definition: Option<Value>,
+    #[serde(default)]
+    hash: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for ComponentSpec {
@@ -52,6 +67,8 @@ impl<'de> Deserialize<'de> for ComponentSpec {
                 .map(|c| Self {
                     name: c.name,
                     params: c.params,
+                    definition: c.definition,
+                    hash: c.hash,
                 })
                 .map_err(D::Error::custom),
             _ => Err(D::Error::custom(
@@ -67,7 +84,22 @@ impl ComponentSpec {
         Self {
             name: name.to_string(),
             params: Value::Null,
+            definition: None,
+            hash: None,
         }
+    }
+
+    /// A built-in component with hyperparameters.
+    pub fn with_params(name: &str, params: Value) -> Self {
+        Self {
+            params,
+            ..Self::named(name)
+        }
+    }
+
+    /// Whether it carries a user component's definition.
+    pub fn is_user(&self) -> bool {
+        self.definition.is_some()
     }
 }
 
@@ -179,6 +211,78 @@ pub struct Checked {
     pub head: (String, Resolved),
     /// Parsed features.
     pub features: Vec<Feature>,
+    /// The definitions of user blocks (by block index; `None` for built-ins).
+    block_defs: Vec<Option<BlockDef>>,
+    /// The definition of a user head.
+    head_def: Option<HeadDef>,
+}
+
+impl Checked {
+    /// Builds block `i` (a built-in by name, or a user block from its definition).
+    pub fn build_block(
+        &self,
+        i: usize,
+        ctx: BuildCtx,
+        vb: candle_nn::VarBuilder,
+    ) -> candle_core::Result<Box<dyn crate::blocks::Block>> {
+        let (name, p) = &self.blocks[i];
+        match self.block_defs.get(i).and_then(Option::as_ref) {
+            Some(def) => crate::graph::build_block(def, ctx, vb),
+            None => crate::blocks::build(name, p, ctx, vb),
+        }
+    }
+
+    /// Builds the head (a built-in by name, or a user head from its definition).
+    pub fn build_head(
+        &self,
+        ctx: crate::heads::HeadCtx,
+        vb: candle_nn::VarBuilder,
+    ) -> candle_core::Result<Box<dyn crate::heads::Head>> {
+        let (name, p) = &self.head;
+        match &self.head_def {
+            Some(def) => crate::graph::build_head(def, ctx, vb),
+            None => crate::heads::build(name, p, ctx, vb),
+        }
+    }
+}
+
+fn user_params_empty(c: &ComponentSpec, at: &str) -> Result<(), ModelError> {
+    let empty = match &c.params {
+        Value::Null => true,
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    if crate::components::is_builtin(&c.name) {
+        return Err(bad(
+            &format!("{at}.definition"),
+            format!(
+                "`{}` is a built-in; only a user component has a definition",
+                c.name
+            ),
+        ));
+    }
+    if empty {
+        Ok(())
+    } else {
+        Err(bad(
+            &format!("{at}.params"),
+            format!(
+                "`{}` is a user component: its definition holds its settings; params must be empty",
+                c.name
+            ),
+        ))
+    }
+}
+
+/// A checked head: (name, params), a user head's definition, the built-in family it samples with.
+type HeadCheck = ((String, Resolved), Option<HeadDef>, String);
+
+/// The message of an error without its kind prefix (to nest it under a field).
+fn inner(e: ModelError) -> String {
+    match e {
+        ModelError::InvalidConfig(s) => s,
+        e => e.to_string(),
+    }
 }
 
 fn bad(field: &str, why: impl std::fmt::Display) -> ModelError {
@@ -266,8 +370,21 @@ impl ModelSpec {
             seq_len: self.seq_len,
         };
         let mut blocks = Vec::new();
+        let mut block_defs = Vec::new();
         for (i, b) in self.blocks.iter().enumerate() {
             let at = format!("blocks[{i}]");
+            if let Some(v) = &b.definition {
+                user_params_empty(b, &at)?;
+                let field = format!("{at}.definition");
+                let def = crate::graph::from_value(v).map_err(|e| bad(&field, inner(e)))?;
+                let Definition::Block(bd) = def else {
+                    return Err(bad(&field, format!("`{}` is a head, not a block", b.name)));
+                };
+                crate::graph::check_block(&bd, ctx).map_err(|e| bad(&field, inner(e)))?;
+                blocks.push((b.name.clone(), Resolved::empty(&b.name)));
+                block_defs.push(Some(bd));
+                continue;
+            }
             let Some(entry) = crate::blocks::entry(&b.name) else {
                 let known: Vec<&str> = crate::blocks::REGISTRY
                     .iter()
@@ -275,7 +392,11 @@ impl ModelSpec {
                     .collect();
                 return Err(bad(
                     &format!("{at}.name"),
-                    format!("unknown block `{}` (known: {})", b.name, known.join(", ")),
+                    format!(
+                        "unknown block `{}` (known: {}; a user component's name resolves through the registry)",
+                        b.name,
+                        known.join(", ")
+                    ),
                 ));
             };
             let r = entry
@@ -284,22 +405,9 @@ impl ModelSpec {
                 .map_err(ModelError::InvalidConfig)?;
             (entry.check)(&r, ctx).map_err(|e| bad(&format!("{at}.params"), e))?;
             blocks.push((b.name.clone(), r));
+            block_defs.push(None);
         }
-        let Some(h) = crate::heads::entry(&self.head.name) else {
-            let known: Vec<&str> = crate::heads::REGISTRY.iter().map(|e| e.info.name).collect();
-            return Err(bad(
-                "head.name",
-                format!(
-                    "unknown head `{}` (known: {})",
-                    self.head.name,
-                    known.join(", ")
-                ),
-            ));
-        };
-        let hr = h
-            .info
-            .resolve(&self.head.params, "head.params")
-            .map_err(ModelError::InvalidConfig)?;
+        let (head, head_def, family) = self.check_head()?;
         let t = &self.training;
         let checks: [(&str, bool, &str); 9] = [
             (
@@ -353,8 +461,7 @@ impl ModelSpec {
                 return Err(bad(field, why));
             }
         }
-        if t.loss == LossKind::GaussianCrps
-            && !matches!(self.head.name.as_str(), "gbm" | "sde" | "copula")
+        if t.loss == LossKind::GaussianCrps && !matches!(family.as_str(), "gbm" | "sde" | "copula")
         {
             return Err(bad(
                 "training.loss",
@@ -366,8 +473,51 @@ impl ModelSpec {
         }
         Ok(Checked {
             blocks,
-            head: (self.head.name.clone(), hr),
+            head,
             features,
+            block_defs,
+            head_def,
         })
+    }
+
+    /// The head resolved: (name, params), its definition when it is a user head, and the
+    /// built-in family it samples with.
+    fn check_head(&self) -> Result<HeadCheck, ModelError> {
+        let hc = &self.head;
+        if let Some(v) = &hc.definition {
+            user_params_empty(hc, "head")?;
+            let field = "head.definition";
+            let def = crate::graph::from_value(v).map_err(|e| bad(field, inner(e)))?;
+            let Definition::Head(hd) = def else {
+                return Err(bad(field, format!("`{}` is a block, not a head", hc.name)));
+            };
+            let family = hd.family.clone();
+            let ctx = crate::heads::HeadCtx {
+                d_model: self.d_model,
+                horizon: self.horizon(),
+            };
+            crate::graph::check_head(&hd, ctx).map_err(|e| bad(field, inner(e)))?;
+            return Ok((
+                (hc.name.clone(), Resolved::empty(&hc.name)),
+                Some(hd),
+                family,
+            ));
+        }
+        let Some(h) = crate::heads::entry(&hc.name) else {
+            let known: Vec<&str> = crate::heads::REGISTRY.iter().map(|e| e.info.name).collect();
+            return Err(bad(
+                "head.name",
+                format!(
+                    "unknown head `{}` (known: {}; a user component's name resolves through the registry)",
+                    hc.name,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let hr = h
+            .info
+            .resolve(&hc.params, "head.params")
+            .map_err(ModelError::InvalidConfig)?;
+        Ok(((hc.name.clone(), hr), None, hc.name.clone()))
     }
 }

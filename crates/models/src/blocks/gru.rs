@@ -26,13 +26,23 @@ pub const ENTRY: BlockEntry = BlockEntry {
     check: no_check,
 };
 
-struct GruLayer {
+/// One GRU layer (PyTorch gate order r, z, n).
+pub struct GruLayer {
     ih: Linear,
     hh: Linear,
 }
 
 impl GruLayer {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// Parameters `ih.{weight,bias}`, `hh.{weight,bias}`.
+    pub fn new(in_dim: usize, hidden: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            ih: Linear::new(in_dim, 3 * hidden, vb.pp("ih"))?,
+            hh: Linear::new(hidden, 3 * hidden, vb.pp("hh"))?,
+        })
+    }
+
+    /// (B, T, in) → (B, T, hidden).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let w = self.hh.weight();
         let b = match self.hh.bias() {
             Some(b) => b.clone(),
@@ -74,13 +84,7 @@ struct GruBlock {
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
     let d = ctx.d_model;
     let layers = (0..p.usize("num_layers")?)
-        .map(|i| {
-            let vb = vb.pp(format!("l{i}"));
-            Ok(GruLayer {
-                ih: Linear::new(d, 3 * d, vb.pp("ih"))?,
-                hh: Linear::new(d, 3 * d, vb.pp("hh"))?,
-            })
-        })
+        .map(|i| GruLayer::new(d, d, vb.pp(format!("l{i}"))))
         .collect::<Result<_>>()?;
     Ok(Box::new(GruBlock {
         layers,

@@ -26,6 +26,7 @@ pub mod tcn;
 pub mod tft;
 pub mod timesnet;
 pub mod transformer;
+pub mod wavenet;
 
 /// A backbone block: (B, T, d_model) → (B, T, d_model).
 pub trait Block: Send + Sync {
@@ -77,6 +78,7 @@ pub static REGISTRY: &[BlockEntry] = &[
     fedformer::ENTRY,
     timesnet::ENTRY,
     crossformer::ENTRY,
+    wavenet::ENTRY,
 ];
 
 /// The registry entry of a block by name.

@@ -25,15 +25,57 @@ pub const ENTRY: BlockEntry = BlockEntry {
     check: no_check,
 };
 
-struct Layer {
+/// A dilated causal convolution d → 2d followed by the gate tanh(f)·σ(g): (B, T, d) → (B, T, d).
+/// Parameters `conv.{weight,bias}`. Shared by the TCN and WaveNet blocks.
+pub(crate) struct GatedConv {
     conv: Conv1d,
-    res: Linear,
     pad: usize,
+    d: usize,
+}
+
+impl GatedConv {
+    /// Kernel `k`, `dilation`, width `d`.
+    pub(crate) fn new(d: usize, k: usize, dilation: usize, vb: VarBuilder) -> Result<Self> {
+        let cfg = Conv1dConfig {
+            dilation,
+            ..Default::default()
+        };
+        let bound = 1.0 / ((d * k) as f64).sqrt();
+        let init = candle_nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let w = vb
+            .pp("conv")
+            .get_with_hints((2 * d, d, k), "weight", init)?;
+        let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
+        Ok(Self {
+            conv: Conv1d::new(w, Some(b), cfg),
+            pad: (k - 1) * dilation,
+            d,
+        })
+    }
+
+    /// The gated activations z (B, T, d), contiguous.
+    pub(crate) fn forward(&self, h: &Tensor) -> Result<Tensor> {
+        let xc = h
+            .transpose(1, 2)?
+            .contiguous()?
+            .pad_with_zeros(2, self.pad, 0)?;
+        let y = self.conv.forward(&xc)?; // (B, 2d, T)
+        let f = y.narrow(1, 0, self.d)?.tanh()?;
+        let g = sigmoid(&y.narrow(1, self.d, self.d)?)?;
+        (f * g)?.transpose(1, 2)?.contiguous()
+    }
+}
+
+struct Layer {
+    gate: GatedConv,
+    res: Linear,
 }
 
 struct Tcn {
     layers: Vec<Layer>,
-    d: usize,
 }
 
 fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> {
@@ -41,44 +83,22 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
     let k = p.usize("kernel_size")?;
     let layers = (0..p.usize("num_layers")?)
         .map(|i| {
-            let dilation = 1usize << i;
             let vb = vb.pp(format!("l{i}"));
-            let cfg = Conv1dConfig {
-                dilation,
-                ..Default::default()
-            };
-            let bound = 1.0 / ((d * k) as f64).sqrt();
-            let init = candle_nn::Init::Uniform {
-                lo: -bound,
-                up: bound,
-            };
-            let w = vb
-                .pp("conv")
-                .get_with_hints((2 * d, d, k), "weight", init)?;
-            let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
             Ok(Layer {
-                conv: Conv1d::new(w, Some(b), cfg),
+                gate: GatedConv::new(d, k, 1usize << i, vb.clone())?,
                 res: Linear::new(d, d, vb.pp("res"))?,
-                pad: (k - 1) * dilation,
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Box::new(Tcn { layers, d }))
+    Ok(Box::new(Tcn { layers }))
 }
 
 impl Block for Tcn {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for l in &self.layers {
-            let xc = h
-                .transpose(1, 2)?
-                .contiguous()?
-                .pad_with_zeros(2, l.pad, 0)?;
-            let y = l.conv.forward(&xc)?; // (B, 2d, T)
-            let f = y.narrow(1, 0, self.d)?.tanh()?;
-            let g = sigmoid(&y.narrow(1, self.d, self.d)?)?;
-            let z = (f * g)?.transpose(1, 2)?; // (B, T, d)
-            h = (&h + l.res.forward(&z.contiguous()?)?)?;
+            let z = l.gate.forward(&h)?;
+            h = (&h + l.res.forward(&z)?)?;
         }
         Ok(h)
     }

@@ -15,3 +15,4 @@ mod neural_spec;
 mod neural_support;
 mod neural_train;
 mod split;
+mod user_components;

@@ -101,6 +101,7 @@ block_on_gpu! {
     gpu_block_fedformer => "fedformer",
     gpu_block_timesnet => "timesnet",
     gpu_block_crossformer => "crossformer",
+    gpu_block_wavenet => "wavenet",
 }
 
 head_on_gpu! {
