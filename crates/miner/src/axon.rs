@@ -16,6 +16,7 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::answer::{parse_prompt, AnswerError, Answerer};
+use crate::autosync::AutoSync;
 use crate::axon_headers::{AxonIdentity, ResponseFacts};
 use crate::headers::DendriteHeaders;
 use crate::metagraph::{BlacklistPolicy, Metagraph};
@@ -51,7 +52,12 @@ pub struct AxonState {
     metrics: Arc<Metrics>,
     slots: Semaphore,
     identity: AxonIdentity,
+    autosync: RwLock<Option<Arc<AutoSync>>>,
+    extra_metrics: RwLock<Vec<Arc<MetricsSource>>>,
 }
+
+/// More Prometheus text appended to `GET /metrics` (e.g. a service running the axon).
+pub type MetricsSource = dyn Fn() -> String + Send + Sync;
 
 impl AxonState {
     /// New state.
@@ -72,7 +78,31 @@ impl AxonState {
             metrics: Arc::new(Metrics::new()),
             slots,
             identity,
+            autosync: RwLock::new(None),
+            extra_metrics: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Keeps the history fresh with `sync`: each request makes its cheap check
+    /// ([`AutoSync::check`]) after it is answered, and `/metrics` shows its counters.
+    pub fn set_autosync(&self, sync: Arc<AutoSync>) {
+        *self.autosync.write().unwrap_or_else(|p| p.into_inner()) = Some(sync);
+    }
+
+    /// The history auto-sync, when set.
+    pub fn autosync(&self) -> Option<Arc<AutoSync>> {
+        self.autosync
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Appends `source`'s text to every `GET /metrics` answer.
+    pub fn add_metrics(&self, source: Arc<MetricsSource>) {
+        self.extra_metrics
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(source);
     }
 
     /// Replaces the metagraph (e.g. after a refresh).
@@ -171,6 +201,17 @@ async fn metrics(State(st): State<Arc<AxonState>>) -> Response {
         &history.ages(),
         history.max_age(),
     ));
+    if let Some(sync) = st.autosync() {
+        text.push_str(&sync.render_metrics());
+    }
+    let extra = st
+        .extra_metrics
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    for source in extra {
+        text.push_str(&source());
+    }
     ([(header::CONTENT_TYPE, ct)], text).into_response()
 }
 
@@ -197,6 +238,10 @@ async fn simulation(
     let resp = with_axon_headers(&st, resp, t0, axon_nonce, parsed.as_ref().ok(), peer);
     st.metrics
         .request(&validator, resp.status().as_u16(), t0.elapsed());
+    // The history's age, checked on each request (cheap; a sync runs in the background).
+    if let Some(sync) = st.autosync() {
+        sync.check();
+    }
     resp
 }
 

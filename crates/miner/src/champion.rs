@@ -208,6 +208,41 @@ impl ModelCache {
         model
     }
 
+    /// Hot swap: loads the champion of `asset` × `competition` from the source now (on the
+    /// calling thread) and puts it in place at once; requests already answering keep the model
+    /// they hold, every later one gets the new model. Call it after a promotion instead of
+    /// waiting for the refresh interval. Returns the name of the model that now answers
+    /// (`None`: the fallback).
+    pub fn reload(&self, asset: &str, competition: Competition) -> Option<String> {
+        let model = Self::load(self.source.as_ref(), asset, competition);
+        let name = model.as_ref().map(|m| m.name());
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert(
+            (asset.to_string(), competition),
+            CacheEntry {
+                loaded: Instant::now(),
+                model,
+                refreshing: false,
+            },
+        );
+        tracing::info!(
+            asset,
+            timeframe = competition.label(),
+            model = name.as_deref().unwrap_or("fallback"),
+            "champion swapped in"
+        );
+        name
+    }
+
+    /// The name of the model cached for `asset` × `competition` (`None`: not loaded yet, or
+    /// the fallback answers).
+    pub fn cached_name(&self, asset: &str, competition: Competition) -> Option<String> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&(asset.to_string(), competition))
+            .and_then(|e| e.model.as_ref().map(|m| m.name()))
+    }
+
     /// Loads the champions of `assets` for both competitions ahead of the first prompt.
     pub fn warm(&self, assets: &[&str]) {
         for a in assets {

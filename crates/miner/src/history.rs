@@ -28,6 +28,10 @@ pub trait HistorySource: Send + Sync {
     fn max_age(&self) -> Option<Duration> {
         None
     }
+
+    /// Reloads every series held now from its store, on the calling thread, and swaps the new
+    /// ones in (after a data sync; default: nothing).
+    fn reload(&self) {}
 }
 
 /// Default age of the newest candle beyond which a series is stale (and said so in the logs
@@ -161,7 +165,7 @@ impl MarketHistory {
                         candles = c.len(),
                         age_hours = format!("{age_h:.1}"),
                         max_age_s = max_age.as_secs(),
-                        "history is stale: refresh it with `synth-city data download`"
+                        "history is stale: refresh it with `synth-city data sync`"
                     );
                 } else {
                     tracing::info!(
@@ -213,7 +217,7 @@ impl MarketHistory {
                             res,
                             age_s = age.age_secs.unwrap_or(0),
                             max_age_s = self.max_age.as_secs(),
-                            "history went stale while serving: refresh it with `synth-city data download`"
+                            "history went stale while serving: refresh it with `synth-city data sync`"
                         );
                     }
                 }
@@ -264,6 +268,20 @@ impl HistorySource for MarketHistory {
 
     fn max_age(&self) -> Option<Duration> {
         Some(self.max_age)
+    }
+
+    fn reload(&self) {
+        let keys: Vec<(String, u32)> = {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries.keys().cloned().collect()
+        };
+        for (asset, res) in keys {
+            let c = Self::load(self.loader.as_ref(), &asset, res, self.max_age);
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut e = Entry::new(c);
+            e.stale_logged = true;
+            entries.insert((asset, res), e);
+        }
     }
 }
 

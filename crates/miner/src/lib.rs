@@ -5,11 +5,13 @@
 //! - [`answer`], [`champion`], [`registry`], [`history`], [`wire`], [`prices`]: answers from the
 //!   research registry's champion (reference GBM as fallback) conditioned on recent history,
 //!   written straight to the validator's JSON, from live Pyth Hermes prices or a static table.
+//! - [`autosync`]: the history kept fresh from Pyth in the background when it grows stale.
 //! - [`axon`], [`axon_headers`], [`metrics`]: the HTTP server, the bittensor response headers it
 //!   sets, and its Prometheus metrics.
 //! - `chain`: the metagraph from subtensor and `serve_axon`.
 
 pub mod answer;
+pub mod autosync;
 pub mod axon;
 pub mod axon_headers;
 pub mod chain;
@@ -28,7 +30,8 @@ pub mod wallet;
 pub mod wire;
 
 pub use answer::{parse_prompt, Answer, AnswerError, Answerer, Prompt};
-pub use axon::{router, AxonConfig, AxonState};
+pub use autosync::{AutoSync, AutoSyncConfig, SyncReport, SyncStats};
+pub use axon::{router, AxonConfig, AxonState, MetricsSource};
 pub use champion::{
     ChampionSource, DefaultModel, ModelCache, NoChampions, OrDefault, ReferenceGbm,
 };
