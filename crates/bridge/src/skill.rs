@@ -8,12 +8,14 @@ mod config;
 mod openclaw_cli;
 mod paths;
 mod provider;
+mod services;
 
 use std::path::{Path, PathBuf};
 
 pub use openclaw_cli::{find as find_openclaw, skills_check, SkillReport, BIN_ENV};
 pub use paths::OpenClawPaths;
 pub use provider::{install_provider, ProviderInstalled};
+pub use services::SERVICE_SKILLS;
 
 /// Name of the skill (and of its folder, and of its entry in OpenClaw's config).
 pub const NAME: &str = "synth-city";
@@ -161,7 +163,9 @@ pub fn install(
         (None, Some(c)) => paths.workspace_from(c),
         (None, None) => paths.env_workspace.clone(),
     };
-    let files = write_files(&workspace, url)?;
+    let mut files = write_files(&workspace, url)?;
+    // The intelligence services' skills (Desearch, Data Universe, Gradients, Chutes models).
+    files.extend(services::write(&workspace)?);
     match cfg {
         Some(mut c) => {
             config::set_entry(&mut c, url, key, &paths.config)?;

@@ -8,6 +8,7 @@ pub mod extract;
 mod files;
 mod pipeline;
 mod research;
+mod services;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data::routes())
         .merge(files::routes())
         .merge(events::routes())
+        .merge(services::routes())
         .route("/me", get(research::me))
         .route("/session/clear", post(research::session_clear))
         .fallback(not_found)

@@ -401,6 +401,50 @@ async fn every_endpoint_answers() {
     ok(s, &b);
     hit("DELETE", "/admin/bots/{id}");
 
+    // The intelligence services, without their keys (tests/it/services.rs calls them for real):
+    // each answers 503 naming the variable; the model list asks a closed loopback port.
+    for v in [
+        "DESEARCH_API_KEY",
+        "MC_API",
+        "MACROCOSMOS_API_KEY",
+        "GRADIENTS_API_KEY",
+        "CHUTES_API_KEY",
+    ] {
+        std::env::remove_var(v);
+    }
+    std::env::set_var("CHUTES_BASE_URL", "http://127.0.0.1:9/v1");
+    std::env::set_var("SYNTH_CITY_HOME", h.dir.path());
+    let k2 = h.bot("scout").await;
+    for (m, p, body, want) in [
+        (
+            "POST",
+            "/services/search",
+            Some(json!({"query": "btc"})),
+            503,
+        ),
+        ("GET", "/services/models", None, 503),
+        ("GET", "/services/social", None, 200),
+        (
+            "POST",
+            "/services/social/tasks",
+            Some(json!({"keywords": ["btc"]})),
+            503,
+        ),
+        ("GET", "/services/social/tasks/{id}", None, 503),
+        (
+            "POST",
+            "/services/gradients/jobs",
+            Some(json!({"base_model": "Qwen/Q", "dataset": "me/plans"})),
+            503,
+        ),
+        ("GET", "/services/gradients/jobs/{id}", None, 503),
+        ("DELETE", "/services/gradients/jobs/{id}", None, 503),
+    ] {
+        let (s, b) = h.call(Some(&k2), m, &p.replace("{id}", "t-1"), body).await;
+        assert_eq!(s, want, "{m} {p}: {b}");
+        hit(m, p);
+    }
+
     let all: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p, _, _)| (m.to_string(), p.to_string()))

@@ -10,6 +10,7 @@ mod hardening;
 mod isolation;
 mod load;
 mod reap;
+mod services;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
