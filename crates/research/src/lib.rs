@@ -11,7 +11,10 @@ pub use fingerprint::{experiment_id, fingerprint, DataRange};
 pub use record::{
     ArtifactRef, AssetScore, DataProvenance, Requester, RunFailure, RunRecord, RunStatus, Timings,
 };
-pub use registry::{Champion, HistoryOrder, HistoryQuery, Novelty, Registry};
+pub use registry::{
+    Champion, ComponentDraft, ComponentKind, HistoryOrder, HistoryQuery, Novelty, Registry,
+    StoredComponent,
+};
 pub mod store;
 pub use store::{Archive, Remote, RemoteConfig};
 pub mod plot;

@@ -29,6 +29,16 @@ impl Requester {
             Requester::Bot(id) => format!("bot:{id}"),
         }
     }
+
+    /// Whose user components this requester reads (besides the public ones): a bot its own
+    /// (owner `bot:<id>`, never `local` whatever the id), the command line and pipelines the
+    /// local owner's (`local`).
+    pub fn component_reader(&self) -> String {
+        match self {
+            Requester::Bot(_) => self.label(),
+            Requester::Cli | Requester::Pipeline(_) => crate::registry::LOCAL_OWNER.to_string(),
+        }
+    }
 }
 
 /// Whether a run was trained/scored on real market data or the synthetic market.

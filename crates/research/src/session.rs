@@ -153,17 +153,32 @@ impl ResearchSession {
         overrides: &Value,
     ) -> Result<Value> {
         let spec = self.runner.create(blocks, head, timeframe, overrides)?;
-        self.runner.normalise(&spec)
+        self.runner.normalise(&self.embed_components(&spec)?)
+    }
+
+    /// `spec` with the user components it names (blocks, head) resolved through the registry
+    /// for this session's requester and their definitions embedded (see
+    /// [`crate::Registry::embed_components`]).
+    pub fn embed_components(&self, spec: &Value) -> Result<Value> {
+        self.archive
+            .registry
+            .embed_components(&self.requester.component_reader(), spec)
     }
 
     /// Whether a spec can run, with errors, warnings and its parameter count.
     pub fn validate(&self, spec: &Value) -> Validation {
-        self.runner.validate(spec)
+        match self.embed_components(spec) {
+            Ok(s) => self.runner.validate(&s),
+            Err(e) => Validation {
+                errors: vec![e.message],
+                ..Validation::default()
+            },
+        }
     }
 
     /// A description of a spec (blocks, head, sizes, training settings).
     pub fn describe(&self, spec: &Value) -> Result<Value> {
-        self.runner.describe(spec)
+        self.runner.describe(&self.embed_components(spec)?)
     }
 
     /// The novelty check alone: would this request be a new experiment, and what is known
@@ -175,7 +190,7 @@ impl ResearchSession {
     }
 
     fn prepare(&self, req: &RunRequest) -> Result<(Value, crate::runner::ResolvedData, String)> {
-        let spec = self.runner.normalise(&req.spec)?;
+        let spec = self.runner.normalise(&self.embed_components(&req.spec)?)?;
         let v = self.runner.validate(&spec);
         if !v.valid {
             return Err(ResearchError::invalid(v.errors.join("; ")));

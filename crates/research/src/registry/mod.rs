@@ -4,6 +4,7 @@
 //! one `BEGIN IMMEDIATE` transaction, so a record is either fully there or not at all.
 
 mod champions;
+mod components;
 mod novelty;
 mod outbox;
 mod publications;
@@ -17,6 +18,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub use champions::{NewPromotion, Promotion, PromotionAction};
+pub use components::{
+    check_component_name, ComponentDraft, ComponentKind, ComponentSummary, StoredComponent,
+    LOCAL_OWNER,
+};
 pub use novelty::{Novelty, PriorRun, SimilarRun};
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use publications::Publication;

@@ -83,6 +83,9 @@ const MIGRATIONS: &[&str] = &[
     // v3: publications of runs to the Hugging Face Hub and W&B (idempotent SQL: see
     // publications.rs).
     super::publications::MIGRATION,
+    // v5 (v4 until the agent definitions' table lands before it): user components (blocks,
+    // heads, scripts), versioned and owned (see components.rs).
+    super::components::MIGRATION,
 ];
 
 /// The schema version this build writes.
