@@ -238,7 +238,7 @@ pub fn run(
         match &r.status {
             PromptStatus::Skipped(why) => *skipped.entry(why.clone()).or_insert(0) += 1,
             PromptStatus::Scored => {
-                if r.crps.iter().any(|&c| !(c > 0.0)) {
+                if r.crps.iter().any(|&c| c.is_nan() || c <= 0.0) {
                     invalid_prompts += 1;
                     continue;
                 }

@@ -113,9 +113,9 @@ pub fn ratios(
             }
         }
         let r = weighted(strata, &idx, n, reference);
-        for c in 0..n {
-            draws[c].push(r[c]);
-            diffs[c].push(r[c] - r[against]);
+        for ((d, f), &x) in draws.iter_mut().zip(diffs.iter_mut()).zip(&r) {
+            d.push(x);
+            f.push(x - r[against]);
         }
     }
     let est = |value: f64, v: &[f64]| Estimate {

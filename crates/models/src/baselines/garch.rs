@@ -137,7 +137,7 @@ impl GarchFit {
     /// same factor, ω = 1 − α − β); unchanged when `half_life_secs` is not positive or the fit
     /// already reverts faster.
     pub fn with_max_half_life(mut self, half_life_secs: f64, step_secs: u32) -> Self {
-        if !(half_life_secs > 0.0) {
+        if half_life_secs.is_nan() || half_life_secs <= 0.0 {
             return self;
         }
         let cap = 0.5f64.powf(f64::from(step_secs) / half_life_secs);
