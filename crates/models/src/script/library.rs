@@ -117,10 +117,10 @@ pub(crate) fn register(e: &mut Engine) {
     });
     e.register_fn("clip", |v: &mut Vector, lo: Dynamic, hi: Dynamic| {
         let (lo, hi) = (num(&lo, "clip(v, lo, hi)")?, num(&hi, "clip(v, lo, hi)")?);
-        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less)
-            && lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Equal)
-        {
-            return Err(err(format!("clip(v, lo, hi): lo {lo} above hi {hi}")));
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return Err(err(format!(
+                "clip(v, lo, hi): needs lo ≤ hi, got {lo} and {hi}"
+            )));
         }
         v.map(|x| x.clamp(lo, hi))
     });
@@ -327,7 +327,7 @@ pub(crate) fn register(e: &mut Engine) {
         draws(&n, "randn(n)", |g| StandardNormal.sample(g))
     });
     e.register_fn("uniform", |n: Dynamic| {
-        draws(&n, "uniform(n)", |g| rand::RngExt::random::<f64>(g))
+        draws(&n, "uniform(n)", rand::RngExt::random::<f64>)
     });
     e.register_fn("sample", |d: &mut Dist, n: Dynamic| {
         let d = d.clone();

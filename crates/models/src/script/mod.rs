@@ -13,6 +13,7 @@ mod dist;
 mod expand;
 mod finance;
 mod inputs;
+mod known;
 mod library;
 mod sandbox;
 mod vector;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
 use crate::{ForecastRequest, Forecaster, ModelError};
+pub use known::{install, lookup, resolve, MAX_INSTALLED};
 pub use sandbox::Caps;
 
 /// The prefix of a scripted model's name (`script:<name>`).

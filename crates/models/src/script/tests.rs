@@ -299,3 +299,57 @@ fn shipped_examples_check_and_answer_in_the_sn50_format() {
     }
     assert!(n >= 1, "no .rhai example in {}", dir.display());
 }
+
+/// `script:<name>` resolves where baseline names do, from a file or an installed script, and
+/// what is recorded embeds the source: an experiment runs it and its settings replay it.
+#[test]
+fn scripts_run_where_baselines_do_and_record_their_source() {
+    use crate::baselines::{baseline, baseline_from_settings, baseline_settings};
+    use crate::data::DataPolicy;
+    use crate::experiment::{prepare, run_trained, ExperimentConfig, ModelChoice};
+    use crate::spec::Timeframe;
+    use crate::trained::TrainedModel;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t5.rhai");
+    std::fs::write(&file, SIMPLE).unwrap();
+    let by_file = format!("script:{}", file.display());
+    assert!(baseline(&by_file).is_some());
+    let s = baseline_settings(&by_file).unwrap();
+    assert_eq!(s["source"], SIMPLE);
+    // The file can go: the settings replay the model.
+    std::fs::remove_file(&file).unwrap();
+    assert!(baseline(&by_file).is_none());
+    let m = baseline_from_settings(&by_file, &s).unwrap();
+    assert_eq!(m.name(), by_file);
+    // Unknown scripts say what to do.
+    let e = resolve("script:nope").unwrap_err().to_string();
+    assert!(e.contains("components add"), "{e}");
+    assert!(resolve("garch_t").unwrap().is_none());
+
+    // Installed (as the research layer does from the component store) and run by an experiment.
+    install(ScriptModel::new("t5_test", SIMPLE)).unwrap();
+    assert!(install(ScriptModel::new("broken_test", "loop {}")).is_err());
+    let mut cfg = ExperimentConfig::new(
+        "BTC",
+        Timeframe::High1m,
+        ModelChoice::Baseline("script:t5_test".into()),
+    );
+    cfg.folds = 1;
+    cfg.eval.max_prompts = 3;
+    cfg.eval.seed = 11;
+    cfg.data = DataPolicy::SyntheticOnly;
+    let data = prepare(&cfg).unwrap();
+    let run = run_trained(&cfg, &data, &mut |_, _| {}).unwrap();
+    assert_eq!(run.result.n_prompts, 3);
+    let TrainedModel::Baseline { name, settings } = &run.model else {
+        panic!("expected a baseline-like model, got {:?}", run.model);
+    };
+    assert_eq!(name, "script:t5_test");
+    assert_eq!(settings["source"], SIMPLE);
+    let sample = run.sample.expect("a held-out prompt");
+    assert_eq!(
+        (sample.paths.n_paths(), sample.paths.n_points()),
+        (1000, 61)
+    );
+}

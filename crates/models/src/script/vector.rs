@@ -100,7 +100,7 @@ pub(crate) fn vector_of(d: &Dynamic, what: &str) -> Res<Vector> {
             .collect::<Res<Vec<f64>>>()?;
         return Vector::new(v);
     }
-    Ok(Vector::new(vec![num(d, what)?])?)
+    Vector::new(vec![num(d, what)?])
 }
 
 /// Registers `Vector`, its operators, indexing and iteration.
