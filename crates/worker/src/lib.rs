@@ -8,17 +8,20 @@
 //! Every call but health needs the worker's bearer token.
 //!
 //! On the coordinator, [`pool::WorkerPool`] is a `research::ExperimentRunner`: a research
-//! session (experiment, sweep, pipeline) runs through it unchanged, its runs go to the workers
+//! session (experiment, sweep, pipeline, the bridge) runs through it unchanged, its runs go to the workers
 //! named in `SYNTH_CITY_WORKERS` (up to each one's slots at once), a worker that dies mid-run
 //! has its experiment run again elsewhere (the local CPU when none is left), and the session
-//! records every result in the coordinator's registry, once.
+//! records every result in the coordinator's registry, once. [`dispatch::runner_from_env`] is
+//! the one place a caller picks the local runner or the pool.
 
 pub mod client;
 pub mod config;
+pub mod dispatch;
 pub mod pool;
 pub mod protocol;
 pub mod server;
 
 pub use config::{WorkerAddr, WORKERS_ENV, WORKER_TOKEN_ENV};
+pub use dispatch::{runner_for, runner_from_env, Dispatch};
 pub use pool::WorkerPool;
 pub use server::{serve, WorkerOptions, WorkerState};

@@ -27,6 +27,7 @@ struct Remote {
 
 #[derive(Default)]
 struct Slots {
+    remotes: Vec<Remote>,
     busy: Vec<usize>,
     alive: Vec<bool>,
 }
@@ -34,7 +35,6 @@ struct Slots {
 /// Runs experiments on remote workers, in parallel up to their slots; local fallback.
 pub struct WorkerPool {
     local: Arc<ModelsRunner>,
-    remotes: Vec<Remote>,
     slots: Mutex<Slots>,
     freed: Condvar,
     poll: Duration,
@@ -43,15 +43,14 @@ pub struct WorkerPool {
 
 impl std::fmt::Debug for WorkerPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self
+            .lock()
+            .remotes
+            .iter()
+            .map(|r| r.client.url().to_string())
+            .collect();
         f.debug_struct("WorkerPool")
-            .field(
-                "workers",
-                &self
-                    .remotes
-                    .iter()
-                    .map(|r| r.client.url())
-                    .collect::<Vec<_>>(),
-            )
+            .field("workers", &urls)
             .finish()
     }
 }
@@ -69,40 +68,49 @@ impl WorkerPool {
     /// fallback). Each worker's slots come from its health answer; one that does not answer
     /// is left out (with a warning).
     pub fn connect(local: Arc<ModelsRunner>, workers: &[WorkerAddr]) -> Self {
-        let mut remotes = Vec::new();
-        for w in workers {
-            let client = match WorkerClient::new(w.clone()) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(worker = %w.url, error = %e, "worker left out");
-                    continue;
-                }
-            };
-            match client.health() {
-                Ok(h) if h.protocol == PROTOCOL => remotes.push(Remote {
-                    client,
-                    slots: h.slots.max(1),
-                }),
-                Ok(h) => tracing::warn!(
-                    worker = %w.url,
-                    protocol = h.protocol,
-                    "worker speaks another protocol version; left out"
-                ),
-                Err(e) => tracing::warn!(worker = %w.url, error = %e, "worker left out"),
-            }
-        }
-        let n = remotes.len();
-        Self {
+        let pool = Self {
             local,
-            remotes,
-            slots: Mutex::new(Slots {
-                busy: vec![0; n],
-                alive: vec![true; n],
-            }),
+            slots: Mutex::new(Slots::default()),
             freed: Condvar::new(),
             poll: Duration::from_millis(250),
             progress: None,
+        };
+        for w in workers {
+            if let Err(e) = pool.add(w) {
+                tracing::warn!(worker = %w.url, error = %e, "worker left out");
+            }
         }
+        pool
+    }
+
+    /// Adds a worker while the pool is in use (a GPU rented by the Trainer's `compute_up`):
+    /// runs that start afterwards may go to it. Its health answer gives its slots; one that
+    /// does not answer, or speaks another protocol, is refused. Adding a worker already in
+    /// the pool (alive) changes nothing.
+    pub fn add(&self, w: &WorkerAddr) -> std::result::Result<(), String> {
+        let client = WorkerClient::new(w.clone())?;
+        let h = client.health().map_err(|e| e.to_string())?;
+        if h.protocol != PROTOCOL {
+            return Err(format!(
+                "{} speaks protocol {}, this coordinator {PROTOCOL}",
+                w.url, h.protocol
+            ));
+        }
+        let mut s = self.lock();
+        if let Some(i) = s.remotes.iter().position(|r| r.client.url() == w.url) {
+            if s.alive[i] {
+                return Ok(());
+            }
+        }
+        s.remotes.push(Remote {
+            client,
+            slots: h.slots.max(1),
+        });
+        s.busy.push(0);
+        s.alive.push(true);
+        drop(s);
+        self.freed.notify_all();
+        Ok(())
     }
 
     /// Polls job status every `poll` (default 250 ms).
@@ -120,7 +128,7 @@ impl WorkerPool {
     /// Workers that answered and have not died since.
     pub fn alive(&self) -> Vec<String> {
         let s = self.lock();
-        self.remotes
+        s.remotes
             .iter()
             .zip(&s.alive)
             .filter(|(_, a)| **a)
@@ -134,18 +142,18 @@ impl WorkerPool {
 
     /// A free slot on a live worker (waiting while all are busy), or `None` when no worker is
     /// alive.
-    fn acquire(&self) -> Option<usize> {
+    fn acquire(&self) -> Option<(usize, WorkerClient)> {
         let mut s = self.lock();
         loop {
             if !s.alive.iter().any(|a| *a) {
                 return None;
             }
-            let best = (0..self.remotes.len())
-                .filter(|&i| s.alive[i] && s.busy[i] < self.remotes[i].slots)
-                .max_by_key(|&i| self.remotes[i].slots - s.busy[i]);
+            let best = (0..s.remotes.len())
+                .filter(|&i| s.alive[i] && s.busy[i] < s.remotes[i].slots)
+                .max_by_key(|&i| s.remotes[i].slots - s.busy[i]);
             if let Some(i) = best {
                 s.busy[i] += 1;
-                return Some(i);
+                return Some((i, s.remotes[i].client.clone()));
             }
             s = self.freed.wait(s).unwrap_or_else(|e| e.into_inner());
         }
@@ -161,8 +169,13 @@ impl WorkerPool {
     }
 
     /// One attempt of `job` on worker `i`.
-    fn attempt(&self, i: usize, id: &str, job: &JobSpec, blobs: &[(String, Vec<u8>)]) -> Attempt {
-        let c = &self.remotes[i].client;
+    fn attempt(
+        &self,
+        c: &WorkerClient,
+        id: &str,
+        job: &JobSpec,
+        blobs: &[(String, Vec<u8>)],
+    ) -> Attempt {
         // A refused token is the user's to fix, not a dead worker: say so instead of falling
         // back silently.
         let lost = |e: CallError| match e {
@@ -319,7 +332,7 @@ impl ExperimentRunner for WorkerPool {
     }
     fn slots(&self) -> usize {
         let s = self.lock();
-        let n: usize = self
+        let n: usize = s
             .remotes
             .iter()
             .zip(&s.alive)
@@ -332,7 +345,7 @@ impl ExperimentRunner for WorkerPool {
     /// Ships the experiment and its candles to a free worker and waits for the result; a
     /// worker that dies has the experiment sent to another (the local CPU when none is left).
     fn run(&self, spec: &Value, data: &ResolvedData, seed: u64) -> Result<RunOutput> {
-        if self.remotes.is_empty() {
+        if self.lock().remotes.is_empty() {
             return self.local.run(spec, data, seed);
         }
         let mut inputs = Vec::new();
@@ -359,11 +372,11 @@ impl ExperimentRunner for WorkerPool {
         // answered from the worker's job table, never trained twice there.
         let id = format!("{}-{:08x}", &job.digest()[..24], rand::random::<u32>());
         loop {
-            let Some(i) = self.acquire() else {
+            let Some((i, client)) = self.acquire() else {
                 tracing::warn!("no worker alive: running the experiment on this machine");
                 return self.local.run(spec, data, seed);
             };
-            match self.attempt(i, &id, &job, &blobs) {
+            match self.attempt(&client, &id, &job, &blobs) {
                 Attempt::Ran(r) => {
                     self.release(i, false);
                     return *r;

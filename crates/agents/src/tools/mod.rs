@@ -2,6 +2,7 @@
 //! per-agent `finish` tool.
 
 pub mod coerce;
+pub mod compute;
 pub mod finish;
 pub mod market;
 pub mod registry;

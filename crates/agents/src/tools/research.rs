@@ -382,6 +382,7 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
     v.extend(super::market::market_tools());
     v.extend(super::search::search_tools());
     v.extend(super::social::social_tools());
+    v.extend(super::compute::compute_tools());
     v
 }
 

@@ -6,6 +6,7 @@ mod llm_server;
 
 mod agent_loop;
 mod client;
+mod compute_tools;
 mod offline;
 mod orchestrator;
 mod planner_choice;

@@ -9,14 +9,12 @@ use std::time::Duration;
 use clap::Subcommand;
 use services::basilica::budget::{Budget, Ledger};
 use services::basilica::lease::{host_name, pid_alive, reap_orphans, Lease, Owner};
-use services::basilica::{
-    Basilica, DeploymentRequest, GpuRequest, OfferFilter, Resources, LABEL_MANAGED_BY,
-};
+use services::basilica::{rent, Basilica, OfferFilter, LABEL_MANAGED_BY};
 
 use crate::{CliError, CliResult};
 
 /// The worker image unless `--image` / `BASILICA_DEPLOY_IMAGE` says otherwise.
-pub const DEFAULT_IMAGE: &str = "ghcr.io/synth-city/worker:latest";
+pub const DEFAULT_IMAGE: &str = rent::DEFAULT_IMAGE;
 
 /// Commands of the `compute` area.
 #[derive(Subcommand, Debug)]
@@ -84,16 +82,6 @@ fn svc(e: services::ServiceError) -> CliError {
 
 fn compute_dir() -> PathBuf {
     market::home::data_dir().join("compute")
-}
-
-/// 32 random bytes as hex (the worker's token).
-fn random_token() -> Result<String, CliError> {
-    use std::io::Read;
-    let mut b = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| CliError::runtime(format!("random token: {e}")))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Runs one command of this area.
@@ -208,64 +196,30 @@ async fn up(
     let budget = Budget::from_env().map_err(svc)?;
     let filter = OfferFilter::from_env().map_err(svc)?;
     let ledger = Ledger::new(compute_dir().join("spend.json"));
-    // Orphans first: a crashed earlier run must not keep billing.
-    let reaped = reap_orphans(client, &host_name(), pid_alive, all_hosts)
-        .await
-        .map_err(svc)?;
-    if !reaped.is_empty() {
-        eprintln!("ended orphaned deployment(s): {}", reaped.join(" "));
-    }
-    let offers = client.offers(&filter).await.map_err(svc)?;
-    let Some(offer) = offers.first() else {
-        return Err(CliError::runtime(
-            "no available Basilica GPU offer within BASILICA_MAX_HOURLY_RATE and \
-             BASILICA_ALLOWED_GPU_TYPES",
-        ));
-    };
-    let rate = offer.hourly_rate().unwrap_or(f64::INFINITY) * f64::from(gpus.max(1))
-        / f64::from(offer.gpu_count.max(1));
-    if filter.max_hourly_rate.is_some_and(|m| rate > m) {
-        return Err(CliError::input(format!(
-            "{gpus} x {} costs ${rate:.2}/h, over BASILICA_MAX_HOURLY_RATE",
-            offer.gpu_type
-        )));
-    }
     let max_secs = (lease_hours.clamp(0.1, 168.0) * 3600.0) as u64;
-    let lease_secs = budget
-        .lease_secs(rate, ledger.spent_today(), max_secs)
-        .map_err(svc)?;
-    let token = random_token()?;
+    let plan = rent::plan(
+        client,
+        &filter,
+        &budget,
+        ledger.spent_today(),
+        gpus,
+        max_secs,
+        all_hosts,
+    )
+    .await
+    .map_err(svc)?;
+    if !plan.reaped.is_empty() {
+        eprintln!("ended orphaned deployment(s): {}", plan.reaped.join(" "));
+    }
+    let (rate, lease_secs) = (plan.hourly_usd, plan.lease_secs);
+    let token = rent::random_token().map_err(|e| CliError::runtime(e.to_string()))?;
     let run = format!("{}-{}", std::process::id(), &token[..8]);
     let owner = Owner::current(&run);
-    let req = DeploymentRequest {
-        image,
-        replicas: 1,
-        port: 7070,
-        command: vec!["synth-city".into(), "worker".into()],
-        args: vec![
-            "--listen".into(),
-            "0.0.0.0:7070".into(),
-            "--device".into(),
-            "auto".into(),
-        ],
-        env: [("SYNTH_CITY_WORKER_TOKEN".to_string(), token.clone())].into(),
-        resources: Resources {
-            cpu: "4".into(),
-            memory: "16Gi".into(),
-            gpus: Some(GpuRequest {
-                count: gpus.max(1),
-                model: vec![offer.gpu_type.clone()],
-                min_gpu_memory_gb: None,
-            }),
-        },
-        ttl_seconds: lease_secs,
-        public: true,
-        ..Default::default()
-    };
+    let req = rent::worker_request(&image, &plan, &token);
     eprintln!(
         "renting {} x {} at ${rate:.2}/h, lease {} min (budget: run ${:.2}, day ${:.2})",
-        gpus.max(1),
-        offer.gpu_type,
+        plan.gpus,
+        plan.gpu_type,
         lease_secs / 60,
         budget.per_run_usd,
         budget.per_day_usd
@@ -344,11 +298,16 @@ async fn hold(
     let url = lease.deployment.url.clone().unwrap_or_default();
     let workers = format!("{url}={token}");
     let env_file = compute_dir().join(format!("{}.env", lease.name()));
-    let _ = market::atomic::write_atomic_mode(
-        &env_file,
-        format!("SYNTH_CITY_WORKERS={workers}\n").as_bytes(),
-        0o600,
-    );
+    let written = std::fs::create_dir_all(compute_dir()).and_then(|()| {
+        market::atomic::write_atomic_mode(
+            &env_file,
+            format!("SYNTH_CITY_WORKERS={workers}\n").as_bytes(),
+            0o600,
+        )
+    });
+    if let Err(e) = written {
+        return Stop::Failed(CliError::runtime(format!("{}: {e}", env_file.display())));
+    }
     eprintln!(
         "worker ready at {url}; SYNTH_CITY_WORKERS for it is in {} (mode 0600)",
         env_file.display()

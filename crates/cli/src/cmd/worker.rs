@@ -9,7 +9,7 @@ use clap::Subcommand;
 use models::device::DeviceChoice;
 use research::models_runner::ProgressFn;
 use research::{ExperimentRunner, ModelsRunner};
-use worker::{WorkerOptions, WorkerPool, WORKERS_ENV, WORKER_TOKEN_ENV};
+use worker::{WorkerOptions, WORKER_TOKEN_ENV};
 
 use crate::{CliError, CliResult};
 
@@ -77,28 +77,18 @@ pub fn run(cmd: Cmd) -> CliResult {
 
 /// The runner a command's research session uses: `local` itself, or, when
 /// `SYNTH_CITY_WORKERS` names workers, a pool that sends runs to them (with `local` as the
-/// fallback and for validation). Remote epochs are reported to `on_epoch`.
+/// fallback and for validation; `worker::dispatch`). Remote epochs are reported to `on_epoch`.
 pub fn dispatch(
     local: ModelsRunner,
     on_epoch: Option<Arc<ProgressFn>>,
 ) -> Result<Arc<dyn ExperimentRunner>, CliError> {
-    let workers = worker::config::workers_from_env().map_err(CliError::input)?;
-    if workers.is_empty() {
-        return Ok(Arc::new(local));
+    // With Basilica configured, a worker rented while this runs (the Trainer's `compute_up`)
+    // may join the pool.
+    let joinable = std::env::var(services::basilica::TOKEN_ENV).is_ok_and(|t| !t.trim().is_empty())
+        || std::env::var(services::basilica::TOKEN_ENV_ALIAS).is_ok_and(|t| !t.trim().is_empty());
+    let d = worker::runner_from_env(local, on_epoch, joinable).map_err(CliError::input)?;
+    if d.named > 0 {
+        eprintln!("{}", d.describe());
     }
-    let mut pool = WorkerPool::connect(Arc::new(local), &workers);
-    if let Some(f) = on_epoch {
-        pool = pool.with_progress(f);
-    }
-    let alive = pool.alive();
-    if alive.is_empty() {
-        eprintln!("{WORKERS_ENV}: no worker answered; running on this machine");
-    } else {
-        eprintln!(
-            "dispatching to {} worker(s): {}",
-            alive.len(),
-            alive.join(", ")
-        );
-    }
-    Ok(Arc::new(pool))
+    Ok(d.runner)
 }

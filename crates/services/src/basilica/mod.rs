@@ -18,6 +18,7 @@
 pub mod budget;
 mod client;
 pub mod lease;
+pub mod rent;
 mod types;
 
 pub use client::Basilica;
