@@ -5,6 +5,7 @@
 
 mod champions;
 mod components;
+mod definitions;
 mod novelty;
 mod outbox;
 mod publications;
@@ -21,6 +22,9 @@ pub use champions::{NewPromotion, Promotion, PromotionAction};
 pub use components::{
     check_component_name, ComponentDraft, ComponentKind, ComponentSummary, StoredComponent,
     LOCAL_OWNER,
+};
+pub use definitions::{
+    check_definition_name, DefinitionKind, StoredDefinition, MAX_DEFINITION_BYTES,
 };
 pub use novelty::{Novelty, PriorRun, SimilarRun};
 pub use outbox::{OutboxEntry, OutboxStatus};

@@ -83,9 +83,10 @@ const MIGRATIONS: &[&str] = &[
     // v3: publications of runs to the Hugging Face Hub and W&B (idempotent SQL: see
     // publications.rs).
     super::publications::MIGRATION,
-    // v5 (v4 until the agent definitions' table lands before it): user components (blocks,
-    // heads, scripts), versioned and owned (see components.rs).
+    // v4: user components (blocks, heads, scripts), versioned and owned (see components.rs).
     super::components::MIGRATION,
+    // v5: agents, prompts and pipelines stored as data, owned, versioned (see definitions.rs).
+    super::definitions::MIGRATION,
 ];
 
 /// The schema version this build writes.
