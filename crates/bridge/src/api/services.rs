@@ -170,7 +170,7 @@ fn x() -> String {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    services::data_universe::now_rfc3339()
 }
 
 async fn social_create(
@@ -225,10 +225,7 @@ async fn social_create(
     let posts = call(client.on_demand(&query)).await?;
     let n = posts.len();
     let rec = store(&st, move |s| {
-        let id = format!(
-            "ondemand-{}",
-            chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f")
-        );
+        let id = services::data_universe::on_demand_id();
         let file = s.write_parquet(&id, "posts", &posts_to_parquet(&posts)?)?;
         let rec = TaskRecord {
             id,

@@ -16,6 +16,18 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("CHUTES_API_KEY")
         .env_remove("CHUTES_BASE_URL")
         .current_dir(std::env::temp_dir());
+    for v in [
+        "MC_API",
+        "MACROCOSMOS_API_KEY",
+        "MACROCOSMOS_BASE_URL",
+        "GRADIENTS_API_KEY",
+        "GRADIENTS_API_URL",
+        "LLM_BASE_URL",
+        "LLM_API_KEY",
+        "LLM_MODEL",
+    ] {
+        c.env_remove(v);
+    }
     for (k, v) in env {
         c.env(k, v);
     }
@@ -25,6 +37,27 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// Serves `n` requests: Desearch's search and Chutes' model list; sends each request's first
 /// line, `Authorization` header and body back through the channel.
 fn stub(n: usize) -> (String, mpsc::Receiver<(String, String, String)>) {
+    stub_with(n, |line, _| {
+        if line.contains("/desearch/ai/search") {
+            (
+                "x-desearch-cost-usd: 0.003\r\n".into(),
+                r#"{"tweets":[{"id":"5","text":"ETH upgrade date set","created_at":"2026-12-06T07:00:00Z","like_count":3,"retweet_count":1,"reply_count":0,"quote_count":0,"bookmark_count":0,"user":{"username":"dev"}}],"search":[{"title":"ETH news","snippet":"Upgrade","link":"https://news.example/eth"}]}"#.into(),
+            )
+        } else {
+            (
+                String::new(),
+                r#"{"data":[{"id":"zai-org/GLM-5.2-TEE","supported_features":["tools","reasoning"],"context_length":202752,"pricing":{"prompt":0.4,"completion":1.6}},{"id":"small/model"}]}"#.into(),
+            )
+        }
+    })
+}
+
+/// Serves `n` requests, answering each with `answer(request line, body)` = (extra header
+/// lines, JSON body); sends each request's first line, `Authorization` header and body back.
+fn stub_with(
+    n: usize,
+    answer: impl Fn(&str, &str) -> (String, String) + Send + 'static,
+) -> (String, mpsc::Receiver<(String, String, String)>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -51,23 +84,14 @@ fn stub(n: usize) -> (String, mpsc::Receiver<(String, String, String)>) {
             }
             let mut body = vec![0u8; len];
             r.read_exact(&mut body).ok();
-            let (extra, answer) = if line.contains("/desearch/ai/search") {
-                (
-                    "x-desearch-cost-usd: 0.003\r\n",
-                    r#"{"tweets":[{"id":"5","text":"ETH upgrade date set","created_at":"2026-12-06T07:00:00Z","like_count":3,"retweet_count":1,"reply_count":0,"quote_count":0,"bookmark_count":0,"user":{"username":"dev"}}],"search":[{"title":"ETH news","snippet":"Upgrade","link":"https://news.example/eth"}]}"#,
-                )
-            } else {
-                (
-                    "",
-                    r#"{"data":[{"id":"zai-org/GLM-5.2-TEE","supported_features":["tools","reasoning"],"context_length":202752,"pricing":{"prompt":0.4,"completion":1.6}},{"id":"small/model"}]}"#,
-                )
-            };
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let (extra, answer) = answer(&line, &body);
             let _ = write!(
                 s,
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{answer}",
                 answer.len()
             );
-            let _ = tx.send((line, auth, String::from_utf8_lossy(&body).into_owned()));
+            let _ = tx.send((line, auth, body));
         }
     });
     (format!("http://{addr}"), rx)
@@ -211,4 +235,177 @@ fn openclaw_install_chutes_writes_the_provider_without_the_key() {
             println!("SKIP: openclaw CLI not on PATH; the config was not validated by OpenClaw")
         }
     }
+}
+
+#[test]
+fn social_gradients_and_compare_say_what_to_set() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_str().unwrap();
+    let o = run(
+        &["social", "create", "--keywords", "btc"],
+        &[("SYNTH_CITY_HOME", h)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("set MC_API"), "{}", text(&o));
+    let o = run(&["gradients", "status", "t1"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("set GRADIENTS_API_KEY"), "{}", text(&o));
+    let o = run(
+        &["agents", "compare-models", "--base", "a", "--tuned", "b"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("CHUTES_API_KEY"), "{}", text(&o));
+    // Bad input is refused before any key is looked at.
+    let o = run(
+        &["social", "create", "--gravity", "--topic", "bitcoin"],
+        &[("SYNTH_CITY_HOME", h)],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("#hashtag"), "{}", text(&o));
+    let o = run(&["social", "list"], &[("SYNTH_CITY_HOME", h)]);
+    assert!(
+        o.status.success() && text(&o).contains("no social data yet"),
+        "{}",
+        text(&o)
+    );
+    // Nothing saved yet: nothing to export (exit 1, the reason said).
+    let o = run(
+        &["agents", "export-dataset", "--out", &format!("{h}/t.jsonl")],
+        &[("SYNTH_CITY_HOME", h)],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("no successful transcripts"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn social_create_writes_parquet_that_list_show_and_data_info_read() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_str().unwrap();
+    let (base, rx) = stub_with(1, |_, _| {
+        (
+            String::new(),
+            r#"{"status":"success","data":[{"datetime":"2026-12-05T10:00:00Z","source":"X","text":"$SOL listing #solana","uri":"https://x.com/a/status/1","user":{"username":"a"},"tweet":{"like_count":7}},{"datetime":"2026-12-05T11:00:00Z","source":"X","text":"$SOL again","user":{"username":"b"},"tweet":{"like_count":"2"}}]}"#.into(),
+        )
+    });
+    let env = [
+        ("SYNTH_CITY_HOME", h),
+        ("MC_API", "mc-test"),
+        ("MACROCOSMOS_BASE_URL", base.as_str()),
+    ];
+    let o = run(
+        &[
+            "social",
+            "create",
+            "--keywords",
+            "solana,listing",
+            "--limit",
+            "50",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["posts"], 2);
+    let (line, auth, body) = rx.recv().unwrap();
+    assert!(
+        line.starts_with("POST /sn13.v1.Sn13Service/OnDemandData"),
+        "{line}"
+    );
+    assert_eq!(auth, "Bearer mc-test");
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(sent["keywords"], serde_json::json!(["solana", "listing"]));
+    let file = v["task"]["files"][0].as_str().unwrap().to_string();
+
+    let o = run(&["social", "list", "--json"], &env);
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l[0]["file"], file.as_str());
+    assert_eq!(l[0]["rows"], 2);
+    let o = run(&["social", "show", &file, "--json"], &env);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["top_tags"][0], serde_json::json!(["$SOL", 2]));
+    assert_eq!(s["top_posts"][0]["likes"], 7);
+    let o = run(&["data", "info"], &env);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&file), "{}", text(&o));
+    // The task is recorded, so a new process (a restart) knows it.
+    let o = run(&["social", "status", "--json"], &env);
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(st["recorded"][0]["status"], "Completed");
+    let o = run(&["social", "show", "../../etc/passwd"], &env);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn compare_models_scores_the_plans_of_both_models() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_str().unwrap();
+    // The stub plans with the first block and head the prompt offers for the tuned model, and
+    // with a head that does not exist for the base one.
+    let (base, rx) = stub_with(4, |_, body| {
+        let req: serde_json::Value = serde_json::from_str(body).unwrap();
+        let user = req["messages"][1]["content"].as_str().unwrap().to_string();
+        let after = |k: &str| {
+            let i = user.find(k).unwrap() + k.len();
+            user[i..]
+                .split([',', '.'])
+                .next()
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let (block, head) = (after("Blocks you may use: "), after("Heads: "));
+        let tuned = req["model"] == "tuned/model";
+        let spec = if tuned {
+            serde_json::json!({"blocks": [block], "head": head, "d_model": 16, "epochs": 1})
+        } else {
+            serde_json::json!({"blocks": [block], "head": "no_such_head"})
+        };
+        let content = format!(
+            "```json\n{}\n```",
+            serde_json::json!({"plan": {"experiments": [spec], "rationale": "r"}})
+        );
+        let answer = serde_json::json!({"id": "c", "object": "chat.completion", "created": 0, "model": req["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}});
+        (String::new(), answer.to_string())
+    });
+    let url = format!("{base}/v1");
+    let o = run(
+        &[
+            "agents",
+            "compare-models",
+            "--base",
+            "base/model",
+            "--tuned",
+            "tuned/model",
+            "--tasks",
+            "2",
+            "--experiments",
+            "1",
+            "--json",
+        ],
+        &[("SYNTH_CITY_HOME", h), ("LLM_BASE_URL", url.as_str())],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["base"]["plans"], 2);
+    assert_eq!(v["base"]["parsed"], 2);
+    assert_eq!(v["base"]["valid_plans"], 0, "{v}");
+    assert_eq!(v["tuned"]["valid_plans"], 2, "{v}");
+    assert_eq!(v["tuned"]["prompt_tokens"], 200);
+    assert_eq!(v["better"], "tuned");
+    let lines: Vec<String> = rx.iter().take(4).map(|(l, _, _)| l).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("POST /v1/chat/completions")),
+        "{lines:?}"
+    );
 }

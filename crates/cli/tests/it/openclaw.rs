@@ -452,3 +452,66 @@ fn skill_md_follows_openclaw_conventions() {
         assert!(out.status.success(), "{rel}: {:?}", out);
     }
 }
+
+#[test]
+fn the_service_skills_are_installed_beside_and_openclaw_reads_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (code, _, err) =
+        sc_without_openclaw(h, &["openclaw", "install", "--key", "sck_testkey123"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let skills = h.join("h/.openclaw/workspace/skills");
+    for (name, _) in bridge::skill::SERVICE_SKILLS {
+        let md = std::fs::read_to_string(skills.join(name).join("SKILL.md")).unwrap();
+        assert!(md.starts_with("---\nname: "), "{name}");
+    }
+    let Some(bin) = openclaw_bin() else {
+        eprintln!(
+            "SKIP: openclaw CLI not installed (put it on PATH or set SYNTH_CITY_OPENCLAW_BIN)"
+        );
+        return;
+    };
+    let (code, out, err) = output(isolated(&bin, h).args(["skills", "list", "--json"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let list: serde_json::Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap();
+    let find = |n: &str| {
+        list["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("OpenClaw does not see skill {n}: {list}"))
+    };
+    // Each parses in OpenClaw's own eyes with the key it declares.
+    for (name, key) in [
+        ("desearch", "DESEARCH_API_KEY"),
+        ("data-universe", "MC_API"),
+        ("gradients", "GRADIENTS_API_KEY"),
+        ("chutes-models", "CHUTES_API_KEY"),
+    ] {
+        assert_eq!(find(name)["primaryEnv"], key, "{name}");
+    }
+    // Without its key a service skill is not eligible; with it (and synth-city on PATH) it is.
+    assert_eq!(find("desearch")["eligible"], false);
+    let bin_dir = crate::bin().parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let (code, out, err) = output(
+        isolated(&bin, h)
+            .args(["skills", "list", "--json"])
+            .env("PATH", &path)
+            .env("DESEARCH_API_KEY", "dk"),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let list: serde_json::Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap();
+    let ds = list["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "desearch")
+        .unwrap();
+    assert_eq!(ds["eligible"], true, "{ds}");
+}

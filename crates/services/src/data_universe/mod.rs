@@ -28,7 +28,9 @@ pub use client::{DataUniverse, MAX_DOWNLOAD};
 pub use parquet_io::{posts_to_parquet, summarize, ParquetSummary, TopPost, MAX_SUMMARY_ROWS};
 pub use posts::SocialPost;
 pub use query::{parse_date, GravitySpec, OnDemandQuery, Platform, MAX_KEYWORDS, MAX_LIMIT};
-pub use store::{SocialFile, SocialStore, TaskKind, TaskRecord, STATE_FILE};
+pub use store::{
+    now_rfc3339, on_demand_id, SocialFile, SocialStore, TaskKind, TaskRecord, STATE_FILE,
+};
 pub use wire::{CrawlerState, Dataset, DatasetFile, DatasetStep, GravityTask};
 
 /// The variables that may hold the API key, first wins (from app.macrocosmos.ai, API keys).

@@ -73,6 +73,19 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
     ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
 }
 
+/// Now, RFC 3339 UTC to the second (the records' times).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A fresh id for an on-demand task (`ondemand-YYYYmmdd-HHMMSS-mmm`, UTC).
+pub fn on_demand_id() -> String {
+    format!(
+        "ondemand-{}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f")
+    )
+}
+
 /// A name safe as one path component: letters, digits, `-`, `_`, `.`; not `.`-led; ≤ 200.
 pub(crate) fn safe_name(s: &str) -> Result<&str, ServiceError> {
     let ok = !s.is_empty()

@@ -18,8 +18,12 @@ pub fn run(json: bool) -> CliResult {
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
+    // The social data (Data Universe Parquet files) after the price cache; JSON lists them
+    // through `synth-city social list --json`.
+    let social = services::data_universe::SocialStore::open_default();
     if entries.is_empty() {
         println!("cache {} is empty", cache.dir().display());
+        crate::cmd::intel::social::print_files(&social)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!("cache {}", cache.dir().display());
@@ -45,6 +49,7 @@ pub fn run(json: bool) -> CliResult {
             human_bytes(e.bytes)
         );
     }
+    crate::cmd::intel::social::print_files(&social)?;
     Ok(ExitCode::SUCCESS)
 }
 
