@@ -325,3 +325,24 @@ fn wavenet_trains_and_samples() {
     spec.training.max_windows = 64;
     trains_and_samples(spec);
 }
+
+#[test]
+fn the_shipped_example_blocks_and_heads_validate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/components");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
+        if !matches!(ext, "json" | "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kind = match graph::parse(&text).unwrap() {
+            Definition::Block(_) => ComponentKind::Block,
+            Definition::Head(_) => ComponentKind::Head,
+        };
+        validate(kind, &text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        n += 1;
+    }
+    assert!(n >= 2, "{n} examples");
+}
