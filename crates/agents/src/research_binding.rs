@@ -7,8 +7,8 @@
 use std::sync::{Arc, Mutex};
 
 use research::{
-    Archive, DataRequest, HistoryOrder, HistoryQuery, ModelsRunner, Requester, ResearchSession,
-    RunRequest, RunStatus,
+    Archive, DataRequest, ExperimentRunner, HistoryOrder, HistoryQuery, ModelsRunner, Requester,
+    ResearchSession, RunRequest, RunStatus,
 };
 use serde_json::{json, Value};
 
@@ -22,10 +22,19 @@ use crate::tools::ToolError;
 /// directory), runs tagged as requested by `pipeline`, with at most `max_windows` training
 /// windows per experiment whose spec sets none (0 = all; usually [`DEFAULT_MAX_WINDOWS`]).
 pub fn open_default(max_windows: usize) -> Result<SharedResearch, String> {
+    open_default_on(max_windows, Arc::new(ModelsRunner::new()))
+}
+
+/// [`open_default`] with experiments run by `runner` (e.g. the worker pool that
+/// `SYNTH_CITY_WORKERS` names: `worker::runner_from_env`).
+pub fn open_default_on(
+    max_windows: usize,
+    runner: Arc<dyn ExperimentRunner>,
+) -> Result<SharedResearch, String> {
     let archive =
         Archive::open_default().map_err(|e| format!("opening the research archive: {e}"))?;
     Ok(Arc::new(
-        ResearchBinding::new(Arc::new(archive), "pipeline").with_max_windows(max_windows),
+        ResearchBinding::on(Arc::new(archive), "pipeline", runner).with_max_windows(max_windows),
     ))
 }
 
@@ -44,9 +53,15 @@ pub struct ResearchBinding {
 impl ResearchBinding {
     /// A binding storing into `archive`, runs tagged as requested by pipeline `label`.
     pub fn new(archive: Arc<Archive>, label: &str) -> Self {
+        Self::on(archive, label, Arc::new(ModelsRunner::new()))
+    }
+
+    /// A binding whose experiments are trained by `runner` (this machine's `ModelsRunner`,
+    /// or a pool of remote workers); results are still recorded in `archive`, once.
+    pub fn on(archive: Arc<Archive>, label: &str, runner: Arc<dyn ExperimentRunner>) -> Self {
         let session = ResearchSession::new(
             archive.clone(),
-            Arc::new(ModelsRunner::new()),
+            runner,
             Requester::Pipeline(label.to_string()),
         );
         Self {

@@ -17,6 +17,7 @@ use sn50::Competition;
 /// Champions from a research data directory (`registry.sqlite` and `artifacts/`).
 pub struct RegistryChampions {
     archive: Archive,
+    device: models::device::DeviceChoice,
 }
 
 fn data_err(msg: String) -> ModelError {
@@ -36,7 +37,16 @@ impl RegistryChampions {
         }
         let archive = Archive::open(dir, None)
             .map_err(|e| data_err(format!("registry {}: {e}", path.display())))?;
-        Ok(Self { archive })
+        Ok(Self {
+            archive,
+            device: models::device::DeviceChoice::Cpu,
+        })
+    }
+
+    /// Neural champions sample on `device` (default: the CPU).
+    pub fn with_device(mut self, device: models::device::DeviceChoice) -> Self {
+        self.device = device;
+        self
     }
 
     /// The registry in `market::home::data_dir()` (`$SYNTH_CITY_HOME`).
@@ -63,7 +73,7 @@ impl RegistryChampions {
     /// its model was not stored or is not on this machine.
     fn neural(&self, ch: &Champion) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
         let run = &ch.run;
-        match research::load_model(&self.archive, &run.run_id, Some(&ch.asset)) {
+        match research::load_model_on(&self.archive, &run.run_id, Some(&ch.asset), self.device) {
             Ok(m) => Ok(Some(Arc::from(m.forecaster))),
             Err(e) if e.kind == ErrorKind::NotFound => {
                 tracing::warn!(run = %run.run_id, asset = %ch.asset, timeframe = %ch.timeframe, reason = %e.message, "neural champion's model is not on this machine (`synth-city store restore` fetches stored ones); using the fallback");

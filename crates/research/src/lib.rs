@@ -27,7 +27,9 @@ pub use session::{RankEntry, Ranking, ResearchSession, RunOutcome, RunRequest, S
 pub mod models_runner;
 pub use models_runner::{max_model_bytes, ModelsRunner};
 pub mod model_store;
-pub use model_store::{load_model, load_sample, LoadedModel, ModelManifest, StoredSample};
+pub use model_store::{
+    load_model, load_model_on, load_sample, LoadedModel, ModelManifest, StoredSample,
+};
 pub mod promotion;
 pub use promotion::{
     CheckVerdict, Contender, PairedComparison, PromoteRequest, PromotionOutcome, PromptSet,

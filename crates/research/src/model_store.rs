@@ -227,6 +227,17 @@ fn asset_of(rec: &RunRecord, asset: Option<&str>) -> Result<String> {
 /// paths (bit for bit). Errors: `not_found` (no such run, asset or model artifact),
 /// `invalid_config` (failed run, ambiguous asset), `environment` (corrupted artifact).
 pub fn load_model(archive: &Archive, run_id: &str, asset: Option<&str>) -> Result<LoadedModel> {
+    load_model_on(archive, run_id, asset, models::device::DeviceChoice::Cpu)
+}
+
+/// [`load_model`] with a neural model's weights on `device` (`cuda:N` samples on that GPU;
+/// a device this build or machine lacks is an error that says so).
+pub fn load_model_on(
+    archive: &Archive,
+    run_id: &str,
+    asset: Option<&str>,
+    device: models::device::DeviceChoice,
+) -> Result<LoadedModel> {
     let rec = archive.registry.get_run(run_id)?;
     let asset = asset_of(&rec, asset)?;
     let m = manifest(archive, &rec)?;
@@ -241,7 +252,7 @@ pub fn load_model(archive: &Archive, run_id: &str, asset: Option<&str>) -> Resul
                 None => serde_json::from_value(crate::models_runner::model_part(&rec.spec))
                     .map_err(|e| ResearchError::invalid(format!("spec of {}: {e}", rec.run_id)))?,
             };
-            let model = models::checkpoint::from_bytes(&bytes, Some(spec))?;
+            let model = models::checkpoint::from_bytes_on(&bytes, Some(spec), device.resolve()?)?;
             (Some(bytes), Box::new(model))
         }
         ModelKind::Baseline => {

@@ -266,7 +266,43 @@ pub(super) fn run(
         "experiment.started",
         json!({"spec": req.spec, "source": source}),
     );
-    match s.run(req) {
+    finished(job, s.run(req))
+}
+
+/// Runs `experiments` as [`run`] does each, trained together (up to the runner's slots at
+/// once) and recorded in order; the first that cannot start is the error (those recorded
+/// before it stay recorded).
+fn run_batch(
+    s: &mut ResearchSession,
+    job: &Job,
+    experiments: &[Value],
+    source: &str,
+) -> ApiResult<Vec<RunView>> {
+    if let [one] = experiments {
+        return Ok(vec![run(s, job, one, source)?]);
+    }
+    let mut reqs = Vec::with_capacity(experiments.len());
+    for e in experiments {
+        let req = request(s, e)?;
+        check_size(job, &req.spec)?;
+        reqs.push(req);
+    }
+    for r in &reqs {
+        job.emit(
+            "experiment.started",
+            json!({"spec": r.spec, "source": source}),
+        );
+    }
+    let mut out = Vec::with_capacity(reqs.len());
+    for r in s.run_many(reqs) {
+        out.push(finished(job, r)?);
+    }
+    Ok(out)
+}
+
+/// The event and view of one finished run.
+fn finished(job: &Job, r: research::Result<research::RunOutcome>) -> ApiResult<RunView> {
+    match r {
         Ok(out) => {
             job.emit(
                 "experiment.finished",
@@ -287,11 +323,14 @@ pub(super) fn run(
 
 /// A sweep: `{presets: [names], base?: {run settings}}` runs presets; `{base: {...}, grid:
 /// {field: [values]}}` runs every combination (dotted fields reach nested settings, e.g.
-/// `training.lr`). At most 50 runs; stops early when the bot asks to stop.
+/// `training.lr`). At most 50 runs; stops early when the bot asks to stop. Runs are trained
+/// `width` at a time (the runner's slots: remote workers train a batch in parallel) and
+/// recorded in order.
 pub(super) fn sweep(
     s: &mut ResearchSession,
     job: &Job,
     body: &SweepRequest,
+    width: usize,
 ) -> ApiResult<SweepOutcome> {
     let base = body.base.clone().unwrap_or_else(|| json!({}));
     if !base.is_object() {
@@ -361,12 +400,12 @@ pub(super) fn sweep(
     }
     let mut results = Vec::new();
     let mut stopped = false;
-    for e in &specs {
+    for batch in specs.chunks(width.max(1)) {
         if job.cancelled() {
             stopped = true;
             break;
         }
-        results.push(run(s, job, e, "sweep")?);
+        results.extend(run_batch(s, job, batch, "sweep")?);
     }
     let ok: Vec<RunView> = results
         .iter()

@@ -39,7 +39,7 @@ pub struct EngineOptions {
 /// [`Backend`] over the research, agents and market crates. See the module docs.
 pub struct EngineBackend {
     archive: Arc<Archive>,
-    runner: Arc<ModelsRunner>,
+    runner: Arc<dyn ExperimentRunner>,
     market: market_data::MarketData,
     options: EngineOptions,
 }
@@ -53,6 +53,14 @@ impl EngineBackend {
             market: market_data::MarketData::default(),
             options,
         }
+    }
+
+    /// Experiments (single runs, sweeps, pipelines) trained by `runner` instead of this
+    /// machine's `ModelsRunner`: the worker pool of `SYNTH_CITY_WORKERS`
+    /// (`worker::runner_from_env`). Results are recorded in this engine's archive, once.
+    pub fn with_runner(mut self, runner: Arc<dyn ExperimentRunner>) -> Self {
+        self.runner = runner;
+        self
     }
 
     /// An engine on the default archive: registry and artifacts under `SYNTH_CITY_HOME` (or
@@ -71,10 +79,9 @@ impl EngineBackend {
 
     /// A research session acting for `bot_id`: its runs are recorded as `Requester::Bot`.
     fn session(&self, bot_id: &str) -> ResearchSession {
-        let runner: Arc<dyn ExperimentRunner> = self.runner.clone();
         let mut s = ResearchSession::new(
             self.archive.clone(),
-            runner,
+            self.runner.clone(),
             Requester::Bot(bot_id.to_string()),
         );
         s.set_sync_after_run(self.archive.remote.is_some());
@@ -168,7 +175,12 @@ impl Backend for EngineBackend {
     }
 
     fn sweep(&self, job: &Job, req: &SweepRequest) -> ApiResult<SweepOutcome> {
-        experiments::sweep(&mut self.session(&job.bot_id), job, req)
+        experiments::sweep(
+            &mut self.session(&job.bot_id),
+            job,
+            req,
+            self.runner.slots(),
+        )
     }
 
     fn run_pipeline(&self, job: &Job, req: &PipelineRequest) -> ApiResult<PipelineOutcome> {

@@ -62,7 +62,7 @@ pub(super) fn run(
         seed: 0,
     };
     let label = format!("{PIPELINE_BOT_PREFIX}{}", job.bot_id);
-    let mut binding = ResearchBinding::new(engine.archive.clone(), &label);
+    let mut binding = ResearchBinding::on(engine.archive.clone(), &label, engine.runner.clone());
     if let Some(w) = engine.options.max_windows {
         binding = binding.with_max_windows(w);
     }

@@ -85,6 +85,11 @@ pub enum Cmd {
         /// Base seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Training device: cpu, cuda, cuda:N or auto. With SYNTH_CITY_WORKERS set the
+        /// experiments go to those workers (each trains on its own --device); this machine
+        /// is the fallback.
+        #[arg(long, default_value = "auto", env = "SYNTH_CITY_DEVICE")]
+        device: models::device::DeviceChoice,
         /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -130,6 +135,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             planner,
             builtin,
             seed,
+            device,
             json,
         } => {
             if !(0.0..=2.0).contains(&temperature) {
@@ -160,8 +166,15 @@ pub fn run(cmd: Cmd) -> CliResult {
             };
             let (brains, meter) =
                 agents::choose_planner(planner.resolve(builtin)).map_err(CliError::input)?;
-            let backend =
-                agents::research_binding::open_default(max_windows).map_err(CliError::runtime)?;
+            device
+                .resolve()
+                .map_err(|e| CliError::input(e.to_string()))?;
+            let runner = crate::cmd::worker::dispatch(
+                research::ModelsRunner::new().with_device(device),
+                None,
+            )?;
+            let backend = agents::research_binding::open_default_on(max_windows, runner)
+                .map_err(CliError::runtime)?;
             let mut live = view::Live::new(!json);
             let reports = agents::run_pipeline_blocking_with(backend, brains, meter, &opts, |e| {
                 live.on_event(e)

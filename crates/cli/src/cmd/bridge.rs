@@ -123,11 +123,17 @@ pub fn run(cmd: Cmd) -> CliResult {
             };
             config.session_ttl = Duration::from_secs(session_ttl);
             config.reap_every = (config.session_ttl / 2).min(Duration::from_secs(300));
-            let backend = bridge::default_backend(bridge::EngineOptions {
-                builtin_planner,
-                ..Default::default()
-            })
-            .map_err(|e| CliError::runtime(e.to_string()))?;
+            // Experiments of every bot (single runs, sweeps, pipelines) go to the workers of
+            // SYNTH_CITY_WORKERS when it names any.
+            let runner = crate::cmd::worker::dispatch(research::ModelsRunner::new(), None)?;
+            let backend: std::sync::Arc<dyn bridge::Backend> = std::sync::Arc::new(
+                bridge::EngineBackend::open_default(bridge::EngineOptions {
+                    builtin_planner,
+                    ..Default::default()
+                })
+                .map_err(|e| CliError::runtime(e.to_string()))?
+                .with_runner(runner),
+            );
             bridge::serve_blocking(config, backend)
                 .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(ExitCode::SUCCESS)

@@ -82,6 +82,10 @@ pub struct MinerArgs {
     /// Answer every prompt with the reference GBM, ignoring the research registry's champions.
     #[arg(long)]
     gbm_only: bool,
+    /// Device neural champions sample on: cpu, cuda, cuda:N or auto (CUDA GPU 0 when this
+    /// build has the `cuda` feature and a GPU answers, else the CPU).
+    #[arg(long, default_value = "auto", env = "SYNTH_CITY_DEVICE")]
+    device: models::device::DeviceChoice,
     /// Seconds between reloads of the champions (from the registry in $SYNTH_CITY_HOME) and
     /// of the history they condition on (market cache, else the shared data folder).
     #[arg(long, default_value_t = 600)]
@@ -106,10 +110,11 @@ fn champions(a: &MinerArgs) -> Arc<dyn miner::ChampionSource> {
     match miner::RegistryChampions::open_default() {
         Ok(r) => {
             eprintln!(
-                "synth-city miner: champions from {}",
-                r.registry_path().display()
+                "synth-city miner: champions from {} (neural ones sample on {})",
+                r.registry_path().display(),
+                a.device.resolved_name()
             );
-            Arc::new(miner::OrDefault::new(r))
+            Arc::new(miner::OrDefault::new(r.with_device(a.device)))
         }
         Err(e) => {
             eprintln!(
@@ -192,6 +197,9 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()
         .map_err(|e| CliError::input(format!("invalid --host/--port: {e}")))?;
+    a.device
+        .resolve()
+        .map_err(|e| CliError::input(format!("--device: {e}")))?;
     let hotkey = match &a.hotkey {
         Some(h) => {
             miner::ss58::decode(h).map_err(|e| CliError::input(format!("--hotkey {h}: {e}")))?;

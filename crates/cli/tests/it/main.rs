@@ -3,6 +3,7 @@
 mod agents;
 mod backtest;
 mod bridge;
+mod compute;
 mod edge;
 mod env;
 mod intel;

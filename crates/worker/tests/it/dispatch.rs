@@ -18,13 +18,13 @@ use worker::{WorkerAddr, WorkerOptions, WorkerPool};
 
 /// A worker on 127.0.0.1 in its own runtime; `kill` drops the runtime (listener and
 /// connections), like a process that dies.
-struct TestWorker {
-    url: String,
+pub(crate) struct TestWorker {
+    pub(crate) url: String,
     rt: Option<tokio::runtime::Runtime>,
 }
 
 impl TestWorker {
-    fn start(token: Option<&str>, slots: usize) -> Self {
+    pub(crate) fn start(token: Option<&str>, slots: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -44,11 +44,11 @@ impl TestWorker {
         Self { url, rt: Some(rt) }
     }
 
-    fn addr(&self, token: &str) -> WorkerAddr {
+    pub(crate) fn addr(&self, token: &str) -> WorkerAddr {
         WorkerAddr::new(&self.url, token)
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
@@ -61,7 +61,7 @@ impl Drop for TestWorker {
     }
 }
 
-fn data() -> PreparedData {
+pub(crate) fn data() -> PreparedData {
     let mut cfg = ExperimentConfig::new(
         "BTC",
         Timeframe::High1m,
@@ -71,7 +71,7 @@ fn data() -> PreparedData {
     prepare(&cfg).unwrap()
 }
 
-fn local(d: &PreparedData) -> Arc<ModelsRunner> {
+pub(crate) fn local(d: &PreparedData) -> Arc<ModelsRunner> {
     Arc::new(
         ModelsRunner::new()
             .with_device(models::device::DeviceChoice::Cpu)
@@ -79,13 +79,13 @@ fn local(d: &PreparedData) -> Arc<ModelsRunner> {
     )
 }
 
-fn session(runner: Arc<dyn ExperimentRunner>) -> (tempfile::TempDir, ResearchSession) {
+pub(crate) fn session(runner: Arc<dyn ExperimentRunner>) -> (tempfile::TempDir, ResearchSession) {
     let dir = tempfile::tempdir().unwrap();
     let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
     (dir, ResearchSession::new(archive, runner, Requester::Cli))
 }
 
-fn tiny(head: &str, epochs: usize, windows: usize) -> Value {
+pub(crate) fn tiny(head: &str, epochs: usize, windows: usize) -> Value {
     json!({"timeframe": "1m", "d_model": 8, "seq_len": 32,
            "blocks": [{"name": "mlp"}], "head": {"name": head},
            "training": {"epochs": epochs, "batch_size": 16, "n_paths": 16,
@@ -93,7 +93,7 @@ fn tiny(head: &str, epochs: usize, windows: usize) -> Value {
            "eval": {"folds": 1, "max_prompts": 2}})
 }
 
-fn request(spec: Value) -> RunRequest {
+pub(crate) fn request(spec: Value) -> RunRequest {
     RunRequest {
         spec,
         data: DataRequest {

@@ -1,0 +1,102 @@
+//! The pipeline's research binding and the bridge engine run their experiments through the
+//! same worker pool as `experiment` and `sweep`: on the workers, recorded once, with where
+//! each ran.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agents::backend::{PlannerSpec, ResearchBackend};
+use agents::research_binding::ResearchBinding;
+use bridge::backend::{Backend, Job};
+use bridge::types::SweepRequest;
+use research::{Archive, HistoryQuery};
+use serde_json::json;
+use worker::WorkerPool;
+
+use crate::dispatch::{data, local, TestWorker};
+
+fn history(dir: &std::path::Path) -> Vec<research::RunRecord> {
+    Archive::open(dir, None)
+        .unwrap()
+        .registry
+        .history(&HistoryQuery::default())
+        .unwrap()
+}
+
+#[test]
+fn the_pipeline_binding_trains_on_a_worker_and_records_where_it_ran() {
+    let d = data();
+    let w = TestWorker::start(Some("t"), 1);
+    let pool = WorkerPool::connect(local(&d), &[w.addr("t")])
+        .with_poll_interval(Duration::from_millis(20));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let binding = ResearchBinding::on(archive, "test", Arc::new(pool));
+    let spec: PlannerSpec = serde_json::from_value(json!({
+        "asset": "BTC", "timeframe": "1m", "blocks": ["mlp"], "head": "gbm",
+        "d_model": 8, "epochs": 1, "seed": 1, "max_windows": 32
+    }))
+    .unwrap();
+    let run = binding.run("on-a-worker", &spec, &|_, _, _| {}).unwrap();
+    assert_eq!(run.status, "ok", "{:?}", run.error);
+    let all = history(dir.path());
+    assert_eq!(all.len(), 1, "recorded once");
+    let on = all[0].ran_on.as_deref().unwrap();
+    assert!(on.starts_with(&format!("worker {}", w.url)), "{on}");
+}
+
+#[test]
+fn a_bridge_sweep_runs_on_two_workers_at_once_and_records_each_run_once() {
+    let d = data();
+    let (a, b) = (
+        TestWorker::start(Some("t"), 1),
+        TestWorker::start(Some("t"), 1),
+    );
+    let pool = WorkerPool::connect(local(&d), &[a.addr("t"), b.addr("t")])
+        .with_poll_interval(Duration::from_millis(20));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let engine = bridge::EngineBackend::new(archive, bridge::EngineOptions::default())
+        .with_runner(Arc::new(pool));
+    let ws = tempfile::tempdir().unwrap();
+    let job = Job {
+        bot_id: "bot-1".into(),
+        workspace: ws.path().to_path_buf(),
+        cancel: Arc::new(AtomicBool::new(false)),
+        events: bridge::events::EventBus::new(64),
+        stage: Arc::new(Mutex::new(None)),
+        max_model_bytes: u64::MAX,
+    };
+    let req: SweepRequest = serde_json::from_value(json!({
+        "base": {"timeframe": "1m", "d_model": 8, "seq_len": 32, "asset": "BTC",
+                 "allow_synthetic": true,
+                 "blocks": [{"name": "mlp"}], "head": {"name": "gbm"},
+                 "training": {"epochs": 1, "batch_size": 16, "n_paths": 16,
+                              "max_windows": 32, "patience": 0},
+                 "eval": {"folds": 1, "max_prompts": 2}},
+        "grid": {"training.seed": [1, 2, 3, 4]}
+    }))
+    .unwrap();
+    let out = engine.sweep(&job, &req).unwrap();
+    assert_eq!(out.results.len(), 4);
+    assert!(
+        out.results.iter().all(|r| r.status == "ok"),
+        "{:?}",
+        out.results
+    );
+    let all = history(dir.path());
+    assert_eq!(all.len(), 4, "each run recorded once");
+    let places: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|r| r.ran_on.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        places,
+        [a.url.clone(), b.url.clone()]
+            .iter()
+            .map(|u| format!("worker {u} cpu"))
+            .collect(),
+        "both workers took part"
+    );
+}
