@@ -16,6 +16,65 @@ pub enum Cmd {
     /// runs) answer as miners, scored with the sn50 CRPS, prompt scores, moving average and
     /// reward weights exactly as validators compute them.
     Backtest(BacktestArgs),
+    /// Walk-forward evaluation over every contiguous block of the real history: per asset,
+    /// competition and volatility regime (terciles of realised vol), each competitor's mean CRPS
+    /// over the reference GBM's on the same prompts with paired 90% bootstrap intervals, the
+    /// difference to one compared model, and reward shares per period. Every model fits on each
+    /// prompt's past only. Prompts are the validators' schedule, evenly thinned per block
+    /// (--prompts-per-block; deterministic). Writes walk_forward.json and prompts.csv.
+    Evaluate(EvaluateArgs),
+}
+
+/// Options of `synth-city evaluate`.
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// Competitors, comma-separated, as for `backtest` (gbm is added when absent: every ratio is
+    /// to it).
+    #[arg(long, value_delimiter = ',', default_values_t = ["gbm", "garch_t", "bootstrap_sess", "mix_sess"].map(String::from))]
+    competitors: Vec<String>,
+    /// The competitor the others are compared with, paired (default: the miner's default model).
+    #[arg(long, default_value = "mix_sess")]
+    against: String,
+    /// SN50 assets, comma-separated (default: every SN50 asset with real 1-minute data).
+    #[arg(long, value_delimiter = ',')]
+    assets: Vec<String>,
+    /// low, high or both.
+    #[arg(long, default_value = "both", value_parser = super::args::competitions)]
+    timeframe: &'static [Competition],
+    /// Prompts per block, asset and competition, evenly spaced over the block (0 = the
+    /// validators' full schedule: slow).
+    #[arg(long, default_value_t = 24)]
+    prompts_per_block: usize,
+    /// Days of history inside a block before its first prompt.
+    #[arg(long, default_value_t = 3.0)]
+    warmup_days: f64,
+    /// Gaps in the 1-minute history longer than this many days split blocks.
+    #[arg(long, default_value_t = 4.0)]
+    gap_days: f64,
+    /// Only data from this time (date or ISO, UTC).
+    #[arg(long)]
+    from: Option<String>,
+    /// Only data before this time.
+    #[arg(long)]
+    to: Option<String>,
+    /// Bootstrap resamples behind each interval.
+    #[arg(long, default_value_t = 2000)]
+    resamples: usize,
+    /// Seed of the competitors' sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Paths per prompt (the validators ask for 1000).
+    #[arg(long, default_value_t = 1000)]
+    paths: usize,
+    /// Worker threads (0 = all cores); the results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Output folder for walk_forward.json and prompts.csv.
+    #[arg(long, default_value = "evaluate-out")]
+    out: PathBuf,
+    /// Print the report JSON on stdout instead of the tables.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `synth-city backtest`.
@@ -67,6 +126,7 @@ pub struct BacktestArgs {
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
         Cmd::Backtest(a) => backtest_cmd(a),
+        Cmd::Evaluate(a) => evaluate_cmd(a),
     }
 }
 
@@ -228,6 +288,134 @@ fn backtest_cmd(a: BacktestArgs) -> CliResult {
     if summary.competitions.iter().all(|c| c.scored == 0) {
         return Err(CliError::input(
             "no prompt could be scored in this range (missing real 1-minute prices?)",
+        ));
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn evaluate_cmd(a: EvaluateArgs) -> CliResult {
+    let competitions = a.timeframe.to_vec();
+    let mut assets: Vec<String> = a
+        .assets
+        .iter()
+        .map(|s| sn50::asset::canonical_asset(s))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if assets.is_empty() {
+        assets = sn50::Asset::ALL_NAMES
+            .iter()
+            .filter(|n| competitions.iter().any(|c| c.cfg().asset_list.contains(*n)))
+            .map(|s| s.to_string())
+            .collect();
+    }
+    for asset in &assets {
+        if !competitions
+            .iter()
+            .any(|c| c.cfg().asset_list.contains(&asset.as_str()))
+        {
+            return Err(CliError::input(format!(
+                "--assets {asset}: not an asset of the chosen competition(s)"
+            )));
+        }
+    }
+    for (flag, v) in [("--warmup-days", a.warmup_days), ("--gap-days", a.gap_days)] {
+        if !(0.0..=3650.0).contains(&v) {
+            return Err(CliError::input(format!(
+                "{flag} must be between 0 and 3650"
+            )));
+        }
+    }
+    if a.resamples == 0 || a.resamples > 100_000 {
+        return Err(CliError::input("--resamples must be between 1 and 100000"));
+    }
+    if a.paths == 0 || a.paths > 10_000 {
+        return Err(CliError::input("--paths must be between 1 and 10000"));
+    }
+    let mut names: Vec<String> = a.competitors.iter().map(|s| s.trim().to_string()).collect();
+    if !names.iter().any(|n| n == backtest::walk_forward::REFERENCE) {
+        names.insert(0, backtest::walk_forward::REFERENCE.to_string());
+    }
+    if !names.contains(&a.against) {
+        return Err(CliError::input(format!(
+            "--against {}: not among the competitors ({})",
+            a.against,
+            names.join(",")
+        )));
+    }
+    let (competitors, mut notes) =
+        backtest::resolve_competitors(&names, &assets, &competitions, &mut || {
+            research::Archive::open(&market::home::data_dir(), None)
+                .map_err(|e| BacktestError::Env(format!("registry: {e}")))
+        })
+        .map_err(err)?;
+    let from = a
+        .from
+        .as_deref()
+        .map(|s| parse_time("--from", s))
+        .transpose()?;
+    let to = a.to.as_deref().map(|s| parse_time("--to", s)).transpose()?;
+    let (from, to) = (from.unwrap_or(0), to.unwrap_or(i64::MAX / 4));
+    if to <= from {
+        return Err(CliError::input("--from must be before --to"));
+    }
+    notes.extend(backtest::in_sample_notes(&competitors, from));
+    let (data, data_notes) = backtest::load_market(&assets, from, to).map_err(err)?;
+    notes.extend(data_notes);
+    let mut cfg = backtest::WalkForwardConfig::new(&a.against);
+    cfg.competitions = competitions;
+    cfg.prompts_per_block = a.prompts_per_block;
+    cfg.warmup_secs = (a.warmup_days * 86_400.0) as i64;
+    cfg.gap_secs = (a.gap_days * 86_400.0) as i64;
+    cfg.resamples = a.resamples;
+    cfg.replay.seed = a.seed;
+    cfg.replay.threads = a.threads;
+    cfg.replay.num_simulations = a.paths;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "evaluate: {} competitors, assets {}, {} prompts per block{}",
+        competitors.len(),
+        data.keys().cloned().collect::<Vec<_>>().join(","),
+        a.prompts_per_block,
+        if a.prompts_per_block > 0 {
+            " (subsampled: evenly spaced over each block's schedule)"
+        } else {
+            ""
+        }
+    );
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("prompts [{bar:30}] {pos}/{len} {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (report, results) =
+        backtest::walk_forward::run(&cfg, &competitors, &data, notes, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map_err(err)?;
+    bar.finish_and_clear();
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|e| CliError::runtime(format!("json: {e}")))?;
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| CliError::runtime(format!("{}: {e}", a.out.display())))?;
+    backtest::report::write_atomic(&a.out.join("walk_forward.json"), json.as_bytes())
+        .map_err(err)?;
+    backtest::report::write_atomic(
+        &a.out.join("prompts.csv"),
+        backtest::report::prompts_csv(&report.competitors, &results).as_bytes(),
+    )
+    .map_err(err)?;
+    if a.json {
+        println!("{json}");
+    } else {
+        print!("{}", backtest::walk_forward::table::table(&report));
+        println!("wrote {}", a.out.join("walk_forward.json").display());
+    }
+    if report.groups.is_empty() {
+        return Err(CliError::input(
+            "no prompt could be scored (missing real 1-minute prices?)",
         ));
     }
     Ok(std::process::ExitCode::SUCCESS)
