@@ -122,7 +122,15 @@ impl EvalOverrides {
 /// or the neural spec (which carries its own timeframe).
 pub fn spec_of(choice: &ModelChoice, tf: Timeframe) -> Result<Value> {
     match choice {
-        ModelChoice::Baseline(b) => Ok(json!({"baseline": b, "timeframe": tf.as_str()})),
+        ModelChoice::Baseline(b) => {
+            let mut v = json!({"baseline": b, "timeframe": tf.as_str()});
+            // A script's source travels in the spec: the experiment id, the record and a
+            // worker elsewhere all see it.
+            if let Some(m) = models::script::lookup(b) {
+                v["script"] = m.settings();
+            }
+            Ok(v)
+        }
         ModelChoice::Neural(s) => {
             serde_json::to_value(&**s).map_err(|e| ResearchError::env(e.to_string()))
         }
@@ -208,6 +216,22 @@ impl ModelsRunner {
             let name = b
                 .as_str()
                 .ok_or_else(|| ResearchError::invalid("baseline: must be a name"))?;
+            if models::script::script_name(name).is_some() {
+                // A scripted model: its source embedded in the spec (see `spec_of`), else an
+                // installed script or a `.rhai` file.
+                if let Some(s) = spec.get("script") {
+                    let m = models::script::ScriptModel::from_settings(s)?;
+                    if models::script::script_name(name) != Some(m.name.as_str()) {
+                        return Err(ResearchError::invalid(format!(
+                            "script: the embedded script is `{}`, the baseline `{name}`",
+                            m.name
+                        )));
+                    }
+                    models::script::install(m)?;
+                }
+                models::script::resolve(name)?;
+                return Ok(ModelChoice::Baseline(name.to_string()));
+            }
             if models::baselines::baseline(name).is_none() {
                 return Err(ResearchError::invalid(format!(
                     "baseline: unknown `{name}` (known: {})",

@@ -159,10 +159,25 @@ impl ResearchSession {
     /// `spec` with the user components it names (blocks, head) resolved through the registry
     /// for this session's requester and their definitions embedded (see
     /// [`crate::Registry::embed_components`]).
+    /// A baseline `script:<name>` naming a stored script visible to the requester gets its
+    /// source embedded as `"script"` (as `models::script::ScriptModel` settings).
     pub fn embed_components(&self, spec: &Value) -> Result<Value> {
-        self.archive
-            .registry
-            .embed_components(&self.requester.component_reader(), spec)
+        let reader = self.requester.component_reader();
+        let mut out = self.archive.registry.embed_components(&reader, spec)?;
+        let script = out
+            .get("baseline")
+            .and_then(Value::as_str)
+            .and_then(models::script::script_name)
+            .map(String::from);
+        if let Some(name) = script.filter(|_| out.get("script").is_none()) {
+            if let Some(c) = self.archive.registry.component(&reader, &name)? {
+                if c.kind == crate::ComponentKind::Script {
+                    let m = models::script::ScriptModel::new(name, c.definition).with_hash(c.hash);
+                    out["script"] = m.settings();
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Whether a spec can run, with errors, warnings and its parameter count.

@@ -18,6 +18,14 @@ static KNOWN: RwLock<BTreeMap<String, ScriptModel>> = RwLock::new(BTreeMap::new(
 /// Makes `model` resolvable as `script:<model.name>` after checking it ([`check`]); a later
 /// install of the same name replaces it (a new version).
 pub fn install(model: ScriptModel) -> Result<(), ModelError> {
+    let same = KNOWN
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&model.name)
+        .is_some_and(|m| m.source == model.source);
+    if same {
+        return Ok(());
+    }
     check(&model.source).map_err(|e| match e {
         ModelError::InvalidConfig(m) => {
             ModelError::InvalidConfig(format!("script:{}: {m}", model.name))

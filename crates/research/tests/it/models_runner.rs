@@ -317,3 +317,77 @@ fn baseline_run_stores_its_settings_and_reloads() {
     let paths = m.forecaster.forecast(&p.request("ETH", &settings)).unwrap();
     assert_eq!(paths.path(0), sample.paths[0].as_slice());
 }
+
+/// A script stored in the component store runs by name (`script:<name>`), its source is
+/// embedded in the recorded spec, and the stored model replays the sample without the store.
+#[test]
+fn stored_script_runs_by_name_and_replays_from_its_record() {
+    const SRC: &str = "#{ sigma: std(returns), dist: student_t(5) }";
+    let tf = Timeframe::High1m;
+    let mut cfg = ExperimentConfig::new("ETH", tf, ModelChoice::Baseline("gbm".into()));
+    cfg.data = DataPolicy::SyntheticOnly;
+    let data = prepare(&cfg).unwrap();
+    let runner = ModelsRunner::new().with_data("ETH", tf, data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    archive
+        .registry
+        .put_component(
+            "local",
+            research::ComponentDraft {
+                name: "t5_stored".into(),
+                kind: research::ComponentKind::Script,
+                definition: SRC.into(),
+                description: "t shocks at the sample sd".into(),
+                public: false,
+            },
+        )
+        .unwrap();
+    let mut s = ResearchSession::new(archive.clone(), Arc::new(runner), Requester::Cli);
+    let data_req = DataRequest {
+        assets: vec!["ETH".into()],
+        days: Some(6),
+        allow_synthetic: true,
+        ..Default::default()
+    };
+    let out = s
+        .run(RunRequest {
+            spec: json!({"baseline": "script:t5_stored", "timeframe": "1m"}),
+            data: data_req.clone(),
+            seed: 4,
+            ..Default::default()
+        })
+        .unwrap();
+    let rec = &out.record;
+    assert_eq!(rec.status, research::RunStatus::Ok, "{:?}", rec.error);
+    assert_eq!(rec.spec["script"]["source"], SRC, "{}", rec.spec);
+    let m = research::load_model(&archive, &rec.run_id, None).unwrap();
+    assert_eq!(m.forecaster.name(), "script:t5_stored");
+    let sample = research::load_sample(&archive, &rec.run_id, None).unwrap();
+    let history = data.history.slice_time(rec.data.start, rec.data.end + 1);
+    let settings = EvalSettings {
+        seed: rec.seed,
+        ..Default::default()
+    };
+    let p = prompt_inputs(
+        &sn50::HIGH,
+        &history,
+        &history,
+        sample.start_time,
+        &settings,
+    )
+    .unwrap();
+    let paths = m.forecaster.forecast(&p.request("ETH", &settings)).unwrap();
+    assert_eq!(paths.path(0), sample.paths[0].as_slice());
+
+    // A script nobody stored is refused with what to do.
+    let e = s
+        .run(RunRequest {
+            spec: json!({"baseline": "script:nobody_wrote_this", "timeframe": "1m"}),
+            data: data_req,
+            seed: 4,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(e.message.contains("components add"), "{}", e.message);
+}
