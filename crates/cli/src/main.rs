@@ -40,6 +40,8 @@ enum Command {
     #[command(flatten)]
     Miner(cmd::miner::Cmd),
     #[command(flatten)]
+    Autopilot(cmd::autopilot::Cmd),
+    #[command(flatten)]
     Bridge(cmd::bridge::Cmd),
     #[command(flatten)]
     Backtest(cmd::backtest::Cmd),
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Research(c) => cmd::research::run(c),
         Command::Agents(c) => cmd::agents::run(c),
         Command::Miner(c) => cmd::miner::run(c),
+        Command::Autopilot(c) => cmd::autopilot::run(c),
         Command::Bridge(c) => cmd::bridge::run(c),
         Command::Backtest(c) => cmd::backtest::run(c),
         Command::Worker(c) => cmd::worker::run(c),

@@ -29,13 +29,17 @@ pub struct MinerArgs {
     #[arg(long, default_value_t = 8091)]
     port: u16,
     /// Bittensor wallets folder.
-    #[arg(long, default_value = "~/.bittensor/wallets")]
+    #[arg(
+        long,
+        env = "SYNTH_CITY_WALLET_PATH",
+        default_value = "~/.bittensor/wallets"
+    )]
     wallet_path: String,
     /// Wallet name.
-    #[arg(long, default_value = "default")]
+    #[arg(long, env = "SYNTH_CITY_WALLET_NAME", default_value = "default")]
     wallet_name: String,
     /// Hotkey name in the wallet.
-    #[arg(long, default_value = "default")]
+    #[arg(long, env = "SYNTH_CITY_WALLET_HOTKEY", default_value = "default")]
     wallet_hotkey: String,
     /// This miner's hotkey SS58 address, instead of reading the wallet file.
     #[arg(long)]
@@ -94,6 +98,14 @@ pub struct MinerArgs {
     /// the log when a request meets it, and in `/metrics` (`synth_miner_history_stale`).
     #[arg(long, env = "SYNTH_CITY_MAX_HISTORY_AGE", default_value_t = miner::history::DEFAULT_MAX_AGE.as_secs())]
     max_history_age_secs: u64,
+    /// Do not sync stale history from Pyth (by default the miner checks the age of its history
+    /// at start and on requests, at most every 5 minutes, and syncs the stale series into the
+    /// market cache in the background: `synth_miner_history_sync*` in `/metrics`).
+    #[arg(long, env = "SYNTH_CITY_NO_AUTO_SYNC")]
+    no_auto_sync: bool,
+    /// Furthest back an automatic sync reaches, in days (older gaps stay gaps).
+    #[arg(long, env = "SYNTH_CITY_SYNC_MAX_DAYS", default_value_t = miner::autosync::DEFAULT_MAX_DAYS)]
+    sync_max_days: u32,
 }
 
 /// SN50 assets whose champions are loaded at startup.
@@ -178,7 +190,7 @@ fn report_history(answerer: &miner::Answerer) {
         );
     } else {
         eprintln!(
-            "synth-city miner: warning: stale history ({} of {} series): {}; refresh it with `synth-city data download`",
+            "synth-city miner: warning: stale history ({} of {} series): {}; the miner syncs it from Pyth in the background (`synth-city data sync` does it by hand)",
             stale.len(),
             ages.len(),
             stale.join(", ")
@@ -194,6 +206,70 @@ pub fn run(cmd: Cmd) -> CliResult {
 }
 
 fn miner_cmd(a: MinerArgs) -> CliResult {
+    let built = build(&a)?;
+    let sync = built.autosync(&ASSETS)?;
+    if let Some(sync) = &sync {
+        built.state.set_autosync(sync.clone());
+        // The start check: a stale history is synced in the background while serving.
+        sync.check_now();
+    }
+    let addr = built.addr;
+    let (state, _chain_guard) = built.start_chain();
+    miner::serve_blocking(addr, state)
+        .map_err(|e| CliError::runtime(format!("axon on {addr}: {e}")))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The miner built from its flags, not serving yet (`miner` and `autopilot` serve it).
+pub(crate) struct Built {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The axon's state.
+    pub state: Arc<miner::AxonState>,
+    history: Arc<dyn miner::HistorySource>,
+    max_history_age: Duration,
+    auto_sync: bool,
+    sync_max_days: u32,
+    chain_side: Option<chain::Started>,
+}
+
+impl Built {
+    /// The history auto-sync of `assets` at 1 and 5 minutes (`None` with --no-auto-sync).
+    pub fn autosync(&self, assets: &[&str]) -> Result<Option<Arc<miner::AutoSync>>, CliError> {
+        if !self.auto_sync {
+            return Ok(None);
+        }
+        let pyth =
+            market::pyth::PythConfig::from_env().map_err(|e| CliError::input(e.to_string()))?;
+        let series = assets
+            .iter()
+            .flat_map(|a| [(a.to_string(), 300), (a.to_string(), 60)])
+            .collect();
+        let cfg = miner::AutoSyncConfig {
+            max_age: self.max_history_age,
+            check_every: miner::autosync::DEFAULT_CHECK_EVERY,
+            max_days: self.sync_max_days,
+            series,
+        };
+        Ok(Some(Arc::new(miner::AutoSync::new(
+            cfg,
+            pyth,
+            market::Cache::open_default(),
+            self.history.clone(),
+        ))))
+    }
+
+    /// Starts the chain side (metagraph re-sync, `serve_axon`) unless --no-chain; it stops
+    /// when the guard drops.
+    pub fn start_chain(self) -> (Arc<miner::AxonState>, Option<miner::chain::ChainGuard>) {
+        let guard = self.chain_side.map(|side| side.run(self.state.clone()));
+        (self.state, guard)
+    }
+}
+
+/// Builds the miner from its flags: hotkey, metagraph (chain or file), prices, champions,
+/// history (warmed and reported).
+pub(crate) fn build(a: &MinerArgs) -> Result<Built, CliError> {
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()
         .map_err(|e| CliError::input(format!("invalid --host/--port: {e}")))?;
@@ -219,7 +295,7 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
     let (chain_side, metagraph) = if a.no_chain {
         (None, None)
     } else {
-        let (side, m) = chain::start(&a, &hotkey)?;
+        let (side, m) = chain::start(a, &hotkey)?;
         (Some(side), Some(m))
     };
     let metagraph = match (metagraph, &a.metagraph) {
@@ -234,7 +310,7 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
     };
     let prices = match &a.price_file {
         Some(p) => miner::PriceFeed::from_file(p).map_err(|e| CliError::input(e.to_string()))?,
-        None => live_prices(&a)?,
+        None => live_prices(a)?,
     };
     let policy = miner::BlacklistPolicy {
         allow_non_registered: a.allow_non_registered,
@@ -242,10 +318,11 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
         min_stake: a.min_stake,
     };
     let refresh = Duration::from_secs(a.refresh_secs.max(1));
-    let cache = miner::ModelCache::new(champions(&a), refresh);
+    let cache = miner::ModelCache::new(champions(a), refresh);
     let history = miner::MarketHistory::new(refresh)
         .with_max_age(Duration::from_secs(a.max_history_age_secs));
-    let answerer = miner::Answerer::new(cache, Arc::new(history));
+    let history: Arc<dyn miner::HistorySource> = Arc::new(history);
+    let answerer = miner::Answerer::new(cache, history.clone());
     answerer.warm(&ASSETS);
     report_history(&answerer);
     let config = miner::AxonConfig {
@@ -256,8 +333,13 @@ fn miner_cmd(a: MinerArgs) -> CliResult {
         self_check: true,
     };
     let state = Arc::new(miner::AxonState::new(config, metagraph, answerer, prices));
-    let _chain_guard = chain_side.map(|side| side.run(state.clone()));
-    miner::serve_blocking(addr, state)
-        .map_err(|e| CliError::runtime(format!("axon on {addr}: {e}")))?;
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(Built {
+        addr,
+        state,
+        history,
+        max_history_age: Duration::from_secs(a.max_history_age_secs),
+        auto_sync: !a.no_auto_sync,
+        sync_max_days: a.sync_max_days,
+        chain_side,
+    })
 }

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod args;
+pub mod autopilot;
 pub mod backtest;
 pub mod bridge;
 pub mod compute;
