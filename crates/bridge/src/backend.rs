@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::error::ApiResult;
 use crate::events::EventBus;
 use crate::types::{
-    AgentCatalogue, BlockList, ChampionList, CreateRequest, CreatedExperiment, DailyHistory,
-    EngineInfo, Fan, HeadList, PipelineOutcome, PresetList, Price, PublishRequest, Published,
-    RunList, RunView, SweepOutcome, SweepRequest, ValidationReport,
+    AgentCatalogue, BlockList, ChampionList, ComponentCatalogue, ComponentView, CreateRequest,
+    CreatedExperiment, DailyHistory, EngineInfo, Fan, HeadList, PipelineOutcome, PresetList, Price,
+    PublishRequest, Published, RegistryWriteRequest, RunList, RunView, SweepOutcome, SweepRequest,
+    ValidationReport,
 };
 
 /// Who a long operation runs for, where it may write, how to stop it and where to report.
@@ -170,4 +171,36 @@ pub trait Backend: Send + Sync + 'static {
     fn publish(&self, job: &Job, req: &PublishRequest) -> ApiResult<Published>;
     /// The pipeline's agents and tools (read-only: the bridge never accepts code).
     fn agents(&self) -> ApiResult<AgentCatalogue>;
+    /// A component as `bot_id` sees it (a built-in, its own, or a public one), or the list of
+    /// them without a name. A backend without a component store answers 404.
+    fn registry_read(&self, bot_id: &str, name: Option<&str>) -> ApiResult<RegistryRead> {
+        let _ = (bot_id, name);
+        Err(crate::error::ApiError::not_found(
+            "this backend has no component registry",
+        ))
+    }
+    /// `experiment` with the user components it names resolved for `bot_id` (their definitions
+    /// embedded), so size checks, validation and the run see the whole model. The default
+    /// leaves it as it is.
+    fn resolve_components(&self, bot_id: &str, experiment: &Value) -> ApiResult<Value> {
+        let _ = bot_id;
+        Ok(experiment.clone())
+    }
+    /// Checks and stores a component as `bot_id`'s (403 for another owner's name).
+    fn registry_write(&self, bot_id: &str, req: &RegistryWriteRequest) -> ApiResult<ComponentView> {
+        let _ = (bot_id, req);
+        Err(crate::error::ApiError::not_found(
+            "this backend has no component registry",
+        ))
+    }
+}
+
+/// What `/registry/read` answers.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RegistryRead {
+    /// One component.
+    One(Box<ComponentView>),
+    /// The list.
+    All(ComponentCatalogue),
 }

@@ -52,6 +52,9 @@ pub const ROUTES: &[Route] = &[
     ("GET", "/market/history/{asset}", Access::Bot, "Daily OHLC ?days=30"),
     ("POST", "/publish", Access::Bot, "Publish {run_id}, a run this bot produced"),
     ("GET", "/agents", Access::Bot, "Pipeline stages and tools (read-only)"),
+    ("GET", "/registry/read", Access::Bot, "A component ?name: a built-in's parameter schema, or a user component's definition (yours or public); without name the list"),
+    ("POST", "/registry/write", Access::Bot, "Check and store a component {name, kind: block|head|script, definition, description, public} as yours (next version; 403 for another owner's name)"),
+    ("POST", "/registry/reload", Access::Bot, "The components you may use now (they are read on every use; nothing is cached)"),
     ("GET", "/workspace/files", Access::Bot, "Files of this bot's workspace"),
     ("GET", "/workspace/file", Access::Bot, "Read ?path= (relative, inside the workspace)"),
     ("PUT", "/workspace/file", Access::Bot, "Write ?path= with body {content}"),
@@ -93,6 +96,7 @@ pub const QUERY: &[(&str, &str, &str, &str)] = &[
     ("/champion", "timeframe", "string", "5m or 1m"),
     ("/market/history/{asset}", "days", "integer", "Days of daily candles (1-365, default 30)"),
     ("/workspace/file", "path", "string", "Relative path inside the bot's workspace"),
+    ("/registry/read", "name", "string", "Component name (omit for the list)"),
     ("/services/models", "feature", "string", "Only models that list this feature (tools, reasoning)"),
     ("/events", "after", "integer", "Replay kept events with a larger sequence number first"),
     ("/events/recent", "after", "integer", "Only events with a larger sequence number"),
@@ -150,6 +154,8 @@ impl Schemas {
             ("GET", "/market/history/{asset}") => self.of::<t::DailyHistory>(),
             ("POST", "/publish") => self.of::<t::Published>(),
             ("GET", "/agents") => self.of::<t::AgentCatalogue>(),
+            ("POST", "/registry/write") => self.of::<t::ComponentView>(),
+            ("POST", "/registry/reload") => self.of::<t::ComponentCatalogue>(),
             _ => return None,
         })
     }
@@ -164,6 +170,7 @@ impl Schemas {
             ("POST", "/experiments/sweep") => self.of::<t::SweepRequest>(),
             ("POST", "/pipeline/run") => self.of::<crate::backend::PipelineRequest>(),
             ("POST", "/publish") => self.of::<t::PublishRequest>(),
+            ("POST", "/registry/write") => self.of::<t::RegistryWriteRequest>(),
             _ => return None,
         })
     }
@@ -217,7 +224,11 @@ fn error_statuses(method: &str, path: &str, access: Access) -> Vec<(&'static str
         out.push(("401", "No key, or an unknown or revoked key"));
         out.push(("403", "A valid key that may not do this"));
     }
-    if path.contains('{') || matches!(path, "/workspace/file" | "/publish" | "/experiments/create")
+    if path.contains('{')
+        || matches!(
+            path,
+            "/workspace/file" | "/publish" | "/experiments/create" | "/registry/read"
+        )
     {
         out.push(("404", "Not found"));
     }

@@ -518,3 +518,60 @@ pub struct Ranking {
     /// Best first.
     pub ranking: Vec<Ranked>,
 }
+
+/// Body of `POST /registry/write`: a user component (declarative block or head, or a script).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryWriteRequest {
+    /// Name used in specs: `[a-z][a-z0-9_]*`, not a built-in's.
+    pub name: String,
+    /// `block`, `head` or `script`.
+    pub kind: String,
+    /// The definition: JSON or TOML text (blocks, heads; docs/models.md "User components"),
+    /// or the Rhai source of a script (docs/scripts.md).
+    pub definition: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Readable and usable by every bot (default: only by its owner).
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// A component as `/registry/read` describes it: a user component with its definition, or a
+/// built-in with its parameter schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComponentView {
+    /// Name.
+    pub name: String,
+    /// `block`, `head` or `script`.
+    pub kind: String,
+    /// True for a built-in (then `schema` describes its parameters).
+    pub builtin: bool,
+    /// Owner of a user component (`bot:<id>` or `local`).
+    pub owner: Option<String>,
+    /// Version of a user component, from 1.
+    pub version: Option<u32>,
+    /// SHA-256 (hex) of the definition.
+    pub hash: Option<String>,
+    /// Readable by every bot.
+    pub public: Option<bool>,
+    /// What it is for.
+    pub description: String,
+    /// The definition text (user components; omitted in listings).
+    pub definition: Option<String>,
+    /// JSON schema of a built-in's `params`.
+    pub schema: Option<Value>,
+    /// When this version was stored (RFC 3339).
+    pub created_at: Option<String>,
+}
+
+/// `GET /registry/read` without a name, and `POST /registry/reload`: the components the bot
+/// may use (built-ins, its own, the public ones), without definitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComponentCatalogue {
+    /// Components.
+    pub components: Vec<ComponentView>,
+    /// What this answer means (e.g. what a reload did).
+    pub note: String,
+}

@@ -7,6 +7,7 @@ mod events;
 pub mod extract;
 mod files;
 mod pipeline;
+mod registry;
 mod research;
 mod services;
 
@@ -152,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .merge(files::routes())
         .merge(events::routes())
         .merge(services::routes())
+        .merge(registry::routes())
         .route("/me", get(research::me))
         .route("/session/clear", post(research::session_clear))
         .fallback(not_found)

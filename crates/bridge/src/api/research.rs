@@ -56,6 +56,16 @@ fn experiment_field(body: JsonBody) -> ApiResult<Value> {
     }
 }
 
+/// `experiment` with the user components it names resolved for `bot` (definitions embedded).
+async fn resolved(st: &AppState, bot: &Bot, experiment: Value) -> ApiResult<Value> {
+    let b = st.backend.clone();
+    let id = bot.id.clone();
+    blocking(st.config.request_timeout, None, move || {
+        b.resolve_components(&id, &experiment)
+    })
+    .await
+}
+
 /// The size of `experiment`'s model, from its spec (nothing is built).
 async fn model_size(st: &AppState, experiment: &Value) -> ApiResult<Option<ModelSize>> {
     let b = st.backend.clone();
@@ -83,10 +93,10 @@ async fn create(
 
 async fn validate(
     State(st): State<AppState>,
-    _bot: Bot,
+    bot: Bot,
     body: JsonBody,
 ) -> ApiResult<Json<ValidationReport>> {
-    let spec = experiment_field(body)?;
+    let spec = resolved(&st, &bot, experiment_field(body)?).await?;
     let size = model_size(&st, &spec).await?;
     if let Some(size) = size {
         limits::check(&st.config.model_limits, size)?;
@@ -132,7 +142,7 @@ fn kept(run: &RunView) -> Value {
 }
 
 async fn run(State(st): State<AppState>, bot: Bot, body: JsonBody) -> ApiResult<Json<RunView>> {
-    let spec = experiment_field(body)?;
+    let spec = resolved(&st, &bot, experiment_field(body)?).await?;
     // Held until the run ends: the model's memory counts against the bot's and the global cap.
     let _reserved = match model_size(&st, &spec).await? {
         Some(size) => Some(st.models.reserve(&st.config.model_limits, &bot.id, size)?),

@@ -2,6 +2,7 @@
 //! models crate, results in the research registry (SQLite, each run tagged with the bot that
 //! asked), pipelines through the `agents` orchestrator, market data from the `market` crate.
 
+mod components;
 mod experiments;
 mod fan;
 mod market_data;
@@ -218,5 +219,27 @@ impl Backend for EngineBackend {
 
     fn agents(&self) -> ApiResult<AgentCatalogue> {
         Ok(pipeline::catalogue())
+    }
+
+    fn registry_read(
+        &self,
+        bot_id: &str,
+        name: Option<&str>,
+    ) -> ApiResult<crate::backend::RegistryRead> {
+        components::read(&self.archive.registry, bot_id, name)
+    }
+
+    fn resolve_components(&self, bot_id: &str, experiment: &Value) -> ApiResult<Value> {
+        self.session(bot_id)
+            .embed_components(experiment)
+            .map_err(api_err)
+    }
+
+    fn registry_write(
+        &self,
+        bot_id: &str,
+        req: &crate::types::RegistryWriteRequest,
+    ) -> ApiResult<crate::types::ComponentView> {
+        components::write(&self.archive.registry, bot_id, req)
     }
 }

@@ -445,6 +445,21 @@ async fn every_endpoint_answers() {
         hit(m, p);
     }
 
+    // The test double keeps no component registry: 404 (the engine's are tested in engine.rs).
+    for (m, p, body) in [
+        ("GET", "/registry/read", None),
+        (
+            "POST",
+            "/registry/write",
+            Some(json!({"name": "x", "kind": "block", "definition": "{}"})),
+        ),
+        ("POST", "/registry/reload", None),
+    ] {
+        let (s, b) = h.call(Some(&k2), m, p, body).await;
+        assert_eq!(s, 404, "{m} {p}: {b}");
+        hit(m, p);
+    }
+
     let all: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p, _, _)| (m.to_string(), p.to_string()))

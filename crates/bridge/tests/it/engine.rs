@@ -612,3 +612,84 @@ async fn engine_pipeline_on_data_without_training_windows_fails_its_experiment_c
     );
     h.running.stop().await;
 }
+
+/// `/registry/*` over the wire: a bot writes a declarative block (checked, versioned, owned),
+/// reads built-ins by their schema and its own definitions, cannot read another bot's private
+/// component nor overwrite it, and runs an experiment naming its block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_write_read_and_use_their_own_components_only() {
+    let h = EngineHarness::start().await;
+    let a = h.bot("reg-a").await;
+    let b = h.bot("reg-b").await;
+    let block = r#"{"kind": "block", "summary": "gated conv", "layers": [{"op": "residual",
+        "layers": [{"op": "conv1d", "kernel": 2, "mult": 2}, {"op": "gate", "kind": "glu"}]}]}"#;
+    let w = json!({"name": "a_gconv", "kind": "block", "definition": block});
+    let (s, v) = h
+        .call(Some(&a), "POST", "/registry/write", Some(w.clone()))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["version"].as_u64(), v["owner"].as_str()),
+        (Some(1), Some("bot:reg-a"))
+    );
+    // A built-in is described by its parameter schema.
+    let (s, v) = h
+        .call(Some(&a), "GET", "/registry/read?name=lstm", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["builtin"].as_bool(), v["schema"]["type"].as_str()),
+        (Some(true), Some("object"))
+    );
+    let (s, v) = h
+        .call(Some(&a), "GET", "/registry/read?name=a_gconv", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["definition"], block);
+    // B: the private component does not exist for it, and it cannot take the name.
+    let (s, _) = h
+        .call(Some(&b), "GET", "/registry/read?name=a_gconv", None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, v) = h.call(Some(&b), "GET", "/registry/read", None).await;
+    assert_eq!(s, 200);
+    assert!(!v.to_string().contains("a_gconv"), "{v}");
+    let (s, v) = h
+        .call(Some(&b), "POST", "/registry/write", Some(w.clone()))
+        .await;
+    assert_eq!(s, 403, "{v}");
+    // Invalid definitions and built-in names are refused.
+    let huge = json!({"name": "huge", "kind": "block",
+        "definition": r#"{"kind": "block", "layers": [{"op": "linear", "out": 1000000}, {"op": "linear", "out": 1000000}]}"#});
+    let (s, v) = h
+        .call(Some(&a), "POST", "/registry/write", Some(huge))
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("parameters"), "{v}");
+    let mut lstm = w.clone();
+    lstm["name"] = json!("lstm");
+    let (s, _) = h
+        .call(Some(&a), "POST", "/registry/write", Some(lstm))
+        .await;
+    assert_eq!(s, 422);
+    // Reload lists what A may use; A's spec naming its block validates (B's does not).
+    let (s, v) = h.call(Some(&a), "POST", "/registry/reload", None).await;
+    assert_eq!(s, 200);
+    assert!(v["components"].to_string().contains("a_gconv"), "{v}");
+    let exp = json!({"experiment": {"timeframe": "1m", "blocks": ["a_gconv"], "head": "gbm"}});
+    let (s, v) = h
+        .call(
+            Some(&a),
+            "POST",
+            "/experiments/run",
+            Some(json!({"experiment": {
+        "timeframe": "1m", "blocks": ["a_gconv"], "head": "gbm", "d_model": 8, "seq_len": 16,
+        "training": {"epochs": 1, "max_windows": 32}, "asset": "GOOGLX", "seed": 1}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = h
+        .call(Some(&b), "POST", "/experiments/validate", Some(exp))
+        .await;
+    assert!(s != 200 || v["valid"] == false, "{s} {v}");
+}

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use crate::{CliError, CliResult};
 
+pub mod components;
 mod list;
 mod run;
 
@@ -22,6 +23,11 @@ pub enum Cmd {
         /// Print JSON (with each head's JSON schema).
         #[arg(long)]
         json: bool,
+    },
+    /// User components (declarative blocks and heads, scripts): add, list, show, remove.
+    Components {
+        #[command(subcommand)]
+        cmd: components::Cmd,
     },
     /// List the named presets: every statistical baseline and a neural model per head/block.
     Presets {
@@ -78,8 +84,19 @@ pub enum Cmd {
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     match cmd {
-        Cmd::Blocks { json } => list::components(models::registry::blocks(), "blocks", json),
-        Cmd::Heads { json } => list::components(models::registry::heads(), "heads", json),
+        Cmd::Blocks { json } => list::components(
+            models::registry::blocks(),
+            components::user_listed(research::ComponentKind::Block),
+            "blocks",
+            json,
+        ),
+        Cmd::Heads { json } => list::components(
+            models::registry::heads(),
+            components::user_listed(research::ComponentKind::Head),
+            "heads",
+            json,
+        ),
+        Cmd::Components { cmd } => components::run(cmd),
         Cmd::Presets { json } => list::presets(json),
         Cmd::Experiment {
             blocks,

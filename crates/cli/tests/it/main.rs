@@ -3,6 +3,7 @@
 mod agents;
 mod backtest;
 mod bridge;
+mod components;
 mod compute;
 mod edge;
 mod env;

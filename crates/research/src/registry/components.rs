@@ -261,6 +261,18 @@ impl Registry {
         })
     }
 
+    /// Who holds `name`, whatever its visibility (a removed name stays its owner's).
+    pub fn component_owner(&self, name: &str) -> Result<Option<String>> {
+        self.with_conn(|c| {
+            Ok(c.query_row(
+                "SELECT owner FROM components WHERE name = ?1 ORDER BY version DESC LIMIT 1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
     /// Hides `name` (every version stays stored; the name stays `owner`'s). `false` when
     /// `owner` has no such visible component; another owner's is refused.
     pub fn remove_component(&self, owner: &str, name: &str) -> Result<bool> {

@@ -8,17 +8,33 @@ use models::registry::ComponentInfo;
 use super::json_out;
 use crate::CliResult;
 
-/// Lists registry components as a table or JSON.
-pub fn components(items: Vec<&'static ComponentInfo>, what: &str, json: bool) -> CliResult {
+/// Lists registry components, then the user components of that kind (marked `user`), as a
+/// table or JSON.
+pub fn components(
+    items: Vec<&'static ComponentInfo>,
+    user: Vec<research::StoredComponent>,
+    what: &str,
+    json: bool,
+) -> CliResult {
     if json {
-        let v: Vec<serde_json::Value> = items.iter().map(|c| c.to_json()).collect();
+        let mut v: Vec<serde_json::Value> = items.iter().map(|c| c.to_json()).collect();
+        v.extend(user.iter().map(|c| {
+            serde_json::json!({"name": c.name, "kind": c.kind, "user": true, "owner": c.owner,
+                "version": c.version, "hash": c.hash, "summary": c.description})
+        }));
         json_out(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {what}:", items.len());
+    println!("{} {what}:", items.len() + user.len());
     for c in items {
         let params: Vec<&str> = c.params.iter().map(|p| p.name).collect();
         println!("  {:<14} {}", c.name, params.join(", "));
+    }
+    for c in &user {
+        println!(
+            "  {:<14} (user component v{} by {}) {}",
+            c.name, c.version, c.owner, c.description
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -305,14 +305,15 @@ pub fn experiment(
             ModelChoice::Baseline(b.to_string())
         }
         None => {
-            // Python names (TransformerBlock, GBMHead, …) are accepted as aliases.
+            // Python names (TransformerBlock, GBMHead, …) are accepted as aliases; user
+            // components (`synth-city components`) by their names.
             let names = blocks
                 .iter()
-                .map(|b| models::aliases::canonical_block(b))
-                .collect::<Result<Vec<&str>, String>>()
-                .map_err(CliError::input)?;
-            let head = models::aliases::canonical_head(head).map_err(CliError::input)?;
-            let mut spec = ModelSpec::new(tf, &names, head);
+                .map(|b| super::components::canonical(b, false))
+                .collect::<Result<Vec<String>, CliError>>()?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let head = super::components::canonical(head, true)?;
+            let mut spec = super::components::embed(&ModelSpec::new(tf, &names, &head))?;
             if let Some(d) = c.d_model {
                 spec.d_model = d;
             }
