@@ -83,6 +83,13 @@ pub struct PlannerSpec {
     /// Training seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// A statistical model instead of blocks + head: a baseline (`garch_t`, `gbm`, …) or a
+    /// stored script (`script:<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Global gradient-norm clip (the models' default, 1.0, when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
     /// Most recent training windows (0 = the whole history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_windows: Option<u64>,
@@ -200,6 +207,27 @@ pub trait ResearchBackend: Send + Sync {
         let _ = run_id;
         Err(ToolError::environment(
             "no remote publishing target is configured",
+        ))
+    }
+    /// One run by id (searched in the history unless the backend knows better).
+    fn get_run(&self, run_id: &str) -> Result<Option<PlannerRun>, ToolError> {
+        Ok(self
+            .history(None, None, 100_000)?
+            .into_iter()
+            .find(|r| r.run_id == run_id))
+    }
+    /// A paired comparison of `candidate` against `incumbent` (each a run id or a statistical
+    /// model's name such as `gbm` or `default`) on the same prompts of `asset` × `timeframe`.
+    fn paired(
+        &self,
+        candidate: &str,
+        incumbent: &str,
+        asset: &str,
+        timeframe: &str,
+    ) -> Result<Value, ToolError> {
+        let _ = (candidate, incumbent, asset, timeframe);
+        Err(ToolError::environment(
+            "paired comparisons need the research backend",
         ))
     }
     /// Stores a pipeline run's summary and agent transcripts with the registry.

@@ -8,11 +8,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::agent::{run_agent, AgentResult, AgentRun};
 use crate::backend::SharedResearch;
+use crate::defs::{AgentBook, DefStore};
 use crate::events::{Envelope, EventBus};
 use crate::pipeline::{context_message, Brains, PipelineReport, TaskState};
-use crate::roles::{role, system_prompt, ROLES};
 use crate::runner::{new_run_id, run_pipeline, PipelineOptions};
-use crate::tools::{research_tools, Budget, FinishTool, Session, ToolRegistry};
+use crate::tools::{toolbox, Budget, FinishTool, Session};
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
@@ -69,22 +69,30 @@ pub fn run_pipeline_blocking_with(
     })
 }
 
-/// Runs one agent by name with `message`, its tools bound to `backend`, `state` as its context.
+/// Runs one agent by name — a built-in role or an agent stored in `defs` — with `message`, its
+/// tools bound to `backend`, `state` as its context. `temperature` overrides the agent's own
+/// (0.1 when neither says).
+#[allow(clippy::too_many_arguments)]
 pub fn run_agent_blocking(
     backend: SharedResearch,
     brains: Arc<dyn Brains>,
+    defs: Option<DefStore>,
     name: &str,
-    message: &str,
-    temperature: f64,
+    message: Option<&str>,
+    temperature: Option<f64>,
     state: TaskState,
     mut observer: impl FnMut(&Envelope),
 ) -> Result<AgentResult, String> {
-    let role = role(name).ok_or_else(|| {
-        format!(
-            "unknown agent `{name}`; known: {}",
-            ROLES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
-        )
-    })?;
+    let book = match &defs {
+        Some(d) => d
+            .book()
+            .map_err(|e| format!("reading the stored agents: {e}"))?,
+        None => AgentBook::builtin(),
+    };
+    let agent = book
+        .get(name)
+        .ok_or_else(|| format!("unknown agent `{name}`; known: {}", book.names().join(", ")))?
+        .clone();
     let rt = runtime()?;
     let bus = EventBus::new(new_run_id(), 4096);
     let mut rx = bus.subscribe();
@@ -99,23 +107,19 @@ pub fn run_agent_blocking(
             deadline: None,
         },
     );
-    let mut all = ToolRegistry::new();
-    for t in research_tools(session) {
-        all.register_arc(t);
-    }
-    let tools = all.subset(role.tools)?;
-    let (model, model_id) = brains.model(role.name);
+    let tools = toolbox(session, defs).subset(&agent.tools)?;
+    let (model, model_id) = brains.model_for(&agent);
     let result = rt.block_on(run_agent(AgentRun {
-        agent: role.name.to_string(),
+        agent: agent.name.clone(),
         model: model.as_ref(),
         model_id,
-        system_prompt: system_prompt(role),
-        context: context_message(role, &state).into_iter().collect(),
-        user_message: message.to_string(),
+        system_prompt: agent.system_prompt.clone(),
+        context: context_message(&agent, &state).into_iter().collect(),
+        user_message: message.map_or_else(|| agent.default_message.clone(), str::to_string),
         tools,
-        finish: FinishTool::new(role.result_schema()),
-        temperature,
-        max_turns: role.max_turns,
+        finish: FinishTool::new(agent.result_schema.clone()),
+        temperature: temperature.or(agent.temperature).unwrap_or(0.1),
+        max_turns: agent.max_turns,
         bus: Some(bus),
     }));
     while let Ok(e) = rx.try_recv() {

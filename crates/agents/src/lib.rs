@@ -4,7 +4,9 @@
 
 pub mod agent;
 pub mod backend;
+pub mod defs;
 pub mod events;
+pub mod evolve;
 pub mod export;
 pub mod json;
 pub mod llm;
@@ -18,6 +20,7 @@ pub use agent::{run_agent, AgentResult, AgentRun, FinishHow, Transcript};
 pub use backend::{
     Catalog, Component, PlannerRun, PlannerSpec, ResearchBackend, SharedResearch, Validation,
 };
+pub use defs::{Agent, AgentBook, AgentDef, DefStore, PromptDef, LOCAL_OWNER};
 pub use events::{Envelope, Event, EventBus};
 pub use llm::{ChatModel, LlmClient, LlmConfig, LlmError, UsageMeter, UsageTotals};
 pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState};

@@ -78,6 +78,16 @@ impl Brains for FallbackBrains {
         };
         (Arc::new(model), id)
     }
+    fn model_for(&self, agent: &crate::defs::Agent) -> (Arc<dyn ChatModel>, String) {
+        let (llm, id) = self.llm.model_for(agent);
+        let (builtin, _) = BuiltinBrains.model_for(agent);
+        let model = FallbackModel {
+            llm,
+            builtin,
+            refused: self.refused.clone(),
+        };
+        (Arc::new(model), id)
+    }
     fn label(&self) -> String {
         if self.refused.load(Ordering::Relaxed) {
             "builtin (the LLM refused the key)".into()

@@ -84,6 +84,13 @@ impl ResearchBinding {
 
     /// The models spec of a planner spec (the research session fills in the defaults).
     fn model_spec(&self, spec: &PlannerSpec) -> Result<Value, ToolError> {
+        // A statistical model (a baseline or a stored script): the session embeds a script's
+        // source for its requester when it runs it.
+        if let Some(b) = spec.baseline.as_deref().filter(|b| !b.is_empty()) {
+            let s = self.session();
+            let v = json!({"baseline": b, "timeframe": spec.timeframe_or_default()});
+            return s.embed_components(&v).map_err(to_tool);
+        }
         // Python names (TransformerBlock, GBMHead, …) are accepted as aliases.
         let blocks: Vec<String> = spec
             .blocks
@@ -110,6 +117,9 @@ impl ResearchBinding {
         if let Some(seed) = spec.seed {
             training["seed"] = json!(seed);
         }
+        if let Some(c) = spec.clip_norm {
+            training["clip_norm"] = json!(c);
+        }
         let mut overrides = json!({"training": training});
         if let Some(d) = spec.d_model {
             overrides["d_model"] = json!(d);
@@ -131,15 +141,34 @@ fn to_tool(e: research::ResearchError) -> ToolError {
 /// A registry record as the planner sees it.
 fn convert(r: &research::RunRecord) -> PlannerRun {
     let training = r.spec.get("training").cloned().unwrap_or(Value::Null);
+    let baseline = r
+        .spec
+        .get("baseline")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let spec = PlannerSpec {
+        baseline: baseline.clone(),
         asset: Some(r.data.assets.first().cloned().unwrap_or_default()),
         timeframe: Some(r.data.timeframe.clone()),
-        blocks: r.blocks.clone(),
-        head: r.head.clone(),
+        blocks: if baseline.is_some() {
+            Vec::new()
+        } else {
+            r.blocks.clone()
+        },
+        head: if baseline.is_some() {
+            String::new()
+        } else {
+            r.head.clone()
+        },
         d_model: r.spec.get("d_model").and_then(Value::as_u64),
         lr: training.get("lr").and_then(Value::as_f64),
         epochs: training.get("epochs").and_then(Value::as_u64),
         seed: Some(r.seed),
+        // Only a clip the planner chose (the default, 1.0, is left out as planner specs do).
+        clip_norm: training
+            .get("clip_norm")
+            .and_then(Value::as_f64)
+            .filter(|c| (c - 1.0).abs() > 1e-12),
         max_windows: None,
         name: None,
     };
@@ -302,6 +331,44 @@ impl ResearchBackend for ResearchBinding {
         }
         let rec = self.archive.registry.get_run(run_id).map_err(to_tool)?;
         Ok(convert(&rec))
+    }
+
+    fn get_run(&self, run_id: &str) -> Result<Option<PlannerRun>, ToolError> {
+        match self.archive.registry.get_run(run_id) {
+            Ok(r) => Ok(Some(convert(&r))),
+            Err(e) if e.kind == research::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(to_tool(e)),
+        }
+    }
+
+    fn paired(
+        &self,
+        candidate: &str,
+        incumbent: &str,
+        asset: &str,
+        timeframe: &str,
+    ) -> Result<Value, ToolError> {
+        let contender = |name: &str| -> Result<research::Contender, ToolError> {
+            match self.archive.registry.get_run(name) {
+                Ok(r) => Ok(research::Contender::Run(Box::new(r))),
+                Err(e) if e.kind == research::ErrorKind::NotFound => {
+                    Ok(research::Contender::Model(name.to_string()))
+                }
+                Err(e) => Err(to_tool(e)),
+            }
+        };
+        let set = research::PromptSet::standard(asset, timeframe);
+        let cmp = research::promotion::paired::compare(
+            &ModelsRunner::new(),
+            &contender(candidate)?,
+            &contender(incumbent)?,
+            &set,
+        )
+        .map_err(to_tool)?;
+        let mut v = serde_json::to_value(&cmp).unwrap_or(Value::Null);
+        v["candidate_better"] = json!(cmp.candidate_better());
+        v["summary"] = json!(cmp.summary());
+        Ok(v)
     }
 
     fn publish_remote(&self, run_id: &str) -> Result<Value, ToolError> {

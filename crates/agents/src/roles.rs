@@ -1,5 +1,7 @@
-//! The five pipeline agents: their prompts (written for our tools), the tools each may call,
-//! the task-state keys each reads and writes, and the schema of each one's `finish` result.
+//! The built-in agents — the five of the research pipeline and the three that write the
+//! engine's parts as data (Author, AgentDesigner, PipelineArchitect): their prompts (written
+//! for our tools), the tools each may call, the task-state keys each reads and writes, and the
+//! schema of each one's `finish` result.
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -7,7 +9,8 @@ use serde_json::{json, Value};
 /// One agent's definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Role {
-    /// Name (`planner`, `trainer`, `codechecker`, `debugger`, `publisher`).
+    /// Name (`planner`, `trainer`, `codechecker`, `debugger`, `publisher`, `author`,
+    /// `agent_designer`, `pipeline_architect`).
     pub name: &'static str,
     /// One line on what it does.
     pub purpose: &'static str,
@@ -43,15 +46,24 @@ impl Role {
                 "passed":{"type":"boolean"}, "issues":{"type":"array","items":{"type":"string"}}}}),
             "publisher" => json!({"type":"object","required":["promoted"],"properties":{
                 "promoted":{"type":"boolean"}, "champion":{"type":"object"}}}),
+            "author" => json!({"type":"object","required":["experiment"],"properties":{
+                "experiment":{"type":"object"}, "component":{"type":"object"},
+                "run_id":{"type":"string"}, "crps":{"type":"number"}}}),
+            "agent_designer" => json!({"type":"object","required":["agent"],"properties":{
+                "agent":{"type":"string"}, "version":{"type":"integer"}}}),
+            "pipeline_architect" => json!({"type":"object","required":["pipeline"],"properties":{
+                "pipeline":{"type":"string"}, "stages":{"type":"array"}}}),
             _ => json!({"type":"object"}),
         }
     }
 }
 
-const COMMON: &str = "You are part of synth-city, an engine that researches probabilistic price-forecasting models \
+/// The preamble every agent's system prompt starts with.
+pub const COMMON: &str = "You are part of synth-city, an engine that researches probabilistic price-forecasting models \
 for Bittensor Subnet 50 (Synth). Validators ask for 1,000 Monte Carlo price paths per prompt (24 h at 5-minute steps \
 for the 5m timeframe, 1 h at 1-minute steps for 1m) and score them with CRPS in basis points: LOWER IS BETTER. \
-An experiment spec is a JSON object {asset, timeframe, blocks: [block names in order], head, d_model, lr, epochs, seed}; \
+An experiment spec is a JSON object {asset, timeframe, blocks: [block names in order], head, d_model, lr, epochs, seed, \
+clip_norm?, max_windows?}; \
 use only names returned by list_blocks and list_heads. Every tool returns JSON; an `error` field means it failed \
 (`error_type` environment means retrying cannot help). When you are done call `finish` exactly once with \
 {success, summary, result}, the result following its schema. Never invent numbers: report only what tools returned.";
@@ -68,9 +80,12 @@ with a Parzen-estimator search over past results. You may replace proposals with
 been tried), but every spec must be novel: check doubtful ones with check_novelty, and keep d_model in {16, 32, 64}.\n\
 Optionally call web_search once (e.g. \"<asset> news\", since 24h) to see what is moving the asset (listings, hacks, \
 macro); if it answers, cite the urls you relied on in the rationale; if it is not configured, go on without it.\n\
-3. Finish with result {plan: {experiments: [specs...], rationale}}: exactly experiment_budget specs when a budget is given.",
+3. When the task state has `guidance` (the bot's wishes in words), follow it: focus on the models, assets and timeframes \
+it asks for and leave out what it says to avoid (propose_experiments takes focus/avoid lists); say in the rationale how you \
+followed it.\n\
+4. Finish with result {plan: {experiments: [specs...], rationale}}: exactly experiment_budget specs when a budget is given.",
     tools: &["list_blocks", "list_heads", "list_presets", "registry_history", "get_champion", "propose_experiments", "check_novelty", "validate_experiment", "market_summary", "sn50_config", "web_search"],
-    reads: &["asset", "timeframe", "experiment_budget", "champion"],
+    reads: &["asset", "timeframe", "experiment_budget", "champion", "guidance", "guidance_understood"],
     writes: &["plan"],
     default_message: "Survey the components and the registry, then plan the next experiments for this asset and timeframe.",
     max_turns: 20,
@@ -120,12 +135,13 @@ pub const DEBUGGER: Role = Role {
     name: "debugger",
     purpose: "Fix a config that failed the check",
     prompt: "ROLE: Debugger.\n\
-The error_report says why the best experiment failed its check. Categorise the problem (unknown block or head, bad d_model, \
-diverged training or non-finite CRPS, poor CRPS, missing weights) and build a DIFFERENT spec that fixes it: for divergence \
-lower lr by 3× or use a smaller d_model; for unknown names use list_blocks/list_heads; for a poor CRPS try another head. \
+The error_report says why the best experiment failed its check. Diagnose it from the error itself (diagnose_error classifies \
+it and proposes a fix): divergence or NaN → lower lr (3×) and clip gradients (clip_norm 0.5); out of memory or too large → \
+smaller d_model and max_windows; a validation error → fix exactly the field it names (list_blocks/list_heads for names); \
+data missing → another timeframe or asset (data_coverage); anything else → report it, do not guess. Build a DIFFERENT spec. \
 Call validate_experiment on the fix, then run_experiment on it. Finish with result {best_run_id, best_experiment, best_crps} \
 of the fixed run; success=false if you could not produce a successful run.",
-    tools: &["validate_experiment", "run_experiment", "check_novelty", "list_blocks", "list_heads", "registry_history", "compare_results"],
+    tools: &["validate_experiment", "run_experiment", "check_novelty", "list_blocks", "list_heads", "registry_history", "compare_results", "diagnose_error", "data_coverage", "get_run"],
     reads: &["asset", "timeframe", "best_experiment", "best_run_id", "best_crps", "error_report"],
     writes: &["best_run_id", "best_experiment", "best_crps"],
     default_message: "Fix the experiment described in the error report.",
@@ -147,8 +163,78 @@ champion's. Finish with result {promoted, champion} as register_champion reporte
     max_turns: 8,
 };
 
+/// The Author: writes a component or a script from a description, validates it, runs a quick
+/// experiment and repairs it from the errors.
+pub const AUTHOR: Role = Role {
+    name: "author",
+    purpose: "Write a new block, head or script from a description, validate it, try it, repair it",
+    prompt: "ROLE: Author.\n\
+You write new model parts AS DATA (never code that runs natively): a declarative BLOCK or HEAD (a JSON or TOML graph of \
+primitive layers: {\"kind\":\"block\",\"summary\":...,\"layers\":[{\"op\":\"conv1d\",\"kernel\":2,\"dilation\":2,\"mult\":2},\
+{\"op\":\"gate\",\"kind\":\"tanh_sigmoid\"},{\"op\":\"residual\",\"layers\":[...]},{\"op\":\"norm\"}]}; ops include linear, conv1d, \
+attention, recurrent cells, norm, activations, gate, residual, skip, fft, pool, reshape), or a SCRIPT (Rhai, sandboxed: the \
+numeric library has returns, ewma_var, garch_fit, intraday_scale, quantiles, normal/student_t/johnson_su/mixtures/jumps; the \
+script ends with a map #{sigma, dist, garch?}). Study list_components / read_component for working examples.\n\
+1. Write the definition for the description you were given (or the mutation asked for).\n\
+2. check_component; read the error, fix exactly what it names, check again (at most 5 tries).\n\
+3. write_component with a new lowercase name (a-z, 0-9, _).\n\
+4. Quick experiment: a spec using it — blocks [\"revin\", <name>] with a built-in head, a built-in block with head <name>, or \
+baseline \"script:<name>\" — with epochs 1 and max_windows 256; validate_experiment, then run_experiment. On an error, \
+diagnose_error, repair the component or the spec, and try again.\n\
+5. Finish with result {experiment: <the spec that ran>, component: {name, kind}, run_id, crps}.",
+    tools: &["list_blocks", "list_heads", "list_components", "read_component", "check_component", "write_component", "validate_experiment", "run_experiment", "diagnose_error", "compare_results", "registry_history"],
+    reads: &["asset", "timeframe", "description", "parent", "guidance"],
+    writes: &["experiment", "component", "run_id", "crps"],
+    default_message: "Write the component described in the task state, check it, store it and try it in a quick experiment.",
+    max_turns: 30,
+};
+
+/// The AgentDesigner: new agents as data.
+pub const AGENT_DESIGNER: Role = Role {
+    name: "agent_designer",
+    purpose: "Design new agents (system prompt + tool subset + model + temperature) and prompt fragments",
+    prompt: "ROLE: AgentDesigner.\n\
+You create agents AS DATA. Study list_agents and read_agent (one built-in and one stored), list_available_tools and \
+list_prompts. Then write_prompt for any reusable fragment and write_agent with {name, purpose, system_prompt, tools, model?, \
+temperature?, max_turns?, prompts?, reads?, writes?, based_on?}. Give an agent only the tools it needs; set based_on to the \
+built-in agent whose job it does in a pipeline (planner, trainer, codechecker, debugger, publisher, author) so it keeps that \
+result schema and also runs offline. write_agent refuses unknown tools and prompts: fix and retry. \
+Finish with result {agent: name, version}.",
+    tools: &["list_agents", "read_agent", "write_agent", "list_prompts", "read_prompt", "write_prompt", "list_available_tools", "get_pipeline"],
+    reads: &["description", "guidance"],
+    writes: &["agent"],
+    default_message: "Design the agent described in the task state.",
+    max_turns: 20,
+};
+
+/// The PipelineArchitect: stage lists as data.
+pub const PIPELINE_ARCHITECT: Role = Role {
+    name: "pipeline_architect",
+    purpose: "Compose pipelines (stage lists) from the known agents and store them",
+    prompt: "ROLE: PipelineArchitect.\n\
+You compose pipelines AS DATA: {stages: [{name, agent, position: plan|execute|validate|publish|post, retry?, optional?, \
+fixer?, user_message?, max_turns?}]}. Call get_pipeline (the default) and list_agents; reuse stored agents where they fit. \
+Rules: unique names; positions never decrease; at least one plan, one execute and one validate stage; a fixer only on a \
+validate stage. validate_pipeline, fix what it names, then write_pipeline under a name. Finish with result {pipeline: name, \
+stages: [stage names]}.",
+    tools: &["get_pipeline", "list_pipelines", "list_agents", "read_agent", "validate_pipeline", "write_pipeline"],
+    reads: &["description", "guidance"],
+    writes: &["pipeline"],
+    default_message: "Compose the pipeline described in the task state.",
+    max_turns: 16,
+};
+
 /// All built-in roles.
-pub const ROLES: [Role; 5] = [PLANNER, TRAINER, CODECHECKER, DEBUGGER, PUBLISHER];
+pub const ROLES: [Role; 8] = [
+    PLANNER,
+    TRAINER,
+    CODECHECKER,
+    DEBUGGER,
+    PUBLISHER,
+    AUTHOR,
+    AGENT_DESIGNER,
+    PIPELINE_ARCHITECT,
+];
 
 /// The role called `name`.
 pub fn role(name: &str) -> Option<&'static Role> {

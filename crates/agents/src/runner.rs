@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::backend::SharedResearch;
+use crate::defs::{AgentBook, DefStore};
 use crate::events::{Event, EventBus};
 use crate::llm::{ChatModel, LlmClient, LlmConfig, UsageMeter};
 use crate::pipeline::{
     Brains, Orchestrator, PipelineDef, PipelineReport, RetryStrategy, TaskState,
 };
+use crate::planner::guidance;
 use crate::planner::BuiltinBrains;
-use crate::tools::{research_tools, Budget, Session, ToolRegistry};
+use crate::tools::announce::Announcer;
+use crate::tools::{toolbox, Budget, Session};
 
 /// The LLM brains: one client, a model per agent (`<AGENT>_MODEL` or the default).
 #[derive(Debug, Clone)]
@@ -38,6 +41,13 @@ impl LlmBrains {
 impl Brains for LlmBrains {
     fn model(&self, agent: &str) -> (Arc<dyn ChatModel>, String) {
         (self.client.clone(), self.client.config().model_for(agent))
+    }
+    fn model_for(&self, agent: &crate::defs::Agent) -> (Arc<dyn ChatModel>, String) {
+        let id = agent
+            .model
+            .clone()
+            .unwrap_or_else(|| self.client.config().model_for(&agent.name));
+        (self.client.clone(), id)
     }
     fn label(&self) -> String {
         format!("llm:{}", self.client.config().model)
@@ -71,6 +81,17 @@ pub struct PipelineOptions {
     pub force_builtin: bool,
     /// Base seed.
     pub seed: u64,
+    /// The bot's wishes in words: the LLM planner reads them, the built-in planner acts on
+    /// what it understands (assets, timeframes, model families to focus on or avoid).
+    pub guidance: Option<String>,
+    /// A stage list given inline (wins over `pipeline_file`); validated against the agents
+    /// known (built-in and stored).
+    pub pipeline: Option<PipelineDef>,
+    /// Where stored agents, prompts and pipelines are (and who writes); built-in agents only
+    /// when `None`.
+    pub defs: Option<DefStore>,
+    /// Announces promoted champions (Moltbook) when configured.
+    pub announcer: Option<Announcer>,
 }
 
 impl Default for PipelineOptions {
@@ -88,6 +109,10 @@ impl Default for PipelineOptions {
             pipeline_file: None,
             force_builtin: false,
             seed: 0,
+            guidance: None,
+            pipeline: None,
+            defs: None,
+            announcer: None,
         }
     }
 }
@@ -125,10 +150,31 @@ pub async fn run_pipeline(
     opts: &PipelineOptions,
     bus: &EventBus,
 ) -> Result<Vec<PipelineReport>, String> {
-    let def = match &opts.pipeline_file {
-        Some(p) => PipelineDef::load(p)?,
-        None => PipelineDef::default(),
+    let book = match &opts.defs {
+        Some(d) => d
+            .book()
+            .map_err(|e| format!("reading the stored agents: {e}"))?,
+        None => AgentBook::builtin(),
     };
+    let def = match (&opts.pipeline, &opts.pipeline_file) {
+        (Some(d), _) => d.clone(),
+        (None, Some(p)) => PipelineDef::load_with(p, &book)?,
+        (None, None) => PipelineDef::default(),
+    };
+    def.validate_with(&book)?;
+    let understood = opts
+        .guidance
+        .as_deref()
+        .filter(|g| !g.trim().is_empty())
+        .map(|g| {
+            let catalog = backend.catalog().unwrap_or_default();
+            let u = guidance::parse(g, &catalog);
+            bus.emit(Event::Log {
+                level: "info".into(),
+                message: u.describe(),
+            });
+            u
+        });
     let strategy = RetryStrategy {
         max_attempts: opts.retries.max(1),
         base_temperature: opts.temperature.clamp(0.0, 2.0),
@@ -145,25 +191,23 @@ pub async fn run_pipeline(
             });
             break;
         }
-        let session = Session::new(
+        let session = Session::with_announcer(
             backend.clone(),
             Some(bus.clone()),
             Budget {
                 max_experiments: opts.max_experiments,
                 deadline,
             },
+            opts.announcer.clone(),
         );
-        let mut tools = ToolRegistry::new();
-        for t in research_tools(session.clone()) {
-            tools.register_arc(t);
-        }
         let orch = Orchestrator {
             def: def.clone(),
             strategy,
             brains: brains.clone(),
-            tools,
+            tools: toolbox(session.clone(), opts.defs.clone()),
             bus: bus.clone(),
             meter: meter.clone(),
+            book: book.clone(),
         };
         let mut state = TaskState::new();
         state.insert("asset".into(), json!(opts.asset));
@@ -174,6 +218,14 @@ pub async fn run_pipeline(
         state.insert("min_epochs".into(), json!(opts.min_epochs.max(1)));
         state.insert("seed".into(), json!(opts.seed.wrapping_add(u64::from(l))));
         state.insert("publish_remote".into(), json!(opts.publish));
+        if let Some(u) = &understood {
+            state.insert("guidance".into(), json!(u.text));
+            state.insert(
+                "guidance_understood".into(),
+                json!({"assets": u.assets, "timeframes": u.timeframes, "focus": u.focus,
+                       "avoid": u.avoid, "summary": u.describe()}),
+            );
+        }
         if let Ok(Some(c)) = backend.champion(&opts.asset, &opts.timeframe) {
             state.insert(
                 "champion".into(),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::roles::role;
+use crate::defs::AgentBook;
 
 /// Where a stage sits; positions never decrease along the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub enum Position {
 pub struct StageSpec {
     /// Unique name.
     pub name: String,
-    /// Agent that runs it (one of [`crate::roles::ROLES`]).
+    /// Agent that runs it (a built-in role or a stored agent).
     pub agent: String,
     /// Position.
     pub position: Position,
@@ -142,14 +142,43 @@ impl PipelineDef {
 
     /// Reads, parses and validates a JSON file.
     pub fn load(path: &Path) -> Result<Self, String> {
+        Self::load_with(path, &AgentBook::builtin())
+    }
+
+    /// Parses JSON and validates it against `book`'s agents.
+    pub fn from_json_with(text: &str, book: &AgentBook) -> Result<Self, String> {
+        let def: PipelineDef =
+            serde_json::from_str(text).map_err(|e| format!("pipeline definition: {e}"))?;
+        def.validate_with(book)?;
+        Ok(def)
+    }
+
+    /// [`PipelineDef::load`] validated against `book` (stored agents allowed). Files over
+    /// 1 MiB are refused.
+    pub fn load_with(path: &Path, book: &AgentBook) -> Result<Self, String> {
+        let len = std::fs::metadata(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?
+            .len();
+        if len > 1 << 20 {
+            return Err(format!("{}: larger than 1 MiB", path.display()));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+        Self::from_json_with(&text, book).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Checks: non-empty; unique names; known agents and fixers; positions non-decreasing;
     /// at least one plan, execute and validate stage; fixers only on validate stages.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_with(&AgentBook::builtin())
+    }
+
+    /// [`PipelineDef::validate`] against `book`'s agents (built-in and stored). At most 32
+    /// stages.
+    pub fn validate_with(&self, book: &AgentBook) -> Result<(), String> {
+        if self.stages.len() > 32 {
+            return Err("the pipeline has more than 32 stages".into());
+        }
         if self.stages.is_empty() {
             return Err("the pipeline has no stages".into());
         }
@@ -163,11 +192,15 @@ impl PipelineDef {
             if !names.insert(s.name.as_str()) {
                 return Err(format!("{at}: duplicate stage name"));
             }
-            if role(&s.agent).is_none() {
-                return Err(format!("{at}: unknown agent `{}`", s.agent));
+            if book.get(&s.agent).is_none() {
+                return Err(format!(
+                    "{at}: unknown agent `{}` (known: {})",
+                    s.agent,
+                    book.names().join(", ")
+                ));
             }
             if let Some(f) = &s.fixer {
-                if role(f).is_none() {
+                if book.get(f).is_none() {
                     return Err(format!("{at}: unknown fixer agent `{f}`"));
                 }
                 if s.position != Position::Validate {

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::def::{PipelineDef, RetryStrategy, StageSpec};
 use crate::agent::{run_agent, AgentResult, AgentRun, Transcript};
+use crate::defs::{Agent, AgentBook};
 use crate::events::{Event, EventBus};
 use crate::llm::{ChatModel, UsageMeter, UsageTotals};
-use crate::roles::{role, system_prompt, Role};
 use crate::tools::{FinishTool, ToolRegistry};
 use research::fingerprint::spec_fingerprint;
 
@@ -22,6 +22,11 @@ pub type TaskState = Map<String, Value>;
 pub trait Brains: Send + Sync {
     /// The model for `agent` and the model id to send.
     fn model(&self, agent: &str) -> (Arc<dyn ChatModel>, String);
+    /// The model for a resolved agent: for the built-in brains the policy it is based on
+    /// (LLM brains also honour its own model id).
+    fn model_for(&self, agent: &Agent) -> (Arc<dyn ChatModel>, String) {
+        self.model(agent.policy.as_deref().unwrap_or(&agent.name))
+    }
     /// `llm:<model>` or `builtin`, for events and summaries.
     fn label(&self) -> String;
 }
@@ -81,6 +86,8 @@ pub struct Orchestrator {
     pub bus: EventBus,
     /// The LLM meter, for token and cost totals (None for the built-in planner).
     pub meter: Option<UsageMeter>,
+    /// The agents stages may name (built-in and stored).
+    pub book: AgentBook,
 }
 
 struct Attempt {
@@ -160,24 +167,30 @@ impl Orchestrator {
 
     async fn run_role(
         &self,
-        role: &Role,
+        role: &Agent,
         stage: &StageSpec,
         state: &TaskState,
         message: String,
         temperature: f64,
     ) -> Result<AgentResult, String> {
-        let tools = self.tools.subset(role.tools)?;
-        let (model, model_id) = self.brains.model(role.name);
+        let tools = self.tools.subset(&role.tools)?;
+        let (model, model_id) = self.brains.model_for(role);
         let context = context_message(role, state).into_iter().collect();
+        // An agent's own temperature replaces the base; retries still add their step.
+        let temperature = match role.temperature {
+            Some(t) => (t + temperature - self.strategy.base_temperature)
+                .clamp(0.0, self.strategy.max_temperature.max(t)),
+            None => temperature,
+        };
         let run = AgentRun {
             agent: role.name.to_string(),
             model: model.as_ref(),
             model_id,
-            system_prompt: system_prompt(role),
+            system_prompt: role.system_prompt.clone(),
             context,
             user_message: message,
             tools,
-            finish: FinishTool::new(role.result_schema()),
+            finish: FinishTool::new(role.result_schema.clone()),
             temperature,
             max_turns: stage.max_turns.unwrap_or(role.max_turns),
             bus: Some(self.bus.clone()),
@@ -187,7 +200,7 @@ impl Orchestrator {
 
     async fn attempt(
         &self,
-        role: &Role,
+        role: &Agent,
         stage: &StageSpec,
         state: &TaskState,
         message: String,
@@ -198,7 +211,7 @@ impl Orchestrator {
             .await
         {
             Ok(r) => r,
-            Err(e) => failed_result(role.name, format!("configuration error: {e}"), true),
+            Err(e) => failed_result(&role.name, format!("configuration error: {e}"), true),
         };
         Attempt { result }
     }
@@ -209,11 +222,13 @@ impl Orchestrator {
         state: &mut TaskState,
         results: &mut Vec<AgentResult>,
     ) -> StageReport {
-        let role = role(&stage.agent).expect("validated pipeline");
+        let Some(role) = self.book.get(&stage.agent) else {
+            return unknown_agent(stage, &stage.agent);
+        };
         let base_message = stage
             .user_message
             .clone()
-            .unwrap_or_else(|| role.default_message.to_string());
+            .unwrap_or_else(|| role.default_message.clone());
         let max = if stage.retry {
             self.strategy.max_attempts.max(1)
         } else {
@@ -310,12 +325,16 @@ impl Orchestrator {
         state: &mut TaskState,
         results: &mut Vec<AgentResult>,
     ) -> StageReport {
-        let checker = role(&stage.agent).expect("validated pipeline");
-        let fixer = role(fixer).expect("validated pipeline");
+        let Some(checker) = self.book.get(&stage.agent) else {
+            return unknown_agent(stage, &stage.agent);
+        };
+        let Some(fixer) = self.book.get(fixer) else {
+            return unknown_agent(stage, fixer);
+        };
         let check_message = stage
             .user_message
             .clone()
-            .unwrap_or_else(|| checker.default_message.to_string());
+            .unwrap_or_else(|| checker.default_message.clone());
         let max = self.strategy.max_attempts.max(1);
         let mut last_fp: Option<String> = None;
         let mut stalls = 0;
@@ -447,12 +466,23 @@ impl Orchestrator {
     }
 }
 
-/// The context message: the keys a role reads, as a JSON block.
-pub fn context_message(role: &Role, state: &TaskState) -> Option<String> {
+fn unknown_agent(stage: &StageSpec, name: &str) -> StageReport {
+    StageReport {
+        name: stage.name.clone(),
+        agent: stage.agent.clone(),
+        success: false,
+        attempts: 0,
+        summary: format!("unknown agent `{name}`"),
+        stopped: Some(format!("configuration: unknown agent `{name}`")),
+    }
+}
+
+/// The context message: the keys an agent reads, as a JSON block.
+pub fn context_message(role: &Agent, state: &TaskState) -> Option<String> {
     let picked: Map<String, Value> = role
         .reads
         .iter()
-        .filter_map(|k| state.get(*k).map(|v| (k.to_string(), v.clone())))
+        .filter_map(|k| state.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
     if picked.is_empty() {
         return None;
@@ -470,10 +500,10 @@ pub fn read_context(text: &str) -> Option<TaskState> {
     }
 }
 
-fn apply_writes(role: &Role, r: &AgentResult, state: &mut TaskState) {
+fn apply_writes(role: &Agent, r: &AgentResult, state: &mut TaskState) {
     let result = r.result();
-    for k in role.writes {
-        if let Some(v) = result.get(*k).filter(|v| !v.is_null()) {
+    for k in &role.writes {
+        if let Some(v) = result.get(k).filter(|v| !v.is_null()) {
             state.insert(k.to_string(), v.clone());
         }
     }

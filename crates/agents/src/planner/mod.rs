@@ -9,3 +9,7 @@ pub use space::{Point, SearchSpace, SpecBase};
 pub use tpe::{propose, SplitMix64};
 pub mod policies;
 pub use policies::{BuiltinBrains, Policy};
+pub mod diagnose;
+pub mod guidance;
+pub use diagnose::{diagnose, diagnose_with, Diagnosis, ErrorClass};
+pub use guidance::Guidance;

@@ -208,10 +208,19 @@ fn planner(v: &View) -> Message {
         let tf = v.str("timeframe").unwrap_or("5m");
         let n = rung0_size(v.u64("experiment_budget"));
         let epochs = v.u64("min_epochs").unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
-        return call(
-            "propose_experiments",
-            json!({"n": n, "asset": asset, "timeframe": tf, "epochs": epochs, "seed": v.u64("seed").unwrap_or(0)}),
-        );
+        let mut args = json!({"n": n, "asset": asset, "timeframe": tf, "epochs": epochs, "seed": v.u64("seed").unwrap_or(0)});
+        // The guidance as the runner understood it (see planner::guidance).
+        if let Some(g) = v.state.get("guidance_understood") {
+            for k in ["focus", "avoid"] {
+                if g.get(k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+                {
+                    args[k] = g[k].clone();
+                }
+            }
+        }
+        return call("propose_experiments", args);
     };
     if let Some((e, env)) = error_of(res) {
         return fail_with(&e, env);
@@ -223,11 +232,19 @@ fn planner(v: &View) -> Message {
             false,
         );
     }
-    let rationale = format!(
+    let mut rationale = format!(
         "Tree-structured Parzen proposals over {} points informed by {} past runs; successive halving keeps the best 1/{ETA} for {ETA}× the epochs.",
         res.get("space_size").unwrap_or(&Value::Null),
         res.get("history_runs").unwrap_or(&Value::Null)
     );
+    if let Some(d) = v
+        .state
+        .get("guidance_understood")
+        .and_then(|g| g.get("summary"))
+        .and_then(Value::as_str)
+    {
+        rationale.push_str(&format!(" Guidance: {d}."));
+    }
     finish(
         true,
         &rationale,
@@ -424,23 +441,35 @@ fn debugger(v: &View) -> Message {
     let Some(spec) = v.state.get("best_experiment").filter(|s| s.is_object()) else {
         return fail_with("no best_experiment to fix", false);
     };
-    // A different config by construction: lower learning rate, new seed, at most d_model 32.
-    let mut fix = spec.clone();
-    let lr = fix.get("lr").and_then(Value::as_f64).unwrap_or(1e-3);
-    fix["lr"] = json!(lr / 3.0);
-    fix["seed"] = json!(fix.get("seed").and_then(Value::as_u64).unwrap_or(0) + 1);
-    if fix
-        .get("d_model")
-        .and_then(Value::as_u64)
-        .is_some_and(|d| d > 32)
-    {
-        fix["d_model"] = json!(32);
+    // Diagnose from the error it was given (the check's report), not one fixed patch.
+    let report = v.str("error_report").unwrap_or("");
+    let d = crate::planner::diagnose(report, spec);
+    let Some(mut fix) = d.fix.clone() else {
+        return finish(
+            false,
+            &format!("{}: {}", d.explanation, short_text(report)),
+            json!({"diagnosis": d}),
+        );
+    };
+    // The same spec again would be reused, not retrained: change the seed too.
+    if fingerprint_of(&fix) == fingerprint_of(spec) {
+        fix["seed"] = json!(fix.get("seed").and_then(Value::as_u64).unwrap_or(0) + 1);
     }
     let Some((_, _, validation)) = v.results_of("validate_experiment").last() else {
         return call("validate_experiment", json!({"experiment": fix}));
     };
     if let Some((e, env)) = error_of(validation) {
         return fail_with(&e, env);
+    }
+    if validation.get("valid").and_then(Value::as_bool) == Some(false) {
+        let errs = validation.get("errors").cloned().unwrap_or(json!([]));
+        return fail_with(
+            &format!(
+                "the fix ({}) does not validate either: {errs}",
+                d.changes.join(", ")
+            ),
+            false,
+        );
     }
     let Some((_, _, res)) = v.results_of("run_experiment").last() else {
         return call(
@@ -454,11 +483,26 @@ fn debugger(v: &View) -> Message {
     match run_of(res).filter(PlannerRun::is_ok) {
         Some(r) => finish(
             true,
-            "re-trained with a lower learning rate",
-            json!({"best_run_id": r.run_id, "best_experiment": r.spec, "best_crps": r.crps}),
+            &format!(
+                "{:?}: {} ({})",
+                d.class,
+                d.explanation,
+                d.changes.join(", ")
+            ),
+            json!({"best_run_id": r.run_id, "best_experiment": r.spec, "best_crps": r.crps, "diagnosis": d}),
         ),
-        None => fail_with("the fixed config did not train successfully", false),
+        None => fail_with(
+            &format!(
+                "the fixed config ({}) did not train successfully",
+                d.changes.join(", ")
+            ),
+            false,
+        ),
     }
+}
+
+fn short_text(s: &str) -> String {
+    s.chars().take(300).collect()
 }
 
 fn publisher(v: &View) -> Message {

@@ -97,6 +97,8 @@ impl SearchSpace {
             lr: Some(self.lrs[p.lr]),
             epochs: Some(u64::from(base.epochs)),
             seed: Some(base.seed),
+            baseline: None,
+            clip_norm: None,
             max_windows: None,
             name: None,
         }

@@ -28,6 +28,7 @@ pub struct Session {
     budget: Budget,
     runs: Mutex<Vec<PlannerRun>>,
     trained: Mutex<u32>,
+    announcer: Option<super::announce::Announcer>,
 }
 
 impl Session {
@@ -39,6 +40,25 @@ impl Session {
             budget,
             runs: Mutex::new(Vec::new()),
             trained: Mutex::new(0),
+            announcer: None,
+        })
+    }
+
+    /// A session whose Publisher announces promoted champions with `announcer` (Moltbook;
+    /// `None`: never).
+    pub fn with_announcer(
+        backend: SharedResearch,
+        bus: Option<EventBus>,
+        budget: Budget,
+        announcer: Option<super::announce::Announcer>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            backend,
+            bus,
+            budget,
+            runs: Mutex::new(Vec::new()),
+            trained: Mutex::new(0),
+            announcer,
         })
     }
 
@@ -213,6 +233,10 @@ struct ProposeArgs {
     epochs: u32,
     #[serde(default)]
     seed: u64,
+    #[serde(default)]
+    focus: Vec<String>,
+    #[serde(default)]
+    avoid: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -307,13 +331,19 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
     let s = session.clone();
     v.push(Arc::new(fn_tool(
         "propose_experiments",
-        "Propose n new experiment specs for an asset and timeframe with a Tree-structured Parzen estimator over blocks × heads × d_model × lr, informed by the registry; never proposes a spec that already ran.",
+        "Propose n new experiment specs for an asset and timeframe with a Tree-structured Parzen estimator over blocks × heads × d_model × lr, informed by the registry; never proposes a spec that already ran. focus/avoid narrow the blocks and heads.",
         object_schema(
-            &[("n", json!({"type":"integer"})), ("asset", json!({"type":"string"})), ("timeframe", json!({"type":"string","enum":["5m","1m"]})), ("epochs", json!({"type":"integer"})), ("seed", json!({"type":"integer"}))],
+            &[("n", json!({"type":"integer"})), ("asset", json!({"type":"string"})), ("timeframe", json!({"type":"string","enum":["5m","1m"]})), ("epochs", json!({"type":"integer"})), ("seed", json!({"type":"integer"})),
+              ("focus", json!({"type":"array","items":{"type":"string"},"description":"blocks/heads to focus on"})), ("avoid", json!({"type":"array","items":{"type":"string"},"description":"blocks/heads to leave out"}))],
             &["asset", "timeframe"],
         ),
         move |a: ProposeArgs| {
-            let space = SearchSpace::from_catalog(&s.backend.catalog()?);
+            let steer = crate::planner::Guidance {
+                focus: a.focus.iter().map(|x| x.to_ascii_lowercase()).collect(),
+                avoid: a.avoid.iter().map(|x| x.to_ascii_lowercase()).collect(),
+                ..Default::default()
+            };
+            let space = steer.steer(&SearchSpace::from_catalog(&s.backend.catalog()?));
             if space.is_empty() {
                 return Err(ToolError::environment("the backend lists no blocks or no heads"));
             }
@@ -421,6 +451,10 @@ fn register_champion(s: &Session, run_id: &str, remote: bool) -> Result<Value, T
                     crps,
                 });
                 out["champion"] = serde_json::to_value(&promoted).unwrap_or(Value::Null);
+                // Only a promotion that happened is announced, and only when configured.
+                if let Some(a) = &s.announcer {
+                    out["announced"] = a.announce(&promoted);
+                }
             }
             Err(e)
                 if matches!(

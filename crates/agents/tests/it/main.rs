@@ -11,3 +11,4 @@ mod offline;
 mod orchestrator;
 mod planner_choice;
 mod service_tools;
+mod writers;

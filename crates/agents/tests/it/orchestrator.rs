@@ -32,6 +32,7 @@ fn orchestrator(server: &Server, bus: &EventBus) -> Orchestrator {
         tools,
         bus: bus.clone(),
         meter: Some(meter),
+        book: agents::AgentBook::builtin(),
     }
 }
 
