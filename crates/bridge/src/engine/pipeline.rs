@@ -60,6 +60,7 @@ pub(super) fn run(
         pipeline_file: None,
         force_builtin: engine.options.builtin_planner,
         seed: 0,
+        ..PipelineOptions::default()
     };
     let label = format!("{PIPELINE_BOT_PREFIX}{}", job.bot_id);
     let mut binding = ResearchBinding::on(engine.archive.clone(), &label, engine.runner.clone());

@@ -163,6 +163,8 @@ pub fn run(cmd: Cmd) -> CliResult {
                 pipeline_file: pipeline,
                 force_builtin: planner.resolve(builtin) == agents::Planner::Builtin,
                 seed,
+                announcer: agents::tools::announce::Announcer::from_env(),
+                ..agents::PipelineOptions::default()
             };
             let (brains, meter) =
                 agents::choose_planner(planner.resolve(builtin)).map_err(CliError::input)?;
@@ -211,11 +213,15 @@ pub fn run(cmd: Cmd) -> CliResult {
             timeframe,
             builtin,
         } => {
-            if agents::roles::role(&name).is_none() {
-                let known: Vec<&str> = agents::roles::ROLES.iter().map(|r| r.name).collect();
+            // Built-in agents and the ones stored as data (written by the AgentDesigner or a bot).
+            let archive =
+                research::Archive::open_default().map_err(|e| CliError::runtime(e.to_string()))?;
+            let defs = agents::DefStore::new(std::sync::Arc::new(archive), agents::LOCAL_OWNER);
+            let book = defs.book().map_err(|e| CliError::runtime(e.to_string()))?;
+            if book.get(&name).is_none() {
                 return Err(CliError::input(format!(
                     "unknown agent `{name}`; known: {}",
-                    known.join(", ")
+                    book.names().join(", ")
                 )));
             }
             let asset = asset.to_ascii_uppercase();
@@ -232,9 +238,10 @@ pub fn run(cmd: Cmd) -> CliResult {
             let r = agents::run_agent_blocking(
                 backend,
                 brains,
+                Some(defs),
                 &name,
-                &message,
-                temperature,
+                Some(&message),
+                Some(temperature),
                 state,
                 |e| live.on_event(e),
             )
