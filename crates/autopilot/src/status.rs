@@ -174,9 +174,11 @@ mod tests {
         let s = read(dir.path()).unwrap();
         assert!(!s.found && !s.alive);
         assert!(render_text(&s).contains("never ran here"));
-        let mut st = AutopilotState::default();
-        st.running = true;
-        st.pid = Some(std::process::id());
+        let mut st = AutopilotState {
+            running: true,
+            pid: Some(std::process::id()),
+            ..AutopilotState::default()
+        };
         st.sync.rounds = 2;
         st.save(&state_path(dir.path())).unwrap();
         let s = read(dir.path()).unwrap();

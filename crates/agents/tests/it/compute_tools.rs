@@ -176,7 +176,7 @@ async fn the_trainer_rents_a_gpu_worker_within_the_budget_and_it_joins_the_pool(
 
     // The run ends: the deployment is deleted and its spend recorded.
     drop(c);
-    assert_eq!(stub.lock().unwrap().deletes, [name.clone()]);
+    assert_eq!(stub.lock().unwrap().deletes, std::slice::from_ref(&name));
     assert!(stub.lock().unwrap().deployments.is_empty());
     assert!(!home.path().join(format!("compute/{name}.env")).exists());
     assert!(home.path().join("compute/spend.json").is_file());

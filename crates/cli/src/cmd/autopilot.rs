@@ -19,7 +19,7 @@ pub enum Cmd {
     /// paired comparison with the champion, and hot swap of the new champion into the miner.
     /// Restartable at any point: the state lives next to the research registry. Ctrl-C or
     /// SIGTERM stops it cleanly. `autopilot status` reports.
-    Autopilot(AutopilotArgs),
+    Autopilot(Box<AutopilotArgs>),
 }
 
 /// Options of `synth-city autopilot`.
@@ -128,13 +128,9 @@ fn research_mode(a: &AutopilotArgs) -> Result<autopilot::ResearchMode, CliError>
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     let Cmd::Autopilot(a) = cmd;
-    let status_json = match &a.sub {
-        Some(Sub::Status { json }) => Some(*json),
-        None => None,
-    };
-    match status_json {
-        Some(json) => status(json),
-        None => serve(a),
+    match a.sub {
+        Some(Sub::Status { json }) => status(json),
+        None => serve(*a),
     }
 }
 

@@ -149,7 +149,7 @@ fn a_coordinator_killed_between_deploy_and_terminate_is_reaped_at_the_next_start
     // guard, the next start the first).
     held.kill().unwrap();
     held.wait().unwrap();
-    assert_eq!(names(&s), [name.clone()]);
+    assert_eq!(names(&s), std::slice::from_ref(&name));
     let o = run(home.path(), &url, &["status"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(&name), "{}", text(&o));
@@ -185,7 +185,7 @@ fn down_ends_orphans_by_default_a_name_or_all() {
     let o = run(home.path(), &url, &["down"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("ended 0 deployment(s)"), "{}", text(&o));
-    assert_eq!(names(&s), [name.clone()]);
+    assert_eq!(names(&s), std::slice::from_ref(&name));
     // By name it ends; the holder then finds it gone and exits on its own signal later.
     let o = run(home.path(), &url, &["down", &name]);
     assert!(o.status.success(), "{}", text(&o));
