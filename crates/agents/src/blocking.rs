@@ -10,6 +10,7 @@ use crate::agent::{run_agent, AgentResult, AgentRun};
 use crate::backend::SharedResearch;
 use crate::defs::{AgentBook, DefStore};
 use crate::events::{Envelope, EventBus};
+use crate::evolve::{run_evolution, EvolutionReport, EvolveOptions};
 use crate::pipeline::{context_message, Brains, PipelineReport, TaskState};
 use crate::runner::{new_run_id, run_pipeline, PipelineOptions};
 use crate::tools::{toolbox, Budget, FinishTool, Session};
@@ -38,14 +39,44 @@ pub fn run_pipeline_blocking_with(
     brains: Arc<dyn Brains>,
     meter: Option<crate::llm::UsageMeter>,
     opts: &PipelineOptions,
-    mut observer: impl FnMut(&Envelope),
+    observer: impl FnMut(&Envelope),
 ) -> Result<Vec<PipelineReport>, String> {
+    let opts2 = opts.clone();
+    drive(
+        move |bus| async move { run_pipeline(backend, brains, meter, &opts2, &bus).await },
+        observer,
+        "pipeline",
+    )
+}
+
+/// Runs an evolutionary search ([`crate::evolve::run_evolution`]) on a private runtime while
+/// `observer` sees every event.
+pub fn run_evolution_blocking_with(
+    backend: SharedResearch,
+    brains: Arc<dyn Brains>,
+    opts: &EvolveOptions,
+    observer: impl FnMut(&Envelope),
+) -> Result<EvolutionReport, String> {
+    let opts2 = opts.clone();
+    drive(
+        move |bus| async move { run_evolution(backend, brains, &opts2, &bus).await },
+        observer,
+        "evolution",
+    )
+}
+
+/// Spawns `task` on a fresh runtime with a new event bus and forwards the bus's events to
+/// `observer` until the task ends.
+fn drive<T, F, Fut>(task: F, mut observer: impl FnMut(&Envelope), what: &str) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(EventBus) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>> + Send + 'static,
+{
     let rt = runtime()?;
     let bus = EventBus::new(new_run_id(), 4096);
     let mut rx = bus.subscribe();
-    let opts2 = opts.clone();
-    let bus2 = bus.clone();
-    let handle = rt.spawn(async move { run_pipeline(backend, brains, meter, &opts2, &bus2).await });
+    let handle = rt.spawn(task(bus.clone()));
     drop(bus);
     rt.block_on(async {
         loop {
@@ -65,7 +96,7 @@ pub fn run_pipeline_blocking_with(
         }
         handle
             .await
-            .map_err(|e| format!("pipeline task failed: {e}"))?
+            .map_err(|e| format!("{what} task failed: {e}"))?
     })
 }
 

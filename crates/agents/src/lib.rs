@@ -27,7 +27,10 @@ pub use pipeline::{Orchestrator, PipelineDef, PipelineReport, RetryStrategy, Tas
 pub use runner::{choose_brains, run_pipeline, LlmBrains, PipelineOptions};
 pub use tools::{Tool, ToolError, ToolRegistry};
 pub mod blocking;
-pub use blocking::{run_agent_blocking, run_pipeline_blocking, run_pipeline_blocking_with};
+pub use blocking::{
+    run_agent_blocking, run_evolution_blocking_with, run_pipeline_blocking,
+    run_pipeline_blocking_with,
+};
 pub mod planner_choice;
 pub mod research_binding;
 pub use planner_choice::{choose_planner, Planner};

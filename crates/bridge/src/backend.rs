@@ -72,7 +72,21 @@ pub struct PipelineRequest {
     /// At most this many experiments (1-200, default [`DEFAULT_MAX_EXPERIMENTS`] = 4).
     #[serde(default)]
     pub max_experiments: Option<u32>,
+    /// What the bot wants, in words (at most 2,000 characters): the LLM planner reads it, the
+    /// built-in planner acts on what it understands (assets, timeframes, model families to
+    /// focus on or avoid) and says so in the run's events.
+    #[serde(default)]
+    pub guidance: Option<String>,
+    /// A stage list replacing the default pipeline (`[{"agent": "planner", ...}, ...]`, the
+    /// format of `synth-city pipeline --pipeline FILE`); checked against the built-in agents
+    /// and the bot's stored ones.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<serde_json::Map<String, serde_json::Value>>>")]
+    pub stages: Option<serde_json::Value>,
 }
+
+/// Longest `guidance` a pipeline request may carry, in characters.
+pub const MAX_GUIDANCE_CHARS: usize = 2_000;
 
 /// Experiments a pipeline trains when the request does not say (every backend).
 pub const DEFAULT_MAX_EXPERIMENTS: u32 = 4;
@@ -97,6 +111,23 @@ impl PipelineRequest {
             if !(1..=200).contains(&n) {
                 return Err(format!("max_experiments must be 1-200, got {n}"));
             }
+        }
+        if let Some(g) = &self.guidance {
+            let n = g.chars().count();
+            if n > MAX_GUIDANCE_CHARS {
+                return Err(format!(
+                    "guidance must be at most {MAX_GUIDANCE_CHARS} characters, got {n}"
+                ));
+            }
+        }
+        if let Some(st) = &self.stages {
+            if !st.is_array() {
+                return Err("stages must be an array of stage objects".into());
+            }
+            // The shape is checked here (400 before anything is queued); which agents exist is
+            // checked when it runs, against the built-in agents and the bot's stored ones.
+            serde_json::from_value::<agents::PipelineDef>(serde_json::json!({ "stages": st }))
+                .map_err(|e| format!("stages: {e}"))?;
         }
         Ok(())
     }

@@ -44,6 +44,19 @@ pub(super) fn run(
     }
     let timeframe = req.timeframe.as_deref().unwrap_or("5m").to_string();
     check_timeframe(&timeframe)?;
+    // The bot's own stored agents and prompts are usable in its stage list; what it stores is
+    // owned by `bot:<id>`, as its components are.
+    let defs = agents::DefStore::new(engine.archive.clone(), &format!("bot:{}", job.bot_id));
+    let pipeline = match &req.stages {
+        None => None,
+        Some(stages) => {
+            let book = defs
+                .book()
+                .map_err(|e| ApiError::failed(format!("reading the stored agents: {e}")))?;
+            let text = json!({ "stages": stages }).to_string();
+            Some(agents::PipelineDef::from_json_with(&text, &book).map_err(ApiError::bad_request)?)
+        }
+    };
     let opts = PipelineOptions {
         retries: req.retries,
         temperature: req.temperature,
@@ -60,6 +73,9 @@ pub(super) fn run(
         pipeline_file: None,
         force_builtin: engine.options.builtin_planner,
         seed: 0,
+        guidance: req.guidance.clone(),
+        pipeline,
+        defs: Some(defs),
         ..PipelineOptions::default()
     };
     let label = format!("{PIPELINE_BOT_PREFIX}{}", job.bot_id);

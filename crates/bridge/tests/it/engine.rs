@@ -314,11 +314,17 @@ async fn engine_pipeline_streams_orchestrator_events_and_finishes_with_results()
     let k = h.bot("piper").await;
     let mut events = EventStream::open(&h, &k).await;
     let t0 = Instant::now();
-    let (s, b) = h
-        .call(Some(&k), "POST", "/pipeline/run", Some(pipeline_request(1)))
-        .await;
+    let mut req = pipeline_request(1);
+    req["guidance"] = json!("focus on GOOGLX at 1m");
+    let (s, b) = h.call(Some(&k), "POST", "/pipeline/run", Some(req)).await;
     assert_eq!(s, 202, "{b}");
     let seen = events.until_finished().await;
+    // The built-in planner says what it understood of the bot's guidance.
+    assert!(
+        seen.iter()
+            .any(|(_, v)| v.to_string().contains("guidance understood: assets GOOGLX")),
+        "no guidance log in {seen:?}"
+    );
     eprintln!(
         "pipeline (1 experiment, GOOGLX 1m) finished in {:.1} s with {} events",
         t0.elapsed().as_secs_f64(),
@@ -365,6 +371,33 @@ async fn engine_pipeline_streams_orchestrator_events_and_finishes_with_results()
             .any(|r| r["id"] == best.as_str() && r["status"] == "ok"),
         "{hist}"
     );
+    h.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_pipeline_refuses_bad_guidance_and_stage_lists_before_running() {
+    let h = EngineHarness::start().await;
+    let k = h.bot("steerer").await;
+    let mut long = pipeline_request(1);
+    long["guidance"] = json!("x".repeat(2_001));
+    let (s, b) = h.call(Some(&k), "POST", "/pipeline/run", Some(long)).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("guidance"), "{b}");
+    let mut malformed = pipeline_request(1);
+    malformed["stages"] = json!([{"agent": "planner", "no_such_field": 1}]);
+    let (s, b) = h
+        .call(Some(&k), "POST", "/pipeline/run", Some(malformed))
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let mut not_a_list = pipeline_request(1);
+    not_a_list["stages"] = json!("planner");
+    let (s, b) = h
+        .call(Some(&k), "POST", "/pipeline/run", Some(not_a_list))
+        .await;
+    assert_eq!(s, 400, "{b}");
+    // Nothing ran.
+    let (_, st) = h.call(Some(&k), "GET", "/pipeline/status", None).await;
+    assert_ne!(st["status"], "running", "{st}");
     h.running.stop().await;
 }
 

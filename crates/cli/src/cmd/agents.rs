@@ -75,6 +75,11 @@ pub enum Cmd {
         /// A JSON pipeline definition replacing the default stage list.
         #[arg(long)]
         pipeline: Option<PathBuf>,
+        /// What you want, in words ("focus on ETH 1m, avoid transformers"): the LLM planner
+        /// reads it; the built-in planner acts on the assets, timeframes and model families it
+        /// recognises and logs what it understood.
+        #[arg(long, value_parser = guidance_arg)]
+        guidance: Option<String>,
         /// auto: the LLM when configured (CHUTES_API_KEY or LLM_BASE_URL), else the built-in
         /// planner, and the built-in planner after a refused key; llm: the LLM only; builtin.
         #[arg(long, value_enum, default_value = "auto")]
@@ -91,6 +96,46 @@ pub enum Cmd {
         #[arg(long, default_value = "auto", env = "SYNTH_CITY_DEVICE")]
         device: models::device::DeviceChoice,
         /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evolutionary research: a population of neural candidates; each generation mutates the
+    /// best half (the Author writes new components and scripts when an LLM is configured; the
+    /// built-in planner mutates parameters only, and says so), every candidate is scored on the
+    /// same held-out prompts, lineage is recorded, and the best is offered for promotion (the
+    /// paired comparison with the champion).
+    Evolve {
+        /// Generations after the first (1-50).
+        #[arg(long, default_value_t = 2)]
+        generations: u32,
+        /// Candidates per generation (2-32).
+        #[arg(long, default_value_t = 4)]
+        population: u32,
+        /// SN50 asset.
+        #[arg(long, default_value = "BTC", value_parser = super::args::asset)]
+        asset: String,
+        /// Timeframe: 5m (LOW) or 1m (HIGH).
+        #[arg(long, default_value = "5m", value_parser = super::args::timeframe())]
+        timeframe: sn50::Timeframe,
+        /// Epochs of the first generation's candidates.
+        #[arg(long, default_value_t = 2)]
+        epochs: u32,
+        /// Training windows per experiment: the most recent N (0 = the whole history).
+        #[arg(long, default_value_t = agents::research_binding::DEFAULT_MAX_WINDOWS)]
+        max_windows: usize,
+        /// What you want, in words (as for `pipeline --guidance`).
+        #[arg(long, value_parser = guidance_arg)]
+        guidance: Option<String>,
+        /// auto, llm or builtin (as for `pipeline`).
+        #[arg(long, value_enum, default_value = "auto")]
+        planner: PlannerArg,
+        /// Do not offer the best candidate for promotion.
+        #[arg(long)]
+        no_promote: bool,
+        /// Seed of proposals and mutations.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the report (every candidate with its parent) as JSON on stdout.
         #[arg(long)]
         json: bool,
     },
@@ -132,6 +177,7 @@ pub fn run(cmd: Cmd) -> CliResult {
             min_epochs,
             max_windows,
             pipeline,
+            guidance,
             planner,
             builtin,
             seed,
@@ -163,6 +209,7 @@ pub fn run(cmd: Cmd) -> CliResult {
                 pipeline_file: pipeline,
                 force_builtin: planner.resolve(builtin) == agents::Planner::Builtin,
                 seed,
+                guidance,
                 announcer: agents::tools::announce::Announcer::from_env(),
                 ..agents::PipelineOptions::default()
             };
@@ -200,6 +247,92 @@ pub fn run(cmd: Cmd) -> CliResult {
             }
             let ok = reports.iter().all(|r| r.success);
             Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Evolve {
+            generations,
+            population,
+            asset,
+            timeframe,
+            epochs,
+            max_windows,
+            guidance,
+            planner,
+            no_promote,
+            seed,
+            json,
+        } => {
+            if generations == 0 || population < 2 || epochs == 0 {
+                return Err(CliError::input(
+                    "--generations and --epochs must be at least 1, --population at least 2",
+                ));
+            }
+            let (brains, _meter) =
+                agents::choose_planner(planner.resolve(false)).map_err(CliError::input)?;
+            let backend = agents::research_binding::open_default_on(
+                max_windows,
+                crate::cmd::worker::dispatch(research::ModelsRunner::new(), None)?,
+            )
+            .map_err(CliError::runtime)?;
+            let opts = agents::evolve::EvolveOptions {
+                generations,
+                population,
+                asset: asset.to_ascii_uppercase(),
+                timeframe: timeframe.as_str().to_string(),
+                epochs,
+                seed,
+                guidance,
+                announcer: agents::tools::announce::Announcer::from_env(),
+                promote: !no_promote,
+                ..agents::evolve::EvolveOptions::default()
+            };
+            let mut live = view::Live::new(!json);
+            let report =
+                agents::run_evolution_blocking_with(backend, brains, &opts, |e| live.on_event(e))
+                    .map_err(CliError::runtime)?;
+            live.finish();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "evolution {} — mutations by {}",
+                    report.run_id, report.mutator
+                );
+                println!(
+                    "{:<10} {:<10} {:>12}  mutation",
+                    "candidate", "parent", "crps"
+                );
+                for c in &report.candidates {
+                    let crps = c
+                        .crps
+                        .map_or_else(|| "-".to_string(), |x| format!("{x:.6}"));
+                    println!(
+                        "{:<10} {:<10} {:>12}  {}",
+                        c.id,
+                        c.parent.as_deref().unwrap_or("-"),
+                        crps,
+                        c.error.as_deref().unwrap_or(&c.mutation)
+                    );
+                }
+                match &report.best {
+                    Some(b) => println!(
+                        "best: {} (run {})",
+                        b.id,
+                        b.run_id.as_deref().unwrap_or("-")
+                    ),
+                    None => println!("no candidate could be evaluated"),
+                }
+                if let Some(p) = &report.promotion {
+                    println!("promotion: {p}");
+                }
+            }
+            Ok(if report.best.is_some() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -270,4 +403,13 @@ pub fn run(cmd: Cmd) -> CliResult {
             })
         }
     }
+}
+
+/// `--guidance`: at most 2,000 characters (the bridge's limit too).
+fn guidance_arg(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if n > 2_000 {
+        return Err(format!("at most 2000 characters, got {n}"));
+    }
+    Ok(s.to_string())
 }

@@ -52,3 +52,55 @@ fn agent_names_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn guidance_and_evolve_arguments_are_checked() {
+    let long = "x".repeat(2_001);
+    let (code, _, err) = run(&["pipeline", "--guidance", &long]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at most 2000 characters"), "{err}");
+    let (code, _, err) = run(&["evolve", "--population", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--population"), "{err}");
+    let (code, _, err) = run(&["evolve", "--timeframe", "15m"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// Offline (no LLM): the built-in planner mutates parameters only and says so; every candidate
+/// after the first generation names its parent.
+#[test]
+fn evolve_offline_mutates_parameters_and_records_lineage() {
+    let (code, out, err) = run(&[
+        "evolve",
+        "--generations",
+        "1",
+        "--population",
+        "2",
+        "--epochs",
+        "1",
+        "--max-windows",
+        "8",
+        "--asset",
+        "BTC",
+        "--timeframe",
+        "1m",
+        "--no-promote",
+        "--json",
+    ]);
+    assert!(code == 0 || code == 1, "exit {code}: {err}");
+    let rep: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert!(
+        rep["mutator"].as_str().unwrap().starts_with("builtin"),
+        "{rep}"
+    );
+    let cands = rep["candidates"].as_array().unwrap();
+    assert!(cands.len() >= 3, "{rep}");
+    assert!(
+        cands
+            .iter()
+            .filter(|c| c["generation"] == 1)
+            .all(|c| c["parent"].is_string()),
+        "{rep}"
+    );
+}

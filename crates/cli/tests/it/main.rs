@@ -1,6 +1,7 @@
 //! End-to-end tests of the `synth-city` binary, one module per area.
 
 mod agents;
+mod autopilot;
 mod backtest;
 mod bridge;
 mod components;
