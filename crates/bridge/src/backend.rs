@@ -217,6 +217,35 @@ pub trait Backend: Send + Sync + 'static {
         let _ = bot_id;
         Ok(experiment.clone())
     }
+    /// Every stored agent, prompt and pipeline definition (everyone may read them; only the
+    /// owner may change one). A backend without a definition store answers 404.
+    fn definitions(&self) -> ApiResult<crate::types::DefinitionList> {
+        Err(crate::error::ApiError::not_found(
+            "this backend stores no agent definitions",
+        ))
+    }
+    /// Checks and stores an agent definition as `bot_id`'s (403 for another owner's name).
+    fn agent_write(
+        &self,
+        bot_id: &str,
+        req: &crate::types::AgentWriteRequest,
+    ) -> ApiResult<crate::types::DefinitionView> {
+        let _ = (bot_id, req);
+        Err(crate::error::ApiError::not_found(
+            "this backend stores no agent definitions",
+        ))
+    }
+    /// Checks and stores a prompt fragment as `bot_id`'s (403 for another owner's name).
+    fn prompt_write(
+        &self,
+        bot_id: &str,
+        req: &crate::types::PromptWriteRequest,
+    ) -> ApiResult<crate::types::DefinitionView> {
+        let _ = (bot_id, req);
+        Err(crate::error::ApiError::not_found(
+            "this backend stores no agent definitions",
+        ))
+    }
     /// Checks and stores a component as `bot_id`'s (403 for another owner's name).
     fn registry_write(&self, bot_id: &str, req: &RegistryWriteRequest) -> ApiResult<ComponentView> {
         let _ = (bot_id, req);

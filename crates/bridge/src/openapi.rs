@@ -52,6 +52,9 @@ pub const ROUTES: &[Route] = &[
     ("GET", "/market/history/{asset}", Access::Bot, "Daily OHLC ?days=30"),
     ("POST", "/publish", Access::Bot, "Publish {run_id}, a run this bot produced"),
     ("GET", "/agents", Access::Bot, "Pipeline stages and tools (read-only)"),
+    ("GET", "/agents/stored", Access::Bot, "Every stored agent, prompt fragment and pipeline (latest versions; everyone may read them)"),
+    ("POST", "/agents/write", Access::Bot, "Check and store an agent as data {name, system_prompt, tools, model, temperature, prompts, based_on, ...} as yours (next version; 403 for another owner's name)"),
+    ("POST", "/agents/prompts/write", Access::Bot, "Check and store a prompt fragment {name, text, description} as yours (next version; 403 for another owner's name)"),
     ("GET", "/registry/read", Access::Bot, "A component ?name: a built-in's parameter schema, or a user component's definition (yours or public); without name the list"),
     ("POST", "/registry/write", Access::Bot, "Check and store a component {name, kind: block|head|script, definition, description, public} as yours (next version; 403 for another owner's name)"),
     ("POST", "/registry/reload", Access::Bot, "The components you may use now (they are read on every use; nothing is cached)"),
@@ -155,6 +158,10 @@ impl Schemas {
             ("POST", "/publish") => self.of::<t::Published>(),
             ("GET", "/agents") => self.of::<t::AgentCatalogue>(),
             ("POST", "/registry/write") => self.of::<t::ComponentView>(),
+            ("GET", "/agents/stored") => self.of::<t::DefinitionList>(),
+            ("POST", "/agents/write") | ("POST", "/agents/prompts/write") => {
+                self.of::<t::DefinitionView>()
+            }
             ("POST", "/registry/reload") => self.of::<t::ComponentCatalogue>(),
             _ => return None,
         })
@@ -171,6 +178,8 @@ impl Schemas {
             ("POST", "/pipeline/run") => self.of::<crate::backend::PipelineRequest>(),
             ("POST", "/publish") => self.of::<t::PublishRequest>(),
             ("POST", "/registry/write") => self.of::<t::RegistryWriteRequest>(),
+            ("POST", "/agents/write") => self.of::<t::AgentWriteRequest>(),
+            ("POST", "/agents/prompts/write") => self.of::<t::PromptWriteRequest>(),
             _ => return None,
         })
     }

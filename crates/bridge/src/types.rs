@@ -575,3 +575,56 @@ pub struct ComponentCatalogue {
     /// What this answer means (e.g. what a reload did).
     pub note: String,
 }
+
+/// Body of `POST /agents/write`: an agent as data (`name`, `purpose`, `system_prompt`,
+/// `tools`, `model`, `temperature`, `max_turns`, `prompts`, `reads`, `writes`, `based_on`,
+/// `default_message`; unknown fields refused). Checked against the tools and stored prompts
+/// that exist; never code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct AgentWriteRequest(
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")] pub Value,
+);
+
+/// Body of `POST /agents/prompts/write`: a prompt fragment agents may include by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptWriteRequest {
+    /// Name (1-64 of `[A-Za-z0-9_.-]`).
+    pub name: String,
+    /// The text (at most 16,000 characters).
+    pub text: String,
+    /// One line on what it is for.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A stored agent, prompt or pipeline definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DefinitionView {
+    /// `agent`, `prompt` or `pipeline`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Who wrote it (`bot:<id>` for a bot, `local` for the CLI).
+    pub owner: String,
+    /// Version, from 1 (every version is kept).
+    pub version: u32,
+    /// SHA-256 (hex) of the stored body.
+    pub hash: String,
+    /// When this version was stored (RFC 3339 UTC).
+    pub created_at: String,
+    /// The definition.
+    pub body: Value,
+}
+
+/// `GET /agents/stored`: every stored agent and prompt (latest versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DefinitionList {
+    /// Stored agents.
+    pub agents: Vec<DefinitionView>,
+    /// Stored prompt fragments.
+    pub prompts: Vec<DefinitionView>,
+    /// Stored pipelines.
+    pub pipelines: Vec<DefinitionView>,
+}

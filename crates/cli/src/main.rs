@@ -109,3 +109,15 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks the whole command tree (unique argument names — a subcommand's own
+    /// `--version` clashed with the program's —, valid defaults) only in debug builds and only
+    /// for the command that runs; this checks every command at once.
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -102,6 +102,11 @@ pub const PRESETS: &[Preset] = &[
         "ensemble: half the paths from bootstrap_sess, half from garch_t (LOW); at 1-minute \
          steps a 30-min-EWMA bootstrap with garch_t_flat",
     ),
+    base(
+        "mix_rev",
+        "mix_sess whose GARCH members' variance reverts with a half-life of at most 12 h \
+         (5-min steps) / 1 h (1-min steps); did not beat mix_sess on the walk-forward",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

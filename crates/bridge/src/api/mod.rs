@@ -2,6 +2,7 @@
 //! threads under a deadline.
 
 mod admin;
+mod agents;
 mod data;
 mod events;
 pub mod extract;
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(services::routes())
         .merge(registry::routes())
+        .merge(agents::routes())
         .route("/me", get(research::me))
         .route("/session/clear", post(research::session_clear))
         .fallback(not_found)

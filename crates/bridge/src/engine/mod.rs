@@ -3,6 +3,7 @@
 //! asked), pipelines through the `agents` orchestrator, market data from the `market` crate.
 
 mod components;
+mod definitions;
 mod experiments;
 mod fan;
 mod market_data;
@@ -233,6 +234,26 @@ impl Backend for EngineBackend {
         self.session(bot_id)
             .embed_components(experiment)
             .map_err(api_err)
+    }
+
+    fn definitions(&self) -> ApiResult<crate::types::DefinitionList> {
+        definitions::list(&self.archive)
+    }
+
+    fn agent_write(
+        &self,
+        bot_id: &str,
+        req: &crate::types::AgentWriteRequest,
+    ) -> ApiResult<crate::types::DefinitionView> {
+        definitions::write_agent(&self.archive, bot_id, req)
+    }
+
+    fn prompt_write(
+        &self,
+        bot_id: &str,
+        req: &crate::types::PromptWriteRequest,
+    ) -> ApiResult<crate::types::DefinitionView> {
+        definitions::write_prompt(&self.archive, bot_id, req)
     }
 
     fn registry_write(

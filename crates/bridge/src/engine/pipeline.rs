@@ -46,7 +46,7 @@ pub(super) fn run(
     check_timeframe(&timeframe)?;
     // The bot's own stored agents and prompts are usable in its stage list; what it stores is
     // owned by `bot:<id>`, as its components are.
-    let defs = agents::DefStore::new(engine.archive.clone(), &format!("bot:{}", job.bot_id));
+    let defs = super::definitions::store(&engine.archive, &job.bot_id);
     let pipeline = match &req.stages {
         None => None,
         Some(stages) => {

@@ -445,7 +445,8 @@ async fn every_endpoint_answers() {
         hit(m, p);
     }
 
-    // The test double keeps no component registry: 404 (the engine's are tested in engine.rs).
+    // The test double keeps no component registry and no agent definitions: 404 (the engine's
+    // are tested in engine.rs).
     for (m, p, body) in [
         ("GET", "/registry/read", None),
         (
@@ -454,6 +455,17 @@ async fn every_endpoint_answers() {
             Some(json!({"name": "x", "kind": "block", "definition": "{}"})),
         ),
         ("POST", "/registry/reload", None),
+        ("GET", "/agents/stored", None),
+        (
+            "POST",
+            "/agents/write",
+            Some(json!({"name": "scout", "system_prompt": "Look around."})),
+        ),
+        (
+            "POST",
+            "/agents/prompts/write",
+            Some(json!({"name": "terse", "text": "Be brief."})),
+        ),
     ] {
         let (s, b) = h.call(Some(&k2), m, p, body).await;
         assert_eq!(s, 404, "{m} {p}: {b}");

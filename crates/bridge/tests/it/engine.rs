@@ -215,7 +215,16 @@ async fn engine_experiment_is_in_history_and_ranking_with_its_bot_and_only_it_pu
         .collect();
     assert_eq!(
         names,
-        ["planner", "trainer", "codechecker", "debugger", "publisher"]
+        [
+            "planner",
+            "trainer",
+            "codechecker",
+            "debugger",
+            "publisher",
+            "author",
+            "agent_designer",
+            "pipeline_architect"
+        ]
     );
     let (s, b) = h.call(Some(&ka), "GET", "/market/price/BTC", None).await;
     assert!(
@@ -371,6 +380,96 @@ async fn engine_pipeline_streams_orchestrator_events_and_finishes_with_results()
             .any(|r| r["id"] == best.as_str() && r["status"] == "ok"),
         "{hist}"
     );
+    h.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_write_agents_and_prompts_as_data_and_only_their_own() {
+    let h = EngineHarness::start().await;
+    let a = h.bot("designer").await;
+    let b = h.bot("intruder").await;
+    let (s, p) = h
+        .call(
+            Some(&a),
+            "POST",
+            "/agents/prompts/write",
+            Some(json!({"name": "terse", "text": "Answer in one line.", "description": "style"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["owner"], "bot:designer", "{p}");
+    assert_eq!(p["version"], 1);
+    let agent = json!({"name": "scout", "purpose": "looks at the data",
+                       "system_prompt": "Summarise the market.", "tools": ["market_summary"],
+                       "prompts": ["terse"], "temperature": 0.3});
+    let (s, w) = h
+        .call(Some(&a), "POST", "/agents/write", Some(agent.clone()))
+        .await;
+    assert_eq!(s, 200, "{w}");
+    assert_eq!(w["kind"], "agent");
+    assert_eq!(w["body"]["tools"], json!(["market_summary"]), "{w}");
+    assert_eq!(w["hash"].as_str().unwrap().len(), 64);
+    // The same body again is the same version; a changed one is the next. Another bot may not
+    // overwrite it, nor take a built-in name.
+    let (s, w1) = h
+        .call(Some(&a), "POST", "/agents/write", Some(agent.clone()))
+        .await;
+    assert_eq!((s, w1["version"].as_u64()), (200, Some(1)), "{w1}");
+    let mut changed = agent.clone();
+    changed["temperature"] = json!(0.5);
+    let (s, w2) = h
+        .call(Some(&a), "POST", "/agents/write", Some(changed))
+        .await;
+    assert_eq!((s, w2["version"].as_u64()), (200, Some(2)), "{w2}");
+    let (s, e) = h.call(Some(&b), "POST", "/agents/write", Some(agent)).await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = h
+        .call(
+            Some(&b),
+            "POST",
+            "/agents/prompts/write",
+            Some(json!({"name": "terse", "text": "mine now"})),
+        )
+        .await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = h
+        .call(
+            Some(&b),
+            "POST",
+            "/agents/write",
+            Some(json!({"name": "planner", "system_prompt": "x"})),
+        )
+        .await;
+    assert!(s == 400 || s == 422, "{s} {e}");
+    // Unknown tools and fields are refused; nothing is stored.
+    let (s, e) = h
+        .call(
+            Some(&b),
+            "POST",
+            "/agents/write",
+            Some(json!({"name": "shell", "system_prompt": "x", "tools": ["exec"]})),
+        )
+        .await;
+    assert!(s == 400 || s == 422, "{s} {e}");
+    let (s, e) = h
+        .call(
+            Some(&b),
+            "POST",
+            "/agents/write",
+            Some(json!({"name": "shell", "system_prompt": "x", "code": "rm -rf /"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (s, l) = h.call(Some(&b), "GET", "/agents/stored", None).await;
+    assert_eq!(s, 200, "{l}");
+    let names: Vec<&str> = l["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["scout"], "{l}");
+    assert_eq!(l["prompts"][0]["body"]["text"], "Answer in one line.");
     h.running.stop().await;
 }
 
@@ -693,7 +792,7 @@ async fn bots_write_read_and_use_their_own_components_only() {
     assert_eq!(s, 403, "{v}");
     // Invalid definitions and built-in names are refused.
     let huge = json!({"name": "huge", "kind": "block",
-        "definition": r#"{"kind": "block", "layers": [{"op": "linear", "out": 1000000}, {"op": "linear", "out": 1000000}]}"#});
+        "definition": r#"{"kind": "block", "layers": [{"op": "linear", "out": 1000000}, {"op": "linear", "out": 1000000}, {"op": "linear", "out": 32}]}"#});
     let (s, v) = h
         .call(Some(&a), "POST", "/registry/write", Some(huge))
         .await;

@@ -105,7 +105,7 @@ fn example_components_are_added_listed_trained_by_name_and_removed() {
 fn a_bad_definition_or_a_built_in_name_is_exit_code_2() {
     let home = tempfile::tempdir().unwrap();
     let bad = home.path().join("bad.json");
-    std::fs::write(&bad, r#"{"kind": "block", "layers": [{"op": "linear", "out": 1000000}, {"op": "linear", "out": 1000000}]}"#).unwrap();
+    std::fs::write(&bad, r#"{"kind": "block", "layers": [{"op": "linear", "out": 1000000}, {"op": "linear", "out": 1000000}, {"op": "linear", "out": 32}]}"#).unwrap();
     let o = cli(home.path(), &["components", "add", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("parameters"));

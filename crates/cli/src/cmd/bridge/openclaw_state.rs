@@ -48,6 +48,7 @@ pub enum Cmd {
     /// files (.env, keys, .git, node_modules) are kept, and so are the local config's secrets.
     Restore {
         /// The version.
+        #[arg(id = "state_version", value_name = "VERSION")]
         version: String,
         #[command(flatten)]
         at: Where,

@@ -39,13 +39,13 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a component's latest version (or --version) with its definition.
+    /// Show a component's latest version (or `--at N`) with its definition.
     Show {
         /// Component name.
         name: String,
-        /// A given version.
-        #[arg(long)]
-        version: Option<u32>,
+        /// A given version (`--version` is the program's own flag).
+        #[arg(long, value_name = "VERSION")]
+        at: Option<u32>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -157,13 +157,9 @@ pub fn run(cmd: Cmd) -> CliResult {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Show {
-            name,
-            version,
-            json,
-        } => {
+        Cmd::Show { name, at, json } => {
             let Some(c) = registry()?
-                .component_version(LOCAL_OWNER, &name, version)
+                .component_version(LOCAL_OWNER, &name, at)
                 .map_err(research_err)?
             else {
                 return Err(CliError::input(format!("no component {name:?}")));
