@@ -49,15 +49,15 @@ fn check_owner(s: &DefStore, kind: DefinitionKind, name: &str) -> ApiResult<()> 
 }
 
 pub(super) fn list(archive: &Arc<Archive>) -> ApiResult<DefinitionList> {
-    let s = store(archive, "-");
+    // The registry's own listing already holds each latest body: one query per kind.
     let all = |kind| -> ApiResult<Vec<DefinitionView>> {
-        let mut out = Vec::new();
-        for d in s.list(kind).map_err(api_err)? {
-            if let Some(full) = s.get(kind, &d.name, None).map_err(api_err)? {
-                out.push(view(full));
-            }
-        }
-        Ok(out)
+        Ok(archive
+            .registry
+            .definitions(kind)
+            .map_err(api_err)?
+            .into_iter()
+            .map(view)
+            .collect())
     };
     Ok(DefinitionList {
         agents: all(DefinitionKind::Agent)?,
