@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod error;
+mod pipe;
 
 pub use error::{CliError, CliResult};
 
@@ -57,6 +58,19 @@ enum Command {
     Publish(cmd::publish::Cmd),
 }
 
+impl Command {
+    /// Long-running services: they keep SIGPIPE ignored (see `pipe`).
+    fn is_service(&self) -> bool {
+        matches!(
+            self,
+            Command::Miner(_)
+                | Command::Autopilot(_)
+                | Command::Worker(_)
+                | Command::Bridge(cmd::bridge::Cmd::Bridge { .. })
+        )
+    }
+}
+
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -84,6 +98,9 @@ fn main() -> ExitCode {
     // `.env` files first: they may set what the arguments' defaults read.
     cmd::env::load();
     let cli = Cli::parse();
+    if !cli.command.is_service() {
+        pipe::die_quietly_on_closed_stdout();
+    }
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Sn50(c) => cmd::sn50::run(c),

@@ -303,3 +303,40 @@ fn assets_of_the_real_data_folder_are_known() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `synth-city history | head -1`: the reader goes away, the program ends without a panic
+/// (killed by SIGPIPE, as `cat` is), for a command of every area that prints.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["presets"][..],
+        &["blocks"],
+        &["history"],
+        &["data", "info"],
+    ] {
+        let mut child = Command::new(crate::bin())
+            .args(args)
+            .current_dir(home.path())
+            .env("SYNTH_CITY_HOME", home.path())
+            .env_remove("SYNTH_CITY_DATA")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before the program has printed anything.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let sigpipe = o.status.signal() == Some(13);
+        assert!(
+            o.status.success() || sigpipe,
+            "{args:?}: {:?} {err}",
+            o.status
+        );
+    }
+}
