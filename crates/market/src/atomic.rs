@@ -27,6 +27,23 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
     write_atomic_with(path, mode, |f| f.write_all(bytes), |e| e)
 }
 
+/// Writes a secret (key, token, credentials) to `path` atomically with [`SECRET_MODE`];
+/// a missing folder is created first, readable by the owner only (`0o700`).
+pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)?;
+    }
+    write_atomic_mode(path, bytes, SECRET_MODE)
+}
+
 /// Writes through `fill` into the temporary file, then as [`write_atomic_mode`]. `io` turns
 /// the I/O errors of the temporary file, the sync and the rename into `fill`'s error type.
 pub fn write_atomic_with<E>(
@@ -85,6 +102,19 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".tmp"))
             .collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_private_and_so_is_a_new_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new").join("key.json");
+        write_secret(&p, b"k").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(mode(p.parent().unwrap()), 0o700);
+        assert_eq!(std::fs::read(&p).unwrap(), b"k");
     }
 
     #[test]

@@ -156,22 +156,10 @@ pub fn write(path: &Path, config: &Value) -> Result<(), SkillError> {
 
 /// Writes `bytes` to `path` atomically with mode 0600 from the first byte on.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SkillError> {
-    let io = |source| SkillError::Io {
+    market::atomic::write_secret(path, bytes).map_err(|source| SkillError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.exists() {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir).map_err(io)?;
-    }
-    market::atomic::write_atomic_mode(path, bytes, market::atomic::SECRET_MODE).map_err(io)
+    })
 }
 
 #[cfg(test)]

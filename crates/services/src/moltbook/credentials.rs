@@ -3,7 +3,6 @@
 //! only (0600, folder 0700) and written atomically (temporary file created 0600, synced,
 //! renamed).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -128,51 +127,8 @@ impl Credentials {
         let mut bytes = serde_json::to_vec_pretty(&w)
             .map_err(|e| ServiceError::Invalid(format!("encoding credentials: {e}")))?;
         bytes.push(b'\n');
-        write_private(&path, &bytes)
+        market::atomic::write_secret(&path, &bytes)
             .map_err(|e| ServiceError::Invalid(format!("writing {}: {e}", path.display())))?;
         Ok(path)
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file created 0600 in the same folder, synced
-/// and renamed over the target; the folder is created 0700 when missing.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.exists() {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&dir)?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.{}.{nonce}.tmp", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
