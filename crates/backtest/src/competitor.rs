@@ -82,6 +82,8 @@ enum Source {
     Fixed(Arc<dyn Forecaster>),
     /// A model per (asset, competition); prompts without one are answered by nobody (-1).
     PerMarket(BTreeMap<(String, Competition), Arc<dyn Forecaster>>),
+    /// The evaluation-only hourly-volatility oracle (reads the realised prices).
+    Oracle(crate::walk_forward::oracle::HourlyVolOracle),
 }
 
 impl std::fmt::Debug for Competitor {
@@ -102,6 +104,24 @@ impl Competitor {
         }
     }
 
+    /// The evaluation-only [`HourlyVolOracle`](crate::walk_forward::oracle::HourlyVolOracle),
+    /// told each hour's realised volatility (`synth-city evaluate` only; never a miner's model).
+    pub fn oracle_hourly_vol() -> Self {
+        Self {
+            name: crate::walk_forward::oracle::ORACLE_HOURLY_VOL.into(),
+            source: Source::Oracle(crate::walk_forward::oracle::HourlyVolOracle),
+            trained_until: None,
+        }
+    }
+
+    /// The oracle behind this competitor, if it is one (its answers need the realised prices).
+    pub fn oracle(&self) -> Option<crate::walk_forward::oracle::HourlyVolOracle> {
+        match &self.source {
+            Source::Oracle(o) => Some(*o),
+            _ => None,
+        }
+    }
+
     /// For a competitor backed by trained registry weights: the close of the last candle
     /// they were trained on. Prompts before it are in-sample (see [`in_sample_notes`]).
     pub fn trained_until(&self) -> Option<i64> {
@@ -115,6 +135,7 @@ impl Competitor {
             Source::PerMarket(map) => map
                 .get(&(asset.to_string(), competition))
                 .map(|m| m.as_ref()),
+            Source::Oracle(_) => None,
         }
     }
 }

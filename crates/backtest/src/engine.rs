@@ -287,12 +287,18 @@ fn answer(
     num_simulations: usize,
 ) -> Result<(f64, Vec<(String, f64)>), String> {
     let pc = prompt.competition.cfg();
-    let model = c
-        .model_for(&prompt.asset, prompt.competition)
-        .ok_or_else(|| "no model for this asset and competition".to_string())?;
-    let paths = catch_unwind(AssertUnwindSafe(|| model.forecast(req)))
-        .map_err(|_| "the model panicked".to_string())?
-        .map_err(|e| format!("forecast: {e}"))?;
+    let paths = match c.oracle() {
+        // Evaluation only: the oracle is told the realised prices.
+        Some(o) => o.paths(req, real)?,
+        None => {
+            let model = c
+                .model_for(&prompt.asset, prompt.competition)
+                .ok_or_else(|| "no model for this asset and competition".to_string())?;
+            catch_unwind(AssertUnwindSafe(|| model.forecast(req)))
+                .map_err(|_| "the model panicked".to_string())?
+                .map_err(|e| format!("forecast: {e}"))?
+        }
+    };
     if paths.n_paths() != num_simulations || paths.n_points() != pc.points() {
         return Err(format!(
             "shape {}x{}, expected {}x{}",

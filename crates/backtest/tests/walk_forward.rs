@@ -120,8 +120,9 @@ fn walk_forward_full() {
         .split(',')
         .map(String::from)
         .collect();
+    // `walk_forward::resolve`: as `synth-city evaluate`, `oracle_hourly_vol` included.
     let (competitors, _) =
-        resolve_competitors(&names, &assets, &Competition::ALL, &mut || unreachable!()).unwrap();
+        walk_forward::resolve(&names, &assets, &Competition::ALL, &mut || unreachable!()).unwrap();
     let (data, notes) = load_market(&assets, 0, i64::MAX / 4).unwrap();
     let mut cfg = WalkForwardConfig::new(&env("WF_AGAINST", "mix_sess"));
     cfg.prompts_per_block = env("WF_PER_BLOCK", "24").parse().unwrap();

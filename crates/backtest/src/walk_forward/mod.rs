@@ -8,6 +8,7 @@
 //! reward shares (the validators' moving average and softmax, `rewards`) per period.
 
 pub mod blocks;
+pub mod oracle;
 pub mod stats;
 pub mod table;
 
@@ -393,6 +394,31 @@ pub fn run(
         },
         results,
     ))
+}
+
+/// The walk-forward's competitors: [`resolve_competitors`](crate::resolve_competitors) for
+/// every name but [`oracle::ORACLE_HOURLY_VOL`], which is the evaluation-only oracle (kept in
+/// the order named).
+pub fn resolve(
+    names: &[String],
+    assets: &[String],
+    competitions: &[Competition],
+    archive: &mut dyn FnMut() -> Result<research::Archive, BacktestError>,
+) -> Result<(Vec<Competitor>, Vec<String>), BacktestError> {
+    let is_oracle = |n: &String| n.trim() == oracle::ORACLE_HOURLY_VOL;
+    let models: Vec<String> = names.iter().filter(|n| !is_oracle(n)).cloned().collect();
+    let (mut out, notes) = crate::resolve_competitors(&models, assets, competitions, archive)?;
+    if let Some(pos) = names.iter().position(is_oracle) {
+        if names.iter().filter(|n| is_oracle(n)).count() > 1 {
+            return Err(BacktestError::Invalid(format!(
+                "competitor {:?} named twice",
+                oracle::ORACLE_HOURLY_VOL
+            )));
+        }
+        let before = names[..pos].iter().filter(|n| !n.trim().is_empty()).count();
+        out.insert(before.min(out.len()), Competitor::oracle_hourly_vol());
+    }
+    Ok((out, notes))
 }
 
 /// The scope name of the SN50-weighted pool of assets.

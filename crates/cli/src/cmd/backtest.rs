@@ -29,7 +29,8 @@ pub enum Cmd {
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
     /// Competitors, comma-separated, as for `backtest` (gbm is added when absent: every ratio is
-    /// to it).
+    /// to it), plus `oracle_hourly_vol`: an evaluation-only ceiling told each hour's realised
+    /// volatility in advance (never a model a miner can serve; it takes a reward share).
     #[arg(long, value_delimiter = ',', default_values_t = ["gbm", "garch_t", "bootstrap_sess", "mix_sess"].map(String::from))]
     competitors: Vec<String>,
     /// The competitor the others are compared with, paired (default: the miner's default model).
@@ -343,7 +344,7 @@ fn evaluate_cmd(a: EvaluateArgs) -> CliResult {
         )));
     }
     let (competitors, mut notes) =
-        backtest::resolve_competitors(&names, &assets, &competitions, &mut || {
+        backtest::walk_forward::resolve(&names, &assets, &competitions, &mut || {
             research::Archive::open(&market::home::data_dir(), None)
                 .map_err(|e| BacktestError::Env(format!("registry: {e}")))
         })

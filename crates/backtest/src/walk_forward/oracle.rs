@@ -1,0 +1,176 @@
+//! `oracle_hourly_vol`: an evaluation-only competitor that is *told* the realised volatility of
+//! each hour of the horizon in advance — the ceiling a volatility forecast can reach. Gaussian
+//! log returns whose per-step standard deviation is the RMS of the realised one-step log changes
+//! over each hour (12 steps at LOW, 60 at HIGH); a closed-market run (missing realised prices)
+//! gets the variance of the realised move across it, spread evenly. It reads the prompt's
+//! realised prices, so it is never a model: no `Forecaster`, no preset, nothing the miner or a
+//! promotion can serve; only `synth-city evaluate` accepts its name (the same model as the
+//! `forecast_quality_oracle_bound` test in `models`).
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use sn50::PathSet;
+
+use models::ForecastRequest;
+
+/// The competitor's name in `synth-city evaluate`.
+pub const ORACLE_HOURLY_VOL: &str = "oracle_hourly_vol";
+
+/// Seconds per volatility block the oracle is told (one hour).
+const BLOCK_SECS: u32 = 3600;
+
+/// The hourly-volatility oracle (no settings: the realised prices are its input).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourlyVolOracle;
+
+impl HourlyVolOracle {
+    /// `req.num_simulations` paths knowing `real` (the prompt's realised prices at its
+    /// increments, `NaN` where missing), seeded by `req.seed`.
+    pub fn paths(&self, req: &ForecastRequest<'_>, real: &[f64]) -> Result<PathSet, String> {
+        let t = req.n_points();
+        if real.len() != t {
+            return Err(format!(
+                "oracle: {} realised prices for {t} points",
+                real.len()
+            ));
+        }
+        let block = (BLOCK_SECS / req.time_increment.max(1)).max(1) as usize;
+        let sd = oracle_sd(real, block);
+        let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
+        let mut flat = Vec::with_capacity(req.num_simulations * t);
+        for _ in 0..req.num_simulations {
+            let mut log = 0.0f64;
+            flat.push(req.start_price);
+            for s in &sd {
+                let z: f64 = StandardNormal.sample(&mut g);
+                log = (log + s * z - 0.5 * s * s).clamp(-50.0, 50.0);
+                flat.push(req.start_price * log.exp());
+            }
+        }
+        PathSet::from_flat(req.num_simulations, t, flat).map_err(|e| e.to_string())
+    }
+}
+
+/// Per-step standard deviations knowing the realised prices: the RMS of the realised one-step
+/// log changes over blocks of `block` steps; a run of missing prices (a closed market) gets the
+/// variance of the realised move across it, spread evenly; blocks without a realised change
+/// fall back to the whole horizon's RMS.
+pub fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
+    let steps = real.len().saturating_sub(1);
+    let ok = |x: f64| x.is_finite() && x > 0.0;
+    let lr = |a: usize, b: usize| (real[b] / real[a]).ln();
+    let mut sd = vec![f64::NAN; steps];
+    let (mut sq, mut n) = (0.0, 0usize);
+    for b0 in (0..steps).step_by(block.max(1)) {
+        let b1 = (b0 + block).min(steps);
+        let obs: Vec<f64> = (b0..b1)
+            .filter(|&k| ok(real[k]) && ok(real[k + 1]))
+            .map(|k| lr(k, k + 1))
+            .collect();
+        if !obs.is_empty() {
+            let s: f64 = obs.iter().map(|x| x * x).sum();
+            sq += s;
+            n += obs.len();
+            let v = s / obs.len() as f64;
+            sd[b0..b1].iter_mut().for_each(|x| *x = v.sqrt());
+        }
+    }
+    let all = if n > 0 { (sq / n as f64).sqrt() } else { 0.0 };
+    sd.iter_mut().filter(|s| s.is_nan()).for_each(|s| *s = all);
+    // Closed runs: between present prices a < b with missing prices inside.
+    let mut a = 0;
+    while a < steps {
+        if !ok(real[a]) {
+            a += 1;
+            continue;
+        }
+        match (a + 1..=steps).find(|&b| ok(real[b])) {
+            Some(b) if b > a + 1 => {
+                let v = lr(a, b).powi(2) / (b - a) as f64;
+                sd[a..b].iter_mut().for_each(|s| *s = v.sqrt());
+                a = b;
+            }
+            Some(b) => a = b,
+            None => break,
+        }
+    }
+    sd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use market::{Candles, Provenance};
+
+    #[test]
+    fn the_oracle_knows_each_hours_volatility_and_closed_runs() {
+        // 2 hours at 5 minutes: a calm hour (±0.1 %), a wild one (±1 %).
+        let mut real = vec![100.0];
+        for k in 0..24 {
+            let r: f64 = if k < 12 { 0.001 } else { 0.01 };
+            let s = if k % 2 == 0 { 1.0 } else { -1.0 };
+            real.push(real[k] * (s * r).exp());
+        }
+        let sd = oracle_sd(&real, 12);
+        assert!((sd[0] - 0.001).abs() < 1e-12 && (sd[23] - 0.01).abs() < 1e-12);
+        // A closed run of 4 steps: the realised move across it, spread evenly.
+        let mut gap = real.clone();
+        for x in &mut gap[3..6] {
+            *x = f64::NAN;
+        }
+        let sd = oracle_sd(&gap, 12);
+        let want = ((gap[6] / gap[2]).ln().powi(2) / 4.0).sqrt();
+        assert!((sd[3] - want).abs() < 1e-15 && (sd[2] - want).abs() < 1e-15);
+
+        let h = Candles::empty("BTC", 300, Provenance::Synthetic);
+        let req = ForecastRequest {
+            asset: "BTC",
+            history: &h,
+            start_price: 100.0,
+            start_time: 0,
+            time_increment: 300,
+            time_length: 7200,
+            num_simulations: 50,
+            seed: 7,
+        };
+        let p = HourlyVolOracle.paths(&req, &real).unwrap();
+        assert_eq!((p.n_paths(), p.n_points()), (50, 25));
+        assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
+        assert_eq!(
+            p.as_flat(),
+            HourlyVolOracle.paths(&req, &real).unwrap().as_flat()
+        );
+        assert!(HourlyVolOracle.paths(&req, &real[..10]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use crate::schedule::Competition;
+    use crate::BacktestError;
+
+    #[test]
+    fn only_the_walk_forward_knows_the_oracle() {
+        let names: Vec<String> = ["gbm", "oracle_hourly_vol", "mix_sess"]
+            .map(String::from)
+            .to_vec();
+        let mut no_reg = || -> Result<research::Archive, BacktestError> {
+            Err(BacktestError::Env("no registry".into()))
+        };
+        let (c, _) = super::super::resolve(
+            &names,
+            &["BTC".to_string()],
+            &[Competition::Low],
+            &mut no_reg,
+        )
+        .unwrap();
+        let got: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(got, ["gbm", "oracle_hourly_vol", "mix_sess"]);
+        assert!(c[1].oracle().is_some() && c[1].model_for("BTC", Competition::Low).is_none());
+        assert!(c[0].oracle().is_none());
+        // Not a model: a backtest, a miner or a promotion cannot name it.
+        assert!(crate::competitor::classify(super::ORACLE_HOURLY_VOL).is_err());
+        assert!(models::baselines::baseline(super::ORACLE_HOURLY_VOL).is_none());
+        assert!(models::presets::preset(super::ORACLE_HOURLY_VOL).is_none());
+    }
+}
