@@ -107,6 +107,11 @@ pub const PRESETS: &[Preset] = &[
         "mix_sess whose GARCH members' variance reverts with a half-life of at most 12 h \
          (5-min steps) / 1 h (1-min steps); did not beat mix_sess on the walk-forward",
     ),
+    base(
+        "mix_fit",
+        "mix_sess with its GARCH share and its near/far spread chosen at every prompt by the \
+         SN50 CRPS of its own forecasts on earlier windows of the history",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -13,6 +13,7 @@ mod gbm;
 mod history;
 mod intraday;
 mod mix;
+mod mix_fit;
 mod mix_rev;
 mod mix_sess;
 mod optim;
@@ -27,6 +28,7 @@ pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
+pub use mix_fit::{FittedMix, MixFit};
 pub use mix_rev::RevertingMix;
 pub use mix_sess::{MixMembers, SessionMix};
 pub use range::range_level;
@@ -47,7 +49,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 11] = [
+pub const BASELINE_NAMES: [&str; 12] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -59,6 +61,7 @@ pub const BASELINE_NAMES: [&str; 11] = [
     "bootstrap_sess",
     "mix_sess",
     "mix_rev",
+    "mix_fit",
 ];
 
 /// The model a miner serves where no champion has been promoted (`default` in the CLI, the
@@ -100,6 +103,7 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "bootstrap_sess" => Box::new(BlockBootstrap::with_sessions()),
         "mix_sess" => Box::new(SessionMix::default()),
         "mix_rev" => Box::new(RevertingMix::default()),
+        "mix_fit" => Box::new(FittedMix::default()),
         // A scripted model (`script:<name>`): installed from the component store or a file.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| Box::new(m) as Box<dyn Forecaster>)
@@ -127,6 +131,7 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "bootstrap_sess" => serde_json::to_value(BlockBootstrap::with_sessions()),
         "mix_sess" => serde_json::to_value(SessionMix::default()),
         "mix_rev" => serde_json::to_value(RevertingMix::default()),
+        "mix_fit" => serde_json::to_value(FittedMix::default()),
         // A script's settings embed its source, so a recorded run replays without the store.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| m.settings())
@@ -158,6 +163,7 @@ pub fn baseline_from_settings(
         "mix_cal" => Box::new(parse::<BootGarchMix>(name, settings)?),
         "mix_sess" => Box::new(parse::<SessionMix>(name, settings)?),
         "mix_rev" => Box::new(parse::<RevertingMix>(name, settings)?),
+        "mix_fit" => Box::new(parse::<FittedMix>(name, settings)?),
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             Box::new(crate::script::ScriptModel::from_settings(settings)?)
         }
