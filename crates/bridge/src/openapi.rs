@@ -69,6 +69,7 @@ pub const ROUTES: &[Route] = &[
     ("GET", "/services/social", Access::Bot, "Social data tasks recorded here and the Parquet files collected (Data Universe, SN13)"),
     ("POST", "/services/social/tasks", Access::Bot, "Collect social data: on-demand {platform, keywords, usernames, from, to, limit, any} or Gravity {gravity: true, platform, topic, name}; 503 without MC_API"),
     ("GET", "/services/social/tasks/{id}", Access::Bot, "One social data task: the record and the service's live state"),
+    ("GET", "/services/gradients/jobs", Access::Bot, "Fine-tuning jobs submitted from this machine (CLI, agents, bots), kept in the data folder, with the last status seen"),
     ("POST", "/services/gradients/jobs", Access::Bot, "Submit a fine-tuning job (Gradients, SN56; paid) {base_model, dataset, hours, output_name}; 503 without GRADIENTS_API_KEY"),
     ("GET", "/services/gradients/jobs/{id}", Access::Bot, "A fine-tuning job's status; trained_model_repository once done"),
     ("DELETE", "/services/gradients/jobs/{id}", Access::Bot, "Cancel a fine-tuning job"),

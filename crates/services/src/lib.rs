@@ -23,6 +23,7 @@ pub mod http;
 pub mod moltbook;
 pub mod openclaw_deploy;
 pub mod secret;
+pub mod state_file;
 pub mod wandb;
 
 pub use error::{ServiceError, ServiceResult};

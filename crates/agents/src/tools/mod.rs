@@ -3,10 +3,12 @@
 
 pub mod announce;
 pub mod authoring;
+pub mod chutes;
 pub mod coerce;
 pub mod compute;
 pub mod defs;
 pub mod finish;
+pub mod gradients;
 pub mod lab;
 pub mod market;
 pub mod registry;
@@ -40,6 +42,8 @@ pub fn toolbox(session: Arc<Session>, defs: Option<DefStore>) -> ToolRegistry {
         lab::lab_tools(session.clone()), // runs, data coverage, paired comparison, publishing, diagnosis
         defs::def_tools(defs.clone()),   // agents, prompts, pipelines as data
         authoring::authoring_tools(defs), // components and scripts: read, check, write
+        gradients::gradients_tools(),    // fine-tuning jobs (Gradients, SN56)
+        chutes::chutes_tools(),          // models served (Chutes, SN64)
     ];
     for t in groups.into_iter().flatten() {
         r.register_arc(t);

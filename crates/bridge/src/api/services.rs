@@ -13,11 +13,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use services::data_universe::{
-    parse_date, posts_to_parquet, DataUniverse, GravitySpec, OnDemandQuery, Platform, SocialStore,
-    TaskKind, TaskRecord,
+    parse_date, DataUniverse, GravitySpec, OnDemandQuery, Platform, SocialStore, TaskKind,
+    TaskRecord,
 };
 use services::desearch::{parse_since, Desearch, SearchQuery, Source};
-use services::gradients::{DatasetSource, Gradients, JobSpec};
+use services::gradients::{DatasetSource, Gradients, JobSpec, JobStore};
 use services::ServiceError;
 
 use super::extract::{Bot, JsonBody, Q};
@@ -34,7 +34,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/services/social", get(social))
         .route("/services/social/tasks", post(social_create))
         .route("/services/social/tasks/{id}", get(social_task))
-        .route("/services/gradients/jobs", post(gradients_submit))
+        .route(
+            "/services/gradients/jobs",
+            get(gradients_list).post(gradients_submit),
+        )
         .route(
             "/services/gradients/jobs/{id}",
             get(gradients_status).delete(gradients_cancel),
@@ -224,21 +227,7 @@ async fn social_create(
     let client = DataUniverse::from_env().map_err(api)?;
     let posts = call(client.on_demand(&query)).await?;
     let n = posts.len();
-    let rec = store(&st, move |s| {
-        let id = services::data_universe::on_demand_id();
-        let file = s.write_parquet(&id, "posts", &posts_to_parquet(&posts)?)?;
-        let rec = TaskRecord {
-            id,
-            kind: TaskKind::OnDemand { query },
-            created_at: now(),
-            status: Some("Completed".into()),
-            datasets: vec![],
-            files: vec![file],
-        };
-        s.save_task(&rec)?;
-        Ok(rec)
-    })
-    .await?;
+    let rec = store(&st, move |s| s.save_on_demand(query, &posts)).await?;
     Ok(Json(json!({"task": rec, "posts": n})))
 }
 
@@ -280,7 +269,27 @@ fn four() -> u32 {
     4
 }
 
-async fn gradients_submit(_bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
+/// Runs blocking work on the Gradients jobs file off the async threads.
+async fn jobs<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(JobStore) -> Result<T, ServiceError> + Send + 'static,
+) -> ApiResult<T> {
+    super::blocking(st.config.request_timeout, None, move || {
+        f(JobStore::open_default()).map_err(|e| ApiError::failed(e.to_string()))
+    })
+    .await
+}
+
+async fn gradients_list(State(st): State<AppState>, _bot: Bot) -> ApiResult<Json<Value>> {
+    let all = jobs(&st, |s| s.jobs()).await?;
+    Ok(Json(json!({"jobs": all})))
+}
+
+async fn gradients_submit(
+    State(st): State<AppState>,
+    bot: Bot,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
     let b: JobBody = body.parse()?;
     let spec = JobSpec {
         base_model: b.base_model,
@@ -291,19 +300,40 @@ async fn gradients_submit(_bot: Bot, body: JsonBody) -> ApiResult<Json<Value>> {
     spec.check().map_err(api)?;
     let client = Gradients::from_env().map_err(api)?;
     let id = call(client.submit(&spec)).await?;
+    let (key, sp, by) = (id.clone(), spec.clone(), format!("bot:{}", bot.id));
+    // Submitted (and paid): a job file that cannot be written must not turn that into an error.
+    if let Err(e) = jobs(&st, move |s| s.record_submitted(&key, &sp, &by)).await {
+        tracing::warn!(task = %id, error = %e.message, "Gradients job not kept");
+    }
     Ok(Json(json!({"task_id": id, "spec": spec})))
 }
 
-async fn gradients_status(_bot: Bot, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn gradients_status(
+    State(st): State<AppState>,
+    _bot: Bot,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let client = Gradients::from_env().map_err(api)?;
     let t = call(client.task(&id)).await?;
+    let task = t.clone();
+    if let Err(e) = jobs(&st, move |s| s.record_task(&task)).await {
+        tracing::warn!(task = %id, error = %e.message, "Gradients job status not kept");
+    }
     Ok(Json(
         json!({"task": t, "done": t.status.is_done(), "failed": t.status.is_failure()}),
     ))
 }
 
-async fn gradients_cancel(_bot: Bot, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn gradients_cancel(
+    State(st): State<AppState>,
+    _bot: Bot,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let client = Gradients::from_env().map_err(api)?;
     call(client.cancel(&id)).await?;
+    let key = id.clone();
+    if let Err(e) = jobs(&st, move |s| s.record_cancelled(&key)).await {
+        tracing::warn!(task = %id, error = %e.message, "Gradients cancellation not kept");
+    }
     Ok(Json(json!({"cancelled": id})))
 }

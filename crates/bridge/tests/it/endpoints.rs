@@ -437,6 +437,7 @@ async fn every_endpoint_answers() {
             Some(json!({"base_model": "Qwen/Q", "dataset": "me/plans"})),
             503,
         ),
+        ("GET", "/services/gradients/jobs", None, 200),
         ("GET", "/services/gradients/jobs/{id}", None, 503),
         ("DELETE", "/services/gradients/jobs/{id}", None, 503),
     ] {

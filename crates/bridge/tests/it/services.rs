@@ -166,6 +166,17 @@ async fn bots_reach_the_services_through_the_bridge() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["task"]["status"], "training");
     assert_eq!(b["done"], false);
+    // The job is kept in the data folder: listed, with who submitted it and the last status.
+    let (s, b) = h
+        .call(Some(&k), "GET", "/services/gradients/jobs", None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["jobs"][0]["task_id"], "job-1");
+    assert_eq!(b["jobs"][0]["status"], "training");
+    assert!(
+        b["jobs"][0]["by"].as_str().unwrap().starts_with("bot:"),
+        "{b}"
+    );
     let (s, b) = h
         .call(
             Some(&k),

@@ -333,6 +333,14 @@ fn social_create_writes_parquet_that_list_show_and_data_info_read() {
     let o = run(&["data", "info"], &env);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(&file), "{}", text(&o));
+    // --json lists the same files, with rows and span, beside the (empty) price cache.
+    let o = run(&["data", "info", "--json"], &env);
+    assert!(o.status.success(), "{}", text(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["cache"], serde_json::json!([]));
+    assert_eq!(d["social"][0]["file"], file.as_str());
+    assert_eq!(d["social"][0]["rows"], 2);
+    assert_eq!(d["social"][0]["first"], "2026-12-05T10:00:00Z");
     // The task is recorded, so a new process (a restart) knows it.
     let o = run(&["social", "status", "--json"], &env);
     let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -408,4 +416,70 @@ fn compare_models_scores_the_plans_of_both_models() {
             .all(|l| l.starts_with("POST /v1/chat/completions")),
         "{lines:?}"
     );
+}
+
+#[test]
+fn gradients_jobs_are_kept_so_a_new_process_lists_and_follows_them() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_str().unwrap();
+    // Nothing submitted yet: `status` without an id says so (before any key is needed).
+    let o = run(&["gradients", "status"], &[("SYNTH_CITY_HOME", h)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no job submitted from here"),
+        "{}",
+        text(&o)
+    );
+    let (base, rx) = stub_with(2, |line, _| {
+        if line.starts_with("POST /v1/tasks/create_chat") {
+            (
+                String::new(),
+                r#"{"success":true,"task_id":"gr-41"}"#.into(),
+            )
+        } else {
+            (
+                String::new(),
+                r#"{"id":"gr-41","status":"success","base_model_repository":"Qwen/Qwen2.5-7B-Instruct","trained_model_repository":"gradients-io/planner-v2"}"#.into(),
+            )
+        }
+    });
+    let env = [
+        ("SYNTH_CITY_HOME", h),
+        ("GRADIENTS_API_KEY", "gk"),
+        ("GRADIENTS_API_URL", base.as_str()),
+    ];
+    let o = run(
+        &[
+            "gradients",
+            "submit",
+            "--base",
+            "Qwen/Qwen2.5-7B-Instruct",
+            "--dataset",
+            "me/plans",
+            "--hours",
+            "2",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (line, auth, _) = rx.recv().unwrap();
+    assert!(line.starts_with("POST /v1/tasks/create_chat"), "{line}");
+    assert_eq!(auth, "Bearer gk");
+    // A new process, no key: the job is listed from the data folder.
+    let o = run(&["gradients", "list", "--json"], &[("SYNTH_CITY_HOME", h)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l[0]["task_id"], "gr-41");
+    assert_eq!(l[0]["status"], "submitted");
+    assert_eq!(l[0]["by"], "cli");
+    assert_eq!(l[0]["spec"]["base_model"], "Qwen/Qwen2.5-7B-Instruct");
+    // Another process follows the job submitted last, and keeps what it saw.
+    let o = run(&["gradients", "status", "--json"], &env);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(rx.recv().unwrap().0.starts_with("GET /v1/tasks/gr-41 "));
+    let o = run(&["gradients", "list"], &[("SYNTH_CITY_HOME", h)]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("gr-41") && out.contains("success"), "{out}");
+    assert!(out.contains("gradients-io/planner-v2"), "{out}");
 }

@@ -52,12 +52,12 @@ fn import_then_info_shows_rows_and_gaps() {
     let o = data(home.path(), &["info", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v[0]["asset"], "BTC");
-    assert_eq!(v[0]["rows"], 4);
-    assert_eq!(v[0]["first"], 1_704_067_200);
-    assert_eq!(v[0]["last"], 1_704_067_500);
-    assert_eq!(v[0]["gaps"]["gaps"], 1);
-    assert_eq!(v[0]["provenance"], "real");
+    assert_eq!(v["cache"][0]["asset"], "BTC");
+    assert_eq!(v["cache"][0]["rows"], 4);
+    assert_eq!(v["cache"][0]["first"], 1_704_067_200);
+    assert_eq!(v["cache"][0]["last"], 1_704_067_500);
+    assert_eq!(v["cache"][0]["gaps"]["gaps"], 1);
+    assert_eq!(v["cache"][0]["provenance"], "real");
 
     let o = data(home.path(), &["info"]);
     let out = text(&o);
@@ -117,9 +117,9 @@ fn synth_writes_a_labelled_series() {
     assert_eq!(std::fs::read(&path).unwrap(), first, "same seed, same file");
     let o = data(home.path(), &["info", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v[0]["provenance"], "synthetic");
-    assert_eq!(v[0]["rows"], 2880);
-    assert_eq!(v[0]["last"], 1_735_862_400 - 60);
+    assert_eq!(v["cache"][0]["provenance"], "synthetic");
+    assert_eq!(v["cache"][0]["rows"], 2880);
+    assert_eq!(v["cache"][0]["last"], 1_735_862_400 - 60);
     assert!(
         !home.path().join("cache/BTC_1m.parquet").exists(),
         "never stored as real"
@@ -196,10 +196,10 @@ fn download_fills_the_cache_incrementally() {
     );
     let o = data(home.path(), &["info", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2);
-    assert_eq!(v[0]["rows"], 180);
-    assert_eq!(v[0]["gaps"]["gaps"], 0);
-    assert_eq!(v[1]["asset"], "XAU");
+    assert_eq!(v["cache"].as_array().unwrap().len(), 2);
+    assert_eq!(v["cache"][0]["rows"], 180);
+    assert_eq!(v["cache"][0]["gaps"]["gaps"], 0);
+    assert_eq!(v["cache"][1]["asset"], "XAU");
 }
 
 #[test]

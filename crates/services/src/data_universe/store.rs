@@ -125,25 +125,7 @@ impl SocialStore {
     /// The tasks recorded (none when there is no state file yet). A damaged file is an error
     /// naming it, never silently replaced.
     pub fn tasks(&self) -> Result<Vec<TaskRecord>, ServiceError> {
-        let p = self.state_path();
-        let meta = match std::fs::metadata(&p) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io("reading", &p, e)),
-        };
-        if meta.len() > MAX_STATE_BYTES {
-            return Err(ServiceError::Invalid(format!(
-                "{} is larger than {MAX_STATE_BYTES} bytes",
-                p.display()
-            )));
-        }
-        let bytes = std::fs::read(&p).map_err(|e| io("reading", &p, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ServiceError::Invalid(format!(
-                "{} is damaged ({e}); move it away to start afresh",
-                p.display()
-            ))
-        })
+        Ok(crate::state_file::read_json(&self.state_path(), MAX_STATE_BYTES)?.unwrap_or_default())
     }
 
     /// The task `id`, if recorded.
@@ -159,17 +141,28 @@ impl SocialStore {
             Some(t) => *t = task.clone(),
             None => all.push(task.clone()),
         }
-        let mut bytes = serde_json::to_vec_pretty(&all)
-            .map_err(|e| ServiceError::Invalid(format!("encoding the task state: {e}")))?;
-        bytes.push(b'\n');
-        self.write(&self.state_path(), &bytes)
+        crate::state_file::write_json(&self.state_path(), &all)
     }
 
-    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d).map_err(|e| io("creating", d, e))?;
-        }
-        market::atomic::write_atomic(path, bytes).map_err(|e| io("writing", path, e))
+    /// Keeps the answer of an on-demand query: the posts as one Parquet file (`posts.parquet`)
+    /// of a new task, recorded as completed; returns the record.
+    pub fn save_on_demand(
+        &self,
+        query: OnDemandQuery,
+        posts: &[super::SocialPost],
+    ) -> Result<TaskRecord, ServiceError> {
+        let id = on_demand_id();
+        let file = self.write_parquet(&id, "posts", &super::posts_to_parquet(posts)?)?;
+        let rec = TaskRecord {
+            id,
+            kind: TaskKind::OnDemand { query },
+            created_at: now_rfc3339(),
+            status: Some("Completed".into()),
+            datasets: vec![],
+            files: vec![file],
+        };
+        self.save_task(&rec)?;
+        Ok(rec)
     }
 
     /// Writes a Parquet file of task `task` named `file` (both checked: no path escapes; the
@@ -192,7 +185,7 @@ impl SocialStore {
         } else {
             format!("{file}.parquet")
         };
-        self.write(&self.dir.join(task).join(&file), bytes)?;
+        crate::state_file::write_file(&self.dir.join(task).join(&file), bytes)?;
         Ok(format!("{task}/{file}"))
     }
 

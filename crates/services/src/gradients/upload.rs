@@ -1,7 +1,7 @@
-//! Putting a training set where Gradients can read it: a Hugging Face Hub repository, through
-//! the services' Hub client.
+//! Putting a training set where Gradients can read it: a Hugging Face Hub dataset repository,
+//! through the services' Hub client.
 
-use crate::hf::{HubClient, RepoId, UploadFile};
+use crate::hf::{HubClient, RepoId, RepoKind, UploadFile};
 use crate::{ServiceError, ServiceResult};
 
 /// Largest training set uploaded (512 MiB).
@@ -43,21 +43,35 @@ pub fn check_jsonl(bytes: &[u8]) -> ServiceResult<usize> {
     Ok(rows)
 }
 
-/// Uploads a JSONL training set to `repo` on the Hub as `path` (creating the repository when
-/// missing, `private` or public) and returns the file's download URL, which a Gradients task
-/// can train on (`--dataset <url>`). Gradients' miners read it without a token: a private
-/// repository's URL only works for its owner.
+/// Where an uploaded training set is: the Hub dataset repository and the file's download URL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadedDataset {
+    /// The dataset repository (`owner/name`): Gradients' HF-dataset route (`--dataset
+    /// owner/name`).
+    pub repo: String,
+    /// The file's `resolve/main` URL: the custom-dataset route (`--dataset <url>`).
+    pub url: String,
+    /// Chat rows in the file.
+    pub rows: usize,
+    /// The commit's web address.
+    pub commit_url: String,
+}
+
+/// Uploads a JSONL training set to the Hugging Face *dataset* repository `repo` as `path`
+/// (creating the repository when missing, `private` or public). Gradients' miners read it
+/// without a token: a private repository only works for its owner.
 pub async fn upload_dataset(
     hub: &HubClient,
     repo: &RepoId,
     path: &str,
     bytes: Vec<u8>,
     private: bool,
-) -> ServiceResult<String> {
-    check_jsonl(&bytes)?;
-    hub.create_repo(repo, private).await?;
+) -> ServiceResult<UploadedDataset> {
+    let rows = check_jsonl(&bytes)?;
+    hub.create_repo_of(RepoKind::Dataset, repo, private).await?;
     let commit = hub
-        .upload_files(
+        .upload_files_to(
+            RepoKind::Dataset,
             repo,
             "main",
             &[UploadFile {
@@ -68,7 +82,12 @@ pub async fn upload_dataset(
         )
         .await?;
     tracing::info!(commit = %commit.commit_url, "training set uploaded");
-    Ok(format!("{}/resolve/main/{path}", hub.repo_url(repo)))
+    Ok(UploadedDataset {
+        repo: repo.to_string(),
+        url: hub.file_url(RepoKind::Dataset, repo, "main", path),
+        rows,
+        commit_url: commit.commit_url,
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::commit::{ndjson, CommitOp, PreuploadAnswer, PreuploadFile, PreuploadRequest};
 use super::lfs::{self, LfsObject};
-use super::{encode_path, encode_segment, HubConfig, RepoId, UploadMode, SERVICE};
+use super::{encode_path, encode_segment, HubConfig, RepoId, RepoKind, UploadMode, SERVICE};
 use crate::http::{Auth, HttpSettings};
 use crate::{HttpClient, Retry, ServiceError, ServiceResult};
 
@@ -102,18 +102,45 @@ impl HubClient {
         self.api.base_url()
     }
 
-    /// Web address of a repository.
+    /// Web address of a model repository.
     pub fn repo_url(&self, repo: &RepoId) -> String {
-        format!("{}/{repo}", self.endpoint())
+        self.repo_url_of(RepoKind::Model, repo)
+    }
+
+    /// Web address of a repository of `kind` (`…/datasets/owner/name` for a dataset).
+    pub fn repo_url_of(&self, kind: RepoKind, repo: &RepoId) -> String {
+        format!("{}/{}{repo}", self.endpoint(), kind.url_prefix())
+    }
+
+    /// Download address of `path` at `revision` of a repository of `kind` (what
+    /// `hf_hub_url` gives: `…/[datasets/]owner/name/resolve/<rev>/<path>`).
+    pub fn file_url(&self, kind: RepoKind, repo: &RepoId, revision: &str, path: &str) -> String {
+        format!(
+            "{}/resolve/{}/{}",
+            self.repo_url_of(kind, repo),
+            encode_segment(revision),
+            encode_path(path)
+        )
     }
 
     /// Creates model repository `repo` (private or public). One that exists already is fine
     /// (the Hub answers 409): returns whether it was created now.
     pub async fn create_repo(&self, repo: &RepoId, private: bool) -> ServiceResult<bool> {
+        self.create_repo_of(RepoKind::Model, repo, private).await
+    }
+
+    /// Creates repository `repo` of `kind` (private or public); one that exists already is
+    /// fine: returns whether it was created now.
+    pub async fn create_repo_of(
+        &self,
+        kind: RepoKind,
+        repo: &RepoId,
+        private: bool,
+    ) -> ServiceResult<bool> {
         let body = serde_json::json!({
             "name": repo.name(),
             "organization": repo.owner(),
-            "type": "model",
+            "type": kind.as_str(),
             "private": private,
         });
         let bytes = serde_json::to_vec(&body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
@@ -131,9 +158,9 @@ impl HubClient {
         }
     }
 
-    /// Commits `files` to `revision` of `repo` in one commit: asks the Hub which need LFS,
-    /// uploads those, then sends the commit. Nothing is committed unless every upload
-    /// succeeded; uploaded LFS objects without a commit are invisible in the repository.
+    /// Commits `files` to `revision` of model repository `repo` in one commit: asks the Hub
+    /// which need LFS, uploads those, then sends the commit. Nothing is committed unless every
+    /// upload succeeded; uploaded LFS objects without a commit are invisible in the repository.
     pub async fn upload_files(
         &self,
         repo: &RepoId,
@@ -141,6 +168,20 @@ impl HubClient {
         files: &[UploadFile],
         summary: &str,
     ) -> ServiceResult<CommitInfo> {
+        self.upload_files_to(RepoKind::Model, repo, revision, files, summary)
+            .await
+    }
+
+    /// [`HubClient::upload_files`] for a repository of `kind`.
+    pub async fn upload_files_to(
+        &self,
+        kind: RepoKind,
+        repo: &RepoId,
+        revision: &str,
+        files: &[UploadFile],
+        summary: &str,
+    ) -> ServiceResult<CommitInfo> {
+        let api = kind.api_segment();
         for f in files {
             check_path(&f.path)?;
         }
@@ -167,7 +208,7 @@ impl HubClient {
             .api
             .json(
                 Method::POST,
-                &format!("/api/models/{repo_path}/preupload/{rev}"),
+                &format!("/api/{api}/{repo_path}/preupload/{rev}"),
                 &req,
                 Retry::Idempotent,
             )
@@ -201,8 +242,8 @@ impl HubClient {
                 }),
             }
         }
-        let lfs_uploaded =
-            lfs::upload(&self.api, &self.storage, &repo.to_string(), &lfs_objects).await?;
+        let git_repo = format!("{}{repo}", kind.url_prefix());
+        let lfs_uploaded = lfs::upload(&self.api, &self.storage, &git_repo, &lfs_objects).await?;
         let body = ndjson(summary, &ops)?;
         // Not retried after it may have reached the server: a second identical commit would be
         // an empty one at best, a conflict at worst.
@@ -210,7 +251,7 @@ impl HubClient {
             .api
             .send(
                 Method::POST,
-                &format!("/api/models/{repo_path}/commit/{rev}"),
+                &format!("/api/{api}/{repo_path}/commit/{rev}"),
                 Retry::Once,
                 |rb| {
                     rb.header("content-type", "application/x-ndjson")
@@ -223,10 +264,21 @@ impl HubClient {
         Ok(info)
     }
 
-    /// Every file of `revision` of `repo` (recursive listing).
+    /// Every file of `revision` of model repository `repo` (recursive listing).
     pub async fn list_files(&self, repo: &RepoId, revision: &str) -> ServiceResult<Vec<RepoFile>> {
+        self.list_files_of(RepoKind::Model, repo, revision).await
+    }
+
+    /// Every file of `revision` of repository `repo` of `kind` (recursive listing).
+    pub async fn list_files_of(
+        &self,
+        kind: RepoKind,
+        repo: &RepoId,
+        revision: &str,
+    ) -> ServiceResult<Vec<RepoFile>> {
         let path = format!(
-            "/api/models/{}/tree/{}",
+            "/api/{}/{}/tree/{}",
+            kind.api_segment(),
             encode_path(&repo.to_string()),
             encode_segment(revision)
         );

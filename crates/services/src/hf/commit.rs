@@ -77,7 +77,7 @@ pub enum CommitOp {
     },
 }
 
-/// The NDJSON body of `POST /api/models/{repo}/commit/{revision}`: a header line, then one line
+/// The NDJSON body of `POST /api/{models,datasets}/{repo}/commit/{revision}`: a header line, then one line
 /// per operation.
 pub(crate) fn ndjson(summary: &str, ops: &[CommitOp]) -> ServiceResult<Vec<u8>> {
     let b64 = base64::engine::general_purpose::STANDARD;

@@ -69,7 +69,7 @@ pub(crate) struct LfsObject<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Uploads `objects` to the LFS store of `repo` (`owner/name`). `api` carries the Hub token (the
+/// Uploads `objects` to the LFS store of `repo` (`owner/name`, `datasets/owner/name`). `api` carries the Hub token (the
 /// batch call); `storage` carries none (the upload URLs are pre-signed, often on another host,
 /// and must not see the token). Objects the store already has (no `actions`) are skipped.
 /// Returns how many were uploaded.

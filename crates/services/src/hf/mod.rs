@@ -1,7 +1,8 @@
-//! Hugging Face Hub: create a model repository, commit files to it (small ones inline, large and
-//! binary ones through Git LFS), list a revision's files and download them with their hashes
-//! checked. The protocol is the Hub's commit API (services.md §10a): preupload → LFS batch +
-//! PUT → NDJSON commit.
+//! Hugging Face Hub: create a model or dataset repository ([`RepoKind`]), commit files to it
+//! (small ones inline, large and binary ones through Git LFS), list a revision's files and
+//! download them with their hashes checked. The protocol is the Hub's commit API (services.md
+//! §10a): preupload → LFS batch + PUT → NDJSON commit; a dataset repository's API paths are
+//! `/api/datasets/…` and its Git and file paths `/datasets/<owner>/<name>…`.
 //!
 //! Configuration: `HF_TOKEN` (a write token; reading public repositories needs none),
 //! `HF_ENDPOINT` (default `https://huggingface.co`; self-hosted hubs and tests), `HF_REPO_ID`
@@ -71,6 +72,45 @@ impl HubConfig {
                     service: SERVICE,
                     var: REPO_VAR,
                 }),
+        }
+    }
+}
+
+/// The kind of a Hub repository: where its API and file paths live.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoKind {
+    /// A model repository (`/api/models/…`, files at `/<owner>/<name>/…`).
+    #[default]
+    Model,
+    /// A dataset repository (`/api/datasets/…`, files at `/datasets/<owner>/<name>/…`).
+    Dataset,
+}
+
+impl RepoKind {
+    /// The `type` of `POST /api/repos/create`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Dataset => "dataset",
+        }
+    }
+
+    /// The API path segment (`models`, `datasets`).
+    pub(crate) fn api_segment(self) -> &'static str {
+        match self {
+            Self::Model => "models",
+            Self::Dataset => "datasets",
+        }
+    }
+
+    /// The prefix of the repository's web, Git and file paths (empty for models).
+    pub(crate) fn url_prefix(self) -> &'static str {
+        match self {
+            Self::Model => "",
+            Self::Dataset => "datasets/",
         }
     }
 }

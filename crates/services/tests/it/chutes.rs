@@ -15,19 +15,15 @@ use services::chutes::{openclaw_provider, recommend, Chutes, PREFERRED_TOOLS};
 use services::http::HttpSettings;
 use services::{Secret, ServiceError};
 
+/// Serves `app`; returns its OpenAI-style base (`…/v1`).
 async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/v1")
+    format!("{}/v1", crate::stub::serve(app).await)
 }
 
 fn fast() -> HttpSettings {
     HttpSettings {
-        base_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_secs(2),
-        timeout: Duration::from_secs(5),
-        ..HttpSettings::default()
+        ..crate::stub::fast(HttpSettings::default())
     }
 }
 

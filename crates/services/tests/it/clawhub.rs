@@ -103,10 +103,7 @@ async fn start() -> (String, Shared) {
         .route("/api/v1/skills/{slug}", get(skill))
         .route("/api/v1/skills", post(publish))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, state)
+    (crate::stub::serve(app).await, state)
 }
 
 fn client(base: &str, token: &str) -> ClawHubClient {

@@ -15,22 +15,12 @@ use services::desearch::{Desearch, SearchQuery, Source};
 use services::http::HttpSettings;
 use services::{Secret, ServiceError};
 
+use crate::stub::serve;
+
 const KEY: &str = "dsk_test_key_123";
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 fn fast() -> HttpSettings {
-    HttpSettings {
-        base_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(50),
-        timeout: Duration::from_secs(5),
-        ..Desearch::default_settings()
-    }
+    crate::stub::fast(Desearch::default_settings())
 }
 
 /// The answer of the documented endpoint for `body`: one tweet and one web page per call.

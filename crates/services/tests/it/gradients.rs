@@ -279,3 +279,47 @@ async fn errors_are_worded_and_a_submit_is_not_repeated() {
 fn c_base(c: &Gradients) -> String {
     c.base_url().to_string()
 }
+
+#[tokio::test]
+async fn a_training_set_goes_to_a_hub_dataset_repository() {
+    use services::gradients::upload_dataset;
+    use services::hf::{HubClient, HubConfig, RepoId};
+    let (base, st) = crate::hub_stub::start("hf_good").await;
+    let hub = HubClient::with_settings(
+        &HubConfig {
+            endpoint: base.clone(),
+            token: Some(Secret::new("hf_good")),
+            default_repo: None,
+        },
+        fast(Default::default()),
+    )
+    .unwrap();
+    let repo = RepoId::parse("me/planner-set").unwrap();
+    let rows = b"{\"messages\":[{\"role\":\"user\",\"content\":\"plan\"},{\"role\":\"assistant\",\"content\":\"{}\"}]}\n".repeat(3);
+    let up = upload_dataset(&hub, &repo, "train.jsonl", rows.clone(), false)
+        .await
+        .unwrap();
+    assert_eq!(up.rows, 3);
+    assert_eq!(up.repo, "me/planner-set");
+    assert_eq!(
+        up.url,
+        format!("{base}/datasets/me/planner-set/resolve/main/train.jsonl")
+    );
+    {
+        let s = st.lock().unwrap();
+        assert!(s.repos.contains("datasets/me/planner-set"), "{:?}", s.repos);
+        assert!(
+            !s.repos.contains("me/planner-set"),
+            "not a model repository"
+        );
+    }
+    // The URL a Gradients task trains on serves the rows, without a token.
+    let got = reqwest::get(&up.url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], &rows[..]);
+    // Bad rows: nothing created, nothing committed.
+    let err = upload_dataset(&hub, &repo, "bad.jsonl", b"{}".to_vec(), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
+    assert_eq!(st.lock().unwrap().commits, 1);
+}

@@ -11,10 +11,8 @@ use crate::hub_stub;
 
 fn fast() -> HttpSettings {
     HttpSettings {
-        base_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(50),
         timeout: Duration::from_secs(10),
-        ..HttpSettings::default()
+        ..crate::stub::fast(HttpSettings::default())
     }
 }
 
@@ -168,4 +166,49 @@ async fn unsafe_paths_are_refused_before_anything_is_sent() {
     }];
     assert!(c.upload_files(&repo, "main", &bad, "x").await.is_err());
     assert_eq!(st.lock().unwrap().commits, 0);
+}
+
+#[tokio::test]
+async fn dataset_repositories_use_the_dataset_paths() {
+    use services::hf::RepoKind;
+    let (base, st) = hub_stub::start("hf_good").await;
+    let c = client(&base, "hf_good");
+    let repo = RepoId::parse("me/plans").unwrap();
+    assert!(c
+        .create_repo_of(RepoKind::Dataset, &repo, false)
+        .await
+        .unwrap());
+    assert!(!c
+        .create_repo_of(RepoKind::Dataset, &repo, false)
+        .await
+        .unwrap());
+    let info = c
+        .upload_files_to(RepoKind::Dataset, &repo, "main", &files(), "add")
+        .await
+        .unwrap();
+    assert_eq!(info.lfs_uploaded, 2, "LFS through datasets/<repo>.git");
+    {
+        let s = st.lock().unwrap();
+        assert!(s.repos.contains("datasets/me/plans"));
+        assert!(!s.repos.contains("me/plans"), "no model repository made");
+        assert_eq!(s.files["datasets/me/plans"].len(), 3);
+    }
+    let listed = c
+        .list_files_of(RepoKind::Dataset, &repo, "main")
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    // The model namespace does not have it.
+    assert!(c.list_files(&repo, "main").await.is_err());
+    assert_eq!(
+        c.repo_url_of(RepoKind::Dataset, &repo),
+        format!("{base}/datasets/me/plans")
+    );
+    let url = c.file_url(RepoKind::Dataset, &repo, "main", "model.json");
+    assert_eq!(
+        url,
+        format!("{base}/datasets/me/plans/resolve/main/model.json")
+    );
+    let got = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], br#"{"format":1}"#);
 }

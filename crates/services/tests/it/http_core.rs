@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -10,20 +9,10 @@ use axum::Router;
 use services::http::{Auth, HttpSettings};
 use services::{HttpClient, Retry, Secret, ServiceError};
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
+use crate::stub::serve;
 
 fn fast() -> HttpSettings {
-    HttpSettings {
-        base_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(50),
-        timeout: Duration::from_secs(5),
-        ..HttpSettings::default()
-    }
+    crate::stub::fast(HttpSettings::default())
 }
 
 #[tokio::test]

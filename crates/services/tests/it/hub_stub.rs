@@ -1,8 +1,10 @@
 //! A stub Hugging Face Hub on 127.0.0.1 speaking the documented commit protocol
 //! (services.md §10a): repo creation, preupload (binary files → `lfs`), the Git LFS batch API
 //! with pre-signed PUTs on a token-less path, the NDJSON commit (which refuses LFS objects it
-//! never received), the tree listing and `resolve` downloads. Shared by the services and the
-//! research tests.
+//! never received), the tree listing and `resolve` downloads — for model repositories
+//! (`/api/models/…`, `/<owner>/<name>…`) and dataset repositories (`/api/datasets/…`,
+//! `/datasets/<owner>/<name>…`; kept under the key `datasets/<owner>/<name>`). Shared by the
+//! services and the research tests.
 
 #![allow(dead_code)]
 
@@ -29,7 +31,7 @@ pub struct HubState {
     pub token: String,
     /// Base URL (for upload hrefs).
     pub base: String,
-    /// Repositories created (`owner/name`).
+    /// Repositories created (`owner/name`; `datasets/owner/name` for datasets).
     pub repos: HashSet<String>,
     /// LFS objects received (oid → bytes).
     pub lfs: HashMap<String, Vec<u8>>,
@@ -69,8 +71,15 @@ async fn create(State(s): State<Shared>, h: HeaderMap, Json(b): Json<Value>) -> 
     if !authed(&st, &h) {
         return unauthorized();
     }
+    let prefix = match b["type"].as_str() {
+        Some("model") | None => "",
+        Some("dataset") => "datasets/",
+        Some(other) => {
+            return (StatusCode::BAD_REQUEST, format!("bad type {other}")).into_response()
+        }
+    };
     let id = format!(
-        "{}/{}",
+        "{prefix}{}/{}",
         b["organization"].as_str().unwrap_or(""),
         b["name"].as_str().unwrap_or("")
     );
@@ -193,8 +202,27 @@ async fn lfs_verify(State(s): State<Shared>, h: HeaderMap, Json(b): Json<Value>)
 }
 
 async fn commit(
+    s: State<Shared>,
+    Path((o, n, rev)): Path<(String, String, String)>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    commit_in("", s, (o, n, rev), h, body)
+}
+
+async fn dataset_commit(
+    s: State<Shared>,
+    Path((o, n, rev)): Path<(String, String, String)>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    commit_in("datasets/", s, (o, n, rev), h, body)
+}
+
+fn commit_in(
+    prefix: &str,
     State(s): State<Shared>,
-    Path((o, n, _rev)): Path<(String, String, String)>,
+    (o, n, _rev): (String, String, String),
     h: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -212,7 +240,10 @@ async fn commit(
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines[0]["key"], "header");
-    let repo = format!("{o}/{n}");
+    let repo = format!("{prefix}{o}/{n}");
+    if !st.repos.contains(&repo) {
+        return (StatusCode::NOT_FOUND, "Repository not found").into_response();
+    }
     let mut staged = BTreeMap::new();
     for l in &lines[1..] {
         let v = &l["value"];
@@ -247,12 +278,21 @@ async fn commit(
         .into_response()
 }
 
-async fn tree(
+async fn tree(s: State<Shared>, p: Path<(String, String, String)>) -> Response {
+    tree_in("", s, p)
+}
+
+async fn dataset_tree(s: State<Shared>, p: Path<(String, String, String)>) -> Response {
+    tree_in("datasets/", s, p)
+}
+
+fn tree_in(
+    prefix: &str,
     State(s): State<Shared>,
     Path((o, n, _rev)): Path<(String, String, String)>,
 ) -> Response {
     let st = s.lock().unwrap();
-    let Some(files) = st.files.get(&format!("{o}/{n}")) else {
+    let Some(files) = st.files.get(&format!("{prefix}{o}/{n}")) else {
         return (StatusCode::NOT_FOUND, "Repository not found").into_response();
     };
     let list: Vec<Value> = files
@@ -265,12 +305,25 @@ async fn tree(
     Json(Value::Array(list)).into_response()
 }
 
-async fn resolve(
+async fn resolve(s: State<Shared>, p: Path<(String, String, String, String)>) -> Response {
+    resolve_in("", s, p)
+}
+
+async fn dataset_resolve(s: State<Shared>, p: Path<(String, String, String, String)>) -> Response {
+    resolve_in("datasets/", s, p)
+}
+
+fn resolve_in(
+    prefix: &str,
     State(s): State<Shared>,
     Path((o, n, _rev, path)): Path<(String, String, String, String)>,
 ) -> Response {
     let st = s.lock().unwrap();
-    match st.files.get(&format!("{o}/{n}")).and_then(|f| f.get(&path)) {
+    match st
+        .files
+        .get(&format!("{prefix}{o}/{n}"))
+        .and_then(|f| f.get(&path))
+    {
         Some((b, _)) => b.clone().into_response(),
         None => (StatusCode::NOT_FOUND, "Entry not found").into_response(),
     }
@@ -288,6 +341,17 @@ pub async fn start(token: &str) -> (String, Shared) {
         .route("/api/models/{o}/{n}/commit/{rev}", post(commit))
         .route("/api/models/{o}/{n}/tree/{rev}", get(tree))
         .route("/{o}/{repo_git}/info/lfs/objects/batch", post(batch))
+        .route("/api/datasets/{o}/{n}/preupload/{rev}", post(preupload))
+        .route("/api/datasets/{o}/{n}/commit/{rev}", post(dataset_commit))
+        .route("/api/datasets/{o}/{n}/tree/{rev}", get(dataset_tree))
+        .route(
+            "/datasets/{o}/{repo_git}/info/lfs/objects/batch",
+            post(batch),
+        )
+        .route(
+            "/datasets/{o}/{n}/resolve/{rev}/{*path}",
+            get(dataset_resolve),
+        )
         .route("/lfs-storage/{oid}", put(lfs_put))
         .route("/lfs-verify", post(lfs_verify))
         .route("/{o}/{n}/resolve/{rev}/{*path}", get(resolve))

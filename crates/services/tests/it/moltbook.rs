@@ -130,20 +130,15 @@ fn app(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// Serves the stub; returns its API base (`…/api/v1`).
 async fn serve(state: Shared) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = app(state);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/api/v1")
+    format!("{}/api/v1", crate::stub::serve(app(state)).await)
 }
 
 fn fast() -> HttpSettings {
     HttpSettings {
-        base_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_secs(2),
-        timeout: Duration::from_secs(5),
-        ..MoltbookClient::default_settings()
+        ..crate::stub::fast(MoltbookClient::default_settings())
     }
 }
 

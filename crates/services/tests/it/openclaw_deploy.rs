@@ -100,16 +100,13 @@ fn app(s: S) -> Router {
 }
 
 async fn serve(s: S) -> Basilica {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = app(s);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = crate::stub::serve(app(s)).await;
     let settings = HttpSettings {
         base_backoff: Duration::from_millis(5),
         timeout: Duration::from_secs(5),
         ..HttpSettings::default()
     };
-    Basilica::new(&format!("http://{addr}"), Secret::new(TOKEN), settings).unwrap()
+    Basilica::new(&base, Secret::new(TOKEN), settings).unwrap()
 }
 
 fn spec() -> AgentSpec {

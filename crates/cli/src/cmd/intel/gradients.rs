@@ -1,5 +1,6 @@
-//! `synth-city gradients submit|status|watch|cancel|upload`: fine-tuning jobs on Gradients
-//! (SN56), and the training set put on the Hugging Face Hub where the job can read it.
+//! `synth-city gradients submit|list|status|watch|cancel|upload`: fine-tuning jobs on Gradients
+//! (SN56), kept in `<data>/gradients/jobs.json` so that a restart still knows them, and the
+//! training set put in a Hugging Face dataset repository where the job can read it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +8,9 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use services::gradients::{upload_dataset, DatasetSource, Gradients, JobSpec, Task};
+use services::gradients::{
+    upload_dataset, DatasetSource, Gradients, JobRecord, JobSpec, JobStore, Task,
+};
 use services::hf::{HubClient, HubConfig};
 
 use super::{block_on, service_error};
@@ -35,18 +38,29 @@ pub enum GradientsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// The status of a job; the trained model's repository once it succeeded.
+    /// The jobs submitted from here (kept in the data folder), with the last status seen;
+    /// --refresh asks the service for the status of those not finished.
+    List {
+        /// Ask Gradients for the current status of the unfinished jobs (GRADIENTS_API_KEY).
+        #[arg(long)]
+        refresh: bool,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The status of a job (the last one submitted from here when no id is given); the trained
+    /// model's repository once it succeeded.
     Status {
-        /// Task id.
-        id: String,
+        /// Task id (default: the job submitted last).
+        id: Option<String>,
         /// Print JSON on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Follow a job through its lifecycle with a progress bar until it ends or --for runs out.
     Watch {
-        /// Task id.
-        id: String,
+        /// Task id (default: the job submitted last).
+        id: Option<String>,
         /// Seconds between polls.
         #[arg(long, default_value_t = 60)]
         every: u64,
@@ -59,12 +73,12 @@ pub enum GradientsCmd {
         /// Task id.
         id: String,
     },
-    /// Upload a JSONL training set (from `agents export-dataset`) to a Hugging Face repository
-    /// (HF_TOKEN) and print the URL to give `gradients submit --dataset`.
+    /// Upload a JSONL training set (from `agents export-dataset`) to a Hugging Face dataset
+    /// repository (HF_TOKEN) and print the URL to give `gradients submit --dataset`.
     Upload {
         /// The JSONL file.
         file: PathBuf,
-        /// The repository (owner/name); HF_REPO_ID when left out.
+        /// The dataset repository (owner/name); HF_REPO_ID when left out.
         #[arg(long)]
         repo: Option<String>,
         /// The file's path in the repository.
@@ -73,7 +87,90 @@ pub enum GradientsCmd {
         /// Create the repository private (Gradients' miners cannot read a private one).
         #[arg(long)]
         private: bool,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+/// The jobs kept in the data folder.
+fn store() -> JobStore {
+    JobStore::open_default()
+}
+
+/// Records what the service said of a job; a state file that cannot be written is a warning
+/// (the answer was already printed or is about to be).
+fn remember(t: &Task) {
+    if let Err(e) = store().record_task(t) {
+        eprintln!("warning: the job's status was not kept: {e}");
+    }
+}
+
+fn print_records(jobs: &[JobRecord]) {
+    if jobs.is_empty() {
+        println!("no Gradients jobs submitted from here yet (synth-city gradients submit …)");
+        return;
+    }
+    println!(
+        "{:<38} {:<22} {:<20} {:<34} trained model",
+        "task", "status", "recorded", "base model"
+    );
+    for j in jobs {
+        println!(
+            "{:<38} {:<22} {:<20} {:<34} {}",
+            j.task_id,
+            j.status.as_deref().unwrap_or("-"),
+            j.recorded_at,
+            j.spec.as_ref().map_or("-", |s| s.base_model.as_str()),
+            j.trained_model.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+fn list(refresh: bool, json: bool) -> CliResult {
+    let s = store();
+    let mut jobs = s.jobs().map_err(service_error)?;
+    if refresh && jobs.iter().any(|j| !finished(j)) {
+        let c = Gradients::from_env().map_err(service_error)?;
+        for j in jobs.iter_mut().filter(|j| !finished(j)) {
+            match block_on(c.task(&j.task_id))? {
+                Ok(t) => {
+                    if let Some(r) = s.record_task(&t).map_err(service_error)? {
+                        *j = r;
+                    }
+                }
+                Err(e) => eprintln!("{}: {e}", j.task_id),
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&jobs).unwrap_or_default()
+        );
+    } else {
+        print_records(&jobs);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the last status seen is final.
+fn finished(j: &JobRecord) -> bool {
+    j.status
+        .as_deref()
+        .is_some_and(|s| s == "cancelled" || services::gradients::TaskStatus::parse(s).is_done())
+}
+
+/// `id`, else the job submitted last.
+fn job_id(id: Option<String>) -> Result<String, CliError> {
+    match id {
+        Some(id) => Ok(id),
+        None => store()
+            .latest()
+            .map_err(service_error)?
+            .map(|j| j.task_id)
+            .ok_or_else(|| CliError::input("no job submitted from here yet: give the task id")),
+    }
 }
 
 fn print_task(t: &Task, as_json: bool) {
@@ -117,6 +214,9 @@ pub fn run(cmd: GradientsCmd) -> CliResult {
             spec.check().map_err(service_error)?;
             let c = Gradients::from_env().map_err(service_error)?;
             let id = block_on(c.submit(&spec))?.map_err(service_error)?;
+            if let Err(e) = store().record_submitted(&id, &spec, "cli") {
+                eprintln!("warning: task {id} was submitted but not kept in the data folder: {e}");
+            }
             if json {
                 println!("{}", serde_json::json!({"task_id": id, "spec": spec}));
             } else {
@@ -125,9 +225,12 @@ pub fn run(cmd: GradientsCmd) -> CliResult {
             }
             Ok(ExitCode::SUCCESS)
         }
+        GradientsCmd::List { refresh, json } => list(refresh, json),
         GradientsCmd::Status { id, json } => {
+            let id = job_id(id)?;
             let c = Gradients::from_env().map_err(service_error)?;
             let t = block_on(c.task(&id))?.map_err(service_error)?;
+            remember(&t);
             print_task(&t, json);
             Ok(if t.status.is_failure() {
                 ExitCode::from(1)
@@ -135,10 +238,13 @@ pub fn run(cmd: GradientsCmd) -> CliResult {
                 ExitCode::SUCCESS
             })
         }
-        GradientsCmd::Watch { id, every, minutes } => watch(&id, every, minutes),
+        GradientsCmd::Watch { id, every, minutes } => watch(&job_id(id)?, every, minutes),
         GradientsCmd::Cancel { id } => {
             let c = Gradients::from_env().map_err(service_error)?;
             block_on(c.cancel(&id))?.map_err(service_error)?;
+            if let Err(e) = store().record_cancelled(&id) {
+                eprintln!("warning: the cancellation was not kept: {e}");
+            }
             println!("cancelled {id}");
             Ok(ExitCode::SUCCESS)
         }
@@ -147,6 +253,7 @@ pub fn run(cmd: GradientsCmd) -> CliResult {
             repo,
             path,
             private,
+            json,
         } => {
             let meta = std::fs::metadata(&file)
                 .map_err(|e| CliError::input(format!("{}: {e}", file.display())))?;
@@ -165,10 +272,18 @@ pub fn run(cmd: GradientsCmd) -> CliResult {
             cfg.require_token().map_err(service_error)?;
             let repo = cfg.repo(repo.as_deref()).map_err(service_error)?;
             let hub = HubClient::new(&cfg).map_err(service_error)?;
-            let url = block_on(upload_dataset(&hub, &repo, &path, bytes, private))?
+            let up = block_on(upload_dataset(&hub, &repo, &path, bytes, private))?
                 .map_err(service_error)?;
-            eprintln!("{rows} rows uploaded to {repo}");
-            println!("{url}");
+            if json {
+                println!("{}", serde_json::to_string_pretty(&up).unwrap_or_default());
+            } else {
+                eprintln!("{rows} rows uploaded to the dataset repository {repo}");
+                eprintln!(
+                    "submit with --dataset {} (custom-dataset route) or --dataset {repo} (HF dataset route)",
+                    up.url
+                );
+                println!("{}", up.url);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -201,6 +316,7 @@ fn watch(id: &str, every: u64, minutes: u64) -> CliResult {
     })?;
     bar.finish_and_clear();
     let t = r.map_err(service_error)?;
+    remember(&t);
     print_task(&t, false);
     Ok(if t.status.is_failure() {
         ExitCode::from(1)

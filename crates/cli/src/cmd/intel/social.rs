@@ -9,8 +9,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use services::data_universe::{
-    parse_date, posts_to_parquet, summarize, DataUniverse, GravitySpec, GravityTask, OnDemandQuery,
-    Platform, SocialStore, TaskKind, TaskRecord,
+    parse_date, summarize, DataUniverse, GravitySpec, GravityTask, OnDemandQuery, Platform,
+    SocialStore, TaskKind, TaskRecord,
 };
 
 use super::{block_on, service_error};
@@ -250,20 +250,8 @@ fn create(store: &SocialStore, a: CreateArgs) -> CliResult {
     let posts = block_on(c.on_demand(&query))?.map_err(service_error);
     bar.finish_and_clear();
     let posts = posts?;
-    let id = services::data_universe::on_demand_id();
-    let bytes = posts_to_parquet(&posts).map_err(store_error)?;
-    let file = store
-        .write_parquet(&id, "posts", &bytes)
-        .map_err(store_error)?;
-    let rec = TaskRecord {
-        id: id.clone(),
-        kind: TaskKind::OnDemand { query },
-        created_at: now(),
-        status: Some("Completed".into()),
-        datasets: vec![],
-        files: vec![file.clone()],
-    };
-    store.save_task(&rec).map_err(store_error)?;
+    let rec = store.save_on_demand(query, &posts).map_err(store_error)?;
+    let file = rec.files.first().cloned().unwrap_or_default();
     if a.json {
         println!(
             "{}",

@@ -12,15 +12,20 @@ use crate::{CliError, CliResult};
 pub fn run(json: bool) -> CliResult {
     let cache = Cache::open_default();
     let entries = cache.info().map_err(|e| CliError::runtime(e.to_string()))?;
+    // The social data (Data Universe Parquet files) after the price cache.
+    let social = services::data_universe::SocialStore::open_default();
     if json {
-        let text = serde_json::to_string_pretty(&entries)
+        let v = serde_json::json!({
+            "cache_dir": cache.dir(),
+            "cache": entries,
+            "social_dir": social.dir(),
+            "social": crate::cmd::intel::social::file_rows(&social)?,
+        });
+        let text = serde_json::to_string_pretty(&v)
             .map_err(|e| CliError::runtime(format!("JSON: {e}")))?;
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    // The social data (Data Universe Parquet files) after the price cache; JSON lists them
-    // through `synth-city social list --json`.
-    let social = services::data_universe::SocialStore::open_default();
     if entries.is_empty() {
         println!("cache {} is empty", cache.dir().display());
         crate::cmd::intel::social::print_files(&social)?;
