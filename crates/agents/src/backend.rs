@@ -177,6 +177,9 @@ impl PlannerRun {
 /// Progress callback of a training run: `(epoch, epochs, validation CRPS)`.
 pub type Progress<'a> = &'a (dyn Fn(u32, u32, Option<f64>) + Sync);
 
+/// Progress callback of a batch: `(index in the batch, epoch, epochs, validation CRPS)`.
+pub type BatchProgress<'a> = &'a (dyn Fn(usize, u32, u32, Option<f64>) + Sync);
+
 /// What the pipeline needs from research.
 pub trait ResearchBackend: Send + Sync {
     /// Blocks, heads and presets.
@@ -191,6 +194,25 @@ pub trait ResearchBackend: Send + Sync {
         spec: &PlannerSpec,
         progress: Progress<'_>,
     ) -> Result<PlannerRun, ToolError>;
+    /// How many experiments [`ResearchBackend::run_batch`] trains at once (the remote
+    /// workers' slots; 1 when everything trains on this machine).
+    fn slots(&self) -> usize {
+        1
+    }
+    /// Trains several `(name, spec)` experiments as [`ResearchBackend::run`] does each, up to
+    /// [`ResearchBackend::slots`] at once, each registered once; outcomes in the order given.
+    /// `progress` gets the index of the experiment with its `(epoch, epochs, CRPS)`.
+    fn run_batch(
+        &self,
+        items: &[(String, PlannerSpec)],
+        progress: BatchProgress<'_>,
+    ) -> Vec<Result<PlannerRun, ToolError>> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, (name, spec))| self.run(name, spec, &|e, n, c| progress(i, e, n, c)))
+            .collect()
+    }
     /// Past runs for `asset` × `timeframe` (all assets when `None`), any order.
     fn history(
         &self,

@@ -13,8 +13,8 @@ use research::{
 use serde_json::{json, Value};
 
 use crate::backend::{
-    Catalog, Component, PlannerRun, PlannerSpec, Progress, ResearchBackend, SharedResearch,
-    Validation,
+    BatchProgress, Catalog, Component, PlannerRun, PlannerSpec, Progress, ResearchBackend,
+    SharedResearch, Validation,
 };
 use crate::tools::ToolError;
 
@@ -47,6 +47,7 @@ pub const DEFAULT_MAX_WINDOWS: usize = 1024;
 pub struct ResearchBinding {
     session: Mutex<ResearchSession>,
     archive: Arc<Archive>,
+    runner: Arc<dyn ExperimentRunner>,
     max_windows: usize,
 }
 
@@ -61,12 +62,13 @@ impl ResearchBinding {
     pub fn on(archive: Arc<Archive>, label: &str, runner: Arc<dyn ExperimentRunner>) -> Self {
         let session = ResearchSession::new(
             archive.clone(),
-            runner,
+            runner.clone(),
             Requester::Pipeline(label.to_string()),
         );
         Self {
             session: Mutex::new(session),
             archive,
+            runner,
             max_windows: DEFAULT_MAX_WINDOWS,
         }
     }
@@ -253,28 +255,67 @@ impl ResearchBackend for ResearchBinding {
         spec: &PlannerSpec,
         progress: Progress<'_>,
     ) -> Result<PlannerRun, ToolError> {
-        let model = self.model_spec(spec)?;
-        let asset = spec.asset_or_default().to_string();
-        let seed = spec.seed.unwrap_or(0);
-        let req = RunRequest {
-            spec: model,
-            data: DataRequest {
-                assets: vec![asset],
-                allow_synthetic: true,
-                ..DataRequest::default()
-            },
-            seed,
-            name: Some(name.to_string()),
-            force: false,
-        };
-        let out = self.session().run(req).map_err(to_tool)?;
-        let epochs = spec.epochs.unwrap_or(1) as u32;
-        progress(epochs, epochs, out.record.crps);
-        // Keep the planner's own spec (the registry's is the normalised model spec).
-        let mut rec = convert(&out.record);
-        rec.spec = spec.clone();
-        rec.fingerprint = spec.fingerprint();
-        Ok(rec)
+        self.run_batch(&[(name.to_string(), spec.clone())], &|_, e, n, c| {
+            progress(e, n, c)
+        })
+        .pop()
+        .unwrap_or_else(|| Err(ToolError::environment("no run outcome")))
+    }
+
+    fn slots(&self) -> usize {
+        self.runner.slots()
+    }
+
+    /// One `ResearchSession::run_many`: the runner trains up to its slots at once (remote
+    /// workers), the session records each run here, once, in the order given.
+    fn run_batch(
+        &self,
+        items: &[(String, PlannerSpec)],
+        progress: BatchProgress<'_>,
+    ) -> Vec<Result<PlannerRun, ToolError>> {
+        let mut out: Vec<Option<Result<PlannerRun, ToolError>>> = Vec::new();
+        let mut reqs = Vec::new();
+        for (name, spec) in items {
+            match self.model_spec(spec) {
+                Ok(model) => {
+                    reqs.push(RunRequest {
+                        spec: model,
+                        data: DataRequest {
+                            assets: vec![spec.asset_or_default().to_string()],
+                            allow_synthetic: true,
+                            ..DataRequest::default()
+                        },
+                        seed: spec.seed.unwrap_or(0),
+                        name: Some(name.clone()),
+                        force: false,
+                    });
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let mut done = self.session().run_many(reqs).into_iter();
+        items
+            .iter()
+            .zip(out)
+            .enumerate()
+            .map(|(i, ((_, spec), early))| {
+                if let Some(e) = early {
+                    return e;
+                }
+                let out = done
+                    .next()
+                    .unwrap_or_else(|| Err(research::ResearchError::env("no run outcome")))
+                    .map_err(to_tool)?;
+                let epochs = spec.epochs.unwrap_or(1) as u32;
+                progress(i, epochs, epochs, out.record.crps);
+                // Keep the planner's own spec (the registry's is the normalised model spec).
+                let mut rec = convert(&out.record);
+                rec.spec = spec.clone();
+                rec.fingerprint = spec.fingerprint();
+                Ok(rec)
+            })
+            .collect()
     }
 
     fn history(
@@ -314,9 +355,10 @@ impl ResearchBackend for ResearchBinding {
 
     fn promote(&self, run_id: &str) -> Result<PlannerRun, ToolError> {
         // The one promotion (research::promotion): checks, then a paired comparison with the
-        // current champion (or the default model) on the same prompts, recorded with evidence.
+        // current champion (or the default model) on the same prompts, recorded with evidence;
+        // its evaluations run through this binding's runner (the workers, when configured).
         let req = research::PromoteRequest::new(run_id, "pipeline");
-        let out = research::promotion::promote(&self.archive, &ModelsRunner::new(), &req)
+        let out = research::promotion::promote(&self.archive, self.runner.as_ref(), &req)
             .map_err(to_tool)?;
         if !out.iter().any(|o| o.promoted) {
             let why: Vec<String> = out
@@ -359,7 +401,7 @@ impl ResearchBackend for ResearchBinding {
         };
         let set = research::PromptSet::standard(asset, timeframe);
         let cmp = research::promotion::paired::compare(
-            &ModelsRunner::new(),
+            self.runner.as_ref(),
             &contender(candidate)?,
             &contender(incumbent)?,
             &set,

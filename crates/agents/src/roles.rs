@@ -98,14 +98,15 @@ pub const TRAINER: Role = Role {
     prompt: "ROLE: Trainer.\n\
 0. With a large plan, call compute_status: when it shows a Basilica budget and no GPU worker, you may call compute_up once \
 (minutes; the experiments started afterwards train on the rented GPU, ended with the run).\n\
-1. For each spec of the plan, in order, call run_experiment (one at a time). Results come back with the held-out CRPS \
-and a run_id; an identical spec that already ran returns its registered result instead of training again.\n\
+1. Train the plan's specs in one run_experiments call (all of them, up to 16 a call): they train in parallel on the \
+workers' slots when workers are configured. Each result comes back with the held-out CRPS and a run_id; an identical \
+spec that already ran returns its registered result instead of training again. (run_experiment trains a single spec.)\n\
 2. Successive halving: when budget remains after the plan, re-run the best third of the successful specs with three times \
-the epochs (same spec, epochs × 3).\n\
-3. Stop when the budget is exhausted (run_experiment says so). Call compare_results.\n\
+the epochs (same spec, epochs × 3), again in one run_experiments call.\n\
+3. Stop when the budget is exhausted (a result says so). Call compare_results.\n\
 4. Finish with result {best_run_id, best_experiment, best_crps, experiments: [{run_id, crps, status}]} for the successful \
 run with the lowest CRPS. If every run failed, finish with success=false and the errors in the summary.",
-    tools: &["run_experiment", "validate_experiment", "check_novelty", "compare_results", "registry_history", "get_champion", "compute_status", "compute_up"],
+    tools: &["run_experiments", "run_experiment", "validate_experiment", "check_novelty", "compare_results", "registry_history", "get_champion", "compute_status", "compute_up"],
     reads: &["asset", "timeframe", "plan", "experiment_budget"],
     writes: &["best_run_id", "best_experiment", "best_crps", "experiments"],
     default_message: "Train the planned experiments and report the best.",

@@ -285,48 +285,6 @@ impl ModelsRunner {
     }
 }
 
-impl ModelsRunner {
-    /// The walk-forward evaluation of `spec` on `asset`'s real history with `folds` folds of at
-    /// most `max_prompts` prompts and evaluation seed `seed` (the spec's own `eval` part is
-    /// ignored): what a paired comparison runs for each side. The fold results carry every
-    /// prompt's CRPS. Synthetic data is refused.
-    pub fn walk_forward(
-        &self,
-        spec: &Value,
-        asset: &str,
-        folds: usize,
-        max_prompts: usize,
-        seed: u64,
-    ) -> Result<models::experiment::ExperimentResult> {
-        let tf = timeframe_of(spec)?;
-        let choice = self.choice(spec)?;
-        let req = DataRequest {
-            assets: vec![asset.to_ascii_uppercase()],
-            ..Default::default()
-        };
-        let (mut cfg, prepared) = self.data(
-            asset,
-            tf,
-            &req,
-            spec["training"]["seed"].as_u64().unwrap_or(0),
-        )?;
-        if prepared.history.provenance != market::Provenance::Real {
-            return Err(ResearchError::new(
-                crate::ErrorKind::DataMissing,
-                format!("no real {asset} {} history to compare on", tf.as_str()),
-            ));
-        }
-        cfg.model = choice;
-        cfg.eval.seed = seed;
-        EvalOverrides {
-            folds: Some(folds.max(1)),
-            max_prompts: Some(max_prompts.max(1)),
-        }
-        .apply(&mut cfg);
-        Ok(run_trained(&cfg, &prepared, &mut |_, _| {})?.result)
-    }
-}
-
 fn timeframe_of(spec: &Value) -> Result<Timeframe> {
     let tf = spec.get("timeframe").and_then(Value::as_str).unwrap_or("");
     Timeframe::parse(tf)

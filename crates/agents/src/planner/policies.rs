@@ -14,6 +14,7 @@ use crate::llm::{
     ToolCall,
 };
 use crate::pipeline::{read_context, Brains, TaskState};
+use crate::tools::research::MAX_BATCH;
 use research::fingerprint::spec_fingerprint;
 
 /// Successive-halving reduction factor.
@@ -265,6 +266,66 @@ fn run_of(res: &Value) -> Option<PlannerRun> {
     serde_json::from_value(res.get("run")?.clone()).ok()
 }
 
+/// Every experiment the Trainer tried so far, `(spec argument, its result)`, from both
+/// `run_experiment` and `run_experiments` (a batch whose whole call failed gives each of its
+/// specs that error), and whether the last call hit the budget.
+fn experiment_results(v: &View) -> (Vec<(Value, Value)>, bool) {
+    let mut all = Vec::new();
+    let mut last_budget_hit = false;
+    for (n, a, r) in &v.calls {
+        let mut this = Vec::new();
+        match n.as_str() {
+            "run_experiment" => this.push((
+                a.get("experiment").cloned().unwrap_or(Value::Null),
+                r.clone(),
+            )),
+            "run_experiments" => {
+                let specs = a
+                    .get("experiments")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let results = r.get("results").and_then(Value::as_array);
+                for (k, spec) in specs.into_iter().enumerate() {
+                    let res = match results {
+                        Some(rs) => rs.get(k).cloned().unwrap_or(Value::Null),
+                        None => r.clone(),
+                    };
+                    this.push((spec, res));
+                }
+            }
+            _ => continue,
+        }
+        last_budget_hit = this.iter().any(|(_, r)| {
+            r.get("error")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.contains("budget exhausted"))
+        });
+        all.extend(this);
+    }
+    let budget_hit = last_budget_hit
+        && v.last()
+            .is_some_and(|(n, _, _)| n == "run_experiment" || n == "run_experiments");
+    (all, budget_hit)
+}
+
+/// The batch call of `specs` (the first [`MAX_BATCH`]), named `{rung}-{k}`.
+fn train_batch(specs: Vec<(usize, Value)>, rung: &str) -> Message {
+    let exps: Vec<Value> = specs
+        .into_iter()
+        .take(MAX_BATCH)
+        .map(|(i, mut spec)| {
+            if let Some(o) = spec.as_object_mut() {
+                o.insert("name".into(), json!(format!("{rung}-{}", i + 1)));
+            }
+            spec
+        })
+        .collect();
+    call("run_experiments", json!({"experiments": exps}))
+}
+
+/// Successive halving in batches: the whole plan in one `run_experiments` call (trained up to
+/// the workers' slots at once), then the best third at ETA × the epochs in another.
 fn trainer(v: &View) -> Message {
     let plan: Vec<Value> = v
         .state
@@ -276,31 +337,19 @@ fn trainer(v: &View) -> Message {
     if plan.is_empty() {
         return fail_with("the task state has no plan to train", false);
     }
-    let attempted: Vec<String> = v
-        .results_of("run_experiment")
-        .map(|(_, a, _)| fingerprint_of(a.get("experiment").unwrap_or(&Value::Null)))
-        .collect();
-    let budget_hit = v.last().is_some_and(|(n, _, r)| {
-        n == "run_experiment"
-            && r.get("error")
-                .and_then(Value::as_str)
-                .is_some_and(|e| e.contains("budget exhausted"))
-    });
-    let runs: Vec<PlannerRun> = v
-        .results_of("run_experiment")
-        .filter_map(|(_, _, r)| run_of(r))
-        .collect();
+    let (tried, budget_hit) = experiment_results(v);
+    let attempted: Vec<String> = tried.iter().map(|(a, _)| fingerprint_of(a)).collect();
+    let runs: Vec<PlannerRun> = tried.iter().filter_map(|(_, r)| run_of(r)).collect();
     if !budget_hit {
-        // Rung 0: the plan, in order.
-        if let Some((i, spec)) = plan
+        // Rung 0: the plan, in one batch.
+        let rung0: Vec<(usize, Value)> = plan
             .iter()
             .enumerate()
-            .find(|(_, s)| !attempted.contains(&fingerprint_of(s)))
-        {
-            return call(
-                "run_experiment",
-                json!({"experiment": spec, "name": format!("r0-{}", i + 1)}),
-            );
+            .filter(|(_, s)| !attempted.contains(&fingerprint_of(s)))
+            .map(|(i, s)| (i, s.clone()))
+            .collect();
+        if !rung0.is_empty() {
+            return train_batch(rung0, "r0");
         }
         // Rung 1: the best third of rung 0 with ETA × the epochs.
         let plan_fps: Vec<String> = plan.iter().map(fingerprint_of).collect();
@@ -314,21 +363,24 @@ fn trainer(v: &View) -> Message {
                 .total_cmp(&b.crps.unwrap_or(f64::INFINITY))
         });
         let keep = rung0.len().div_ceil(ETA as usize);
-        let budget_allows = v
+        let left = v
             .u64("experiment_budget")
-            .is_none_or(|b| (attempted.len() as u64) < b);
-        if budget_allows {
-            for (i, r) in rung0.iter().take(keep).enumerate() {
+            .map(|b| b.saturating_sub(attempted.len() as u64) as usize);
+        let rung1: Vec<(usize, Value)> = rung0
+            .iter()
+            .take(keep)
+            .enumerate()
+            .filter_map(|(i, r)| {
                 let mut spec = r.spec.clone();
                 let epochs = spec.epochs.unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
                 spec.epochs = Some(epochs * u64::from(ETA));
-                if !attempted.contains(&spec.fingerprint()) {
-                    return call(
-                        "run_experiment",
-                        json!({"experiment": spec, "name": format!("r1-{}", i + 1)}),
-                    );
-                }
-            }
+                spec.name = None;
+                (!attempted.contains(&spec.fingerprint())).then(|| (i, spec.to_json()))
+            })
+            .take(left.unwrap_or(usize::MAX))
+            .collect();
+        if !rung1.is_empty() {
+            return train_batch(rung1, "r1");
         }
     }
     let best = runs.iter().filter(|r| r.is_ok()).min_by(|a, b| {
@@ -349,9 +401,9 @@ fn trainer(v: &View) -> Message {
             json!({"best_run_id": b.run_id, "best_experiment": b.spec, "best_crps": b.crps, "experiments": summary}),
         ),
         None => {
-            let errs: Vec<(String, bool)> = v
-                .results_of("run_experiment")
-                .filter_map(|(_, _, r)| {
+            let errs: Vec<(String, bool)> = tried
+                .iter()
+                .filter_map(|(_, r)| {
                     error_of(r).or_else(|| run_of(r).and_then(|x| x.error.map(|e| (e, false))))
                 })
                 .collect();

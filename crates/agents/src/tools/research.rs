@@ -98,81 +98,143 @@ impl Session {
         spec: &PlannerSpec,
         force: bool,
     ) -> Result<Value, ToolError> {
-        let fp = spec.fingerprint();
-        if !force {
-            let asset = spec.asset.as_deref();
-            let tf = spec.timeframe.as_deref();
-            if let Some(prev) = self
-                .backend
-                .history(asset, tf, 100_000)?
-                .into_iter()
-                .find(|r| r.fingerprint == fp && r.is_ok())
-            {
+        let mut out = self
+            .run_experiments(&[(name.to_string(), spec.clone())], force)?
+            .into_iter();
+        let one = out
+            .next()
+            .ok_or_else(|| ToolError::environment("no run outcome"))??;
+        let mut v = one;
+        if v.get("reused") == Some(&Value::Bool(false)) {
+            v["remaining_budget"] = json!(self.remaining());
+        }
+        Ok(v)
+    }
+
+    /// Trains a batch of `(name, spec)` experiments at once, up to the backend's slots in
+    /// parallel (remote workers): each as [`Session::run_experiment`] would — an identical spec
+    /// that already succeeded is reused unless `force`, the budget caps how many train (the
+    /// rest are refused, each with the budget error), a spec twice in one batch is refused the
+    /// second time — and each run is registered once. Outcomes in the order given; an `Err`
+    /// for the whole batch only when the registry cannot be read.
+    pub fn run_experiments(
+        &self,
+        items: &[(String, PlannerSpec)],
+        force: bool,
+    ) -> Result<Vec<Result<Value, ToolError>>, ToolError> {
+        let mut out: Vec<Option<Result<Value, ToolError>>> = Vec::with_capacity(items.len());
+        let mut to_train: Vec<(usize, String, PlannerSpec)> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let history = if force {
+            Vec::new()
+        } else {
+            self.backend.history(None, None, 100_000)?
+        };
+        for (i, (name, spec)) in items.iter().enumerate() {
+            let fp = spec.fingerprint();
+            if let Some(j) = seen.iter().position(|f| *f == fp) {
+                out.push(Some(Err(ToolError::invalid(format!(
+                    "experiment {} is the same as experiment {} of this batch",
+                    i + 1,
+                    j + 1
+                )))));
+                continue;
+            }
+            seen.push(fp.clone());
+            if let Some(prev) = history.iter().find(|r| r.fingerprint == fp && r.is_ok()) {
                 self.runs
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(prev.clone());
-                return Ok(
+                out.push(Some(Ok(
                     json!({"reused": true, "note": "an identical experiment already ran; its registered result is returned (pass force=true to train again)", "run": prev}),
-                );
+                )));
+                continue;
             }
+            {
+                let mut trained = self.trained.lock().unwrap_or_else(|e| e.into_inner());
+                if self.budget.max_experiments.is_some_and(|m| *trained >= m) {
+                    out.push(Some(Err(ToolError::failed(format!("experiment budget exhausted ({} trained); call `finish` with the best result so far", *trained)))));
+                    continue;
+                }
+                if self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                    out.push(Some(Err(ToolError::failed(
+                        "time budget exhausted; call `finish` with the best result so far",
+                    ))));
+                    continue;
+                }
+                *trained += 1;
+            }
+            let name = if name.is_empty() {
+                format!("exp-{}", &fp[..8])
+            } else {
+                name.clone()
+            };
+            to_train.push((i, name, spec.clone()));
+            out.push(None);
         }
-        if self.remaining() == Some(0) {
-            return Err(ToolError::failed(format!("experiment budget exhausted ({} trained); call `finish` with the best result so far", self.trained())));
+        for (_, name, spec) in &to_train {
+            self.emit(Event::ExperimentStart {
+                name: name.clone(),
+                fingerprint: spec.fingerprint(),
+                epochs: spec.epochs.unwrap_or(0) as u32,
+            });
         }
-        if self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(ToolError::failed(
-                "time budget exhausted; call `finish` with the best result so far",
-            ));
-        }
-        *self.trained.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let epochs = spec.epochs.unwrap_or(0) as u32;
-        let name = if name.is_empty() {
-            format!("exp-{}", &fp[..8])
-        } else {
-            name.to_string()
-        };
-        self.emit(Event::ExperimentStart {
-            name: name.clone(),
-            fingerprint: fp.clone(),
-            epochs,
-        });
+        let batch: Vec<(String, PlannerSpec)> = to_train
+            .iter()
+            .map(|(_, n, s)| (n.clone(), s.clone()))
+            .collect();
         let bus = self.bus.clone();
-        let n2 = name.clone();
-        let progress = move |epoch: u32, epochs: u32, val: Option<f64>| {
-            if let Some(b) = &bus {
+        let names: Vec<String> = batch.iter().map(|(n, _)| n.clone()).collect();
+        let progress = move |k: usize, epoch: u32, epochs: u32, val: Option<f64>| {
+            if let (Some(b), Some(name)) = (&bus, names.get(k)) {
                 b.emit(Event::EpochProgress {
-                    name: n2.clone(),
+                    name: name.clone(),
                     epoch,
                     epochs,
                     val_crps: val,
                 });
             }
         };
-        let rec = self.backend.run(&name, spec, &progress);
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                self.emit(Event::ExperimentResult {
-                    name,
-                    crps: None,
-                    status: "error".into(),
-                    run_id: None,
-                });
-                return Err(e);
-            }
+        let results = if batch.is_empty() {
+            Vec::new()
+        } else {
+            self.backend.run_batch(&batch, &progress)
         };
-        self.emit(Event::ExperimentResult {
-            name,
-            crps: rec.crps,
-            status: rec.status.clone(),
-            run_id: Some(rec.run_id.clone()),
-        });
-        self.runs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(rec.clone());
-        Ok(json!({"reused": false, "run": rec, "remaining_budget": self.remaining()}))
+        let mut results = results.into_iter();
+        for (i, name, _) in to_train {
+            let r = results
+                .next()
+                .unwrap_or_else(|| Err(ToolError::environment("no run outcome")));
+            out[i] = Some(match r {
+                Ok(rec) => {
+                    self.emit(Event::ExperimentResult {
+                        name,
+                        crps: rec.crps,
+                        status: rec.status.clone(),
+                        run_id: Some(rec.run_id.clone()),
+                    });
+                    self.runs
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(rec.clone());
+                    Ok(json!({"reused": false, "run": rec}))
+                }
+                Err(e) => {
+                    self.emit(Event::ExperimentResult {
+                        name,
+                        crps: None,
+                        status: "error".into(),
+                        run_id: None,
+                    });
+                    Err(e)
+                }
+            });
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(ToolError::environment("no run outcome"))))
+            .collect())
     }
 
     /// This session's runs, best first.
@@ -210,6 +272,17 @@ struct RunArgs {
     #[serde(default)]
     force: bool,
 }
+
+#[derive(Deserialize)]
+struct BatchArgs {
+    experiments: Vec<Value>,
+    #[serde(default)]
+    force: bool,
+}
+
+/// Most experiments in one `run_experiments` call (its answer, about 0.6 kB a run, stays
+/// under the 16 kB an agent is shown of a tool result).
+pub const MAX_BATCH: usize = 16;
 
 #[derive(Deserialize)]
 struct HistoryArgs {
@@ -386,6 +459,13 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
         },
     )));
     let s = session.clone();
+    v.push(Arc::new(fn_tool(
+        "run_experiments",
+        "Train and evaluate several specs at once (up to 16), in parallel on the remote workers' slots when workers are configured (one after another otherwise), each registered as run_experiment does. A spec may carry a `name`. Answers {results: [one run_experiment answer or {error} per spec, in order], slots, remaining_budget}. Prefer it to run_experiment for a plan of several specs.",
+        object_schema(&[("experiments", json!({"type":"array","items": experiment_schema()})), ("force", json!({"type":"boolean"}))], &["experiments"]),
+        move |a: BatchArgs| run_batch_tool(&s, &a),
+    )));
+    let s = session.clone();
     v.push(Arc::new(fn_tool("compare_results", "This pipeline run's experiments ranked by CRPS (best first).", object_schema(&[], &[]), move |_: NoArgs| {
         Ok(json!({"ranking": s.ranking(), "trained": s.trained(), "remaining_budget": s.remaining()}))
     })));
@@ -414,6 +494,36 @@ pub fn research_tools(session: Arc<Session>) -> Vec<Arc<dyn Tool>> {
     v.extend(super::social::social_tools());
     v.extend(super::compute::compute_tools());
     v
+}
+
+fn run_batch_tool(s: &Session, a: &BatchArgs) -> Result<Value, ToolError> {
+    if a.experiments.is_empty() {
+        return Err(ToolError::invalid("experiments: give at least one spec"));
+    }
+    if a.experiments.len() > MAX_BATCH {
+        return Err(ToolError::invalid(format!(
+            "experiments: {} specs; at most {MAX_BATCH} per call",
+            a.experiments.len()
+        )));
+    }
+    let items = a
+        .experiments
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let spec = PlannerSpec::parse(e)
+                .map_err(|err| ToolError::invalid(format!("experiments[{i}]: {}", err.message)))?;
+            Ok((spec.name.clone().unwrap_or_default(), spec))
+        })
+        .collect::<Result<Vec<_>, ToolError>>()?;
+    let results: Vec<Value> = s
+        .run_experiments(&items, a.force)?
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| e.to_json()))
+        .collect();
+    Ok(
+        json!({"results": results, "slots": s.backend.slots(), "trained": s.trained(), "remaining_budget": s.remaining()}),
+    )
 }
 
 fn register_champion(s: &Session, run_id: &str, remote: bool) -> Result<Value, ToolError> {

@@ -5,6 +5,7 @@ mod fake_backend;
 mod llm_server;
 
 mod agent_loop;
+mod batch;
 mod client;
 mod compute_tools;
 mod offline;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::{NewPromotion, Promotion, PromotionAction};
 use crate::runner::ExperimentRunner;
-use crate::{Archive, DataProvenance, ModelsRunner, ResearchError, Result, RunRecord, RunStatus};
+use crate::{Archive, DataProvenance, ResearchError, Result, RunRecord, RunStatus};
 
 pub use paired::{
     compare, min_prompts, Contender, Interval90, PairedComparison, PromptSet, MIN_PROMPTS_HIGH,
@@ -104,7 +104,7 @@ pub struct PromotionOutcome {
 /// The built-in checks on `run` for `asset` (see the module docs); `outside` is merged in.
 pub fn check(
     archive: &Archive,
-    runner: &ModelsRunner,
+    runner: &dyn ExperimentRunner,
     run: &RunRecord,
     asset: &str,
     outside: Option<&CheckVerdict>,
@@ -155,7 +155,7 @@ pub fn check(
 /// could not be evaluated at all (unknown run, too few prompts, data missing).
 pub fn promote(
     archive: &Archive,
-    runner: &ModelsRunner,
+    runner: &dyn ExperimentRunner,
     req: &PromoteRequest,
 ) -> Result<Vec<PromotionOutcome>> {
     let reg = &archive.registry;

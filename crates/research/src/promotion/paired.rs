@@ -1,6 +1,8 @@
 //! Paired comparison of two models on the same prompts: both go through the one walk-forward
-//! evaluation ([`ModelsRunner::walk_forward`]: the same folds, prompt times, seed and data), and
-//! each prompt's CRPS of the candidate is set against the incumbent's on that prompt.
+//! evaluation ([`evaluate`]: one experiment with the same folds, prompt times, seed and data,
+//! run by the session's `ExperimentRunner` — this machine, or a remote worker when
+//! `SYNTH_CITY_WORKERS` names some), and each prompt's CRPS of the candidate is set against the
+//! incumbent's on that prompt.
 //!
 //! The uncertainty is a circular block bootstrap of the paired prompts (blocks as long as a
 //! prompt's horizon spans prompts, since overlapping horizons make neighbouring prompts move
@@ -12,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sn50::numeric::percentile_linear;
 
-use crate::models_runner::{model_part, ModelsRunner};
+use crate::models_runner::model_part;
 use crate::record::{DataProvenance, RunRecord, RunStatus};
+use crate::runner::{DataRequest, ExperimentRunner};
 use crate::{ResearchError, Result};
 
 /// The fewest paired prompts a LOW (24 h, `5m`) comparison may rest on; below it a comparison
@@ -238,11 +241,48 @@ fn per_prompt(r: &models::experiment::ExperimentResult, name: &str) -> Vec<(i64,
         .collect()
 }
 
+/// The walk-forward evaluation of `spec` on the prompts of `set` (real history only), as one
+/// experiment of `runner` with `set`'s folds, prompts and seed: on this machine, or on a
+/// remote worker when `runner` is a pool (a neural contender is trained again on each fold,
+/// which is an experiment's work). The per-prompt scores come from its `result-<asset>.json`.
+pub fn evaluate(
+    runner: &dyn ExperimentRunner,
+    spec: &Value,
+    set: &PromptSet,
+) -> Result<models::experiment::ExperimentResult> {
+    let mut spec = spec.clone();
+    spec["eval"] = json!({"folds": set.folds.max(1), "max_prompts": set.max_prompts.max(1)});
+    let req = DataRequest {
+        assets: vec![set.asset.clone()],
+        ..Default::default()
+    };
+    let data = runner.resolve_data(&spec, &req)?;
+    if data.provenance != DataProvenance::Real {
+        return Err(ResearchError::new(
+            crate::ErrorKind::DataMissing,
+            format!(
+                "no real {} {} history to compare on",
+                set.asset, set.timeframe
+            ),
+        ));
+    }
+    let out = runner.run(&spec, &data, set.seed)?;
+    let name = format!("result-{}.json", set.asset.to_lowercase());
+    let (_, bytes) = out
+        .files
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| ResearchError::env(format!("the evaluation returned no {name}")))?;
+    serde_json::from_slice(bytes)
+        .map_err(|e| ResearchError::env(format!("the evaluation's {name}: {e}")))
+}
+
 /// Evaluates `candidate` and `incumbent` on the prompts of `set` (the walk-forward evaluation
-/// of research runs, on the real history only) and compares them prompt by prompt. Refused
-/// (`InvalidConfig`) when fewer than [`min_prompts`] prompts were scored for both.
+/// of research runs, on the real history only; both at once when `runner` has two slots) and
+/// compares them prompt by prompt. Refused (`InvalidConfig`) when fewer than [`min_prompts`]
+/// prompts were scored for both.
 pub fn compare(
-    runner: &ModelsRunner,
+    runner: &dyn ExperimentRunner,
     candidate: &Contender,
     incumbent: &Contender,
     set: &PromptSet,
@@ -254,10 +294,25 @@ pub fn compare(
         candidate.spec(&set.timeframe)?,
         incumbent.spec(&set.timeframe)?,
     ];
-    let mut runs = Vec::with_capacity(2);
-    for spec in &specs {
-        runs.push(runner.walk_forward(spec, &set.asset, set.folds, set.max_prompts, set.seed)?);
-    }
+    let runs: Vec<models::experiment::ExperimentResult> = if runner.slots() >= 2 {
+        std::thread::scope(|s| {
+            let h: Vec<_> = specs
+                .iter()
+                .map(|spec| s.spawn(move || evaluate(runner, spec, set)))
+                .collect();
+            h.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(ResearchError::env("an evaluation panicked")))
+                })
+                .collect::<Result<_>>()
+        })?
+    } else {
+        specs
+            .iter()
+            .map(|spec| evaluate(runner, spec, set))
+            .collect::<Result<_>>()?
+    };
     let (c, i) = (
         per_prompt(&runs[0], &runs[0].model),
         per_prompt(&runs[1], &runs[1].model),

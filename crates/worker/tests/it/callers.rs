@@ -100,3 +100,86 @@ fn a_bridge_sweep_runs_on_two_workers_at_once_and_records_each_run_once() {
         "both workers took part"
     );
 }
+
+/// The pipeline with the built-in planner over `runner`, one loop on BTC 1m; the registry's
+/// runs afterwards.
+fn pipeline_on(runner: Arc<dyn research::ExperimentRunner>) -> Vec<research::RunRecord> {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let backend: agents::backend::SharedResearch =
+        Arc::new(ResearchBinding::on(archive, "test", runner).with_max_windows(32));
+    let opts = agents::PipelineOptions {
+        max_experiments: Some(4),
+        timeframe: "1m".into(),
+        min_epochs: 1,
+        seed: 5,
+        ..agents::PipelineOptions::default()
+    };
+    let bus = agents::EventBus::new("batch", 4096);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let reports = rt
+        .block_on(agents::run_pipeline(
+            backend,
+            Arc::new(agents::planner::BuiltinBrains),
+            None,
+            &opts,
+            &bus,
+        ))
+        .unwrap();
+    let trainer = reports[0]
+        .stages
+        .iter()
+        .find(|s| s.name == "trainer")
+        .unwrap_or_else(|| panic!("{:#?}", reports[0].stages));
+    assert!(trainer.success, "{trainer:#?}");
+    history(dir.path())
+}
+
+#[test]
+fn the_pipeline_trains_a_batch_on_two_workers_at_once_with_the_local_results() {
+    let d = data();
+    let here = pipeline_on(local(&d));
+    let (a, b) = (
+        TestWorker::start(Some("t"), 1),
+        TestWorker::start(Some("t"), 1),
+    );
+    let pool = WorkerPool::connect(local(&d), &[a.addr("t"), b.addr("t")])
+        .with_poll_interval(Duration::from_millis(20));
+    let there = pipeline_on(Arc::new(pool));
+    // The plan's rung 0 (3 experiments) and rung 1 (1), each recorded once.
+    assert_eq!(there.len(), 4, "{there:#?}");
+    // One worker slot each: a run goes to the worker with the most free slots, so runs made
+    // one after another would all land on the same worker; both took part, so the batch ran
+    // on both at once.
+    let places: std::collections::BTreeSet<String> = there
+        .iter()
+        .map(|r| r.ran_on.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        places,
+        [&a.url, &b.url]
+            .iter()
+            .map(|u| format!("worker {u} cpu"))
+            .collect(),
+        "both workers took part"
+    );
+    // The same experiments (same seeds) as the pipeline run on this machine, with the same
+    // scores.
+    let key = |v: &[research::RunRecord]| {
+        let mut k: Vec<(String, Option<f64>, String)> = v
+            .iter()
+            .map(|r| (r.experiment_id.clone(), r.crps, r.name.clone()))
+            .collect();
+        k.sort_by(|x, y| x.0.cmp(&y.0));
+        k
+    };
+    assert_eq!(key(&here), key(&there));
+    assert!(here.iter().all(|r| r
+        .ran_on
+        .as_deref()
+        .is_some_and(|o| o.starts_with("local cpu"))));
+}
