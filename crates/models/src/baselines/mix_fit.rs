@@ -12,6 +12,9 @@
 //! with that share and scales its increments. Only history before the prompt enters, so
 //! nothing is tuned on what is scored; with too little history the multipliers stay 1 and the
 //! share stays that of [`SessionMix`].
+//!
+//! Measured over every block (docs/models.md, "What did not help"): not better than
+//! `mix_sess` (LOW +0.0003, HIGH +0.0023 × GBM), so it is a preset to compare, not the default.
 
 use serde::{Deserialize, Serialize};
 use sn50::{PathSet, PromptConfig};
