@@ -1,6 +1,7 @@
 //! Neural benches: sampling 1000 × 289 paths for one asset, and training steps of a 2-layer
-//! LSTM and a 2-layer Transformer encoder at batch 32, seq 256, d_model 64 (compare with
-//! `benches/models/torch_train_bench.py`). Run with `RAYON_NUM_THREADS=1` for one core.
+//! LSTM, a 2-layer Transformer encoder and the GRU, TCN, Mamba and TimesNet blocks with their
+//! default settings at batch 32, seq 256, d_model 64 (compare with
+//! `benches/models/torch_train_bench.py`, which builds the same shapes). Run with `RAYON_NUM_THREADS=1` for one core.
 //! Every figure is preceded by the CPU model, its SIMD flags and the denormal mode. Training
 //! runs with flush-to-zero + denormals-are-zero (`models::fpenv`, as `train::fit` does) unless
 //! `BENCH_DENORMALS=ieee`; sampling always flushes (as every forecast does).
@@ -154,7 +155,11 @@ fn training(c: &mut Criterion) {
     );
     let data = windows(32);
     let refs: Vec<&Window> = data.iter().collect();
-    for (name, blocks) in [("lstm2", vec![lstm]), ("transformer2", vec![tr])] {
+    let mut models = vec![("lstm2", vec![lstm]), ("transformer2", vec![tr])];
+    for family in ["gru", "tcn", "mamba", "timesnet"] {
+        models.push((family, vec![ComponentSpec::named(family)]));
+    }
+    for (name, blocks) in models {
         let model = NeuralModel::new(train_spec(blocks)).unwrap();
         let vars: Vec<_> = model
             .store()
@@ -184,5 +189,41 @@ fn training(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sampling, training);
+/// Sustained f32 GFLOP/s of `nn::gemm` (the `gemm` crate candle uses) on one large square
+/// product and on the shapes of the training steps (criterion's "elem/s" are FLOP/s: 2·m·k·n
+/// per product). `x·Wᵀ` shapes read the weight transposed, as `nn::linear_op` does.
+fn products(c: &mut Criterion) {
+    use models::nn::gemm::{gemm, Mat};
+    describe("gemm_f32");
+    let mut g = c.benchmark_group("gemm_f32");
+    g.sample_size(20);
+    // (name, m, k, n, b transposed)
+    let shapes = [
+        ("square_1024", 1024, 1024, 1024, false),
+        ("lstm_step_32x64x256", 32, 64, 256, true),
+        ("lstm_input_8192x64x256", 8192, 64, 256, true),
+        ("qkv_8192x64x192", 8192, 64, 192, true),
+        ("ffn_in_8192x64x256", 8192, 64, 256, true),
+        ("ffn_out_8192x256x64", 8192, 256, 64, true),
+        ("head_scores_256x16x256", 256, 16, 256, true),
+        ("head_pv_256x256x16", 256, 256, 16, false),
+    ];
+    for (name, m, k, n, bt) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+        let bm = if bt {
+            Mat::rows(&b, n, k).t()
+        } else {
+            Mat::rows(&b, k, n)
+        };
+        let mut out = vec![0f32; m * n];
+        g.throughput(criterion::Throughput::Elements(2 * (m * k * n) as u64));
+        g.bench_function(name, |it| {
+            it.iter(|| gemm(&mut out, n, Mat::rows(&a, m, k), bm, false).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, sampling, training, products);
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! activations tanh(f)·σ(g) and residual 1×1 projections. Causal: left zero padding only.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv1d, Conv1dConfig, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::{no_check, Block, BlockEntry, BuildCtx};
 use crate::nn::layers::sigmoid;
@@ -28,18 +28,15 @@ pub const ENTRY: BlockEntry = BlockEntry {
 /// A dilated causal convolution d → 2d followed by the gate tanh(f)·σ(g): (B, T, d) → (B, T, d).
 /// Parameters `conv.{weight,bias}`. Shared by the TCN and WaveNet blocks.
 pub(crate) struct GatedConv {
-    conv: Conv1d,
-    pad: usize,
+    w: Tensor,
+    b: Tensor,
+    dilation: usize,
     d: usize,
 }
 
 impl GatedConv {
     /// Kernel `k`, `dilation`, width `d`.
     pub(crate) fn new(d: usize, k: usize, dilation: usize, vb: VarBuilder) -> Result<Self> {
-        let cfg = Conv1dConfig {
-            dilation,
-            ..Default::default()
-        };
         let bound = 1.0 / ((d * k) as f64).sqrt();
         let init = candle_nn::Init::Uniform {
             lo: -bound,
@@ -49,23 +46,17 @@ impl GatedConv {
             .pp("conv")
             .get_with_hints((2 * d, d, k), "weight", init)?;
         let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
-        Ok(Self {
-            conv: Conv1d::new(w, Some(b), cfg),
-            pad: (k - 1) * dilation,
-            d,
-        })
+        Ok(Self { w, b, dilation, d })
     }
 
-    /// The gated activations z (B, T, d), contiguous.
+    /// The gated activations z (B, T, d), contiguous. The convolution runs in the (B, T, ·)
+    /// layout as one product of the shifted inputs (`nn::conv_taps`), not through candle's
+    /// channel-first `Conv1d`, whose backward pass is a slow loop.
     pub(crate) fn forward(&self, h: &Tensor) -> Result<Tensor> {
-        let xc = h
-            .transpose(1, 2)?
-            .contiguous()?
-            .pad_with_zeros(2, self.pad, 0)?;
-        let y = self.conv.forward(&xc)?; // (B, 2d, T)
-        let f = y.narrow(1, 0, self.d)?.tanh()?;
-        let g = sigmoid(&y.narrow(1, self.d, self.d)?)?;
-        (f * g)?.transpose(1, 2)?.contiguous()
+        let y = crate::nn::conv_taps::causal_conv1d(h, &self.w, &self.b, self.dilation)?; // (B, T, 2d)
+        let f = y.narrow(2, 0, self.d)?.tanh()?;
+        let g = sigmoid(&y.narrow(2, self.d, self.d)?)?;
+        f * g
     }
 }
 

@@ -9,7 +9,7 @@
 //! the input.
 
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, Init, VarBuilder};
+use candle_nn::{Init, VarBuilder};
 
 use super::{Block, BlockEntry, BuildCtx};
 use crate::nn::layers::softmax_last;
@@ -62,14 +62,17 @@ fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Parallel Conv2d with odd kernels 1, 3, …, same padding; outputs averaged.
+/// Parallel Conv2d with odd kernels 1, 3, …, same padding; outputs averaged. Weights as
+/// candle's `Conv2d` (out, in, k, k); run in channel-last layout as one convolution with the
+/// mean kernel (`nn::conv_taps::mean_same_conv2d`).
 struct Inception {
-    convs: Vec<Conv2d>,
+    ws: Vec<Tensor>,
+    bs: Vec<Tensor>,
 }
 
 impl Inception {
     fn new(cin: usize, cout: usize, n: usize, vb: VarBuilder) -> Result<Self> {
-        let convs = (0..n)
+        let (ws, bs) = (0..n)
             .map(|i| {
                 let k = 2 * i + 1;
                 let vb = vb.pp(format!("k{k}"));
@@ -84,23 +87,15 @@ impl Inception {
                     },
                 )?;
                 let b = vb.get_with_hints(cout, "bias", Init::Const(0.0))?;
-                let cfg = Conv2dConfig {
-                    padding: i,
-                    ..Default::default()
-                };
-                Ok(Conv2d::new(w, Some(b), cfg))
+                Ok((w, b))
             })
-            .collect::<Result<_>>()?;
-        Ok(Self { convs })
+            .collect::<Result<(Vec<_>, Vec<_>)>>()?;
+        Ok(Self { ws, bs })
     }
 
+    /// (B, H, W, in) → (B, H, W, out).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let outs = self
-            .convs
-            .iter()
-            .map(|c| c.forward(x))
-            .collect::<Result<Vec<_>>>()?;
-        Tensor::stack(&outs, 0)?.mean(0)
+        crate::nn::conv_taps::mean_same_conv2d(x, &self.ws, &self.bs)
     }
 }
 
@@ -184,18 +179,11 @@ impl TimesNet {
                 x.clone()
             };
             let cycles = len / p;
-            let img = xp
-                .reshape((b, cycles, p, d))?
-                .permute((0, 3, 1, 2))?
-                .contiguous()?; // (B, d, cycles, p)
+            let img = xp.reshape((b, cycles, p, d))?; // (B, cycles, p, d), channels last
             let y = blk
                 .conv2
                 .forward(&crate::nn::gelu::gelu(&blk.conv1.forward(&img)?)?)?;
-            let y = y
-                .permute((0, 2, 3, 1))?
-                .contiguous()?
-                .reshape((b, len, d))?
-                .narrow(1, 0, t)?;
+            let y = y.reshape((b, len, d))?.narrow(1, 0, t)?;
             let y = y.broadcast_mul(&w.narrow(1, i, 1)?.unsqueeze(2)?)?;
             acc = Some(match acc {
                 None => y,

@@ -6,6 +6,7 @@ mod simd;
 pub mod affine;
 pub mod attention;
 pub mod causal_conv;
+pub mod conv_taps;
 pub mod cpu;
 pub mod cumsum;
 pub mod gelu;

@@ -247,3 +247,171 @@ fn fused_causal_conv_matches_the_grouped_conv1d_in_value_and_gradients() {
         &[&one, &w, &bias],
     );
 }
+
+/// candle's channel-first `Conv1d` on (B, T, C), left zero padding, one sequence at a time:
+/// the reference for `nn::conv_taps::causal_conv1d`. candle 0.11's `Conv1d` backward pass is
+/// wrong for batches of more than one sequence (its input and kernel gradients are not the
+/// derivatives of its output: `tap_convolutions_match_finite_differences`), right for one.
+fn conv1d_reference(x: &Tensor, w: &Tensor, b: &Tensor, dilation: usize) -> Tensor {
+    let k = w.dim(2).unwrap();
+    let conv = candle_nn::Conv1d::new(
+        w.clone(),
+        Some(b.clone()),
+        candle_nn::Conv1dConfig {
+            dilation,
+            ..Default::default()
+        },
+    );
+    let outs: Vec<Tensor> = (0..x.dim(0).unwrap())
+        .map(|i| {
+            let xc = x
+                .narrow(0, i, 1)
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+                .pad_with_zeros(2, (k - 1) * dilation, 0)
+                .unwrap();
+            conv.forward(&xc).unwrap().transpose(1, 2).unwrap()
+        })
+        .collect();
+    Tensor::cat(&outs, 0).unwrap()
+}
+
+/// candle's `Conv2d` with kernels 1, 3, … ("same" padding) averaged, on (B, H, W, C), one
+/// sample at a time (as `conv1d_reference`): the reference for `mean_same_conv2d`.
+fn inception_reference(x: &Tensor, ws: &[Tensor], bs: &[Tensor]) -> Tensor {
+    let outs: Vec<Tensor> = (0..x.dim(0).unwrap())
+        .map(|s| {
+            let xc = x
+                .narrow(0, s, 1)
+                .unwrap()
+                .permute((0, 3, 1, 2))
+                .unwrap()
+                .contiguous()
+                .unwrap();
+            let each: Vec<Tensor> = (0..ws.len())
+                .map(|i| {
+                    let cfg = candle_nn::Conv2dConfig {
+                        padding: i,
+                        ..Default::default()
+                    };
+                    candle_nn::Conv2d::new(ws[i].clone(), Some(bs[i].clone()), cfg)
+                        .forward(&xc)
+                        .unwrap()
+                })
+                .collect();
+            Tensor::stack(&each, 0)
+                .unwrap()
+                .mean(0)
+                .unwrap()
+                .permute((0, 2, 3, 1))
+                .unwrap()
+        })
+        .collect();
+    Tensor::cat(&outs, 0).unwrap()
+}
+
+#[test]
+fn tap_convolutions_match_candles_conv1d_and_conv2d_in_value_and_gradients() {
+    // Causal dilated Conv1d: kernels 1..3, dilations reaching past the sequence's start.
+    for (b, t, c, o, k, dil) in [(2, 9, 3, 5, 3, 2), (1, 4, 2, 4, 2, 4), (3, 6, 4, 2, 1, 1)] {
+        let x = var(&[b, t, c], 0.0, 1.0);
+        let (w, bias) = (var(&[o, c, k], 0.0, 0.5), var(&[o], 0.0, 0.5));
+        same_value_and_gradients(
+            models::nn::conv_taps::causal_conv1d(&x, &w, &bias, dil).unwrap(),
+            conv1d_reference(&x, &w, &bias, dil),
+            &[&x, &w, &bias],
+        );
+    }
+    // The mean of "same" Conv2d with kernels 1, 3, 5 (TimesNet's Inception) on (B, H, W, C).
+    for (b, h, wd, c, o, n) in [(2, 3, 5, 3, 4, 2), (1, 2, 1, 2, 3, 3), (2, 4, 4, 2, 2, 1)] {
+        let x = var(&[b, h, wd, c], 0.0, 1.0);
+        let ws: Vec<Var> = (0..n)
+            .map(|i| var(&[o, c, 2 * i + 1, 2 * i + 1], 0.0, 0.5))
+            .collect();
+        let bs: Vec<Var> = (0..n).map(|_| var(&[o], 0.0, 0.5)).collect();
+        let wt: Vec<Tensor> = ws.iter().map(|w| w.as_tensor().clone()).collect();
+        let bt: Vec<Tensor> = bs.iter().map(|b| b.as_tensor().clone()).collect();
+        let mut vars: Vec<&Var> = vec![&x];
+        vars.extend(ws.iter());
+        vars.extend(bs.iter());
+        same_value_and_gradients(
+            models::nn::conv_taps::mean_same_conv2d(&x, &wt, &bt).unwrap(),
+            inception_reference(&x, &wt, &bt),
+            &vars,
+        );
+    }
+    // Mismatched shapes and even kernels are errors, not panics.
+    let x = var(&[1, 4, 3], 0.0, 1.0);
+    let (w, bias) = (var(&[2, 5, 3], 0.0, 0.5), var(&[2], 0.0, 0.5));
+    assert!(models::nn::conv_taps::causal_conv1d(&x, &w, &bias, 1).is_err());
+    let x4 = var(&[1, 2, 2, 3], 0.0, 1.0);
+    let even = var(&[2, 3, 2, 2], 0.0, 0.5);
+    let (ws, bs) = ([even.as_tensor().clone()], [bias.as_tensor().clone()]);
+    assert!(models::nn::conv_taps::mean_same_conv2d(&x4, &ws, &bs).is_err());
+}
+
+/// Largest relative difference between the gradient `loss` gives `v` (of `shape`) and
+/// central differences of `loss`.
+fn finite_difference_error(loss: &dyn Fn(&Tensor) -> Tensor, v: &Var) -> f32 {
+    let g = loss(v.as_tensor()).backward().unwrap();
+    let g = g
+        .get(v)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let base = v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let at = |i: usize, d: f32| {
+        let mut p = base.clone();
+        p[i] += d;
+        let t = Tensor::from_vec(p, v.shape(), &Device::Cpu).unwrap();
+        loss(&t).to_scalar::<f32>().unwrap()
+    };
+    (0..base.len())
+        .map(|i| {
+            let numeric = (at(i, 1e-2) - at(i, -1e-2)) / 2e-2;
+            (numeric - g[i]).abs() / numeric.abs().max(1.0)
+        })
+        .fold(0.0, f32::max)
+}
+
+/// The tap convolutions' gradients are the derivatives of their outputs at batch 2 — where
+/// candle 0.11's `Conv1d` gradients are not (the TCN and WaveNet blocks trained on them
+/// before `nn::conv_taps`): checked against central differences for both.
+#[test]
+fn tap_convolutions_match_finite_differences() {
+    let x = var(&[2, 9, 3], 0.0, 1.0);
+    let w = var(&[5, 3, 3], 0.0, 0.5);
+    let b = var(&[5], 0.0, 0.5);
+    let ours = |x: &Tensor, w: &Tensor| {
+        let y = models::nn::conv_taps::causal_conv1d(x, w, b.as_tensor(), 2).unwrap();
+        y.sqr().unwrap().sum_all().unwrap()
+    };
+    let dx = finite_difference_error(&|t| ours(t, w.as_tensor()), &x);
+    let dw = finite_difference_error(&|t| ours(x.as_tensor(), t), &w);
+    assert!(dx < 0.01 && dw < 0.01, "x {dx}, w {dw}");
+    let ws = [var(&[4, 3, 1, 1], 0.0, 0.5), var(&[4, 3, 3, 3], 0.0, 0.5)];
+    let bs = [var(&[4], 0.0, 0.5), var(&[4], 0.0, 0.5)];
+    let img = var(&[2, 3, 4, 3], 0.0, 1.0);
+    let bt = [bs[0].as_tensor().clone(), bs[1].as_tensor().clone()];
+    let inception = |x: &Tensor, w3: &Tensor| {
+        let wt = [ws[0].as_tensor().clone(), w3.clone()];
+        let y = models::nn::conv_taps::mean_same_conv2d(x, &wt, &bt).unwrap();
+        y.sqr().unwrap().sum_all().unwrap()
+    };
+    let dx = finite_difference_error(&|t| inception(t, ws[1].as_tensor()), &img);
+    let dw = finite_difference_error(&|t| inception(img.as_tensor(), t), &ws[1]);
+    assert!(dx < 0.01 && dw < 0.01, "x {dx}, w {dw}");
+    // candle's batched Conv1d (undilated, no padding) for comparison.
+    let xc = var(&[2, 3, 9], 0.0, 1.0);
+    let candle = |x: &Tensor, w: &Tensor| {
+        let conv = candle_nn::Conv1d::new(w.clone(), None, Default::default());
+        conv.forward(x).unwrap().sqr().unwrap().sum_all().unwrap()
+    };
+    let cw = finite_difference_error(&|t| candle(xc.as_tensor(), t), &w);
+    eprintln!("candle Conv1d at batch 2: kernel gradient off by {cw} (relative)");
+}
