@@ -258,6 +258,7 @@ pub fn summarise(reports: &[PipelineReport]) -> Value {
                 "best_crps": r.best_crps(),
                 "champion": r.state.get("champion"),
                 "usage": r.usage,
+                "sources": r.sources_seen(),
             })
         })
         .collect();

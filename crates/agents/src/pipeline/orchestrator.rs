@@ -70,6 +70,12 @@ impl PipelineReport {
     pub fn best_crps(&self) -> Option<f64> {
         self.state.get("best_crps").and_then(Value::as_f64)
     }
+
+    /// The search hits the agents saw (`web_search`), each url once: what the run's plan could
+    /// rest on, cited in the report.
+    pub fn sources_seen(&self) -> Vec<crate::tools::search::SourceSeen> {
+        crate::tools::search::sources_seen(&self.transcripts)
+    }
 }
 
 /// Runs pipelines.
@@ -156,6 +162,7 @@ impl Orchestrator {
             "best_run_id": report.state.get("best_run_id"),
             "champion": report.state.get("champion"),
             "usage": report.usage,
+            "sources": report.sources_seen(),
         });
         self.bus.emit(Event::PipelineComplete {
             success,

@@ -2,14 +2,77 @@
 //! that an agent can see what is moving an asset (news, listings, hacks) before it plans.
 //! Needs `DESEARCH_API_KEY`; without it the tool answers with the variable to set.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use services::desearch::{parse_since, Desearch, SearchQuery, Source};
 use services::ServiceError;
 
 use super::tool::{fn_tool, object_schema, Tool, ToolError};
+use crate::agent::Transcript;
+use crate::llm::Role;
+
+/// Most sources a report lists.
+pub const MAX_SOURCES: usize = 40;
+
+/// A search hit an agent saw during a run (what the research report cites).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceSeen {
+    /// The agent that searched.
+    pub agent: String,
+    /// The hit's address.
+    pub url: String,
+    /// Title, when the hit had one.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Where it was found (`twitter`, `web`, …).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When it was posted, when known.
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+/// The hits `web_search` returned in `transcripts`, each url once, in the order seen, at most
+/// [`MAX_SOURCES`].
+pub fn sources_seen(transcripts: &[Transcript]) -> Vec<SourceSeen> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    for t in transcripts {
+        let answers = t
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Tool && m.name.as_deref() == Some("web_search"));
+        for m in answers {
+            let Some(v) = m
+                .content
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<Value>(c).ok())
+            else {
+                continue;
+            };
+            for h in v["results"].as_array().into_iter().flatten() {
+                let Some(url) = h["url"].as_str().filter(|u| !u.is_empty()) else {
+                    continue;
+                };
+                if out.len() >= MAX_SOURCES || !seen.insert(url.to_string()) {
+                    continue;
+                }
+                out.push(SourceSeen {
+                    agent: t.agent.clone(),
+                    url: url.to_string(),
+                    title: text(&h["title"]),
+                    source: text(&h["source"]),
+                    time: text(&h["time"]),
+                });
+            }
+        }
+    }
+    out
+}
 
 /// Most hits the tool gives the model (each costs context).
 pub const MAX_TOOL_HITS: usize = 30;
@@ -135,6 +198,39 @@ pub fn search_tools_with(client: Desearch) -> Vec<Arc<dyn Tool>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::Message;
+
+    #[test]
+    fn the_hits_an_agent_saw_are_listed_once() {
+        let answer = Message::tool_result(
+            "c1",
+            "web_search",
+            json!({"results": [{"url": "https://n.example/a", "title": "A", "source": "web"},
+                               {"url": "https://n.example/a"}, {"url": null},
+                               {"url": "https://x.com/b", "source": "twitter", "time": "2026-12-06T08:00:00Z"}]})
+            .to_string(),
+        );
+        let other = Message::tool_result(
+            "c2",
+            "social_data",
+            json!({"results": [{"url": "https://no"}]}).to_string(),
+        );
+        let broken = Message::tool_result("c3", "web_search", "not json");
+        let t = Transcript {
+            agent: "planner".into(),
+            model: "m".into(),
+            temperature: 0.2,
+            started_at: String::new(),
+            ended_at: String::new(),
+            messages: vec![Message::system("s"), answer, other, broken],
+        };
+        let s = sources_seen(&[t]);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].url, "https://n.example/a");
+        assert_eq!(s[0].title.as_deref(), Some("A"));
+        assert_eq!(s[1].source.as_deref(), Some("twitter"));
+        assert_eq!(s[1].agent, "planner");
+    }
 
     #[test]
     fn arguments_are_checked_before_any_call() {

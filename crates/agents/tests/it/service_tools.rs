@@ -135,6 +135,11 @@ async fn the_planner_sees_search_hits_and_bad_arguments_come_back_as_json() {
     assert_eq!(msgs[1].1["error_type"], "invalid_arguments");
     assert!(msgs[1].1["error"].as_str().unwrap().contains("myspace"));
     assert_eq!(client.spent().calls, 1);
+    // The report cites what the agent saw: the hits, from its transcript.
+    let seen = agents::tools::search::sources_seen(std::slice::from_ref(&r.transcript));
+    let urls: Vec<&str> = seen.iter().map(|s| s.url.as_str()).collect();
+    assert!(urls.contains(&"https://news.example/sol"), "{urls:?}");
+    assert!(seen.iter().all(|s| s.agent == "planner"));
 }
 
 #[tokio::test]

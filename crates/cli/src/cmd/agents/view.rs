@@ -168,6 +168,13 @@ pub fn print_summary(reports: &[PipelineReport]) {
                 .map_or("-".to_string(), |x| format!("{x:.4}"));
             println!("  champion   {cid} (CRPS {cc})");
         }
+        let sources = r.sources_seen();
+        if !sources.is_empty() {
+            println!("  sources    {} search hits seen:", sources.len());
+            for x in sources.iter().take(5) {
+                println!("             {}", x.url);
+            }
+        }
         if r.usage.calls > 0 {
             println!(
                 "  LLM usage  {} calls, {} prompt + {} completion tokens, ${:.4}",
