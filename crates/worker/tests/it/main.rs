@@ -3,3 +3,4 @@
 
 mod callers;
 mod dispatch;
+mod promotion;
