@@ -79,12 +79,13 @@ to learn what worked and what failed.\n\
 with a Parzen-estimator search over past results. You may replace proposals with your own ideas (e.g. a head that has not \
 been tried), but every spec must be novel: check doubtful ones with check_novelty, and keep d_model in {16, 32, 64}.\n\
 Optionally call web_search once (e.g. \"<asset> news\", since 24h) to see what is moving the asset (listings, hacks, \
-macro); if it answers, cite the urls you relied on in the rationale; if it is not configured, go on without it.\n\
+macro); if it answers, cite the urls you relied on in the rationale; if it is not configured, go on without it. \
+social_data (local, free) summarises the social posts collected for the asset, if any.\n\
 3. When the task state has `guidance` (the bot's wishes in words), follow it: focus on the models, assets and timeframes \
 it asks for and leave out what it says to avoid (propose_experiments takes focus/avoid lists); say in the rationale how you \
 followed it.\n\
 4. Finish with result {plan: {experiments: [specs...], rationale}}: exactly experiment_budget specs when a budget is given.",
-    tools: &["list_blocks", "list_heads", "list_presets", "registry_history", "get_champion", "propose_experiments", "check_novelty", "validate_experiment", "market_summary", "sn50_config", "web_search"],
+    tools: &["list_blocks", "list_heads", "list_presets", "registry_history", "get_champion", "propose_experiments", "check_novelty", "validate_experiment", "market_summary", "sn50_config", "web_search", "social_data"],
     reads: &["asset", "timeframe", "experiment_budget", "champion", "guidance", "guidance_understood"],
     writes: &["plan"],
     default_message: "Survey the components and the registry, then plan the next experiments for this asset and timeframe.",

@@ -182,15 +182,34 @@ pub fn def_tools(store: Option<DefStore>) -> Vec<Arc<dyn Tool>> {
     )));
     v.push(Arc::new(fn_tool(
         "list_available_tools",
-        "Every tool an agent may be given, with its description and parameters.",
-        object_schema(&[], &[]),
-        move |_: NoArgs| {
-            let tools: Vec<Value> = super::catalogue()
-                .specs()
-                .into_iter()
-                .map(|t| json!({"name": t.function.name, "description": t.function.description, "parameters": t.function.parameters}))
+        "Every tool an agent may be given: name, first sentence of its description and parameter \
+         names. name: one tool's full description and JSON-schema parameters.",
+        object_schema(&[("name", json!({"type": "string"}))], &[]),
+        move |a: MaybeName| {
+            let specs = super::catalogue().specs();
+            if let Some(n) = a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                let t = specs
+                    .into_iter()
+                    .find(|t| t.function.name == n)
+                    .ok_or_else(|| ToolError::invalid(format!("no tool {n}")))?;
+                return Ok(json!({"name": t.function.name, "description": t.function.description,
+                                 "parameters": t.function.parameters}));
+            }
+            // Compact, so the whole catalogue fits one tool result (the engine truncates long
+            // ones): the full schema is one call away.
+            let tools: Vec<Value> = specs
+                .iter()
+                .map(|t| {
+                    let params: Vec<&String> = t.function.parameters["properties"]
+                        .as_object()
+                        .map(|p| p.keys().collect())
+                        .unwrap_or_default();
+                    json!({"name": t.function.name, "summary": first_sentence(&t.function.description),
+                           "params": params})
+                })
                 .collect();
-            Ok(json!({"tool_count": tools.len(), "tools": tools}))
+            Ok(json!({"tool_count": tools.len(), "tools": tools,
+                      "details": "list_available_tools with name=<tool> gives its full description and parameters"}))
         },
     )));
     let s = store.clone();
@@ -244,4 +263,9 @@ pub fn def_tools(store: Option<DefStore>) -> Vec<Arc<dyn Tool>> {
         },
     )));
     v
+}
+/// The first sentence of `d` (at most 160 characters).
+fn first_sentence(d: &str) -> String {
+    let end = d.find(". ").map_or(d.len(), |i| i + 1);
+    d[..end].chars().take(160).collect()
 }

@@ -528,7 +528,15 @@ fn new_tools_answer_bounded_json_and_typed_errors() {
     );
     assert_eq!(w.content["error_type"], "environment");
     let l = tools.execute("list_available_tools", "{}");
-    assert!(l.content.to_string().len() < 64_000);
+    // The whole catalogue fits one tool result the engine passes on untruncated.
+    let size = l.content.to_string().len();
+    assert!(size < agents::agent::MAX_TOOL_RESULT_BYTES, "{size} bytes");
+    let one = tools.execute("list_available_tools", r#"{"name":"gradients_submit"}"#);
+    assert_eq!(
+        one.content["parameters"]["required"][0], "base_model",
+        "{}",
+        one.content
+    );
     let c = tools.execute(
         "check_component",
         r#"{"kind":"script","definition":"loop { }"}"#,
