@@ -314,6 +314,20 @@ fn inception_reference(x: &Tensor, ws: &[Tensor], bs: &[Tensor]) -> Tensor {
 }
 
 #[test]
+fn fused_taps_match_the_padded_narrows_in_value_and_gradients() {
+    // Offsets inside, at and past the edges (a tap entirely outside reads zeros).
+    let offsets = [(0, 0), (-1, 1), (1, -2), (0, -7), (3, 0), (-1, -1)];
+    for (b, h, w, c) in [(2, 3, 4, 3), (1, 1, 9, 2), (3, 2, 2, 1)] {
+        let x = var(&[b, h, w, c], 0.0, 1.0);
+        same_value_and_gradients(
+            models::nn::conv_taps::taps(&x, &offsets).unwrap(),
+            models::nn::conv_taps::taps_graph(&x, &offsets).unwrap(),
+            &[&x],
+        );
+    }
+}
+
+#[test]
 fn tap_convolutions_match_candles_conv1d_and_conv2d_in_value_and_gradients() {
     // Causal dilated Conv1d: kernels 1..3, dilations reaching past the sequence's start.
     for (b, t, c, o, k, dil) in [(2, 9, 3, 5, 3, 2), (1, 4, 2, 4, 2, 4), (3, 6, 4, 2, 1, 1)] {
