@@ -71,7 +71,8 @@ fn record(
         started_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         finished_at: "2026-01-01T00:10:00Z".parse().unwrap(),
         artifacts: vec![],
-        ran_on: None,
+        // Where it ran, which `history show` prints.
+        ran_on: (name == "tf-sde").then(|| "worker http://10.0.0.5:7070 cuda:0".to_string()),
     };
     rec.summarise_scores();
     rec
@@ -208,6 +209,7 @@ fn history_show_prints_metrics_artifacts_and_plots() {
         "spec.json",
         "record.json",
         "crps-btc-5m.png",
+        "ran on      worker http://10.0.0.5:7070 cuda:0",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

@@ -183,3 +183,48 @@ fn the_pipeline_trains_a_batch_on_two_workers_at_once_with_the_local_results() {
         .as_deref()
         .is_some_and(|o| o.starts_with("local cpu"))));
 }
+
+#[test]
+fn a_worker_killed_mid_batch_has_its_runs_rerun_elsewhere_each_recorded_once() {
+    use std::sync::atomic::Ordering;
+    let d = data();
+    // A (two slots) takes two of the three runs and dies at the first epoch it reports.
+    let mut a = TestWorker::start(Some("t"), 2);
+    let b = TestWorker::start(Some("t"), 1);
+    let seen = Arc::new(AtomicBool::new(false));
+    let s2 = seen.clone();
+    let pool = WorkerPool::connect(local(&d), &[a.addr("t"), b.addr("t")])
+        .with_poll_interval(Duration::from_millis(20))
+        .with_progress(Arc::new(
+            move |_: &str, _: usize, _: &models::train::EpochReport| {
+                s2.store(true, Ordering::SeqCst);
+            },
+        ));
+    let (dir, mut s) = crate::dispatch::session(Arc::new(pool));
+    // The batch the pipeline's run_experiments hands over: one ResearchSession::run_many.
+    let reqs: Vec<research::RunRequest> = (1..=3)
+        .map(|seed| {
+            let mut spec = crate::dispatch::tiny("gbm", 6, 256);
+            spec["training"]["seed"] = json!(seed);
+            crate::dispatch::request(spec)
+        })
+        .collect();
+    let killer = std::thread::spawn(move || {
+        while !seen.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        a.kill();
+    });
+    let out = s.run_many(reqs);
+    killer.join().unwrap();
+    for o in out {
+        let rec = o.unwrap().record;
+        assert_eq!(rec.status, research::RunStatus::Ok, "{:?}", rec.error);
+    }
+    let all = history(dir.path());
+    assert_eq!(all.len(), 3, "each run recorded once");
+    for r in &all {
+        let on = r.ran_on.as_deref().unwrap();
+        assert!(on.starts_with(&format!("worker {}", b.url)), "{on}");
+    }
+}
