@@ -5,7 +5,6 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::{no_check, Block, BlockEntry, BuildCtx};
-use crate::nn::layers::sigmoid;
 use crate::nn::Linear;
 use crate::registry::{int, ComponentInfo, ComponentKind, Resolved};
 
@@ -31,7 +30,6 @@ pub(crate) struct GatedConv {
     w: Tensor,
     b: Tensor,
     dilation: usize,
-    d: usize,
 }
 
 impl GatedConv {
@@ -46,17 +44,16 @@ impl GatedConv {
             .pp("conv")
             .get_with_hints((2 * d, d, k), "weight", init)?;
         let b = vb.pp("conv").get_with_hints(2 * d, "bias", init)?;
-        Ok(Self { w, b, dilation, d })
+        Ok(Self { w, b, dilation })
     }
 
     /// The gated activations z (B, T, d), contiguous. The convolution runs in the (B, T, ·)
     /// layout as one product of the shifted inputs (`nn::conv_taps`), not through candle's
-    /// channel-first `Conv1d`, whose backward pass is a slow loop.
+    /// channel-first `Conv1d` (a slow backward loop, wrong gradients at batch > 1); the gate
+    /// is one fused op (`nn::tanh_gate`).
     pub(crate) fn forward(&self, h: &Tensor) -> Result<Tensor> {
         let y = crate::nn::conv_taps::causal_conv1d(h, &self.w, &self.b, self.dilation)?; // (B, T, 2d)
-        let f = y.narrow(2, 0, self.d)?.tanh()?;
-        let g = sigmoid(&y.narrow(2, self.d, self.d)?)?;
-        f * g
+        crate::nn::tanh_gate::tanh_gate(&y)
     }
 }
 

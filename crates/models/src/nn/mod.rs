@@ -22,6 +22,7 @@ pub mod scalar;
 pub mod sdpa;
 pub mod selective_scan;
 pub mod softmax;
+pub mod tanh_gate;
 
 pub use init::ParamStore;
 pub use layers::{Act, LayerNorm, Linear, Mlp};

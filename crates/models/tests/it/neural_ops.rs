@@ -314,6 +314,19 @@ fn inception_reference(x: &Tensor, ws: &[Tensor], bs: &[Tensor]) -> Tensor {
 }
 
 #[test]
+fn fused_tanh_gate_matches_the_composed_ops_in_value_and_gradients() {
+    for shape in [vec![2, 5, 8], vec![3, 2], vec![1, 1, 34]] {
+        let y = var(&shape, 0.0, 2.0);
+        same_value_and_gradients(
+            models::nn::tanh_gate::tanh_gate(&y).unwrap(),
+            models::nn::tanh_gate::tanh_gate_graph(&y).unwrap(),
+            &[&y],
+        );
+    }
+    assert!(models::nn::tanh_gate::tanh_gate(&var(&[2, 3], 0.0, 1.0)).is_err());
+}
+
+#[test]
 fn fused_taps_match_the_padded_narrows_in_value_and_gradients() {
     // Offsets inside, at and past the edges (a tap entirely outside reads zeros).
     let offsets = [(0, 0), (-1, 1), (1, -2), (0, -7), (3, 0), (-1, -1)];
