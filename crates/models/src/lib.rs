@@ -38,6 +38,8 @@ pub use error::ModelError;
 /// spec, data and seed change (sampler or noise RNG, a baseline's defaults, the numerics of
 /// an op). Research experiment ids include it: runs of an earlier revision are kept, and
 /// shown, but not reused as current results. 2: fused CPU ops and AVX2 elementwise
-/// passes, xoshiro256++ noise, session-aware baselines (2026-12-01).
-pub const REVISION: u32 = 2;
+/// passes, xoshiro256++ noise, session-aware baselines (2026-12-01). 3: TCN, WaveNet and
+/// TimesNet convolutions as products of shifted inputs (`nn::conv_taps`; candle's batched
+/// `Conv1d` had given the TCN and WaveNet wrong gradients), fused TCN gate (2026-12-06).
+pub const REVISION: u32 = 3;
 pub use forecaster::{ForecastRequest, Forecaster};
