@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use candle_nn::{Conv1d, Conv1dConfig, Init, VarBuilder};
+use candle_nn::{Init, VarBuilder};
 
 use super::def::{Combine, Layer};
 use super::ops::Node;
@@ -146,15 +146,12 @@ fn compile_one(
                 .get_with_hints((o, s.width, *kernel), "weight", init)
                 .map_err(&te)?;
             let b = vb.get_with_hints(o, "bias", init).map_err(&te)?;
-            let cfg = Conv1dConfig {
-                dilation: *dilation,
-                ..Default::default()
-            };
             acc.act_elems = acc.act_elems.saturating_add(mul(s.seq, s.width * kernel));
             (
                 Node::Conv {
-                    conv: Conv1d::new(w, Some(b), cfg),
-                    pad: (kernel - 1) * dilation,
+                    w,
+                    bias: b,
+                    dilation: *dilation,
                 },
                 Shape {
                     seq: s.seq,

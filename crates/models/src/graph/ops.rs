@@ -3,7 +3,6 @@
 use std::sync::Mutex;
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::Conv1d;
 
 use super::def::{ActFn, Combine, GateKind, PoolKind};
 use crate::blocks::gru::GruLayer;
@@ -16,8 +15,9 @@ use crate::nn::{LayerNorm, Linear};
 pub(crate) enum Node {
     Linear(Linear),
     Conv {
-        conv: Conv1d,
-        pad: usize,
+        w: Tensor,
+        bias: Tensor,
+        dilation: usize,
     },
     Attention(MultiHeadAttention),
     Lstm(LstmLayer),
@@ -56,12 +56,9 @@ impl Node {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Node::Linear(l) => l.forward(&x.contiguous()?),
-            Node::Conv { conv, pad } => {
-                let xc = x
-                    .transpose(1, 2)?
-                    .contiguous()?
-                    .pad_with_zeros(2, *pad, 0)?;
-                conv.forward(&xc)?.transpose(1, 2)?.contiguous()
+            // Channel-last causal convolution (candle's batched Conv1d had wrong gradients).
+            Node::Conv { w, bias, dilation } => {
+                crate::nn::conv_taps::causal_conv1d(&x.contiguous()?, w, bias, *dilation)
             }
             Node::Attention(a) => a.forward(&x.contiguous()?),
             Node::Lstm(l) => l.forward(&x.contiguous()?),

@@ -382,7 +382,7 @@ fn tap_convolutions_match_candles_conv1d_and_conv2d_in_value_and_gradients() {
 
 /// Largest relative difference between the gradient `loss` gives `v` (of `shape`) and
 /// central differences of `loss`.
-fn finite_difference_error(loss: &dyn Fn(&Tensor) -> Tensor, v: &Var) -> f32 {
+pub(crate) fn finite_difference_error(loss: &dyn Fn(&Tensor) -> Tensor, v: &Var) -> f32 {
     let g = loss(v.as_tensor()).backward().unwrap();
     let g = g
         .get(v)

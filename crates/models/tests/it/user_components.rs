@@ -346,3 +346,47 @@ fn the_shipped_example_blocks_and_heads_validate() {
     }
     assert!(n >= 2, "{n} examples");
 }
+
+/// A user `conv1d` layer's gradients are the derivatives of its output at batch 2, where
+/// candle's batched `Conv1d` kernel gradient is not (`nn::conv_taps`, tests in neural_ops).
+#[test]
+fn a_user_conv1d_layer_has_the_true_gradients_at_batch_two() {
+    use candle_core::{Tensor, Var};
+    let ctx = BuildCtx {
+        d_model: 3,
+        seq_len: 9,
+    };
+    let v = json!({"kind": "block", "layers": [{"op": "conv1d", "kernel": 3, "dilation": 2}]});
+    let Definition::Block(def) = graph::from_value(&v).unwrap() else {
+        panic!("a block")
+    };
+    let store = ParamStore::new(5, Device::Cpu);
+    let b = graph::build_block(&def, ctx, store.vb()).unwrap();
+    let x = Var::from_tensor(&Noise::new(1, &Device::Cpu).normal(&[2, 9, 3]).unwrap()).unwrap();
+    let loss = |t: &Tensor| b.forward(t).unwrap().sqr().unwrap().sum_all().unwrap();
+    let err = super::neural_ops::finite_difference_error(&loss, &x);
+    assert!(err < 0.01, "input gradient off by {err} (relative)");
+    // Every parameter, by central differences of the loss with the parameter moved in place.
+    let l = || loss(x.as_tensor()).to_scalar::<f32>().unwrap();
+    let grads = loss(x.as_tensor()).backward().unwrap();
+    for (name, p) in store.named_vars() {
+        let g = grads.get(&p).unwrap().flatten_all().unwrap();
+        let g = g.to_vec1::<f32>().unwrap();
+        let base = p.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mut worst = 0f32;
+        for (i, gi) in g.iter().enumerate() {
+            let mut at = |d: f32| {
+                let mut q = base.clone();
+                q[i] += d;
+                p.set(&Tensor::from_vec(q, p.shape(), &Device::Cpu).unwrap())
+                    .unwrap();
+                l()
+            };
+            let numeric = (at(1e-2) - at(-1e-2)) / 2e-2;
+            worst = worst.max((numeric - gi).abs() / numeric.abs().max(1.0));
+        }
+        p.set(&Tensor::from_vec(base, p.shape(), &Device::Cpu).unwrap())
+            .unwrap();
+        assert!(worst < 0.01, "{name}: gradient off by {worst} (relative)");
+    }
+}
