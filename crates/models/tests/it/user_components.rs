@@ -375,7 +375,7 @@ fn a_user_conv1d_layer_has_the_true_gradients_at_batch_two() {
         let base = p.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let mut worst = 0f32;
         for (i, gi) in g.iter().enumerate() {
-            let mut at = |d: f32| {
+            let at = |d: f32| {
                 let mut q = base.clone();
                 q[i] += d;
                 p.set(&Tensor::from_vec(q, p.shape(), &Device::Cpu).unwrap())
