@@ -1,7 +1,9 @@
 //! The services' state files in the data folder (`<data>/social/tasks.json`,
 //! `<data>/gradients/jobs.json`): JSON read with a size cap (a damaged file is an error naming
 //! it, never silently replaced) and written through the workspace's one atomic write
-//! (`market::atomic`), so a reader sees a whole file or the previous one.
+//! (`market::atomic`), so a reader sees a whole file or the previous one. A read-modify-write
+//! ([`update_json`], [`lock`]) holds an exclusive advisory lock on `<file>.lock` across
+//! processes from the read to the rename, so two processes cannot lose each other's update.
 
 use std::path::Path;
 
@@ -38,6 +40,50 @@ pub fn read_json<T: DeserializeOwned>(
             path.display()
         ))
     })
+}
+
+/// An exclusive advisory lock on `<file>.lock` (held by this process until dropped).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// Takes the exclusive lock of the state file `path` (the file `<path>.lock` beside it,
+/// created with its folder), waiting while another process or handle holds it.
+pub fn lock(path: &Path) -> Result<StateLock, ServiceError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    if let Some(d) = lock_path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| io("creating", d, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io("opening", &lock_path, e))?;
+    // Called through the trait: std's inherent `File::lock` needs Rust 1.89.
+    fs4::FileExt::lock(&file).map_err(|e| io("locking", &lock_path, e))?;
+    Ok(StateLock { _file: file })
+}
+
+/// Read-modify-write of the JSON state at `path` under [`lock`]: `f` gets the state (default
+/// without a file) and its changes are written atomically before the lock is released;
+/// nothing is written when `f` fails.
+pub fn update_json<T, R>(
+    path: &Path,
+    max_bytes: u64,
+    f: impl FnOnce(&mut T) -> Result<R, ServiceError>,
+) -> Result<R, ServiceError>
+where
+    T: Serialize + DeserializeOwned + Default,
+{
+    let _held = lock(path)?;
+    let mut value = read_json(path, max_bytes)?.unwrap_or_default();
+    let out = f(&mut value)?;
+    write_json(path, &value)?;
+    Ok(out)
 }
 
 /// Writes `value` as pretty JSON to `path` (folders created), atomically.

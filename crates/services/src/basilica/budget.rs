@@ -95,7 +95,8 @@ pub struct Entry {
     pub usd: f64,
 }
 
-/// The spend ledger: a JSON file, replaced whole (temp file + rename) on every write.
+/// The spend ledger: a JSON file, replaced whole (the one atomic write) on every write, each
+/// read-modify-write under the exclusive lock of `<file>.lock` across processes.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     path: PathBuf,
@@ -133,24 +134,50 @@ impl Ledger {
         self.spent_on(&today())
     }
 
-    /// Sets `run`'s spending today to `usd` (called while it runs and at its end).
+    /// Sets `run`'s spending today to `usd` (called while it runs and at its end), under the
+    /// ledger's lock so that another process's entry is not lost.
     pub fn record(&self, run: &str, usd: f64) -> std::io::Result<()> {
+        let _held = crate::state_file::lock(&self.path).map_err(std::io::Error::other)?;
+        self.write_entry(&today(), run, usd)
+            .map_err(std::io::Error::other)
+    }
+
+    /// Reserves `run`'s lease before renting: under the ledger's lock, reads what today's other
+    /// runs spent, asks `budget` for the lease that `rate` USD/h pays for (at most `max_secs`,
+    /// an error when it is too short) and records that whole lease's cost as `run`'s spending,
+    /// so that runs starting at once in several processes cannot together pass the day cap.
+    /// Returns the lease in seconds; [`Ledger::record`] later replaces the reservation with
+    /// what the run really cost.
+    pub fn reserve(
+        &self,
+        budget: &Budget,
+        run: &str,
+        rate: f64,
+        max_secs: u64,
+    ) -> Result<u64, ServiceError> {
+        let _held = crate::state_file::lock(&self.path)?;
         let day = today();
+        let spent: f64 = self
+            .read()
+            .iter()
+            .filter(|e| e.day == day && e.run != run)
+            .map(|e| e.usd)
+            .sum();
+        let secs = budget.lease_secs(rate, spent, max_secs)?;
+        self.write_entry(&day, run, rate * secs as f64 / 3600.0)?;
+        Ok(secs)
+    }
+
+    /// Replaces `run`'s entry for `day` (the caller holds the lock).
+    fn write_entry(&self, day: &str, run: &str, usd: f64) -> Result<(), ServiceError> {
         let mut v = self.read();
         v.retain(|e| !(e.day == day && e.run == run));
         v.push(Entry {
-            day,
+            day: day.to_string(),
             run: run.to_string(),
             usd,
         });
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default())?;
-        std::fs::rename(&tmp, &self.path)
+        crate::state_file::write_json(&self.path, &v)
     }
 }
 

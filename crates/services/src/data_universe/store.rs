@@ -136,12 +136,17 @@ impl SocialStore {
     /// Records `task` (replacing the record with its id).
     pub fn save_task(&self, task: &TaskRecord) -> Result<(), ServiceError> {
         safe_name(&task.id)?;
-        let mut all = self.tasks()?;
-        match all.iter_mut().find(|t| t.id == task.id) {
-            Some(t) => *t = task.clone(),
-            None => all.push(task.clone()),
-        }
-        crate::state_file::write_json(&self.state_path(), &all)
+        crate::state_file::update_json(
+            &self.state_path(),
+            MAX_STATE_BYTES,
+            |all: &mut Vec<TaskRecord>| {
+                match all.iter_mut().find(|t| t.id == task.id) {
+                    Some(t) => *t = task.clone(),
+                    None => all.push(task.clone()),
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Keeps the answer of an on-demand query: the posts as one Parquet file (`posts.parquet`)

@@ -1,6 +1,7 @@
-//! The fine-tuning jobs submitted from here, kept in `<data>/gradients/jobs.json` (written
-//! through the one atomic write), so that `gradients list|status` — and the agents' and the
-//! bridge's Gradients calls — still know them after a restart.
+//! The fine-tuning jobs submitted from here, kept in `<data>/gradients/jobs.json` (updated
+//! under the state file's lock, written through the one atomic write), so that
+//! `gradients list|status` — and the agents' and the bridge's Gradients calls — still know
+//! them after a restart.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::{JobSpec, Task};
 use crate::data_universe::now_rfc3339;
-use crate::state_file::{read_json, write_json};
+use crate::state_file::{read_json, update_json};
 use crate::ServiceError;
 
 /// The state file's name in the folder.
@@ -84,25 +85,25 @@ impl JobStore {
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut JobRecord)) -> Result<JobRecord, ServiceError> {
-        let mut all = self.jobs()?;
-        let i = match all.iter().position(|j| j.task_id == id) {
-            Some(i) => i,
-            None => {
-                all.push(JobRecord {
-                    task_id: id.to_string(),
-                    spec: None,
-                    by: None,
-                    recorded_at: now_rfc3339(),
-                    status: None,
-                    trained_model: None,
-                    updated_at: None,
-                });
-                all.len() - 1
-            }
-        };
-        f(&mut all[i]);
-        write_json(&self.path(), &all)?;
-        Ok(all[i].clone())
+        update_json(&self.path(), MAX_STATE_BYTES, |all: &mut Vec<JobRecord>| {
+            let i = match all.iter().position(|j| j.task_id == id) {
+                Some(i) => i,
+                None => {
+                    all.push(JobRecord {
+                        task_id: id.to_string(),
+                        spec: None,
+                        by: None,
+                        recorded_at: now_rfc3339(),
+                        status: None,
+                        trained_model: None,
+                        updated_at: None,
+                    });
+                    all.len() - 1
+                }
+            };
+            f(&mut all[i]);
+            Ok(all[i].clone())
+        })
     }
 
     /// Records a job just submitted.

@@ -12,6 +12,7 @@ mod hub_stub;
 mod moltbook;
 mod openclaw_deploy;
 mod openclaw_image;
+mod state_lock;
 mod stub;
 mod wandb;
 mod wandb_stub;
