@@ -9,7 +9,7 @@
 //!    the one served ([`Swap`]).
 
 use research::promotion::{promote, PromoteRequest};
-use research::{Archive, DataProvenance, HistoryOrder, HistoryQuery, ModelsRunner, RunStatus};
+use research::{Archive, DataProvenance, ExperimentRunner, HistoryOrder, HistoryQuery, RunStatus};
 use sn50::Timeframe;
 
 use crate::config::AutopilotConfig;
@@ -69,16 +69,17 @@ pub fn candidates(
     Ok(ranked.into_iter().map(|(_, id)| id).collect())
 }
 
-/// Runs one round (see the module docs); `save` is called after every change of `state`.
+/// Runs one round (see the module docs), the comparisons evaluated by `runner`; `save` is
+/// called after every change of `state`.
 pub fn run_round(
     cfg: &AutopilotConfig,
     archive: &Archive,
+    runner: &dyn ExperimentRunner,
     state: &mut AutopilotState,
     save: &mut dyn FnMut(&mut AutopilotState),
     swap: &Swap<'_>,
 ) -> PromoteReport {
     let mut report = PromoteReport::default();
-    let runner = ModelsRunner::new();
     for asset in &cfg.assets {
         for tf in &cfg.timeframes {
             let tfs = tf.as_str();
@@ -104,7 +105,7 @@ pub fn run_round(
                     seed: Some(cfg.promote.seed),
                     ..PromoteRequest::new(&run_id, REQUESTER)
                 };
-                let (promoted, reason) = match promote(archive, &runner, &req) {
+                let (promoted, reason) = match promote(archive, runner, &req) {
                     Ok(out) => {
                         let promoted = out.iter().any(|o| o.promoted);
                         let why: Vec<String> = out.iter().map(|o| o.reason.clone()).collect();

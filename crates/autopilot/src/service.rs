@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miner::{AutoSync, AxonState};
-use research::Archive;
+use research::{Archive, ExperimentRunner, ModelsRunner};
 use tokio::sync::watch;
 
 use crate::config::{AutopilotConfig, ResearchMode};
@@ -43,6 +43,8 @@ struct Ctx {
     archive: Arc<Archive>,
     metrics: Arc<AutopilotMetrics>,
     path: PathBuf,
+    /// What evaluates promotion's paired comparisons (this machine unless [`Autopilot::with_runner`]).
+    runner: Arc<dyn ExperimentRunner>,
 }
 
 /// The autopilot over a built axon, its history auto-sync and the research archive.
@@ -81,8 +83,16 @@ impl Autopilot {
                 archive,
                 metrics,
                 path,
+                runner: Arc::new(ModelsRunner::new()),
             },
         })
+    }
+
+    /// Promotion's paired comparisons evaluated by `runner` instead of this machine's
+    /// `ModelsRunner`: the worker pool of `SYNTH_CITY_WORKERS` (`worker::runner_from_env`).
+    pub fn with_runner(mut self, runner: Arc<dyn ExperimentRunner>) -> Self {
+        self.ctx.runner = runner;
+        self
     }
 
     /// The service's metrics (also appended to the axon's `/metrics`).
@@ -271,7 +281,14 @@ fn step(
             let axon = ctx.axon.clone();
             let swap =
                 move |asset: &str, c: sn50::Competition| axon.answerer().models().reload(asset, c);
-            let r = promote_task::run_round(&ctx.cfg, &ctx.archive, &mut state, &mut save, &swap);
+            let r = promote_task::run_round(
+                &ctx.cfg,
+                &ctx.archive,
+                ctx.runner.as_ref(),
+                &mut state,
+                &mut save,
+                &swap,
+            );
             m.update(|c| {
                 c.compared += u64::from(r.compared);
                 c.promoted += u64::from(r.promoted);

@@ -176,8 +176,11 @@ fn serve(a: AutopilotArgs) -> CliResult {
         .map_err(|e| CliError::runtime(format!("research archive: {e}")))?;
     let addr = built.addr;
     let (state, _chain_guard) = built.start_chain();
+    // Promotion's comparisons go to the workers of SYNTH_CITY_WORKERS when it names any.
+    let runner = super::worker::dispatch(research::ModelsRunner::new(), None)?;
     let service = autopilot::Autopilot::new(cfg, state, sync, Arc::new(archive))
-        .map_err(|e| CliError::input(e.to_string()))?;
+        .map_err(|e| CliError::input(e.to_string()))?
+        .with_runner(runner);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

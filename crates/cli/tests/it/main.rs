@@ -4,6 +4,7 @@ mod agents;
 mod autopilot;
 mod backtest;
 mod bridge;
+mod champion_workers;
 mod components;
 mod compute;
 mod edge;

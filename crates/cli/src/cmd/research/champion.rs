@@ -144,8 +144,11 @@ pub fn champion(a: ChampionCmdArgs) -> CliResult {
                      {seed}); a neural run is trained on each fold…"
                 );
             }
-            let out = research::promotion::promote(&archive, &ModelsRunner::new(), &req)
-                .map_err(cli_err)?;
+            // Both sides of the comparison are experiments: on the workers of
+            // SYNTH_CITY_WORKERS when it names any, else here.
+            let runner = crate::cmd::worker::dispatch(ModelsRunner::new(), None)?;
+            let out =
+                research::promotion::promote(&archive, runner.as_ref(), &req).map_err(cli_err)?;
             if json {
                 print_json(&out)?;
             } else {
