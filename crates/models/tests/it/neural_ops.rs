@@ -327,17 +327,26 @@ fn fused_tanh_gate_matches_the_composed_ops_in_value_and_gradients() {
 }
 
 #[test]
-fn fused_taps_match_the_padded_narrows_in_value_and_gradients() {
-    // Offsets inside, at and past the edges (a tap entirely outside reads zeros).
+fn fused_tap_convolution_matches_the_composed_graph_in_value_and_gradients() {
+    // Offsets inside, at and past the edges (a tap entirely outside reads zeros); the shifted
+    // copies built all at once, one tap at a time and in uneven groups.
     let offsets = [(0, 0), (-1, 1), (1, -2), (0, -7), (3, 0), (-1, -1)];
-    for (b, h, w, c) in [(2, 3, 4, 3), (1, 1, 9, 2), (3, 2, 2, 1)] {
+    for (b, h, w, c, o) in [(2, 3, 4, 3, 5), (1, 1, 9, 2, 3), (3, 2, 2, 1, 2)] {
         let x = var(&[b, h, w, c], 0.0, 1.0);
-        same_value_and_gradients(
-            models::nn::conv_taps::taps(&x, &offsets).unwrap(),
-            models::nn::conv_taps::taps_graph(&x, &offsets).unwrap(),
-            &[&x],
-        );
+        let wt = var(&[o, offsets.len() * c], 0.0, 0.5);
+        let bias = var(&[o], 0.0, 0.5);
+        for group in [6, 1, 4] {
+            same_value_and_gradients(
+                models::nn::conv_taps::tap_conv_in_groups(&x, &offsets, &wt, &bias, group).unwrap(),
+                models::nn::conv_taps::tap_conv_graph(&x, &offsets, &wt, &bias, 6).unwrap(),
+                &[&x, &wt, &bias],
+            );
+        }
     }
+    // Mismatched weights are errors, not panics.
+    let x = var(&[1, 2, 2, 3], 0.0, 1.0);
+    let (wt, bias) = (var(&[2, 5], 0.0, 0.5), var(&[2], 0.0, 0.5));
+    assert!(models::nn::conv_taps::tap_conv_in_groups(&x, &offsets, &wt, &bias, 6).is_err());
 }
 
 #[test]
