@@ -17,7 +17,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use services::basilica::budget::{Budget, Ledger};
 use services::basilica::lease::{Lease, Owner};
-use services::basilica::{rent, Basilica, OfferFilter};
+use services::basilica::rent::{self, RentLimits};
+use services::basilica::{Basilica, OfferFilter};
 use worker::client::WorkerClient;
 use worker::WorkerAddr;
 
@@ -136,10 +137,12 @@ impl Compute {
         }
         match &self.budget {
             Ok(b) => {
-                let spent = self.ledger().spent_today();
                 basilica["budget_run_usd"] = json!(b.per_run_usd);
                 basilica["budget_day_usd"] = json!(b.per_day_usd);
-                basilica["spent_today_usd"] = json!(spent);
+                match self.ledger().spent_today() {
+                    Ok(spent) => basilica["spent_today_usd"] = json!(spent),
+                    Err(e) => basilica["ledger_error"] = json!(e.to_string()),
+                }
             }
             Err(e) => basilica["budget"] = json!(format!("no budget: {e} (nothing can be rented)")),
         }
@@ -156,8 +159,9 @@ impl Compute {
                     if let (Some(o), Ok(b)) = (offers.first(), &self.budget) {
                         let rate = o.hourly_rate().unwrap_or(f64::INFINITY)
                             / f64::from(o.gpu_count.max(1));
-                        basilica["affordable_minutes_one_gpu"] = json!(b
-                            .lease_secs(rate, self.ledger().spent_today(), 168 * 3600)
+                        let spent = self.ledger().spent_today();
+                        basilica["affordable_minutes_one_gpu"] = json!(spent
+                            .and_then(|spent| b.lease_secs(rate, spent, 168 * 3600))
                             .map(|s| s / 60)
                             .unwrap_or(0));
                     }
@@ -193,21 +197,42 @@ impl Compute {
             return Err(ToolError::invalid("lease_hours must be positive"));
         }
         let max_secs = (lease_hours.min(168.0) * 3600.0) as u64;
-        let spent = self.ledger().spent_today();
-        let plan = self
-            .block(rent::plan(
-                client, filter, budget, spent, gpus, max_secs, false,
-            ))?
-            .map_err(|e| ToolError::failed(e.to_string()))?;
         let token = rent::random_token().map_err(|e| ToolError::environment(e.to_string()))?;
         let owner = Owner::current(&format!("{}-{}", std::process::id(), &token[..8]));
+        // The ledger key: the deployment's name, known before it exists (`Lease::name`).
+        let name = owner.instance_name();
+        let ledger = self.ledger();
+        let limits = RentLimits {
+            filter,
+            budget,
+            gpus,
+            max_secs,
+            all_hosts: false,
+        };
+        let plan = self
+            .block(rent::plan(client, limits, &ledger, &name))?
+            .map_err(|e| ToolError::failed(e.to_string()))?;
         let req = rent::worker_request(&self.image, &plan, &token);
-        let mut lease = self
-            .block(Lease::start(client, req, &owner, plan.hourly_usd))?
-            .map_err(|e| ToolError::failed(e.to_string()))?;
+        let mut lease = match self.block(Lease::start(client, req, &owner, plan.hourly_usd))? {
+            Ok(l) => l,
+            Err(e) => {
+                // Nothing was created: the reservation goes.
+                if let Err(le) = ledger.release(&name) {
+                    tracing::warn!(error = %le, "releasing the spend reservation");
+                }
+                return Err(ToolError::failed(e.to_string()));
+            }
+        };
         // A lease dropped on any error below deletes its deployment.
-        self.block(lease.wait_ready(self.ready, self.poll))?
-            .map_err(|e| ToolError::failed(e.to_string()))?;
+        if let Err(e) = self.block(lease.wait_ready(self.ready, self.poll))? {
+            // Ended now: the ledger gets what it cost instead of the whole lease's reservation.
+            let accrued = lease.accrued();
+            let cost = self.block(lease.end())?.unwrap_or(accrued);
+            if let Err(le) = ledger.record(&name, cost) {
+                tracing::warn!(error = %le, "recording the spend");
+            }
+            return Err(ToolError::failed(e.to_string()));
+        }
         let url = lease.deployment.url.clone().unwrap_or_default();
         let addr = WorkerAddr::new(&url, &token);
         let env_file = self.dir.join(format!("{}.env", lease.name()));
@@ -219,7 +244,7 @@ impl Compute {
                     0o600,
                 )
             })
-            .map_err(|e| ToolError::environment(format!("{}: {e}", env_file.display())))?;
+            .map_err(|e| ToolError::environment(format!("compute/{name}.env: {e}")))?;
         let joined = worker::dispatch::join(&addr);
         let name = lease.name().to_string();
         self.held().push(Held {
@@ -242,7 +267,8 @@ impl Compute {
             "ended_orphans": plan.reaped,
             "joined_pool": joined.unwrap_or(false),
             "note": note,
-            "workers_file": env_file.display().to_string(),
+            // Relative to the data folder: no server path in an answer.
+            "workers_file": format!("compute/{name}.env"),
         }))
     }
 
@@ -257,7 +283,9 @@ impl Compute {
             let cost = self
                 .block(h.lease.end())?
                 .map_err(|e| ToolError::failed(e.to_string()))?;
-            let _ = ledger.record(&name, cost);
+            if let Err(e) = ledger.record(&name, cost) {
+                tracing::warn!(error = %e, "recording the spend");
+            }
             ended.push(name);
         }
         Ok(ended)

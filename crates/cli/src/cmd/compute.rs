@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use services::basilica::budget::{Budget, Ledger};
 use services::basilica::lease::{host_name, pid_alive, reap_orphans, Lease, Owner};
-use services::basilica::{rent, Basilica, OfferFilter, LABEL_MANAGED_BY};
+use services::basilica::rent::{self, RentLimits};
+use services::basilica::{Basilica, OfferFilter, LABEL_MANAGED_BY};
 
 use crate::{CliError, CliResult};
 
@@ -197,24 +198,25 @@ async fn up(
     let filter = OfferFilter::from_env().map_err(svc)?;
     let ledger = Ledger::new(compute_dir().join("spend.json"));
     let max_secs = (lease_hours.clamp(0.1, 168.0) * 3600.0) as u64;
-    let plan = rent::plan(
-        client,
-        &filter,
-        &budget,
-        ledger.spent_today(),
+    let token = rent::random_token().map_err(|e| CliError::runtime(e.to_string()))?;
+    let run = format!("{}-{}", std::process::id(), &token[..8]);
+    let owner = Owner::current(&run);
+    // The ledger key: the deployment's name, known before it exists (`Lease::name`).
+    let name = owner.instance_name();
+    let limits = RentLimits {
+        filter: &filter,
+        budget: &budget,
         gpus,
         max_secs,
         all_hosts,
-    )
-    .await
-    .map_err(svc)?;
+    };
+    let plan = rent::plan(client, limits, &ledger, &name)
+        .await
+        .map_err(svc)?;
     if !plan.reaped.is_empty() {
         eprintln!("ended orphaned deployment(s): {}", plan.reaped.join(" "));
     }
     let (rate, lease_secs) = (plan.hourly_usd, plan.lease_secs);
-    let token = rent::random_token().map_err(|e| CliError::runtime(e.to_string()))?;
-    let run = format!("{}-{}", std::process::id(), &token[..8]);
-    let owner = Owner::current(&run);
     let req = rent::worker_request(&image, &plan, &token);
     eprintln!(
         "renting {} x {} at ${rate:.2}/h, lease {} min (budget: run ${:.2}, day ${:.2})",
@@ -224,13 +226,21 @@ async fn up(
         budget.per_run_usd,
         budget.per_day_usd
     );
-    let mut lease = Lease::start(client, req, &owner, rate).await.map_err(svc)?;
-    let name = lease.name().to_string();
-    let spent_before = ledger.spent_today();
+    let mut lease = match Lease::start(client, req, &owner, rate).await {
+        Ok(l) => l,
+        Err(e) => {
+            // Nothing was created: the reservation goes.
+            if let Err(le) = ledger.release(&name) {
+                eprintln!("warning: could not release the spend reservation: {le}");
+            }
+            return Err(svc(e));
+        }
+    };
+    debug_assert_eq!(lease.name(), name);
+    let spent_before = plan.spent_by_others_usd;
     let stop = hold(
         &mut lease,
         &budget,
-        &ledger,
         spent_before,
         &token,
         lease_secs,
@@ -239,7 +249,9 @@ async fn up(
     )
     .await;
     let cost = lease.end().await.map_err(svc)?;
-    let _ = ledger.record(&name, cost);
+    if let Err(e) = ledger.record(&name, cost) {
+        eprintln!("warning: could not record the run's cost in the spend ledger: {e}");
+    }
     let _ = std::fs::remove_file(compute_dir().join(format!("{name}.env")));
     eprintln!("deployment {name} ended; about ${cost:.2}");
     match stop {
@@ -259,11 +271,9 @@ async fn up(
 }
 
 /// Waits for the worker, then holds it until a signal, the budget, the lease, or the command.
-#[allow(clippy::too_many_arguments)]
 async fn hold(
     lease: &mut Lease,
     budget: &Budget,
-    ledger: &Ledger,
     spent_before: f64,
     token: &str,
     lease_secs: u64,
@@ -334,8 +344,9 @@ async fn hold(
             st = &mut child => return Stop::Command(st),
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
+        // The ledger holds the whole lease's reservation until the end (a crash leaves that
+        // upper bound, which the lease's ttlSeconds enforces); here only this run's caps.
         let accrued = lease.accrued();
-        let _ = ledger.record(lease.name(), accrued);
         if budget.exhausted(accrued, spent_before) {
             return Stop::Budget;
         }

@@ -82,7 +82,16 @@ fn up_runs_a_command_against_the_rented_worker_and_ends_the_deployment() {
     // Ended on the way out; spend written; the 0600 env file removed.
     assert!(names(&s).is_empty(), "{:?}", names(&s));
     assert_eq!(s.lock().unwrap().deletes, [name.to_string()]);
-    assert!(home.path().join("compute/spend.json").is_file());
+    // One ledger entry, under the deployment's name: the reservation made before renting was
+    // replaced by the real (seconds-long) cost, not left beside it.
+    let spend: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.path().join("compute/spend.json")).unwrap())
+            .unwrap();
+    let entries = spend.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{spend}");
+    assert_eq!(entries[0]["run"], name);
+    // Seconds at under $1/h, where the reservation was the whole lease (dollars).
+    assert!(entries[0]["usd"].as_f64().unwrap() < 0.05, "{spend}");
     assert!(!home.path().join(format!("compute/{name}.env")).exists());
     // A failing command's exit code comes back.
     let o = run(home.path(), &url, &["up", "--", "sh", "-c", "exit 3"]);

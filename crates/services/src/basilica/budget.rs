@@ -89,14 +89,28 @@ impl Budget {
 pub struct Entry {
     /// UTC day, `YYYY-MM-DD`.
     pub day: String,
-    /// Deployment name.
+    /// The run's deployment name (`synth-city-<run>`, known before it is created: the
+    /// reservation and the final cost are recorded under the same key).
     pub run: String,
-    /// USD (rate × time held).
+    /// USD (rate × time held; before the end, the reserved lease's whole cost).
     pub usd: f64,
 }
 
+/// Largest ledger read (a day's entries are a few hundred bytes; years of them fit).
+const MAX_LEDGER_BYTES: u64 = 16 << 20;
+
+/// What [`Ledger::reserve`] granted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reservation {
+    /// The lease, seconds, within the budget.
+    pub lease_secs: u64,
+    /// USD today's other runs had spent or reserved when it was granted.
+    pub spent_by_others: f64,
+}
+
 /// The spend ledger: a JSON file, replaced whole (the one atomic write) on every write, each
-/// read-modify-write under the exclusive lock of `<file>.lock` across processes.
+/// read-modify-write under the exclusive lock of `<file>.lock` across processes. A damaged
+/// ledger is an error, never read as "nothing spent".
 #[derive(Debug, Clone)]
 pub struct Ledger {
     path: PathBuf,
@@ -113,70 +127,78 @@ impl Ledger {
         &self.path
     }
 
-    fn read(&self) -> Vec<Entry> {
-        std::fs::read(&self.path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    fn read(&self) -> Result<Vec<Entry>, ServiceError> {
+        Ok(crate::state_file::read_json(&self.path, MAX_LEDGER_BYTES)?.unwrap_or_default())
     }
 
     /// USD recorded for `day`.
-    pub fn spent_on(&self, day: &str) -> f64 {
-        self.read()
+    pub fn spent_on(&self, day: &str) -> Result<f64, ServiceError> {
+        Ok(self
+            .read()?
             .iter()
             .filter(|e| e.day == day)
             .map(|e| e.usd)
-            .sum()
+            .sum())
     }
 
-    /// USD recorded today (UTC).
-    pub fn spent_today(&self) -> f64 {
+    /// USD recorded today (UTC), reservations of running leases included.
+    pub fn spent_today(&self) -> Result<f64, ServiceError> {
         self.spent_on(&today())
     }
 
     /// Sets `run`'s spending today to `usd` (called while it runs and at its end), under the
     /// ledger's lock so that another process's entry is not lost.
-    pub fn record(&self, run: &str, usd: f64) -> std::io::Result<()> {
-        let _held = crate::state_file::lock(&self.path).map_err(std::io::Error::other)?;
-        self.write_entry(&today(), run, usd)
-            .map_err(std::io::Error::other)
+    pub fn record(&self, run: &str, usd: f64) -> Result<(), ServiceError> {
+        let _held = crate::state_file::lock(&self.path)?;
+        self.write_entry(&today(), run, Some(usd))
+    }
+
+    /// Drops `run`'s entry for today: a reservation whose deployment was never created.
+    pub fn release(&self, run: &str) -> Result<(), ServiceError> {
+        let _held = crate::state_file::lock(&self.path)?;
+        self.write_entry(&today(), run, None)
     }
 
     /// Reserves `run`'s lease before renting: under the ledger's lock, reads what today's other
     /// runs spent, asks `budget` for the lease that `rate` USD/h pays for (at most `max_secs`,
     /// an error when it is too short) and records that whole lease's cost as `run`'s spending,
     /// so that runs starting at once in several processes cannot together pass the day cap.
-    /// Returns the lease in seconds; [`Ledger::record`] later replaces the reservation with
-    /// what the run really cost.
+    /// [`Ledger::record`] later replaces the reservation with what the run really cost, and
+    /// [`Ledger::release`] drops it when nothing was rented.
     pub fn reserve(
         &self,
         budget: &Budget,
         run: &str,
         rate: f64,
         max_secs: u64,
-    ) -> Result<u64, ServiceError> {
+    ) -> Result<Reservation, ServiceError> {
         let _held = crate::state_file::lock(&self.path)?;
         let day = today();
-        let spent: f64 = self
-            .read()
+        let spent_by_others: f64 = self
+            .read()?
             .iter()
             .filter(|e| e.day == day && e.run != run)
             .map(|e| e.usd)
             .sum();
-        let secs = budget.lease_secs(rate, spent, max_secs)?;
-        self.write_entry(&day, run, rate * secs as f64 / 3600.0)?;
-        Ok(secs)
+        let lease_secs = budget.lease_secs(rate, spent_by_others, max_secs)?;
+        self.write_entry(&day, run, Some(rate * lease_secs as f64 / 3600.0))?;
+        Ok(Reservation {
+            lease_secs,
+            spent_by_others,
+        })
     }
 
-    /// Replaces `run`'s entry for `day` (the caller holds the lock).
-    fn write_entry(&self, day: &str, run: &str, usd: f64) -> Result<(), ServiceError> {
-        let mut v = self.read();
+    /// Replaces (`Some`) or removes (`None`) `run`'s entry for `day` (the caller holds the lock).
+    fn write_entry(&self, day: &str, run: &str, usd: Option<f64>) -> Result<(), ServiceError> {
+        let mut v = self.read()?;
         v.retain(|e| !(e.day == day && e.run == run));
-        v.push(Entry {
-            day: day.to_string(),
-            run: run.to_string(),
-            usd,
-        });
+        if let Some(usd) = usd {
+            v.push(Entry {
+                day: day.to_string(),
+                run: run.to_string(),
+                usd,
+            });
+        }
         crate::state_file::write_json(&self.path, &v)
     }
 }
@@ -213,6 +235,54 @@ mod tests {
         l.record("a", 1.0).unwrap();
         l.record("a", 1.5).unwrap();
         l.record("b", 0.25).unwrap();
-        assert!((l.spent_today() - 1.75).abs() < 1e-12);
+        assert!((l.spent_today().unwrap() - 1.75).abs() < 1e-12);
+        l.release("a").unwrap();
+        assert!((l.spent_today().unwrap() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_reservation_counts_until_replaced_and_others_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::new(dir.path().join("spend.json"));
+        let b = Budget {
+            per_run_usd: 2.0,
+            per_day_usd: 3.0,
+        };
+        l.record("earlier", 1.5).unwrap();
+        let r = l.reserve(&b, "now", 1.0, 86_400).unwrap();
+        assert_eq!(
+            r.lease_secs, 5400,
+            "the day's $1.50 left buys 1.5 h at $1/h"
+        );
+        assert!((r.spent_by_others - 1.5).abs() < 1e-12);
+        assert!((l.spent_today().unwrap() - 3.0).abs() < 1e-12);
+        // A second run finds the day spent.
+        assert!(l.reserve(&b, "other", 1.0, 86_400).is_err());
+        l.record("now", 0.25).unwrap();
+        assert!((l.spent_today().unwrap() - 1.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_damaged_ledger_is_an_error_not_an_empty_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spend.json");
+        std::fs::write(&path, b"[{\"day\": \"2026-").unwrap();
+        let l = Ledger::new(&path);
+        let b = Budget {
+            per_run_usd: 1.0,
+            per_day_usd: 1.0,
+        };
+        let e = l.spent_today().unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
+        assert!(
+            l.reserve(&b, "run", 1.0, 3600).is_err(),
+            "renting on an unreadable ledger"
+        );
+        assert!(l.record("run", 0.5).is_err());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"[{\"day\": \"2026-",
+            "the ledger was replaced"
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! Renting one synth-city worker: the one implementation behind `synth-city compute up` and
 //! the Trainer's `compute_up` tool. [`plan`] ends orphans of ours, picks the cheapest offer the
 //! filter allows and cuts the lease to what the budget still pays for (nothing is created when
-//! it is too small); [`worker_request`] is the labelled deployment of the worker image with a
+//! it is too small) and reserves that lease's cost in the spend ledger under the run's
+//! deployment name, under the ledger's lock; [`worker_request`] is the labelled deployment of the worker image with a
 //! lease timeout; [`super::lease::Lease::start`] then rents it.
 
-use super::budget::Budget;
+use super::budget::{Budget, Ledger};
 use super::lease::{host_name, pid_alive, reap_orphans};
 use super::{Basilica, DeploymentRequest, GpuRequest, OfferFilter, Resources};
 use crate::ServiceError;
@@ -29,22 +30,50 @@ pub struct RentPlan {
     pub hourly_usd: f64,
     /// The lease (and the deployment's `ttlSeconds`), cut to the budget.
     pub lease_secs: u64,
+    /// USD today's other runs had spent or reserved (what [`Budget::exhausted`] adds to this
+    /// run's accrued cost while it runs).
+    pub spent_by_others_usd: f64,
     /// Deployments of ours whose owner process was gone, ended first.
     pub reaped: Vec<String>,
 }
 
-/// Ends orphans (this host's; every host's with `all_hosts`), then plans a rent of `gpus` of
-/// the cheapest offer `filter` allows within `budget` after `spent_today`, for at most
-/// `max_secs`. Errors: no offer, over the rate cap, a budget that buys under the minimum lease.
+/// What to rent and within which limits.
+#[derive(Debug, Clone, Copy)]
+pub struct RentLimits<'a> {
+    /// Offers allowed.
+    pub filter: &'a OfferFilter,
+    /// Per-run and per-day caps.
+    pub budget: &'a Budget,
+    /// GPUs wanted (at least 1).
+    pub gpus: u32,
+    /// Longest lease wanted, seconds.
+    pub max_secs: u64,
+    /// End every host's orphans, not only this host's.
+    pub all_hosts: bool,
+}
+
+/// Ends orphans (this host's; every host's with `limits.all_hosts`), then plans a rent of
+/// `limits.gpus` of the cheapest offer the filter allows, for at most `limits.max_secs`, and
+/// reserves its lease in `ledger` under `run` (the deployment's name,
+/// [`super::lease::Owner::instance_name`]) within the budget left after today's other runs —
+/// one locked step, so that processes renting at once cannot together pass the day cap. The
+/// caller records the real cost under the same `run` at the end ([`Ledger::record`]) or
+/// releases the reservation if the deployment is not created ([`Ledger::release`]). Errors:
+/// no offer, over the rate cap, a budget that buys under the minimum lease, an unreadable
+/// ledger.
 pub async fn plan(
     client: &Basilica,
-    filter: &OfferFilter,
-    budget: &Budget,
-    spent_today: f64,
-    gpus: u32,
-    max_secs: u64,
-    all_hosts: bool,
+    limits: RentLimits<'_>,
+    ledger: &Ledger,
+    run: &str,
 ) -> Result<RentPlan, ServiceError> {
+    let RentLimits {
+        filter,
+        budget,
+        gpus,
+        max_secs,
+        all_hosts,
+    } = limits;
     // Orphans first: a crashed earlier run must not keep billing.
     let reaped = reap_orphans(client, &host_name(), pid_alive, all_hosts).await?;
     let offers = client.offers(filter).await?;
@@ -65,12 +94,13 @@ pub async fn plan(
             super::MAX_RATE_ENV
         )));
     }
-    let lease_secs = budget.lease_secs(rate, spent_today, max_secs)?;
+    let granted = ledger.reserve(budget, run, rate, max_secs)?;
     Ok(RentPlan {
         gpu_type: offer.gpu_type.clone(),
         gpus,
         hourly_usd: rate,
-        lease_secs,
+        lease_secs: granted.lease_secs,
+        spent_by_others_usd: granted.spent_by_others,
         reaped,
     })
 }

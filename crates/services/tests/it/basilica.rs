@@ -211,3 +211,47 @@ fn the_budget_caps_the_lease_before_renting() {
     let e = b.lease_secs(0.5, 2.99, 86_400).unwrap_err().to_string();
     assert!(e.contains("BASILICA_BUDGET_RUN_USD"), "{e}");
 }
+
+#[tokio::test]
+async fn a_plan_reserves_its_lease_under_the_deployment_name_and_the_day_cap_holds() {
+    use services::basilica::budget::Ledger;
+    use services::basilica::rent::{self, RentLimits};
+    let (url, _) = stub(0).await;
+    let c = client(&url, TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::new(dir.path().join("spend.json"));
+    // The cheapest offer (o1) is found by the stub; the day cap pays for one lease of an hour.
+    let filter = OfferFilter::default();
+    let offer_rate = c.offers(&filter).await.unwrap()[0].hourly_rate().unwrap();
+    let budget = Budget {
+        per_run_usd: offer_rate,
+        per_day_usd: offer_rate * 1.5,
+    };
+    let limits = RentLimits {
+        filter: &filter,
+        budget: &budget,
+        gpus: 1,
+        max_secs: 3600,
+        all_hosts: false,
+    };
+    let first = Owner::current("plan-a").instance_name();
+    let plan = rent::plan(&c, limits, &ledger, &first).await.unwrap();
+    assert_eq!(plan.lease_secs, 3600);
+    assert_eq!(plan.spent_by_others_usd, 0.0);
+    // Reserved before anything was created: a second run gets only what is left (30 min).
+    let spent = ledger.spent_today().unwrap();
+    assert!((spent - offer_rate).abs() < 1e-9, "reserved {spent}");
+    let second = Owner::current("plan-b").instance_name();
+    let plan_b = rent::plan(&c, limits, &ledger, &second).await.unwrap();
+    assert!((1799..=1800).contains(&plan_b.lease_secs), "{}", plan_b.lease_secs);
+    assert!((plan_b.spent_by_others_usd - offer_rate).abs() < 1e-9);
+    // A third finds the day spent, and reserves nothing.
+    let third = Owner::current("plan-c").instance_name();
+    let e = rent::plan(&c, limits, &ledger, &third).await.unwrap_err();
+    assert!(e.to_string().contains("budget"), "{e}");
+    assert!((ledger.spent_today().unwrap() - offer_rate * 1.5).abs() < 1e-3);
+    // The second run never started: its reservation goes, and the first's real cost replaces its own.
+    ledger.release(&second).unwrap();
+    ledger.record(&first, 0.01).unwrap();
+    assert!((ledger.spent_today().unwrap() - 0.01).abs() < 1e-12);
+}

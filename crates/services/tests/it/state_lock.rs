@@ -100,7 +100,7 @@ fn concurrent_reservations_stay_within_the_day_budget() {
         }
     });
     let granted = granted.load(std::sync::atomic::Ordering::SeqCst);
-    let spent = Ledger::new(&path).spent_today();
+    let spent = Ledger::new(&path).spent_today().unwrap();
     assert_eq!(granted, 5, "reservations granted past the day cap");
     assert!((spent - 5.0).abs() < 1e-9, "ledger says {spent}");
 }
