@@ -2,13 +2,14 @@
 //! timeframe, by the agents' pipeline (built-in planner or LLM) or as re-runs of statistical
 //! baselines on the fresh data. Every run lands in the research registry (an identical run —
 //! same spec, data and seed — is reused, not trained again, so a round interrupted and run again
-//! after a restart does no work twice).
+//! after a restart does no work twice). Experiments run on the service's runner: the worker pool
+//! of `SYNTH_CITY_WORKERS` when one is set, else this machine.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use research::{
-    Archive, DataRequest, HistoryOrder, HistoryQuery, ModelsRunner, Requester, ResearchSession,
+    Archive, DataRequest, ExperimentRunner, HistoryOrder, HistoryQuery, Requester, ResearchSession,
     RunRequest,
 };
 use serde_json::json;
@@ -58,6 +59,7 @@ pub fn run_round(
     left: u32,
     compute_left: std::time::Duration,
     round: u64,
+    runner: &Arc<dyn ExperimentRunner>,
 ) -> Result<RoundReport, String> {
     let t0 = Instant::now();
     let started = chrono::Utc::now() - chrono::Duration::seconds(1);
@@ -67,7 +69,7 @@ pub fn run_round(
         ResearchMode::Baselines(names) => {
             let mut session = ResearchSession::new(
                 archive.clone(),
-                Arc::new(ModelsRunner::new()),
+                runner.clone(),
                 Requester::Pipeline(REQUESTER.into()),
             );
             'all: for asset in &cfg.assets {
@@ -103,8 +105,12 @@ pub fn run_round(
         }
         ResearchMode::Pipeline(planner) => {
             let backend: agents::SharedResearch = Arc::new(
-                agents::research_binding::ResearchBinding::new(archive.clone(), REQUESTER)
-                    .with_max_windows(cfg.research.max_windows),
+                agents::research_binding::ResearchBinding::on(
+                    archive.clone(),
+                    REQUESTER,
+                    runner.clone(),
+                )
+                .with_max_windows(cfg.research.max_windows),
             );
             let per_round = cfg.research.experiments_per_round.max(1);
             for asset in &cfg.assets {

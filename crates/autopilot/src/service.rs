@@ -88,8 +88,9 @@ impl Autopilot {
         })
     }
 
-    /// Promotion's paired comparisons evaluated by `runner` instead of this machine's
-    /// `ModelsRunner`: the worker pool of `SYNTH_CITY_WORKERS` (`worker::runner_from_env`).
+    /// Research rounds' experiments and promotion's paired comparisons run by `runner` instead
+    /// of this machine's `ModelsRunner`: the worker pool of `SYNTH_CITY_WORKERS`
+    /// (`worker::runner_from_env`).
     pub fn with_runner(mut self, runner: Arc<dyn ExperimentRunner>) -> Self {
         self.ctx.runner = runner;
         self
@@ -334,7 +335,14 @@ fn research(ctx: &Ctx, state: &mut AutopilotState) -> Result<String, String> {
         .research
         .daily_compute
         .saturating_sub(Duration::from_secs_f64(budget.compute_secs.max(0.0)));
-    match research_task::run_round(cfg, &ctx.archive, left, compute_left, state.research.rounds) {
+    match research_task::run_round(
+        cfg,
+        &ctx.archive,
+        left,
+        compute_left,
+        state.research.rounds,
+        &ctx.runner,
+    ) {
         Ok(r) => {
             let b = state.budget.for_day(&day);
             b.experiments = b.experiments.saturating_add(r.experiments);

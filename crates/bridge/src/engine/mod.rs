@@ -215,7 +215,7 @@ impl Backend for EngineBackend {
     }
 
     fn publish(&self, job: &Job, req: &PublishRequest) -> ApiResult<Published> {
-        publish::publish(&self.archive, job, req)
+        publish::publish(&self.archive, self.runner.as_ref(), job, req)
     }
 
     fn agents(&self) -> ApiResult<AgentCatalogue> {

@@ -5,7 +5,7 @@
 //! promoted champion of its asset × timeframe. `{"remote": true}` also pushes the archive's
 //! pending artifacts to the remote store (the same sync as `synth-city store sync`).
 
-use research::{Archive, RunStatus};
+use research::{Archive, ExperimentRunner, RunStatus};
 use serde_json::{json, Value};
 
 use super::{api_err, bot_of, run_view};
@@ -14,7 +14,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::types::{ChampionOf, PublishRequest, Published};
 use crate::ErrorKind;
 
-pub(super) fn publish(archive: &Archive, job: &Job, req: &PublishRequest) -> ApiResult<Published> {
+/// `runner` evaluates the paired comparison: the engine's runner (the `SYNTH_CITY_WORKERS`
+/// pool when the bridge was started with one, else this machine).
+pub(super) fn publish(
+    archive: &Archive,
+    runner: &dyn ExperimentRunner,
+    job: &Job,
+    req: &PublishRequest,
+) -> ApiResult<Published> {
     let rec = archive.registry.get_run(&req.run_id).map_err(api_err)?;
     if bot_of(&rec.requested_by) != Some(job.bot_id.as_str()) {
         return Err(ApiError::new(
@@ -39,7 +46,7 @@ pub(super) fn publish(archive: &Archive, job: &Job, req: &PublishRequest) -> Api
     // leaves the champion as it was and is reported as an event.
     let by = format!("bot:{}", job.bot_id);
     let promo = research::PromoteRequest::new(&rec.run_id, &by);
-    match research::promotion::promote(archive, &research::ModelsRunner::new(), &promo) {
+    match research::promotion::promote(archive, runner, &promo) {
         Ok(out) => out
             .iter()
             .for_each(|o| job.emit("run.promotion", serde_json::to_value(o).unwrap_or_default())),

@@ -228,3 +228,63 @@ fn a_worker_killed_mid_batch_has_its_runs_rerun_elsewhere_each_recorded_once() {
         assert!(on.starts_with(&format!("worker {}", b.url)), "{on}");
     }
 }
+
+#[test]
+fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
+    let test = "a_bridge_publish_evaluates_its_promotion_on_the_workers";
+    let local =
+        Arc::new(research::ModelsRunner::new().with_device(models::device::DeviceChoice::Cpu));
+    // The paired comparison runs on the real BTC 1m history (the shared data folder).
+    let spec = json!({"baseline": "gbm", "timeframe": "1m"});
+    let req = research::DataRequest {
+        assets: vec!["BTC".into()],
+        ..Default::default()
+    };
+    use research::ExperimentRunner;
+    let Ok(resolved) = local.resolve_data(&spec, &req) else {
+        assert!(
+            std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
+            "{test}: the shared data folder (real BTC 1m history) is required here"
+        );
+        eprintln!("SKIP: {test}: no real BTC 1m history (shared data folder)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let ws = tempfile::tempdir().unwrap();
+    let job = Job {
+        bot_id: "bot-1".into(),
+        workspace: ws.path().to_path_buf(),
+        cancel: Arc::new(AtomicBool::new(false)),
+        events: bridge::events::EventBus::new(64),
+        stage: Arc::new(Mutex::new(None)),
+        max_model_bytes: u64::MAX,
+    };
+    // Trained on this machine, by an engine without workers.
+    let here = bridge::EngineBackend::new(archive.clone(), bridge::EngineOptions::default());
+    let run = here
+        .run_experiment(
+            &job,
+            &json!({"preset": "gbm", "asset": "BTC", "timeframe": "1m", "seed": 1}),
+        )
+        .unwrap();
+    assert_eq!(run.status, "ok", "{run:?}");
+    // Published through an engine whose runner is a one-worker pool: the promotion's paired
+    // comparison (the run against the default model on the standard prompts) goes there.
+    let w = TestWorker::start(Some("t"), 1);
+    let pool = WorkerPool::connect(local.clone(), &[w.addr("t")])
+        .with_poll_interval(Duration::from_millis(20));
+    let there = bridge::EngineBackend::new(archive, bridge::EngineOptions::default())
+        .with_runner(Arc::new(pool));
+    let (_, _, prepared) = local.inputs(&spec, &resolved).unwrap().remove(0);
+    let sha = worker::protocol::sha256_hex(&serde_json::to_vec(&prepared).unwrap());
+    let c = worker::client::WorkerClient::new(w.addr("t")).unwrap();
+    assert!(!c.has_data(&sha).unwrap());
+    let publish: bridge::types::PublishRequest =
+        serde_json::from_value(json!({"run_id": run.id})).unwrap();
+    there.publish(&job, &publish).unwrap();
+    assert!(
+        c.has_data(&sha).unwrap(),
+        "the promotion's comparison did not run on the worker"
+    );
+}
