@@ -12,6 +12,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 
 use super::{Block, BlockEntry, BuildCtx};
+use crate::nn::conv_taps::Fold;
 use crate::nn::layers::softmax_last;
 use crate::nn::LayerNorm;
 use crate::registry::{int, ComponentInfo, ComponentKind, Resolved};
@@ -64,7 +65,7 @@ fn check(p: &Resolved, ctx: BuildCtx) -> std::result::Result<(), String> {
 
 /// Parallel Conv2d with odd kernels 1, 3, …, same padding; outputs averaged. Weights as
 /// candle's `Conv2d` (out, in, k, k); run in channel-last layout as one convolution with the
-/// mean kernel (`nn::conv_taps::mean_same_conv2d`).
+/// mean kernel over the folded series (`nn::conv_taps::mean_same_conv2d_folded`).
 struct Inception {
     ws: Vec<Tensor>,
     bs: Vec<Tensor>,
@@ -93,9 +94,9 @@ impl Inception {
         Ok(Self { ws, bs })
     }
 
-    /// (B, H, W, in) → (B, H, W, out).
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        crate::nn::conv_taps::mean_same_conv2d(x, &self.ws, &self.bs)
+    /// (B, in_len, in) folded as `fold` → (B, out_len, out).
+    fn forward(&self, x: &Tensor, fold: Fold) -> Result<Tensor> {
+        crate::nn::conv_taps::mean_same_conv2d_folded(x, fold, &self.ws, &self.bs)
     }
 }
 
@@ -140,25 +141,28 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
 }
 
 impl TimesNet {
-    /// Amplitude spectrum (B, F) of (B, T, d), averaged over channels.
-    fn amplitude(&self, x: &Tensor) -> Result<Tensor> {
+    /// Amplitude spectrum (B, F) of (B, T, d) at the frequency columns of `cos` and `sin`
+    /// (T, F), averaged over channels.
+    fn amplitude(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let xt = x.transpose(1, 2)?.contiguous()?.reshape((b * d, t))?;
-        let re = xt.matmul(&self.cos.to_dtype(x.dtype())?)?;
-        let im = xt.matmul(&self.sin.to_dtype(x.dtype())?)?;
+        let re = xt.matmul(&cos.to_dtype(x.dtype())?)?;
+        let im = xt.matmul(&sin.to_dtype(x.dtype())?)?;
         let amp = ((re.sqr()? + im.sqr()?)? + 1e-12)?.sqrt()?;
         let f = amp.dim(1)?;
         amp.reshape((b, d, f))?.mean(1)
     }
 
     fn times_block(&self, blk: &TimesBlock, x: &Tensor) -> Result<Tensor> {
-        let (b, t, d) = x.dims3()?;
-        let amp = self.amplitude(x)?; // (B, F)
-        let mut freq = amp
-            .detach()
+        let t = x.dim(1)?;
+        // The periods are chosen on the whole spectrum, outside the graph (an argmax); only
+        // the k chosen amplitudes carry gradients (the aggregation weights): their product
+        // is (T, 2k) wide, where differentiating the whole spectrum cost a (T, F) product
+        // and its two backward products.
+        let freq = Self::amplitude(&x.detach(), &self.cos, &self.sin)?
             .mean(0)?
-            .to_dtype(DType::F32)?
-            .to_vec1::<f32>()?;
+            .to_dtype(DType::F32)?;
+        let mut freq = freq.to_vec1::<f32>()?;
         freq[0] = f32::NEG_INFINITY; // no DC
         let mut order: Vec<usize> = (0..freq.len()).collect();
         order.sort_by(|&i, &j| freq[j].total_cmp(&freq[i]).then(i.cmp(&j)));
@@ -168,22 +172,25 @@ impl TimesNet {
             return Ok(x.clone());
         }
         let idx = Tensor::new(top.as_slice(), x.device())?;
-        let w = softmax_last(&amp.index_select(&idx, 1)?)?; // (B, k)
+        let (cos, sin) = (
+            self.cos.index_select(&idx, 1)?,
+            self.sin.index_select(&idx, 1)?,
+        );
+        let w = softmax_last(&Self::amplitude(x, &cos, &sin)?)?; // (B, k)
         let mut acc: Option<Tensor> = None;
         for (i, &f) in top.iter().enumerate() {
             let p = t / f as usize;
             let len = t.div_ceil(p) * p;
-            let xp = if len > t {
-                x.pad_with_zeros(1, 0, len - t)?
-            } else {
-                x.clone()
+            // Folded (cycles × p), zero-padded to `len` and truncated back to T by the
+            // convolutions' indexing.
+            let grid = |in_len, out_len| Fold {
+                h: len / p,
+                w: p,
+                in_len,
+                out_len,
             };
-            let cycles = len / p;
-            let img = xp.reshape((b, cycles, p, d))?; // (B, cycles, p, d), channels last
-            let y = blk
-                .conv2
-                .forward(&crate::nn::gelu::gelu(&blk.conv1.forward(&img)?)?)?;
-            let y = y.reshape((b, len, d))?.narrow(1, 0, t)?;
+            let h = crate::nn::gelu::gelu(&blk.conv1.forward(x, grid(t, len))?)?;
+            let y = blk.conv2.forward(&h, grid(len, t))?; // (B, T, d)
             let y = y.broadcast_mul(&w.narrow(1, i, 1)?.unsqueeze(2)?)?;
             acc = Some(match acc {
                 None => y,

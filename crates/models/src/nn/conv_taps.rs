@@ -26,24 +26,58 @@ fn source(h: usize, w: usize, (dh, dw): (isize, isize), (hh, ww): (usize, usize)
     Some(sh * ww + sw)
 }
 
-/// The shifted copies of `x` (B, H, W, C) for `offsets`, side by side, into `cols` (cleared
-/// first): (B·H·W, n·C) whose tap k at (h, w) is x at (h + dh_k, w + dw_k), zero outside.
-/// Every value is written once (no zero-fill first).
+/// A series of `in_len` rows folded into an (h, w) grid row by row, zero after its end (the
+/// grid's `h·w` ≥ `in_len`); a convolution over the grid writes its first `out_len` positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fold {
+    /// Grid rows.
+    pub h: usize,
+    /// Grid columns.
+    pub w: usize,
+    /// Input rows per sample (the rest of the grid reads zero).
+    pub in_len: usize,
+    /// Output rows per sample (the first positions of the grid).
+    pub out_len: usize,
+}
+
+impl Fold {
+    /// The whole (h, w) grid in and out.
+    pub fn grid(h: usize, w: usize) -> Self {
+        Self {
+            h,
+            w,
+            in_len: h * w,
+            out_len: h * w,
+        }
+    }
+
+    /// Input row of tap `off` at output position `pos`, if inside the grid and the series.
+    fn source(&self, pos: usize, off: (isize, isize)) -> Option<usize> {
+        source(pos / self.w, pos % self.w, off, (self.h, self.w)).filter(|&s| s < self.in_len)
+    }
+}
+
+/// The shifted copies of `x` (B, in_len, C) folded as `fold`, for `offsets`, side by side,
+/// into `cols` (cleared first): (B·out_len, n·C) whose tap k at grid position (h, w) is x at
+/// (h + dh_k, w + dw_k), zero outside the grid or past the series. Every value is written
+/// once (no zero-fill first).
 fn im2col(
     x: &[f32],
-    (b, h, w, c): (usize, usize, usize, usize),
+    (b, c): (usize, usize),
+    fold: Fold,
     offsets: &[(isize, isize)],
     cols: &mut Vec<f32>,
 ) {
     cols.clear();
-    cols.reserve(b * h * w * offsets.len() * c);
-    if c == 0 {
+    cols.reserve(b * fold.out_len * offsets.len() * c);
+    if c == 0 || fold.in_len == 0 {
+        cols.resize(b * fold.out_len * offsets.len() * c, 0.0);
         return;
     }
-    for xs in x.chunks_exact(h * w * c).take(b) {
-        for pos in 0..h * w {
+    for xs in x.chunks_exact(fold.in_len * c).take(b) {
+        for pos in 0..fold.out_len {
             for &off in offsets {
-                match source(pos / w, pos % w, off, (h, w)) {
+                match fold.source(pos, off) {
                     Some(src) => cols.extend_from_slice(&xs[src * c..][..c]),
                     None => cols.resize(cols.len() + c, 0.0),
                 }
@@ -52,26 +86,27 @@ fn im2col(
     }
 }
 
-/// `dx += ` each shifted copy's gradient in `g` (B·H·W, n·C), back at its source: the
+/// `dx += ` each shifted copy's gradient in `g` (B·out_len, n·C), back at its source: the
 /// adjoint of [`im2col`].
 fn col2im_add(
     g: &[f32],
-    (b, h, w, c): (usize, usize, usize, usize),
+    (b, c): (usize, usize),
+    fold: Fold,
     offsets: &[(isize, isize)],
     dx: &mut [f32],
 ) {
     let n = offsets.len();
-    if c == 0 || n == 0 {
+    if c == 0 || n == 0 || fold.in_len == 0 || fold.out_len == 0 {
         return;
     }
     for (dxs, gb) in dx
-        .chunks_exact_mut(h * w * c)
-        .zip(g.chunks_exact(h * w * n * c))
+        .chunks_exact_mut(fold.in_len * c)
+        .zip(g.chunks_exact(fold.out_len * n * c))
         .take(b)
     {
         for (pos, row) in gb.chunks_exact(n * c).enumerate() {
             for (&off, src) in offsets.iter().zip(row.chunks_exact(c)) {
-                if let Some(at) = source(pos / w, pos % w, off, (h, w)) {
+                if let Some(at) = fold.source(pos, off) {
                     for (d, v) in dxs[at * c..][..c].iter_mut().zip(src) {
                         *d += v;
                     }
@@ -81,10 +116,11 @@ fn col2im_add(
     }
 }
 
-/// `bias + Σ_k shift_k(x) · w_kᵀ` as one op: `x` (B, H, W, C), `w` (out, n·C) the tap
-/// weights side by side, `bias` (out); output (B, H, W, out). The shifted copies are built
-/// `group` taps at a time (at most [`MAX_IM2COL`] values per group).
+/// `bias + Σ_k shift_k(x) · w_kᵀ` over the grid `fold` as one op: `x` (B, in_len, C), `w`
+/// (out, n·C) the tap weights side by side, `bias` (out); output (B, out_len, out). The
+/// shifted copies are built `group` taps at a time (at most [`MAX_IM2COL`] values per group).
 struct TapConv {
+    fold: Fold,
     offsets: Vec<(isize, isize)>,
     group: usize,
     /// The forward pass's shifted copies when they were one group.
@@ -92,23 +128,25 @@ struct TapConv {
 }
 
 impl TapConv {
-    fn dims(
-        &self,
-        x: &Layout,
-        w: &Layout,
-        b: &Layout,
-    ) -> Result<((usize, usize, usize, usize), usize)> {
-        let dims = x.shape().dims4()?;
+    /// (B, C, out) of `x`, `w` and `b`, checked against the fold and the taps.
+    fn dims(&self, x: &Layout, w: &Layout, b: &Layout) -> Result<(usize, usize, usize)> {
+        let (bs, len, c) = x.shape().dims3()?;
         let (out, wi) = w.shape().dims2()?;
-        if wi != self.offsets.len() * dims.3 || b.shape().dims1()? != out {
+        let f = self.fold;
+        if len != f.in_len
+            || f.in_len > f.h * f.w
+            || f.out_len > f.h * f.w
+            || wi != self.offsets.len() * c
+            || b.shape().dims1()? != out
+        {
             candle_core::bail!(
-                "conv: x (B, H, W, {}) with {} taps, w ({out}, {wi}) and bias ({}) do not match",
-                dims.3,
+                "conv: x (B, {len}, {c}) folded as {f:?} with {} taps, w ({out}, {wi}) and \
+                 bias ({}) do not match",
                 self.offsets.len(),
                 b.shape().elem_count()
             );
         }
-        Ok((dims, out))
+        Ok((bs, c, out))
     }
 }
 
@@ -126,17 +164,16 @@ impl CustomOp3 for TapConv {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (dims, out) = self.dims(l1, l2, l3)?;
-        let (b, h, w, c) = dims;
+        let (b, c, out) = self.dims(l1, l2, l3)?;
         let x = f32_slice(s1, l1, self.name())?;
         let wv = f32_slice(s2, l2, self.name())?;
         let bias = f32_slice(s3, l3, self.name())?;
-        let (rows, wi) = (b * h * w, self.offsets.len() * c);
+        let (rows, wi) = (b * self.fold.out_len, self.offsets.len() * c);
         // Every row starts as the bias; each group's product accumulates onto it.
         let mut y = repeat_rows(bias, rows);
         let mut cols = Vec::new();
         for (gi, offs) in self.offsets.chunks(self.group).enumerate() {
-            im2col(x, dims, offs, &mut cols);
+            im2col(x, (b, c), self.fold, offs, &mut cols);
             let wg = Mat {
                 data: &wv[gi * self.group * c..],
                 rows: out,
@@ -155,7 +192,7 @@ impl CustomOp3 for TapConv {
         if self.group >= self.offsets.len() {
             self.cols.put(cols);
         }
-        Ok((CpuStorage::F32(y), Shape::from((b, h, w, out))))
+        Ok((CpuStorage::F32(y), Shape::from((b, self.fold.out_len, out))))
     }
 
     fn bwd(
@@ -166,9 +203,9 @@ impl CustomOp3 for TapConv {
         _y: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (b, h, wd, c) = x.dims4()?;
+        let (b, _, c) = x.dims3()?;
         let (out, wi) = w.dims2()?;
-        let rows = b * h * wd;
+        let rows = b * self.fold.out_len;
         let grad = grad.contiguous()?;
         let ((xs, xl), (ws, wl), (gs, gl)) = (
             x.storage_and_layout(),
@@ -179,7 +216,7 @@ impl CustomOp3 for TapConv {
         let wv = values(&ws, wl, self.name())?;
         let g = values(&gs, gl, self.name())?;
         let gm = Mat::rows(g, rows, out);
-        let mut dx = vec![0f32; rows * c];
+        let mut dx = vec![0f32; b * self.fold.in_len * c];
         let mut dw = vec![0f32; out * wi];
         let mut kept = self.cols.take();
         let mut cols = Vec::new();
@@ -188,7 +225,7 @@ impl CustomOp3 for TapConv {
             let at = gi * self.group * c;
             match kept.take() {
                 Some(k) if k.len() == rows * gc => cols = k,
-                _ => im2col(xv, (b, h, wd, c), offs, &mut cols),
+                _ => im2col(xv, (b, c), self.fold, offs, &mut cols),
             }
             // dW (out, gc) = gᵀ · cols, into the group's columns of dw.
             gemm(&mut dw[at..], wi, gm.t(), Mat::rows(&cols, rows, gc), false)?;
@@ -201,7 +238,7 @@ impl CustomOp3 for TapConv {
                 cs: 1,
             };
             gemm(&mut cols, gc, gm, wg, false)?;
-            col2im_add(&cols, (b, h, wd, c), offs, &mut dx);
+            col2im_add(&cols, (b, c), self.fold, offs, &mut dx);
         }
         let db = column_sums(g, out);
         let dev = x.device();
@@ -267,6 +304,30 @@ pub fn tap_conv_in_groups(
     bias: &Tensor,
     group: usize,
 ) -> Result<Tensor> {
+    let (b, h, wd, c) = x.dims4()?;
+    let y = folded_tap_conv(
+        &x.reshape((b, h * wd, c))?,
+        Fold::grid(h, wd),
+        offsets,
+        w,
+        bias,
+        group,
+    )?;
+    y.reshape((b, h, wd, y.dim(2)?))
+}
+
+/// [`tap_conv_in_groups`] over a series `x` (B, in_len, C) folded as `fold` (zero after the
+/// series), writing the grid's first `out_len` positions: (B, out_len, out). Folding,
+/// padding and truncating are the op's indexing (no padded copy of `x`, no truncated copy of
+/// the output, nor their gradients, in candle's graph).
+pub fn folded_tap_conv(
+    x: &Tensor,
+    fold: Fold,
+    offsets: &[(isize, isize)],
+    w: &Tensor,
+    bias: &Tensor,
+    group: usize,
+) -> Result<Tensor> {
     if offsets.is_empty() {
         candle_core::bail!("conv: no taps");
     }
@@ -275,44 +336,56 @@ pub fn tap_conv_in_groups(
             &w.contiguous()?,
             &bias.contiguous()?,
             TapConv {
+                fold,
                 offsets: offsets.to_vec(),
                 group: group.clamp(1, offsets.len()),
                 cols: Kept::default(),
             },
         );
     }
-    tap_conv_graph(x, offsets, w, bias, group)
+    folded_tap_conv_graph(x, fold, offsets, w, bias, group)
 }
 
-/// [`tap_conv_in_groups`] in candle's graph ([`taps_graph`] of each group and its product,
-/// summed): used off the CPU; the reference the fused op is tested against.
-pub fn tap_conv_graph(
+/// [`folded_tap_conv`] in candle's graph (`x` zero-padded to the grid, [`taps_graph`] of each
+/// group and its product, summed, the output narrowed): used off the CPU; the reference the
+/// fused op is tested against.
+pub fn folded_tap_conv_graph(
     x: &Tensor,
+    fold: Fold,
     offsets: &[(isize, isize)],
     w: &Tensor,
     bias: &Tensor,
     group: usize,
 ) -> Result<Tensor> {
-    let c = x.dim(3)?;
+    let (b, len, c) = x.dims3()?;
+    let cells = fold.h * fold.w;
+    if len != fold.in_len || len > cells || fold.out_len > cells {
+        candle_core::bail!("conv: x (B, {len}, {c}) does not fold as {fold:?}");
+    }
+    let x = x
+        .pad_with_zeros(1, 0, cells - len)?
+        .reshape((b, fold.h, fold.w, c))?;
     let group = group.clamp(1, offsets.len().max(1));
     let mut acc: Option<Tensor> = None;
     for (i, o) in offsets.chunks(group).enumerate() {
         let wg = w.narrow(1, i * group * c, o.len() * c)?;
         // The bias once, with the first group's product.
-        let b = (i == 0).then(|| bias.clone());
-        let y = Linear::from_tensors(wg, b).forward(&taps_graph(x, o)?)?;
+        let bg = (i == 0).then(|| bias.clone());
+        let y = Linear::from_tensors(wg, bg).forward(&taps_graph(&x, o)?)?;
         acc = Some(match acc {
             None => y,
             Some(a) => (a + y)?,
         });
     }
-    acc.ok_or_else(|| candle_core::Error::Msg("conv: no taps".into()))
+    let y = acc.ok_or_else(|| candle_core::Error::Msg("conv: no taps".into()))?;
+    y.reshape((b, cells, y.dim(3)?))?.narrow(1, 0, fold.out_len)
 }
 
-/// [`tap_conv_in_groups`] with groups of at most [`MAX_IM2COL`] values, for every weight
+/// [`folded_tap_conv`] with groups of at most [`MAX_IM2COL`] values, for every weight
 /// `w_taps[k]` (out, C).
 fn tap_products(
     x: &Tensor,
+    fold: Fold,
     offsets: &[(isize, isize)],
     w_taps: &[Tensor],
     bias: &Tensor,
@@ -320,20 +393,21 @@ fn tap_products(
     if offsets.is_empty() || offsets.len() != w_taps.len() {
         candle_core::bail!("conv: {} taps, {} weights", offsets.len(), w_taps.len());
     }
-    let group = MAX_IM2COL / x.elem_count().max(1);
+    let (b, _, c) = x.dims3()?;
+    let group = MAX_IM2COL / (b * fold.out_len.max(fold.in_len) * c).max(1);
     let w = if w_taps.len() == 1 {
         w_taps[0].clone()
     } else {
         Tensor::cat(w_taps, 1)?
     };
-    tap_conv_in_groups(x, offsets, &w, bias, group)
+    folded_tap_conv(x, fold, offsets, &w, bias, group)
 }
 
 /// Causal dilated 1-D convolution over time in channel-last layout: `x` (B, T, C), `w`
 /// (out, C, K) and `bias` (out) as candle's `Conv1d`, zeros before the first step:
 /// y[t] = bias + Σ_j w[:, :, j] · x[t − (K − 1 − j)·dilation]. Output (B, T, out).
 pub fn causal_conv1d(x: &Tensor, w: &Tensor, bias: &Tensor, dilation: usize) -> Result<Tensor> {
-    let (b, t, c) = x.dims3()?;
+    let (_, t, c) = x.dims3()?;
     let (_, wc, k) = w.dims3()?;
     if wc != c || k == 0 {
         candle_core::bail!("conv1d: x (B, T, {c}) and w (·, {wc}, {k}) do not match");
@@ -345,8 +419,7 @@ pub fn causal_conv1d(x: &Tensor, w: &Tensor, bias: &Tensor, dilation: usize) -> 
     let w_taps = (0..k)
         .map(|j| w.narrow(2, j, 1)?.squeeze(2))
         .collect::<Result<Vec<_>>>()?;
-    let y = tap_products(&x.reshape((b, 1, t, c))?, &offsets, &w_taps, bias)?;
-    y.reshape((b, t, y.dim(3)?))
+    tap_products(x, Fold::grid(1, t), &offsets, &w_taps, bias)
 }
 
 /// The mean of 2-D convolutions with odd square kernels (TimesNet's Inception block) in
@@ -355,7 +428,21 @@ pub fn causal_conv1d(x: &Tensor, w: &Tensor, bias: &Tensor, dilation: usize) -> 
 /// is one convolution with the largest kernel whose weight is the mean of the kernels, each
 /// centred in it (zero elsewhere). Output (B, H, W, out).
 pub fn mean_same_conv2d(x: &Tensor, ws: &[Tensor], biases: &[Tensor]) -> Result<Tensor> {
-    let (_, _, _, c) = x.dims4()?;
+    let (b, h, wd, c) = x.dims4()?;
+    let y = mean_same_conv2d_folded(&x.reshape((b, h * wd, c))?, Fold::grid(h, wd), ws, biases)?;
+    y.reshape((b, h, wd, y.dim(2)?))
+}
+
+/// [`mean_same_conv2d`] over a series `x` (B, in_len, C) folded as `fold` (TimesNet's 1D → 2D
+/// folding: zero after the series), writing the grid's first `out_len` positions: (B,
+/// out_len, out).
+pub fn mean_same_conv2d_folded(
+    x: &Tensor,
+    fold: Fold,
+    ws: &[Tensor],
+    biases: &[Tensor],
+) -> Result<Tensor> {
+    let c = x.dim(2)?;
     if ws.is_empty() || ws.len() != biases.len() {
         candle_core::bail!("conv2d: {} kernels, {} biases", ws.len(), biases.len());
     }
@@ -392,5 +479,5 @@ pub fn mean_same_conv2d(x: &Tensor, ws: &[Tensor], biases: &[Tensor]) -> Result<
             w_taps.push(wrow.narrow(2, j, 1)?.squeeze(2)?);
         }
     }
-    tap_products(x, &offsets, &w_taps, &bias)
+    tap_products(x, fold, &offsets, &w_taps, &bias)
 }

@@ -338,11 +338,54 @@ fn fused_tap_convolution_matches_the_composed_graph_in_value_and_gradients() {
         for group in [6, 1, 4] {
             same_value_and_gradients(
                 models::nn::conv_taps::tap_conv_in_groups(&x, &offsets, &wt, &bias, group).unwrap(),
-                models::nn::conv_taps::tap_conv_graph(&x, &offsets, &wt, &bias, 6).unwrap(),
+                models::nn::conv_taps::folded_tap_conv_graph(
+                    &x.reshape((b, h * w, c)).unwrap(),
+                    models::nn::conv_taps::Fold::grid(h, w),
+                    &offsets,
+                    &wt,
+                    &bias,
+                    6,
+                )
+                .unwrap()
+                .reshape((b, h, w, o))
+                .unwrap(),
                 &[&x, &wt, &bias],
             );
         }
     }
+    // A series folded into a grid it does not fill (zero after its end), the output the
+    // grid's first positions — fewer than the series, as many, or the whole grid.
+    use models::nn::conv_taps::{folded_tap_conv, folded_tap_conv_graph, Fold};
+    let offsets3 = [(-1, -1), (-1, 0), (0, 1), (1, 1), (0, 0), (1, -1)];
+    for (b, len, (h, w), out_len, c) in [
+        (2, 7, (3, 3), 9, 2),
+        (3, 9, (3, 4), 7, 3),
+        (1, 5, (5, 1), 5, 2),
+    ] {
+        let x = var(&[b, len, c], 0.0, 1.0);
+        let wt = var(&[4, offsets3.len() * c], 0.0, 0.5);
+        let bias = var(&[4], 0.0, 0.5);
+        let fold = Fold {
+            h,
+            w,
+            in_len: len,
+            out_len,
+        };
+        for group in [6, 4] {
+            same_value_and_gradients(
+                folded_tap_conv(&x, fold, &offsets3, &wt, &bias, group).unwrap(),
+                folded_tap_conv_graph(&x, fold, &offsets3, &wt, &bias, 6).unwrap(),
+                &[&x, &wt, &bias],
+            );
+        }
+    }
+    // A series longer than its grid is an error, not a panic.
+    let (x, wt, bias) = (
+        var(&[1, 10, 2], 0.0, 1.0),
+        var(&[4, 12], 0.0, 0.5),
+        var(&[4], 0.0, 0.5),
+    );
+    assert!(folded_tap_conv(&x, Fold::grid(3, 3), &offsets3, &wt, &bias, 6).is_err());
     // Mismatched weights are errors, not panics.
     let x = var(&[1, 2, 2, 3], 0.0, 1.0);
     let (wt, bias) = (var(&[2, 5], 0.0, 0.5), var(&[2], 0.0, 0.5));
@@ -450,4 +493,51 @@ fn tap_convolutions_match_finite_differences() {
     };
     let cw = finite_difference_error(&|t| candle(xc.as_tensor(), t), &w);
     eprintln!("candle Conv1d at batch 2: kernel gradient off by {cw} (relative)");
+}
+
+/// The TimesNet block's input gradient — through the folded convolutions and through the
+/// softmax of the chosen amplitudes (the aggregation weights, the only part of the spectrum
+/// that carries gradients) — is the derivative of its output: central differences on a
+/// series with two clear periods (so that a step of 1e-2 never changes which are chosen).
+#[test]
+fn timesnet_input_gradient_matches_finite_differences() {
+    use models::blocks::{self, BuildCtx};
+    let dev = Device::Cpu;
+    let (b, t, d) = (2, 16, 4);
+    let info = models::registry::block("timesnet").unwrap();
+    let p = info
+        .resolve(&serde_json::json!({"top_k": 2}), "params")
+        .unwrap();
+    let store = models::nn::ParamStore::new(3, dev.clone());
+    let block = blocks::build(
+        "timesnet",
+        &p,
+        BuildCtx {
+            d_model: d,
+            seq_len: t,
+        },
+        store.vb(),
+    )
+    .unwrap();
+    let noise = models::heads::Noise::new(1, &dev)
+        .normal(&[b, t, d])
+        .unwrap()
+        .to_vec3::<f32>()
+        .unwrap();
+    // Periods 8 (f = 2) and 4 (f = 4), amplitudes well above the noise's and close to each
+    // other (so that the softmax weights are far from 0 and 1 and their gradient counts).
+    let x: Vec<f32> = (0..b * t * d)
+        .map(|i| {
+            let (s, ti, c) = (i / (t * d), (i / d) % t, i % d);
+            let a = std::f32::consts::TAU * ti as f32 / t as f32;
+            0.5 * (2.0 * a).sin() + 0.45 * (4.0 * a + c as f32).cos() + 0.1 * noise[s][ti][c]
+        })
+        .collect();
+    let x = Var::from_tensor(&Tensor::from_vec(x, (b, t, d), &dev).unwrap()).unwrap();
+    let g = models::heads::Noise::new(2, &dev)
+        .normal(&[b, t, d])
+        .unwrap();
+    let loss = |x: &Tensor| (block.forward(x).unwrap() * &g).unwrap().sum_all().unwrap();
+    let err = finite_difference_error(&loss, &x);
+    assert!(err < 0.01, "input gradient off by {err} (relative)");
 }
