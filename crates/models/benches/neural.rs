@@ -197,19 +197,28 @@ fn products(c: &mut Criterion) {
     describe("gemm_f32");
     let mut g = c.benchmark_group("gemm_f32");
     g.sample_size(20);
-    // (name, m, k, n, b transposed)
+    // (name, m, k, n, a transposed, b transposed); the `conv_` shapes are TimesNet's 3 × 3
+    // tap convolution (`nn::conv_taps`) at 8192 rows: forward, weight and input gradients.
     let shapes = [
-        ("square_1024", 1024, 1024, 1024, false),
-        ("lstm_step_32x64x256", 32, 64, 256, true),
-        ("lstm_input_8192x64x256", 8192, 64, 256, true),
-        ("qkv_8192x64x192", 8192, 64, 192, true),
-        ("ffn_in_8192x64x256", 8192, 64, 256, true),
-        ("ffn_out_8192x256x64", 8192, 256, 64, true),
-        ("head_scores_256x16x256", 256, 16, 256, true),
-        ("head_pv_256x256x16", 256, 256, 16, false),
+        ("square_1024", 1024, 1024, 1024, false, false),
+        ("lstm_step_32x64x256", 32, 64, 256, false, true),
+        ("lstm_input_8192x64x256", 8192, 64, 256, false, true),
+        ("qkv_8192x64x192", 8192, 64, 192, false, true),
+        ("ffn_in_8192x64x256", 8192, 64, 256, false, true),
+        ("ffn_out_8192x256x64", 8192, 256, 64, false, true),
+        ("head_scores_256x16x256", 256, 16, 256, false, true),
+        ("head_pv_256x256x16", 256, 256, 16, false, false),
+        ("conv_fwd_8192x576x64", 8192, 576, 64, false, true),
+        ("conv_dw_64x8192x576", 64, 8192, 576, true, false),
+        ("conv_dcols_8192x64x576", 8192, 64, 576, false, false),
     ];
-    for (name, m, k, n, bt) in shapes {
+    for (name, m, k, n, at, bt) in shapes {
         let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let am = if at {
+            Mat::rows(&a, k, m).t()
+        } else {
+            Mat::rows(&a, m, k)
+        };
         let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
         let bm = if bt {
             Mat::rows(&b, n, k).t()
@@ -219,7 +228,7 @@ fn products(c: &mut Criterion) {
         let mut out = vec![0f32; m * n];
         g.throughput(criterion::Throughput::Elements(2 * (m * k * n) as u64));
         g.bench_function(name, |it| {
-            it.iter(|| gemm(&mut out, n, Mat::rows(&a, m, k), bm, false).unwrap())
+            it.iter(|| gemm(&mut out, n, am, bm, false).unwrap())
         });
     }
     g.finish();

@@ -141,25 +141,24 @@ fn build(p: &Resolved, ctx: BuildCtx, vb: VarBuilder) -> Result<Box<dyn Block>> 
 }
 
 impl TimesNet {
-    /// Amplitude spectrum (B, F) of (B, T, d) at the frequency columns of `cos` and `sin`
-    /// (T, F), averaged over channels.
-    fn amplitude(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-        let (b, t, d) = x.dims3()?;
-        let xt = x.transpose(1, 2)?.contiguous()?.reshape((b * d, t))?;
-        let re = xt.matmul(&cos.to_dtype(x.dtype())?)?;
-        let im = xt.matmul(&sin.to_dtype(x.dtype())?)?;
+    /// Amplitude spectrum (B, F) of `xt` (B·d, T) — the series of (B, T, d) channel by
+    /// channel — at the frequency columns of `cos` and `sin` (T, F), averaged over channels.
+    fn amplitude(xt: &Tensor, b: usize, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+        let re = xt.matmul(&cos.to_dtype(xt.dtype())?)?;
+        let im = xt.matmul(&sin.to_dtype(xt.dtype())?)?;
         let amp = ((re.sqr()? + im.sqr()?)? + 1e-12)?.sqrt()?;
-        let f = amp.dim(1)?;
-        amp.reshape((b, d, f))?.mean(1)
+        let (bd, f) = amp.dims2()?;
+        amp.reshape((b, bd / b.max(1), f))?.mean(1)
     }
 
     fn times_block(&self, blk: &TimesBlock, x: &Tensor) -> Result<Tensor> {
-        let t = x.dim(1)?;
+        let (b, t, d) = x.dims3()?;
+        let xt = x.transpose(1, 2)?.contiguous()?.reshape((b * d, t))?;
         // The periods are chosen on the whole spectrum, outside the graph (an argmax); only
         // the k chosen amplitudes carry gradients (the aggregation weights): their product
         // is (T, 2k) wide, where differentiating the whole spectrum cost a (T, F) product
         // and its two backward products.
-        let freq = Self::amplitude(&x.detach(), &self.cos, &self.sin)?
+        let freq = Self::amplitude(&xt.detach(), b, &self.cos, &self.sin)?
             .mean(0)?
             .to_dtype(DType::F32)?;
         let mut freq = freq.to_vec1::<f32>()?;
@@ -176,8 +175,8 @@ impl TimesNet {
             self.cos.index_select(&idx, 1)?,
             self.sin.index_select(&idx, 1)?,
         );
-        let w = softmax_last(&Self::amplitude(x, &cos, &sin)?)?; // (B, k)
-        let mut acc: Option<Tensor> = None;
+        let w = softmax_last(&Self::amplitude(&xt, b, &cos, &sin)?)?; // (B, k)
+        let mut acc = x.clone();
         for (i, &f) in top.iter().enumerate() {
             let p = t / f as usize;
             let len = t.div_ceil(p) * p;
@@ -190,17 +189,11 @@ impl TimesNet {
                 out_len,
             };
             let h = crate::nn::gelu::gelu(&blk.conv1.forward(x, grid(t, len))?)?;
-            let y = blk.conv2.forward(&h, grid(len, t))?; // (B, T, d)
-            let y = y.broadcast_mul(&w.narrow(1, i, 1)?.unsqueeze(2)?)?;
-            acc = Some(match acc {
-                None => y,
-                Some(a) => (a + y)?,
-            });
+            // (B, T, d), added to the input weighted by its amplitude's softmax.
+            let y = blk.conv2.forward(&h, grid(len, t))?;
+            acc = crate::nn::scaled_add::scaled_add(&acc, &y, &w, i)?;
         }
-        match acc {
-            Some(a) => x + a,
-            None => Ok(x.clone()),
-        }
+        Ok(acc)
     }
 }
 

@@ -52,6 +52,7 @@ impl Fold {
     }
 
     /// Input row of tap `off` at output position `pos`, if inside the grid and the series.
+    #[inline]
     fn source(&self, pos: usize, off: (isize, isize)) -> Option<usize> {
         source(pos / self.w, pos % self.w, off, (self.h, self.w)).filter(|&s| s < self.in_len)
     }

@@ -19,6 +19,7 @@ pub mod linear_op;
 pub mod lstm_scan;
 pub mod mlp_op;
 pub mod scalar;
+pub mod scaled_add;
 pub mod sdpa;
 pub mod selective_scan;
 pub mod softmax;

@@ -541,3 +541,25 @@ fn timesnet_input_gradient_matches_finite_differences() {
     let err = finite_difference_error(&loss, &x);
     assert!(err < 0.01, "input gradient off by {err} (relative)");
 }
+
+#[test]
+fn fused_scaled_add_matches_the_composed_ops_in_value_and_gradients() {
+    for (shape, k, i) in [
+        (vec![3, 5, 4], 2, 1),
+        (vec![2, 7], 3, 0),
+        (vec![1, 2, 3, 2], 1, 0),
+    ] {
+        let acc = var(&shape, 0.0, 1.0);
+        let y = var(&shape, 0.0, 1.0);
+        let w = var(&[shape[0], k], 0.0, 1.0);
+        same_value_and_gradients(
+            models::nn::scaled_add::scaled_add(&acc, &y, &w, i).unwrap(),
+            models::nn::scaled_add::scaled_add_graph(&acc, &y, &w, i).unwrap(),
+            &[&acc, &y, &w],
+        );
+    }
+    // A column past the weights, or shapes that differ, are errors, not panics.
+    let (a, w) = (var(&[2, 3], 0.0, 1.0), var(&[2, 2], 0.0, 1.0));
+    assert!(models::nn::scaled_add::scaled_add(&a, &a, &w, 2).is_err());
+    assert!(models::nn::scaled_add::scaled_add(&a, &var(&[2, 4], 0.0, 1.0), &w, 0).is_err());
+}
