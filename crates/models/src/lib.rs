@@ -41,5 +41,8 @@ pub use error::ModelError;
 /// passes, xoshiro256++ noise, session-aware baselines (2026-12-01). 3: TCN, WaveNet and
 /// TimesNet convolutions as products of shifted inputs (`nn::conv_taps`; candle's batched
 /// `Conv1d` had given the TCN and WaveNet wrong gradients), fused TCN gate (2026-12-06).
-pub const REVISION: u32 = 3;
+/// 4: TimesNet's aggregation weights from the chosen frequencies' own DFT product and its
+/// branches added onto the input one at a time (`nn::scaled_add`), the tap convolutions as
+/// one op (`nn::conv_taps`; 2026-12-06 night).
+pub const REVISION: u32 = 4;
 pub use forecaster::{ForecastRequest, Forecaster};
