@@ -22,6 +22,7 @@ pub mod heads;
 pub mod loss;
 pub mod neural;
 pub mod nn;
+pub mod oracle;
 pub mod presets;
 pub mod registry;
 pub mod rng;

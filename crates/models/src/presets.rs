@@ -113,6 +113,12 @@ pub const PRESETS: &[Preset] = &[
          SN50 CRPS of its own forecasts on earlier windows of the history; did not beat mix_sess on \
          the walk-forward",
     ),
+    base(
+        "mix_har",
+        "mix_sess with its volatility level from a HAR-RV regression (log realised variance of \
+         the next horizon on the last 1 h, 4 h, day and week, deseasonalised) fitted on the \
+         prompt's own past, at LOW (HIGH as mix_sess); did not beat mix_sess on the walk-forward",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -22,6 +22,7 @@ use crate::engine::{run_prompts, BacktestConfig, PromptResult, PromptStatus};
 use crate::rewards::{final_weights, share_timeline, shares};
 use crate::schedule::{Competition, Prompt};
 use crate::BacktestError;
+use models::baselines::baseline;
 
 pub use blocks::{plan, realised_vol, split_blocks, Block, BlockPlan};
 pub use stats::{ratios, Estimate, Ratios, Scored, Stratum};
@@ -406,8 +407,28 @@ pub fn resolve(
     archive: &mut dyn FnMut() -> Result<research::Archive, BacktestError>,
 ) -> Result<(Vec<Competitor>, Vec<String>), BacktestError> {
     let is_oracle = |n: &String| n.trim() == oracle::ORACLE_HOURLY_VOL;
-    let models: Vec<String> = names.iter().filter(|n| !is_oracle(n)).cloned().collect();
+    let is_scaled = |n: &String| n.contains('*');
+    let models: Vec<String> = names
+        .iter()
+        .filter(|n| !is_oracle(n) && !is_scaled(n))
+        .cloned()
+        .collect();
     let (mut out, notes) = crate::resolve_competitors(&models, assets, competitions, archive)?;
+    // `<baseline>*<k>`: the spread diagnostic, kept in the order named.
+    for (pos, raw) in names.iter().enumerate().filter(|(_, n)| is_scaled(n)) {
+        let c = scaled(raw.trim())?;
+        if out.iter().any(|o| o.name == c.name) {
+            return Err(BacktestError::Invalid(format!(
+                "competitor {:?} named twice",
+                c.name
+            )));
+        }
+        let before = names[..pos]
+            .iter()
+            .filter(|n| !n.trim().is_empty() && !is_oracle(n))
+            .count();
+        out.insert(before.min(out.len()), c);
+    }
     if let Some(pos) = names.iter().position(is_oracle) {
         if names.iter().filter(|n| is_oracle(n)).count() > 1 {
             return Err(BacktestError::Invalid(format!(
@@ -419,6 +440,40 @@ pub fn resolve(
         out.insert(before.min(out.len()), Competitor::oracle_hourly_vol());
     }
     Ok((out, notes))
+}
+
+/// `<baseline>*<k>` (e.g. `mix_sess*1.05`): the baseline with every path's log move from the
+/// start price times `k`; `<baseline>*<k>~<d>`: each path's factor `k·exp(d·z)`, `z` standard
+/// normal (a scale mixture: `models::baselines::Scaled`). Evaluation-only diagnostics of
+/// whether a model's spread or shape is biased (per regime). `k` in (0, 10], `d` in [0, 2].
+pub fn scaled(name: &str) -> Result<Competitor, BacktestError> {
+    let bad = || {
+        BacktestError::Invalid(format!(
+            "competitor {name:?}: a spread diagnostic is <statistical model>*<factor in (0, 10]> \
+             with an optional ~<dispersion in [0, 2]>, e.g. mix_sess*1.05 or mix_sess*0.95~0.2"
+        ))
+    };
+    let (model, rest) = name.split_once('*').ok_or_else(bad)?;
+    let (k, d) = rest.split_once('~').unwrap_or((rest, "0"));
+    let k: f64 = k.trim().parse().map_err(|_| bad())?;
+    let d: f64 = d.trim().parse().map_err(|_| bad())?;
+    if !(k > 0.0 && k <= 10.0 && (0.0..=2.0).contains(&d)) {
+        return Err(bad());
+    }
+    let inner = match crate::competitor::classify(model.trim()).map_err(|_| bad())? {
+        crate::competitor::NameKind::Statistical(b) => baseline(b),
+        crate::competitor::NameKind::Default => Some(models::baselines::default_model()),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    Ok(Competitor::new(
+        name,
+        std::sync::Arc::new(models::baselines::Scaled {
+            inner,
+            k,
+            dispersion: d,
+        }),
+    ))
 }
 
 /// The scope name of the SN50-weighted pool of assets.

@@ -4,13 +4,13 @@
 //! over each hour (12 steps at LOW, 60 at HIGH); a closed-market run (missing realised prices)
 //! gets the variance of the realised move across it, spread evenly. It reads the prompt's
 //! realised prices, so it is never a model: no `Forecaster`, no preset, nothing the miner or a
-//! promotion can serve; only `synth-city evaluate` accepts its name (the same model as the
-//! `forecast_quality_oracle_bound` test in `models`).
+//! promotion can serve; only `synth-city evaluate` accepts its name. The arithmetic is
+//! `models::oracle` (shared with the `forecast_quality_oracle_bound` test in `models`).
 
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use sn50::PathSet;
 
+use models::oracle::oracle_paths;
+pub use models::oracle::oracle_sd;
 use models::ForecastRequest;
 
 /// The competitor's name in `synth-city evaluate`.
@@ -25,7 +25,7 @@ pub struct HourlyVolOracle;
 
 impl HourlyVolOracle {
     /// `req.num_simulations` paths knowing `real` (the prompt's realised prices at its
-    /// increments, `NaN` where missing), seeded by `req.seed`.
+    /// increments, `NaN` where missing), seeded by `req.seed` (`models::oracle`).
     pub fn paths(&self, req: &ForecastRequest<'_>, real: &[f64]) -> Result<PathSet, String> {
         let t = req.n_points();
         if real.len() != t {
@@ -35,66 +35,8 @@ impl HourlyVolOracle {
             ));
         }
         let block = (BLOCK_SECS / req.time_increment.max(1)).max(1) as usize;
-        let sd = oracle_sd(real, block);
-        let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
-        let mut flat = Vec::with_capacity(req.num_simulations * t);
-        for _ in 0..req.num_simulations {
-            let mut log = 0.0f64;
-            flat.push(req.start_price);
-            for s in &sd {
-                let z: f64 = StandardNormal.sample(&mut g);
-                log = (log + s * z - 0.5 * s * s).clamp(-50.0, 50.0);
-                flat.push(req.start_price * log.exp());
-            }
-        }
-        PathSet::from_flat(req.num_simulations, t, flat).map_err(|e| e.to_string())
+        oracle_paths(req, &oracle_sd(real, block)).map_err(|e| e.to_string())
     }
-}
-
-/// Per-step standard deviations knowing the realised prices: the RMS of the realised one-step
-/// log changes over blocks of `block` steps; a run of missing prices (a closed market) gets the
-/// variance of the realised move across it, spread evenly; blocks without a realised change
-/// fall back to the whole horizon's RMS.
-pub fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
-    let steps = real.len().saturating_sub(1);
-    let ok = |x: f64| x.is_finite() && x > 0.0;
-    let lr = |a: usize, b: usize| (real[b] / real[a]).ln();
-    let mut sd = vec![f64::NAN; steps];
-    let (mut sq, mut n) = (0.0, 0usize);
-    for b0 in (0..steps).step_by(block.max(1)) {
-        let b1 = (b0 + block).min(steps);
-        let obs: Vec<f64> = (b0..b1)
-            .filter(|&k| ok(real[k]) && ok(real[k + 1]))
-            .map(|k| lr(k, k + 1))
-            .collect();
-        if !obs.is_empty() {
-            let s: f64 = obs.iter().map(|x| x * x).sum();
-            sq += s;
-            n += obs.len();
-            let v = s / obs.len() as f64;
-            sd[b0..b1].iter_mut().for_each(|x| *x = v.sqrt());
-        }
-    }
-    let all = if n > 0 { (sq / n as f64).sqrt() } else { 0.0 };
-    sd.iter_mut().filter(|s| s.is_nan()).for_each(|s| *s = all);
-    // Closed runs: between present prices a < b with missing prices inside.
-    let mut a = 0;
-    while a < steps {
-        if !ok(real[a]) {
-            a += 1;
-            continue;
-        }
-        match (a + 1..=steps).find(|&b| ok(real[b])) {
-            Some(b) if b > a + 1 => {
-                let v = lr(a, b).powi(2) / (b - a) as f64;
-                sd[a..b].iter_mut().for_each(|s| *s = v.sqrt());
-                a = b;
-            }
-            Some(b) => a = b,
-            None => break,
-        }
-    }
-    sd
 }
 
 #[cfg(test)]
@@ -168,6 +110,30 @@ mod resolve_tests {
         assert_eq!(got, ["gbm", "oracle_hourly_vol", "mix_sess"]);
         assert!(c[1].oracle().is_some() && c[1].model_for("BTC", Competition::Low).is_none());
         assert!(c[0].oracle().is_none());
+        // The spread diagnostic: `<baseline>*<k>` in the order named; bad factors refused.
+        let names: Vec<String> = ["gbm", "mix_sess*1.05", "mix_sess", "default*0.9"]
+            .map(String::from)
+            .to_vec();
+        let (d, _) = super::super::resolve(
+            &names,
+            &["BTC".to_string()],
+            &[Competition::Low],
+            &mut no_reg,
+        )
+        .unwrap();
+        let got: Vec<&str> = d.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(got, ["gbm", "mix_sess*1.05", "mix_sess", "default*0.9"]);
+        assert!(super::super::scaled("mix_sess*0.95~0.2").is_ok());
+        for bad in [
+            "mix_sess*0",
+            "mix_sess*x",
+            "nope*1.1",
+            "mix_sess*11",
+            "mix_sess*1~3",
+            "mix_sess*1~-1",
+        ] {
+            assert!(super::super::scaled(bad).is_err(), "{bad}");
+        }
         // Not a model: a backtest, a miner or a promotion cannot name it.
         assert!(crate::competitor::classify(super::ORACLE_HOURLY_VOL).is_err());
         assert!(models::baselines::baseline(super::ORACLE_HOURLY_VOL).is_none());

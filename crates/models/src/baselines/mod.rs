@@ -10,6 +10,7 @@ mod calibrated;
 mod ewma;
 mod garch;
 mod gbm;
+mod har;
 mod history;
 mod intraday;
 mod mix;
@@ -19,12 +20,14 @@ mod mix_sess;
 mod optim;
 mod range;
 mod session;
+mod spread;
 
 pub use bootstrap::BlockBootstrap;
 pub use calibrated::CalibratedBootstrap;
 pub use ewma::Ewma;
 pub use garch::{GarchFit, GarchT};
 pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
+pub use har::{HarFit, HarLevel, HarMix};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
@@ -33,6 +36,7 @@ pub use mix_rev::RevertingMix;
 pub use mix_sess::{MixMembers, SessionMix};
 pub use range::range_level;
 pub use session::SessionGaps;
+pub use spread::{scale_spread, scale_spread_mixed, step_variances, Scaled};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -49,7 +53,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 12] = [
+pub const BASELINE_NAMES: [&str; 13] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -62,6 +66,7 @@ pub const BASELINE_NAMES: [&str; 12] = [
     "mix_sess",
     "mix_rev",
     "mix_fit",
+    "mix_har",
 ];
 
 /// The model a miner serves where no champion has been promoted (`default` in the CLI, the
@@ -105,6 +110,7 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "mix_sess" => Box::new(SessionMix::default()),
         "mix_rev" => Box::new(RevertingMix::default()),
         "mix_fit" => Box::new(FittedMix::default()),
+        "mix_har" => Box::new(HarMix::default()),
         // A scripted model (`script:<name>`): installed from the component store or a file.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| Box::new(m) as Box<dyn Forecaster>)
@@ -133,6 +139,7 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "mix_sess" => serde_json::to_value(SessionMix::default()),
         "mix_rev" => serde_json::to_value(RevertingMix::default()),
         "mix_fit" => serde_json::to_value(FittedMix::default()),
+        "mix_har" => serde_json::to_value(HarMix::default()),
         // A script's settings embed its source, so a recorded run replays without the store.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| m.settings())
@@ -165,6 +172,7 @@ pub fn baseline_from_settings(
         "mix_sess" => Box::new(parse::<SessionMix>(name, settings)?),
         "mix_rev" => Box::new(parse::<RevertingMix>(name, settings)?),
         "mix_fit" => Box::new(parse::<FittedMix>(name, settings)?),
+        "mix_har" => Box::new(parse::<HarMix>(name, settings)?),
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             Box::new(crate::script::ScriptModel::from_settings(settings)?)
         }

@@ -126,52 +126,6 @@ fn forecast_quality_walk_forward() {
     }
 }
 
-/// Per-step standard deviations of a Gaussian "oracle" that knows the realised volatility of
-/// the prompt it answers: the RMS of the realised one-step log changes over blocks of
-/// `block` steps (all steps when `block` covers the horizon). A run of missing prices (a
-/// closed market) gets the variance of the realised move across it, spread evenly; blocks
-/// without a realised change fall back to the whole prompt's RMS.
-fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
-    let steps = real.len() - 1;
-    let lr = |a: usize, b: usize| (real[b] / real[a]).ln();
-    let mut sd = vec![f64::NAN; steps];
-    let (mut sq, mut n) = (0.0, 0usize);
-    for b0 in (0..steps).step_by(block) {
-        let b1 = (b0 + block).min(steps);
-        let obs: Vec<f64> = (b0..b1)
-            .filter(|&k| real[k].is_finite() && real[k + 1].is_finite())
-            .map(|k| lr(k, k + 1))
-            .collect();
-        if !obs.is_empty() {
-            let v = obs.iter().map(|x| x * x).sum::<f64>() / obs.len() as f64;
-            sq += obs.iter().map(|x| x * x).sum::<f64>();
-            n += obs.len();
-            sd[b0..b1].iter_mut().for_each(|s| *s = v.sqrt());
-        }
-    }
-    let all = if n > 0 { (sq / n as f64).sqrt() } else { 0.0 };
-    sd.iter_mut().filter(|s| s.is_nan()).for_each(|s| *s = all);
-    // Closed runs: between present prices a < b with missing prices inside.
-    let mut a = 0;
-    while a < steps {
-        if !real[a].is_finite() {
-            a += 1;
-            continue;
-        }
-        let b = (a + 1..=steps).find(|&b| real[b].is_finite());
-        match b {
-            Some(b) if b > a + 1 => {
-                let v = lr(a, b).powi(2) / (b - a) as f64;
-                sd[a..b].iter_mut().for_each(|s| *s = v.sqrt());
-                a = b;
-            }
-            Some(b) => a = b,
-            None => break,
-        }
-    }
-    sd
-}
-
 /// How far below the reference a forecaster could go if it knew the realised volatility of
 /// each prompt (Gaussian log returns; over the whole prompt, and over each hour for LOW): the
 /// ceiling a volatility forecast can reach, on the same folds, prompts and scorer as
@@ -180,9 +134,8 @@ fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
 #[ignore = "minutes of CPU on the real data; prints a table"]
 fn forecast_quality_oracle_bound() {
     use models::baselines::Gbm;
+    use models::oracle::{oracle_paths, oracle_sd};
     use models::Forecaster;
-    use rand::SeedableRng;
-    use rand_distr::{Distribution, StandardNormal};
     let prompts = env_prompts(25);
     for (tf, assets, blocks) in [
         (
@@ -216,22 +169,10 @@ fn forecast_quality_oracle_bound() {
                         .unwrap_or(f64::NAN)
                 };
                 let base = score(&Gbm::reference().forecast(&req).unwrap());
-                let t = req.n_points();
                 let mut scores = Vec::new();
                 for &b in &blocks {
                     let sd = oracle_sd(&p.realised, b);
-                    let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
-                    let mut flat = Vec::with_capacity(req.num_simulations * t);
-                    for _ in 0..req.num_simulations {
-                        let mut log = 0.0;
-                        flat.push(p.start_price);
-                        for s in &sd {
-                            let z: f64 = StandardNormal.sample(&mut g);
-                            log += s * z - 0.5 * s * s;
-                            flat.push(p.start_price * log.exp());
-                        }
-                    }
-                    let paths = sn50::PathSet::from_flat(req.num_simulations, t, flat).unwrap();
+                    let paths = oracle_paths(&req, &sd).unwrap();
                     scores.push(score(&paths));
                 }
                 if base.is_finite() && scores.iter().all(|s| s.is_finite()) {
