@@ -79,8 +79,10 @@ fn describe(name: &str) {
     };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     eprintln!(
-        "{name}: cpu {}; {mode} in training; rayon threads {threads}",
-        cpu()
+        "{name}: cpu {}; elementwise loops {:?} ({} caps them); {mode} in training; rayon threads {threads}",
+        cpu(),
+        models::nn::simd::level(),
+        models::nn::simd::CAP_VAR
     );
 }
 

@@ -1,7 +1,7 @@
 //! Shared neural layers: seeded parameter creation, dense / norm layers, attention.
 
 #[macro_use]
-mod simd;
+pub mod simd;
 
 pub mod affine;
 pub mod attention;

@@ -40,13 +40,42 @@ thread_local! {
     pub static CAP: std::cell::Cell<Level> = const { std::cell::Cell::new(Level::Avx512) };
 }
 
-/// The level `simd_fn!` runs at on this thread: the detected one (capped in tests).
+/// The environment variable that caps the level (`sse2`, `avx2` or `avx512`): for benchmarks
+/// that emulate a narrower CPU on a wider one ("AVX-512 disabled on a Zen 4"). The builds
+/// compute the same values, so only speed changes.
+pub const CAP_VAR: &str = "SYNTH_CITY_SIMD_MAX";
+
+/// The level a [`CAP_VAR`] value names (case-insensitive), if any.
+pub fn parse_cap(v: &str) -> Option<Level> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "sse2" | "scalar" | "baseline" => Some(Level::Scalar),
+        "avx2" => Some(Level::Avx2),
+        "avx512" | "avx-512" => Some(Level::Avx512),
+        _ => None,
+    }
+}
+
+/// The cap [`CAP_VAR`] sets, read once per process; unset means none, an unknown value is
+/// logged and ignored.
+fn env_cap() -> Level {
+    static CAP_ENV: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *CAP_ENV.get_or_init(|| match std::env::var(CAP_VAR) {
+        Ok(v) => parse_cap(&v).unwrap_or_else(|| {
+            tracing::warn!("{CAP_VAR}={v:?} is not sse2, avx2 or avx512; not capping");
+            Level::Avx512
+        }),
+        Err(_) => Level::Avx512,
+    })
+}
+
+/// The level `simd_fn!` runs at on this thread: the detected one, capped by [`CAP_VAR`] (and
+/// in tests by the thread's cap).
 #[inline]
 pub fn level() -> Level {
     #[cfg(test)]
-    return detected().min(CAP.with(|c| c.get()));
+    return detected().min(env_cap()).min(CAP.with(|c| c.get()));
     #[cfg(not(test))]
-    detected()
+    detected().min(env_cap())
 }
 
 macro_rules! simd_fn {
@@ -106,6 +135,15 @@ mod tests {
                 t.sin() * (1.0 + 9.0 * (t * 0.37).cos().abs()) * if i % 7 == 0 { 1e-3 } else { 1.0 }
             })
             .collect()
+    }
+
+    #[test]
+    fn the_cap_variable_names_each_level_and_nothing_else() {
+        assert_eq!(parse_cap("avx2"), Some(Level::Avx2));
+        assert_eq!(parse_cap(" AVX512 "), Some(Level::Avx512));
+        assert_eq!(parse_cap("sse2"), Some(Level::Scalar));
+        assert_eq!(parse_cap("avx3"), None);
+        assert_eq!(parse_cap(""), None);
     }
 
     #[test]
