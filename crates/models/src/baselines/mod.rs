@@ -72,7 +72,8 @@ pub const BASELINE_NAMES: [&str; 13] = [
 /// The model a miner serves where no champion has been promoted (`default` in the CLI, the
 /// backtest and promotions): the best statistical baseline of the walk-forward in
 /// docs/models.md (`mix_sess`: LOW 0.955, HIGH 0.949 × the reference GBM over every block;
-/// neither `mix_rev` nor `mix_fit` beat it in every regime), never plain GBM, which gets about
+/// neither `mix_rev`, `mix_fit`, `mix_har` nor a fixed LOW spread × 0.93 beat it in every
+/// regime), never plain GBM, which gets about
 /// no reward against any field. The one place this choice is made.
 pub const DEFAULT_MODEL: &str = "mix_sess";
 
