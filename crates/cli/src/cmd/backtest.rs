@@ -30,7 +30,10 @@ pub enum Cmd {
 pub struct EvaluateArgs {
     /// Competitors, comma-separated, as for `backtest` (gbm is added when absent: every ratio is
     /// to it), plus `oracle_hourly_vol`: an evaluation-only ceiling told each hour's realised
-    /// volatility in advance (never a model a miner can serve; it takes a reward share).
+    /// volatility in advance (never a model a miner can serve; it takes a reward share), and
+    /// spread diagnostics of a statistical model, also evaluation-only: `<model>*<k>` scales
+    /// every path's log move from the start price by k (e.g. `mix_sess*0.93`), `<model>*<k>~<d>`
+    /// gives each path its own factor k·exp(d·z).
     #[arg(long, value_delimiter = ',', default_values_t = ["gbm", "garch_t", "bootstrap_sess", "mix_sess"].map(String::from))]
     competitors: Vec<String>,
     /// The competitor the others are compared with, paired (default: the miner's default model).
