@@ -97,6 +97,14 @@ mod tests {
         }
         let sd = oracle_sd(&real, 12);
         assert!((sd[0] - 0.001).abs() < 1e-12 && (sd[23] - 0.01).abs() < 1e-12);
+        // A closed run of 4 steps (3 missing prices): the realised move across it, spread evenly.
+        let mut gap = real.clone();
+        for x in &mut gap[3..6] {
+            *x = f64::NAN;
+        }
+        let g = oracle_sd(&gap, 12);
+        let want = ((gap[6] / gap[2]).ln().powi(2) / 4.0).sqrt();
+        assert!((g[3] - want).abs() < 1e-15 && (g[2] - want).abs() < 1e-15);
         let h = Candles::empty("BTC", 300, Provenance::Synthetic);
         let req = ForecastRequest {
             asset: "BTC",

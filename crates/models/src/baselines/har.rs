@@ -291,38 +291,13 @@ mod tests {
     use super::*;
     use rand::RngExt;
 
-    use market::{Candles, Provenance};
+    use market::Candles;
+
+    use crate::baselines::test_data::{candles_5m, low_request as request};
 
     /// `days` of 5-minute candles, per-step volatility `vol(day)`.
     fn candles(days: usize, vol: impl Fn(usize) -> f64) -> Candles {
-        let mut c = Candles::empty("BTC", 300, Provenance::Synthetic);
-        let mut p = 100.0f64;
-        let mut z = 0x1234_5678u64;
-        for k in 0..(days * 288) {
-            z = crate::rng::splitmix64(z);
-            let u = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            p *= (u * vol(k / 288) * 3.46).exp();
-            c.ts.push(k as i64 * 300);
-            c.close.push(p);
-        }
-        c.open = c.close.clone();
-        c.high = c.close.iter().map(|x| x * 1.0005).collect();
-        c.low = c.close.iter().map(|x| x * 0.9995).collect();
-        c
-    }
-
-    fn request<'a>(h: &'a Candles, start: i64, seed: u64) -> ForecastRequest<'a> {
-        let i = h.index_at_or_after(start) - 1;
-        ForecastRequest {
-            asset: "BTC",
-            history: h,
-            start_price: h.close[i],
-            start_time: start,
-            time_increment: 300,
-            time_length: 86_400,
-            num_simulations: 200,
-            seed,
-        }
+        candles_5m(days, |d| vol(d) * 3.46)
     }
 
     #[test]

@@ -262,39 +262,13 @@ impl Forecaster for FittedMix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use market::{Candles, Provenance};
+    use market::Candles;
+
+    use crate::baselines::test_data::{candles_5m, low_request as request};
 
     /// 20 days of 5-minute candles with a volatility that changes by the day.
     fn candles() -> Candles {
-        let mut c = Candles::empty("BTC", 300, Provenance::Synthetic);
-        let mut p = 100.0f64;
-        let mut z = 0x1234_5678u64;
-        for k in 0..(20 * 288) {
-            z = crate::rng::splitmix64(z);
-            let u = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let vol = 0.001 * (1.0 + (k / 288 % 3) as f64);
-            p *= (u * vol * 3.4).exp();
-            c.ts.push(k as i64 * 300);
-            c.close.push(p);
-        }
-        c.open = c.close.clone();
-        c.high = c.close.iter().map(|x| x * 1.0005).collect();
-        c.low = c.close.iter().map(|x| x * 0.9995).collect();
-        c
-    }
-
-    fn request<'a>(h: &'a Candles, start: i64, seed: u64) -> ForecastRequest<'a> {
-        let i = h.index_at_or_after(start) - 1;
-        ForecastRequest {
-            asset: "BTC",
-            history: h,
-            start_price: h.close[i],
-            start_time: start,
-            time_increment: 300,
-            time_length: 86_400,
-            num_simulations: 200,
-            seed,
-        }
+        candles_5m(20, |d| 0.001 * (1.0 + (d % 3) as f64) * 3.4)
     }
 
     #[test]

@@ -21,6 +21,8 @@ mod optim;
 mod range;
 mod session;
 mod spread;
+#[cfg(test)]
+mod test_data;
 
 pub use bootstrap::BlockBootstrap;
 pub use calibrated::CalibratedBootstrap;

@@ -243,7 +243,11 @@ async fn a_plan_reserves_its_lease_under_the_deployment_name_and_the_day_cap_hol
     assert!((spent - offer_rate).abs() < 1e-9, "reserved {spent}");
     let second = Owner::current("plan-b").instance_name();
     let plan_b = rent::plan(&c, limits, &ledger, &second).await.unwrap();
-    assert!((1799..=1800).contains(&plan_b.lease_secs), "{}", plan_b.lease_secs);
+    assert!(
+        (1799..=1800).contains(&plan_b.lease_secs),
+        "{}",
+        plan_b.lease_secs
+    );
     assert!((plan_b.spent_by_others_usd - offer_rate).abs() < 1e-9);
     // A third finds the day spent, and reserves nothing.
     let third = Owner::current("plan-c").instance_name();

@@ -1,0 +1,39 @@
+//! Synthetic 5-minute histories and LOW requests for the baselines' unit tests.
+
+use market::{Candles, Provenance};
+
+use crate::ForecastRequest;
+
+/// `days` of 5-minute candles (from t = 0) whose log step is uniform with half-width
+/// `half_width(day)` (a seeded splitmix64 stream), ranges ±0.05 % around the close.
+pub(crate) fn candles_5m(days: usize, half_width: impl Fn(usize) -> f64) -> Candles {
+    let mut c = Candles::empty("BTC", 300, Provenance::Synthetic);
+    let mut p = 100.0f64;
+    let mut z = 0x1234_5678u64;
+    for k in 0..(days * 288) {
+        z = crate::rng::splitmix64(z);
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        p *= (u * half_width(k / 288)).exp();
+        c.ts.push(k as i64 * 300);
+        c.close.push(p);
+    }
+    c.open = c.close.clone();
+    c.high = c.close.iter().map(|x| x * 1.0005).collect();
+    c.low = c.close.iter().map(|x| x * 0.9995).collect();
+    c
+}
+
+/// A LOW request (24 h at 5 minutes, 200 paths) at `start` on `h`, from the last close before it.
+pub(crate) fn low_request(h: &Candles, start: i64, seed: u64) -> ForecastRequest<'_> {
+    let i = h.index_at_or_after(start) - 1;
+    ForecastRequest {
+        asset: "BTC",
+        history: h,
+        start_price: h.close[i],
+        start_time: start,
+        time_increment: 300,
+        time_length: 86_400,
+        num_simulations: 200,
+        seed,
+    }
+}
