@@ -4,6 +4,8 @@
 //! (`market::atomic`), so a reader sees a whole file or the previous one. A read-modify-write
 //! ([`update_json`], [`lock`]) holds an exclusive advisory lock on `<file>.lock` across
 //! processes from the read to the rename, so two processes cannot lose each other's update.
+//! Errors name a file by its folder and name inside the data folder (`gradients/jobs.json`),
+//! never by its absolute path: they reach agents' tool answers and the bridge.
 
 use std::path::Path;
 
@@ -13,7 +15,18 @@ use serde::Serialize;
 use crate::ServiceError;
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> ServiceError {
-    ServiceError::Invalid(format!("{what} {}: {e}", path.display()))
+    ServiceError::Invalid(format!("{what} {}: {e}", shown(path)))
+}
+
+/// `path` as errors name it: its last two components (`compute/spend.json`).
+fn shown(path: &Path) -> String {
+    let mut parts: Vec<_> = path.iter().rev().take(2).collect();
+    parts.reverse();
+    parts
+        .iter()
+        .map(|p| p.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Reads the JSON state at `path`: `None` when there is no file yet; an error naming the file
@@ -30,14 +43,14 @@ pub fn read_json<T: DeserializeOwned>(
     if meta.len() > max_bytes {
         return Err(ServiceError::Invalid(format!(
             "{} is larger than {max_bytes} bytes",
-            path.display()
+            shown(path)
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| io("reading", path, e))?;
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {
         ServiceError::Invalid(format!(
-            "{} is damaged ({e}); move it away to start afresh",
-            path.display()
+            "{} (in the data folder) is damaged ({e}); move it away to start afresh",
+            shown(path)
         ))
     })
 }
@@ -89,7 +102,7 @@ where
 /// Writes `value` as pretty JSON to `path` (folders created), atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ServiceError> {
     let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| ServiceError::Invalid(format!("encoding {}: {e}", path.display())))?;
+        .map_err(|e| ServiceError::Invalid(format!("encoding {}: {e}", shown(path))))?;
     bytes.push(b'\n');
     write_file(path, &bytes)
 }

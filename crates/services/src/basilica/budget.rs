@@ -274,6 +274,9 @@ mod tests {
         };
         let e = l.spent_today().unwrap_err().to_string();
         assert!(e.contains("damaged"), "{e}");
+        // Named inside the data folder, never by the absolute path (it reaches agents' answers).
+        assert!(e.contains("spend.json"), "{e}");
+        assert!(!e.contains(&*dir.path().to_string_lossy()), "{e}");
         assert!(
             l.reserve(&b, "run", 1.0, 3600).is_err(),
             "renting on an unreadable ledger"
