@@ -5,7 +5,6 @@
 //! promotion can serve. `synth-city evaluate`'s `oracle_hourly_vol` competitor
 //! (`backtest::walk_forward::oracle`) and the `forecast_quality_oracle_bound` test use it.
 
-use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use sn50::PathSet;
 
@@ -58,8 +57,9 @@ pub fn oracle_sd(real: &[f64], block: usize) -> Vec<f64> {
 }
 
 /// `req.num_simulations` Gaussian paths with per-step log-return standard deviations `sd`
-/// (one per step: `req.n_points() - 1`), drift `-sd²/2`, the log clamped to ±50 as every
-/// baseline's path builder; seeded by `req.seed` (xoshiro256++).
+/// (one per step: `req.n_points() - 1`), drift `-sd²/2`, built by the baselines' path builder
+/// (`paths_from_log_returns`: the log clamped to ±50); seeded by `req.seed` (the baselines'
+/// generator).
 pub fn oracle_paths(req: &ForecastRequest<'_>, sd: &[f64]) -> Result<PathSet, ModelError> {
     let t = req.n_points();
     if sd.len() + 1 != t {
@@ -68,18 +68,13 @@ pub fn oracle_paths(req: &ForecastRequest<'_>, sd: &[f64]) -> Result<PathSet, Mo
             sd.len()
         )));
     }
-    let mut g = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(req.seed);
-    let mut flat = Vec::with_capacity(req.num_simulations * t);
-    for _ in 0..req.num_simulations {
-        let mut log = 0.0f64;
-        flat.push(req.start_price);
-        for s in sd {
+    let mut g = crate::baselines::rng(req.seed);
+    crate::baselines::paths_from_log_returns(req, |_, steps| {
+        for (r, s) in steps.iter_mut().zip(sd) {
             let z: f64 = StandardNormal.sample(&mut g);
-            log = (log + s * z - 0.5 * s * s).clamp(-50.0, 50.0);
-            flat.push(req.start_price * log.exp());
+            *r = s * z - 0.5 * s * s;
         }
-    }
-    PathSet::from_flat(req.num_simulations, t, flat).map_err(|e| ModelError::Data(e.to_string()))
+    })
 }
 
 #[cfg(test)]

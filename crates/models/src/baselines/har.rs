@@ -293,7 +293,7 @@ mod tests {
 
     use market::Candles;
 
-    use crate::baselines::test_data::{candles_5m, low_request as request};
+    use crate::baselines::test_data::{candles_5m, low_request as request, valid_and_seeded};
 
     /// `days` of 5-minute candles, per-step volatility `vol(day)`.
     fn candles(days: usize, vol: impl Fn(usize) -> f64) -> Candles {
@@ -306,15 +306,7 @@ mod tests {
         let start = 17 * 86_400;
         let m = HarMix::default();
         let req = request(&h, start, 3);
-        let p = m.forecast(&req).unwrap();
-        assert_eq!((p.n_paths(), p.n_points()), (200, 289));
-        assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
-        assert!(p.as_flat().chunks(289).all(|r| r[0] == req.start_price));
-        assert_eq!(p.as_flat(), m.forecast(&req).unwrap().as_flat());
-        assert_ne!(
-            p.as_flat(),
-            m.forecast(&request(&h, start, 4)).unwrap().as_flat()
-        );
+        let p = valid_and_seeded(&m, &req);
         // No look-ahead: wilder prices after the start change nothing, the HAR level included.
         let mut other = h.clone();
         let a = other.index_at_or_after(start);

@@ -264,7 +264,7 @@ mod tests {
     use super::*;
     use market::Candles;
 
-    use crate::baselines::test_data::{candles_5m, low_request as request};
+    use crate::baselines::test_data::{candles_5m, low_request as request, valid_and_seeded};
 
     /// 20 days of 5-minute candles with a volatility that changes by the day.
     fn candles() -> Candles {
@@ -277,16 +277,7 @@ mod tests {
         let start = 17 * 86_400;
         let m = FittedMix::default();
         let req = request(&h, start, 3);
-        let p = m.forecast(&req).unwrap();
-        assert_eq!((p.n_paths(), p.n_points()), (200, 289));
-        assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
-        assert!(p.as_flat().chunks(289).all(|r| r[0] == req.start_price));
-        // Seeded: the same request gives the same paths, another seed others.
-        assert_eq!(p.as_flat(), m.forecast(&req).unwrap().as_flat());
-        assert_ne!(
-            p.as_flat(),
-            m.forecast(&request(&h, start, 4)).unwrap().as_flat()
-        );
+        let p = valid_and_seeded(&m, &req);
         // No look-ahead: changing every candle after the start changes nothing (the fit
         // included).
         let mut other = h.clone();

@@ -2,7 +2,9 @@
 
 use market::{Candles, Provenance};
 
-use crate::ForecastRequest;
+use sn50::PathSet;
+
+use crate::{ForecastRequest, Forecaster};
 
 /// `days` of 5-minute candles (from t = 0) whose log step is uniform with half-width
 /// `half_width(day)` (a seeded splitmix64 stream), ranges ±0.05 % around the close.
@@ -36,4 +38,22 @@ pub(crate) fn low_request(h: &Candles, start: i64, seed: u64) -> ForecastRequest
         num_simulations: 200,
         seed,
     }
+}
+
+/// `m`'s answer to `req`, checked as every baseline's must be: `num_simulations` paths of
+/// `n_points` positive finite prices starting at the start price, the same paths for the same
+/// seed and others for another seed.
+pub(crate) fn valid_and_seeded(m: &dyn Forecaster, req: &ForecastRequest<'_>) -> PathSet {
+    let p = m.forecast(req).unwrap();
+    let t = req.n_points();
+    assert_eq!((p.n_paths(), p.n_points()), (req.num_simulations, t));
+    assert!(p.as_flat().iter().all(|x| x.is_finite() && *x > 0.0));
+    assert!(p.as_flat().chunks(t).all(|r| r[0] == req.start_price));
+    assert_eq!(p.as_flat(), m.forecast(req).unwrap().as_flat());
+    let other = ForecastRequest {
+        seed: req.seed + 1,
+        ..req.clone()
+    };
+    assert_ne!(p.as_flat(), m.forecast(&other).unwrap().as_flat());
+    p
 }

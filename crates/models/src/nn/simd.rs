@@ -1,6 +1,6 @@
 //! `simd_fn!`: a function whose body is compiled three times — for the baseline target, for
-//! AVX2 and for AVX-512 — and which runs the widest build the CPU has (checked once, cached by
-//! std). The fused ops' elementwise loops are written to vectorise; with AVX2 they run 8 lanes
+//! AVX2 and for AVX-512 — and which runs the widest build the CPU has (decided once per process,
+//! capped by [`CAP_VAR`]). The fused ops' elementwise loops are written to vectorise; with AVX2 they run 8 lanes
 //! wide instead of SSE2's 4, with AVX-512 16. The builds compute the same values (no fast-math,
 //! no FMA contraction: LLVM only widens the loops; `tests` checks it). The body must not
 //! return a value.
@@ -55,17 +55,21 @@ pub fn parse_cap(v: &str) -> Option<Level> {
     }
 }
 
-/// The cap [`CAP_VAR`] sets, read once per process; unset means none, an unknown value is
-/// logged and ignored.
+/// The cap [`CAP_VAR`] sets: unset means none, an unknown value is logged and ignored.
 fn env_cap() -> Level {
-    static CAP_ENV: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
-    *CAP_ENV.get_or_init(|| match std::env::var(CAP_VAR) {
+    match std::env::var(CAP_VAR) {
         Ok(v) => parse_cap(&v).unwrap_or_else(|| {
             tracing::warn!("{CAP_VAR}={v:?} is not sse2, avx2 or avx512; not capping");
             Level::Avx512
         }),
         Err(_) => Level::Avx512,
-    })
+    }
+}
+
+/// The detected level capped by [`CAP_VAR`], decided once per process.
+fn process_level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| detected().min(env_cap()))
 }
 
 /// The level `simd_fn!` runs at on this thread: the detected one, capped by [`CAP_VAR`] (and
@@ -73,9 +77,9 @@ fn env_cap() -> Level {
 #[inline]
 pub fn level() -> Level {
     #[cfg(test)]
-    return detected().min(env_cap()).min(CAP.with(|c| c.get()));
+    return process_level().min(CAP.with(|c| c.get()));
     #[cfg(not(test))]
-    detected().min(env_cap())
+    process_level()
 }
 
 macro_rules! simd_fn {

@@ -10,7 +10,7 @@ use agents::backend::{PlannerSpec, ResearchBackend};
 use agents::research_binding::ResearchBinding;
 use bridge::backend::{Backend, Job};
 use bridge::types::SweepRequest;
-use research::{Archive, HistoryQuery};
+use research::{Archive, ExperimentRunner, HistoryQuery};
 use serde_json::json;
 use worker::WorkerPool;
 
@@ -240,7 +240,6 @@ fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
         assets: vec!["BTC".into()],
         ..Default::default()
     };
-    use research::ExperimentRunner;
     let Ok(resolved) = local.resolve_data(&spec, &req) else {
         assert!(
             std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
