@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sn50::Timeframe;
 
 use crate::tools::ToolError;
 
@@ -125,7 +126,9 @@ impl PlannerSpec {
 
     /// The timeframe, `5m` when unset.
     pub fn timeframe_or_default(&self) -> &str {
-        self.timeframe.as_deref().unwrap_or("5m")
+        self.timeframe
+            .as_deref()
+            .unwrap_or(Timeframe::default().as_str())
     }
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use sn50::Timeframe;
 
 use crate::agent::{run_agent, AgentRun};
 use crate::backend::{PlannerSpec, SharedResearch};
@@ -60,7 +61,7 @@ impl Default for EvolveOptions {
             generations: 3,
             population: 4,
             asset: "BTC".into(),
-            timeframe: "5m".into(),
+            timeframe: Timeframe::default().to_string(),
             epochs: 2,
             seed: 0,
             guidance: None,

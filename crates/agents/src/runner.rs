@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use sn50::Timeframe;
 
 use crate::backend::SharedResearch;
 use crate::defs::{AgentBook, DefStore};
@@ -104,7 +105,7 @@ impl Default for PipelineOptions {
             max_experiments: Some(4),
             budget: None,
             asset: "BTC".into(),
-            timeframe: "5m".into(),
+            timeframe: Timeframe::default().to_string(),
             min_epochs: 2,
             pipeline_file: None,
             force_builtin: false,

@@ -189,6 +189,24 @@ impl Timeframe {
     }
 }
 
+/// `5m`: what a model spec, an experiment or a run without a timeframe trains and scores at
+/// (LOW, the competition with the larger weight).
+impl Default for Timeframe {
+    fn default() -> Self {
+        Self::Low5m
+    }
+}
+
+impl Timeframe {
+    /// The other timeframe (`5m` ↔ `1m`).
+    pub fn other(self) -> Self {
+        match self {
+            Self::Low5m => Self::High1m,
+            Self::High1m => Self::Low5m,
+        }
+    }
+}
+
 impl fmt::Display for Timeframe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -276,7 +294,10 @@ mod tests {
             let j = serde_json::to_string(&t).unwrap();
             assert_eq!(j, format!("\"{t}\""));
             assert_eq!(serde_json::from_str::<Timeframe>(&j).unwrap(), t);
+            assert_ne!(t.other(), t);
+            assert_eq!(t.other().other(), t);
         }
+        assert_eq!(Timeframe::default(), Timeframe::Low5m);
         assert_eq!(Timeframe::Low5m.as_str(), "5m");
         assert_eq!(Timeframe::High1m.as_str(), "1m");
         assert_eq!(

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sn50::Timeframe;
 
 /// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,9 +209,13 @@ pub fn diagnose_with(error: &str, spec: &Value, blocks: &[String], heads: &[Stri
             "the model or its data does not fit: half the width and half the training windows".to_string()
         }
         ErrorClass::DataMissing => {
-            let tf = fix.get("timeframe").and_then(Value::as_str).unwrap_or("5m").to_string();
-            let other = if tf == "1m" { "5m" } else { "1m" };
-            set(&mut fix, "timeframe", json!(other));
+            let tf = fix
+                .get("timeframe")
+                .and_then(Value::as_str)
+                .and_then(Timeframe::parse)
+                .unwrap_or_default();
+            let other = tf.other();
+            set(&mut fix, "timeframe", json!(other.as_str()));
             format!("no usable data for this asset at {tf}: trying {other} (if that is missing too, BTC always has data)")
         }
         ErrorClass::InvalidField => {
@@ -237,7 +242,7 @@ pub fn diagnose_with(error: &str, spec: &Value, blocks: &[String], heads: &[Stri
                 "lr" => set(&mut fix, "lr", json!(1e-3)),
                 "epochs" => set(&mut fix, "epochs", json!(2)),
                 "max_windows" => set(&mut fix, "max_windows", json!(1024)),
-                "timeframe" => set(&mut fix, "timeframe", json!("5m")),
+                "timeframe" => set(&mut fix, "timeframe", json!(Timeframe::default().as_str())),
                 _ => set(&mut fix, "asset", json!("BTC")),
             }
             format!("the spec's `{f}` is invalid: replaced with a valid value")

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use sn50::Timeframe;
 
 use crate::backend::{PlannerRun, PlannerSpec};
 use crate::llm::{
@@ -206,7 +207,7 @@ pub fn rung0_size(budget: Option<u64>) -> u64 {
 fn planner(v: &View) -> Message {
     let Some((_, _, res)) = v.results_of("propose_experiments").last() else {
         let asset = v.str("asset").unwrap_or("BTC");
-        let tf = v.str("timeframe").unwrap_or("5m");
+        let tf = v.str("timeframe").unwrap_or(Timeframe::default().as_str());
         let n = rung0_size(v.u64("experiment_budget"));
         let epochs = v.u64("min_epochs").unwrap_or(u64::from(DEFAULT_MIN_EPOCHS));
         let mut args = json!({"n": n, "asset": asset, "timeframe": tf, "epochs": epochs, "seed": v.u64("seed").unwrap_or(0)});

@@ -7,6 +7,7 @@
 use research::session::merge;
 use research::{DataRequest, ResearchSession, RunRequest};
 use serde_json::{json, Map, Value};
+use sn50::Timeframe;
 
 use super::{api_err, run_view};
 use crate::backend::Job;
@@ -38,7 +39,10 @@ pub(super) fn create(s: &ResearchSession, p: &CreateRequest) -> ApiResult<Create
     if !(overrides.is_null() || overrides.is_object()) {
         return Err(ApiError::bad_request("overrides must be a JSON object"));
     }
-    let tf = p.timeframe.as_deref().unwrap_or("5m");
+    let tf = p
+        .timeframe
+        .as_deref()
+        .unwrap_or(Timeframe::default().as_str());
     let spec = if let Some(name) = &p.preset {
         let mut spec = preset_spec(s, name)?;
         merge(&mut spec, &overrides);
@@ -125,7 +129,7 @@ fn request(s: &ResearchSession, experiment: &Value) -> ApiResult<RunRequest> {
         None => Value::Object(spec),
     };
     if spec_v.get("timeframe").is_none() {
-        spec_v["timeframe"] = json!("5m");
+        spec_v["timeframe"] = json!(Timeframe::default().as_str());
     }
     // A baseline reads only these; anything else is a typo (a misspelt run setting would be
     // silently ignored). Neural specs refuse unknown fields when they are parsed.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use agents::research_binding::ResearchBinding;
 use agents::{Envelope, EventBus, PipelineOptions};
 use serde_json::{json, Value};
+use sn50::Timeframe;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::records::{check_timeframe, PIPELINE_BOT_PREFIX};
@@ -42,7 +43,11 @@ pub(super) fn run(
     if asset.is_empty() || asset.len() > 16 || !asset.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(ApiError::bad_request(format!("invalid asset {asset:?}")));
     }
-    let timeframe = req.timeframe.as_deref().unwrap_or("5m").to_string();
+    let timeframe = req
+        .timeframe
+        .as_deref()
+        .unwrap_or(Timeframe::default().as_str())
+        .to_string();
     check_timeframe(&timeframe)?;
     // The bot's own stored agents and prompts are usable in its stage list; what it stores is
     // owned by `bot:<id>`, as its components are.

@@ -3,6 +3,7 @@
 
 use research::{HistoryOrder, Registry, Requester, RunRecord};
 use serde_json::{json, Map, Value};
+use sn50::Timeframe;
 
 use super::api_err;
 use crate::backend::HistoryQuery;
@@ -66,7 +67,7 @@ pub fn run_view(r: &RunRecord) -> RunView {
 
 /// `5m` or `1m`, else 400.
 pub(crate) fn check_timeframe(tf: &str) -> ApiResult<()> {
-    if tf == "5m" || tf == "1m" {
+    if Timeframe::parse(tf).is_some() {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(

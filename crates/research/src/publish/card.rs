@@ -5,13 +5,15 @@
 
 use std::fmt::Write as _;
 
+use sn50::Timeframe;
+
 use crate::record::RunRecord;
 
 /// The competition of a timeframe: `5m` → LOW (24 h horizon), `1m` → HIGH (1 h horizon).
 fn competition(tf: &str) -> &'static str {
-    match tf {
-        "1m" => "HIGH (1 h at 1 min)",
-        _ => "LOW (24 h at 5 min)",
+    match Timeframe::parse(tf).unwrap_or_default() {
+        Timeframe::High1m => "HIGH (1 h at 1 min)",
+        Timeframe::Low5m => "LOW (24 h at 5 min)",
     }
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 use services::wandb::{RunFile, RunLog};
+use sn50::Timeframe;
 
 use crate::model_store::read_artifact;
 use crate::record::RunRecord;
@@ -67,7 +68,10 @@ pub fn run_log(archive: &Archive, rec: &RunRecord) -> Result<RunLog> {
         summary.insert("crps_ratio_vs_gbm".into(), json!(r));
     }
     for s in &rec.scores {
-        let comp = if s.timeframe == "1m" { "high" } else { "low" };
+        let comp = Timeframe::parse(&s.timeframe)
+            .unwrap_or_default()
+            .competition()
+            .label();
         let p = format!("{comp}/{}", s.asset);
         summary.insert(format!("crps/{p}"), json!(s.crps));
         summary.insert(format!("prompts/{p}"), json!(s.prompts));
