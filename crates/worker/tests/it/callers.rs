@@ -287,3 +287,46 @@ fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
         "the promotion's comparison did not run on the worker"
     );
 }
+
+#[test]
+fn the_autopilots_research_round_runs_its_experiments_on_the_workers() {
+    let test = "the_autopilots_research_round_runs_its_experiments_on_the_workers";
+    let local =
+        Arc::new(research::ModelsRunner::new().with_device(models::device::DeviceChoice::Cpu));
+    // The round re-runs a baseline on the real BTC 1m history (the shared data folder).
+    let spec = json!({"baseline": "gbm", "timeframe": "1m"});
+    let req = research::DataRequest {
+        assets: vec!["BTC".into()],
+        ..Default::default()
+    };
+    if local.resolve_data(&spec, &req).is_err() {
+        assert!(
+            std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
+            "{test}: the shared data folder (real BTC 1m history) is required here"
+        );
+        eprintln!("SKIP: {test}: no real BTC 1m history (shared data folder)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
+    let mut cfg = autopilot::AutopilotConfig::new(dir.path().to_path_buf());
+    cfg.assets = vec!["BTC".into()];
+    cfg.timeframes = vec![sn50::Timeframe::High1m];
+    cfg.research.mode = autopilot::ResearchMode::Baselines(vec!["gbm".into()]);
+    let w = TestWorker::start(Some("t"), 1);
+    let pool: Arc<dyn ExperimentRunner> = Arc::new(
+        WorkerPool::connect(local, &[w.addr("t")]).with_poll_interval(Duration::from_millis(20)),
+    );
+    let report =
+        autopilot::research_task::run_round(&cfg, &archive, 1, Duration::from_secs(600), 0, &pool)
+            .unwrap();
+    assert_eq!(report.experiments, 1, "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+    let all = history(dir.path());
+    assert_eq!(all.len(), 1, "recorded once");
+    let on = all[0].ran_on.as_deref().unwrap_or_default();
+    assert!(
+        on.starts_with(&format!("worker {}", w.url)),
+        "ran on {on:?}"
+    );
+}
