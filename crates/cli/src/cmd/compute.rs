@@ -12,6 +12,7 @@ use services::basilica::lease::{host_name, pid_alive, reap_orphans, Lease, Owner
 use services::basilica::rent::{self, RentLimits};
 use services::basilica::{Basilica, OfferFilter, LABEL_MANAGED_BY};
 
+use crate::cmd::intel::service_error;
 use crate::{CliError, CliResult};
 
 /// The worker image unless `--image` / `BASILICA_DEPLOY_IMAGE` says otherwise.
@@ -72,15 +73,6 @@ pub enum ComputeCmd {
     },
 }
 
-fn svc(e: services::ServiceError) -> CliError {
-    match e {
-        services::ServiceError::NotConfigured { .. } | services::ServiceError::Invalid(_) => {
-            CliError::input(e.to_string())
-        }
-        e => CliError::runtime(e.to_string()),
-    }
-}
-
 fn compute_dir() -> PathBuf {
     market::home::data_dir().join("compute")
 }
@@ -88,7 +80,7 @@ fn compute_dir() -> PathBuf {
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     let Cmd::Compute { cmd } = cmd;
-    let client = Basilica::from_env().map_err(svc)?;
+    let client = Basilica::from_env().map_err(service_error)?;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::runtime(format!("tokio runtime: {e}")))?;
     rt.block_on(async move {
@@ -122,7 +114,7 @@ async fn status(client: &Basilica, json: bool) -> CliResult {
     let ours = client
         .list_labelled(LABEL_MANAGED_BY, "synth-city")
         .await
-        .map_err(svc)?;
+        .map_err(service_error)?;
     if json {
         let s = serde_json::to_string_pretty(&ours)
             .map_err(|e| CliError::runtime(format!("json: {e}")))?;
@@ -151,7 +143,7 @@ async fn status(client: &Basilica, json: bool) -> CliResult {
 async fn down(client: &Basilica, name: Option<String>, all: bool) -> CliResult {
     let ended = match name {
         Some(n) => {
-            if client.delete(&n).await.map_err(svc)? {
+            if client.delete(&n).await.map_err(service_error)? {
                 vec![n]
             } else {
                 Vec::new()
@@ -162,16 +154,19 @@ async fn down(client: &Basilica, name: Option<String>, all: bool) -> CliResult {
             for d in client
                 .list_labelled(LABEL_MANAGED_BY, "synth-city")
                 .await
-                .map_err(svc)?
+                .map_err(service_error)?
             {
-                client.delete(&d.instance_name).await.map_err(svc)?;
+                client
+                    .delete(&d.instance_name)
+                    .await
+                    .map_err(service_error)?;
                 v.push(d.instance_name);
             }
             v
         }
         None => reap_orphans(client, &host_name(), pid_alive, false)
             .await
-            .map_err(svc)?,
+            .map_err(service_error)?,
     };
     println!("ended {} deployment(s) {}", ended.len(), ended.join(" "));
     Ok(ExitCode::SUCCESS)
@@ -194,8 +189,8 @@ async fn up(
     all_hosts: bool,
     command: Vec<String>,
 ) -> CliResult {
-    let budget = Budget::from_env().map_err(svc)?;
-    let filter = OfferFilter::from_env().map_err(svc)?;
+    let budget = Budget::from_env().map_err(service_error)?;
+    let filter = OfferFilter::from_env().map_err(service_error)?;
     let ledger = Ledger::new(compute_dir().join("spend.json"));
     let max_secs = (lease_hours.clamp(0.1, 168.0) * 3600.0) as u64;
     let token = rent::random_token().map_err(|e| CliError::runtime(e.to_string()))?;
@@ -212,7 +207,7 @@ async fn up(
     };
     let plan = rent::plan(client, limits, &ledger, &name)
         .await
-        .map_err(svc)?;
+        .map_err(service_error)?;
     if !plan.reaped.is_empty() {
         eprintln!("ended orphaned deployment(s): {}", plan.reaped.join(" "));
     }
@@ -233,7 +228,7 @@ async fn up(
             if let Err(le) = ledger.release(&name) {
                 eprintln!("warning: could not release the spend reservation: {le}");
             }
-            return Err(svc(e));
+            return Err(service_error(e));
         }
     };
     debug_assert_eq!(lease.name(), name);
@@ -248,7 +243,7 @@ async fn up(
         command,
     )
     .await;
-    let cost = lease.end().await.map_err(svc)?;
+    let cost = lease.end().await.map_err(service_error)?;
     if let Err(e) = ledger.record(&name, cost) {
         eprintln!("warning: could not record the run's cost in the spend ledger: {e}");
     }
@@ -303,7 +298,7 @@ async fn hold(
     );
     tokio::select! {
         s = &mut signals => return Stop::Signal(s),
-        r = ready => if let Err(e) = r { return Stop::Failed(svc(e)) },
+        r = ready => if let Err(e) = r { return Stop::Failed(service_error(e)) },
     }
     let url = lease.deployment.url.clone().unwrap_or_default();
     let workers = format!("{url}={token}");

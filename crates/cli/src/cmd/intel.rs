@@ -88,6 +88,14 @@ pub fn service_error(e: ServiceError) -> CliError {
     }
 }
 
+/// Runs a service call on a private runtime ([`block_on`]), its error mapped by
+/// [`service_error`].
+pub fn call<T>(
+    fut: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<T, CliError> {
+    block_on(fut)?.map_err(service_error)
+}
+
 /// Runs `fut` on a private single-threaded runtime (the CLI is synchronous).
 pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> Result<T, CliError> {
     tokio::runtime::Builder::new_current_thread()

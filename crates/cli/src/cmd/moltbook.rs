@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use research::store::block_on;
 use services::moltbook::{
     client::base_url, plan, Credentials, EngagementRules, EngagementState, Event, FeedQuery,
     Limits, MoltbookClient, NewPost,
 };
-use services::{Secret, ServiceError};
+use services::Secret;
 
+use crate::cmd::intel::{call, service_error};
 use crate::{CliError, CliResult};
 
 /// Commands of this area.
@@ -232,23 +232,6 @@ fn save_state(path: &Path, st: &EngagementState) -> Result<(), CliError> {
         .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
 }
 
-fn svc(e: ServiceError) -> CliError {
-    match e {
-        ServiceError::NotConfigured { .. } | ServiceError::Invalid(_) => {
-            CliError::input(e.to_string())
-        }
-        _ => CliError::runtime(e.to_string()),
-    }
-}
-
-fn call<T: Send>(
-    fut: impl std::future::Future<Output = Result<T, ServiceError>> + Send,
-) -> Result<T, CliError> {
-    block_on(fut)
-        .map_err(|e| CliError::runtime(e.to_string()))?
-        .map_err(svc)
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -277,14 +260,15 @@ fn challenge_note(v: Option<&services::moltbook::Challenge>) -> String {
 /// Runs one command of this area.
 pub fn run(cmd: Cmd) -> CliResult {
     let Cmd::Moltbook { cmd } = cmd;
-    let client = || MoltbookClient::from_env().map_err(svc);
+    let client = || MoltbookClient::from_env().map_err(service_error);
     match cmd {
         MoltCmd::Register {
             name,
             description,
             credentials,
         } => {
-            let c = MoltbookClient::new(&base_url(), None, Limits::default()).map_err(svc)?;
+            let c =
+                MoltbookClient::new(&base_url(), None, Limits::default()).map_err(service_error)?;
             let reg = call(c.register(&name, &description))?;
             let creds = Credentials {
                 api_key: Secret::new(reg.api_key),
@@ -292,7 +276,7 @@ pub fn run(cmd: Cmd) -> CliResult {
                 claim_url: Some(reg.claim_url.clone()),
                 verification_code: Some(reg.verification_code.clone()),
             };
-            let path = creds.save(credentials.as_deref()).map_err(svc)?;
+            let path = creds.save(credentials.as_deref()).map_err(service_error)?;
             println!("registered {name}; key stored in {} (0600)", path.display());
             println!(
                 "send this to the owner to claim the agent: {}",

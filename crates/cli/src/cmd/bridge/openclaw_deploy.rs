@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use research::store::block_on;
 use services::basilica::Basilica;
 use services::openclaw_deploy::{self, AgentSpec};
-use services::ServiceError;
 
-use crate::{CliError, CliResult};
+use crate::cmd::intel::{call, service_error};
+use crate::CliResult;
 
 /// Variables passed on to the container when set here.
 const PASSED_ENV: &[&str] = &[
@@ -68,26 +67,9 @@ pub enum Cmd {
     },
 }
 
-fn svc(e: ServiceError) -> CliError {
-    match e {
-        ServiceError::NotConfigured { .. } | ServiceError::Invalid(_) => {
-            CliError::input(e.to_string())
-        }
-        _ => CliError::runtime(e.to_string()),
-    }
-}
-
-fn call<T: Send>(
-    fut: impl std::future::Future<Output = Result<T, ServiceError>> + Send,
-) -> Result<T, CliError> {
-    block_on(fut)
-        .map_err(|e| CliError::runtime(e.to_string()))?
-        .map_err(svc)
-}
-
 /// Runs one deploy command.
 pub fn run(cmd: Cmd) -> CliResult {
-    let client = Basilica::from_env().map_err(svc)?;
+    let client = Basilica::from_env().map_err(service_error)?;
     match cmd {
         Cmd::Basilica {
             image,
