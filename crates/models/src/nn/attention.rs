@@ -87,7 +87,30 @@ impl Module for EncoderLayer {
 }
 
 /// Sinusoidal position encoding (T, d): sin on even, cos on odd channels, base 10,000.
+/// The values of the last (T, d) asked for are kept (a training step asks for the same one
+/// every time, and computing it in f64 was 1 % of a Transformer step).
 pub fn sinusoidal(t: usize, d: usize, device: &Device) -> Result<Tensor> {
+    type Table = ((usize, usize), std::sync::Arc<Vec<f32>>);
+    static LAST: std::sync::Mutex<Option<Table>> = std::sync::Mutex::new(None);
+    let cached = LAST.lock().ok().and_then(|g| {
+        g.as_ref()
+            .filter(|(k, _)| *k == (t, d))
+            .map(|(_, v)| v.clone())
+    });
+    let values = match cached {
+        Some(v) => v,
+        None => {
+            let v = std::sync::Arc::new(sinusoidal_values(t, d));
+            if let Ok(mut g) = LAST.lock() {
+                *g = Some(((t, d), v.clone()));
+            }
+            v
+        }
+    };
+    Tensor::from_slice(&values, (t, d), device)
+}
+
+fn sinusoidal_values(t: usize, d: usize) -> Vec<f32> {
     let mut v = vec![0f32; t * d];
     for pos in 0..t {
         for i in 0..d {
@@ -96,10 +119,30 @@ pub fn sinusoidal(t: usize, d: usize, device: &Device) -> Result<Tensor> {
             v[pos * d + i] = if i % 2 == 0 { a.sin() } else { a.cos() } as f32;
         }
     }
-    Tensor::from_vec(v, (t, d), device)
+    v
 }
 
 /// Mean over the time axis of (B, T, d), keeping the axis: (B, 1, d).
 pub fn time_mean(x: &Tensor) -> Result<Tensor> {
     x.mean_keepdim(D::Minus2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_position_encodings_are_those_of_the_shape_asked_for() {
+        let dev = Device::Cpu;
+        for (t, d) in [(5, 4), (5, 4), (3, 6), (5, 4)] {
+            let got = sinusoidal(t, d, &dev).unwrap();
+            assert_eq!(got.dims(), &[t, d]);
+            let want = Tensor::from_vec(sinusoidal_values(t, d), (t, d), &dev).unwrap();
+            let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap();
+            assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
+        }
+        // Position 1, channel 0: sin(1); channel 1: cos(1).
+        let v = sinusoidal(2, 2, &dev).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(v[1], [1f64.sin() as f32, 1f64.cos() as f32]);
+    }
 }

@@ -37,8 +37,36 @@ simd_fn! {
 /// The derivative of GELU at `v`.
 #[inline(always)]
 pub fn gelu_slope(v: f32) -> f32 {
-    let t = tanh(C * (v + A * v * v * v));
+    slope_from_tanh(v, tanh(C * (v + A * v * v * v)))
+}
+
+/// GELU's derivative at `v` from `t` = tanh(C·(v + A·v³)).
+#[inline(always)]
+fn slope_from_tanh(v: f32, t: f32) -> f32 {
     0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * C * (1.0 + 3.0 * A * v * v)
+}
+
+simd_fn! {
+    /// `z ← gelu(z)` and `slope ← gelu'(z)` (of the input `z`) for every value, one `tanh`
+    /// for both — the same bits as [`gelu_in_place`] and [`gelu_slope`]: a fused op keeps
+    /// the slope and its backward pass is one product.
+    pub fn gelu_and_slope(z: &mut [f32], slope: &mut [f32]) {
+        for (x, s) in z.iter_mut().zip(slope.iter_mut()) {
+            let v = *x;
+            let t = tanh(C * (v + A * v * v * v));
+            *x = 0.5 * v * (1.0 + t);
+            *s = slope_from_tanh(v, t);
+        }
+    }
+}
+
+simd_fn! {
+    /// `g ← g ⊙ s` elementwise (`g` and `s` of one length).
+    pub fn mul_in_place(g: &mut [f32], s: &[f32]) {
+        for (d, &v) in g.iter_mut().zip(s) {
+            *d *= v;
+        }
+    }
 }
 
 /// `dx = g · gelu'(x)` from the input `x` and the gradient `g`.
@@ -90,4 +118,25 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
         return x.gelu();
     }
     x.contiguous()?.apply_op1(Gelu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_gelu_and_slope_give_the_bits_of_the_separate_ones() {
+        let x: Vec<f32> = (0..1037).map(|i| (i as f32 * 0.61).sin() * 6.0).collect();
+        let (mut z, mut slope) = (x.clone(), vec![0f32; x.len()]);
+        gelu_and_slope(&mut z, &mut slope);
+        let mut want = x.clone();
+        gelu_in_place(&mut want);
+        for (i, &v) in x.iter().enumerate() {
+            assert_eq!(z[i].to_bits(), want[i].to_bits(), "gelu at {v}");
+            assert_eq!(slope[i].to_bits(), gelu_slope(v).to_bits(), "slope at {v}");
+        }
+        let mut g = vec![2f32; x.len()];
+        mul_in_place(&mut g, &slope);
+        assert!(g.iter().zip(&slope).all(|(a, s)| *a == 2.0 * s));
+    }
 }

@@ -1,17 +1,18 @@
 //! A two-layer GELU MLP, `y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2`, as one CPU op with a fused
 //! backward pass: the (…, hidden) pre-activations and activations — the widest tensors of
 //! a Transformer layer — stay inside the op instead of each costing candle's backward pass
-//! a zero-filled gradient and an add.
+//! a zero-filled gradient and an add. The forward pass keeps GELU's slope beside the
+//! activations, so the backward pass multiplies by it (no second `tanh`).
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::affine::{affine, affine_backward, bias, weight, weight_grad};
 use super::cpu::{f32_slice, values, Kept};
-use super::gelu::{gelu_grad_in_place, gelu_in_place};
+use super::gelu::{gelu_and_slope, mul_in_place};
 use super::gemm::{gemm, Mat};
 
 /// Inputs `x` (…, in), `w1` (hidden, in + 1) and `w2` (out, hidden + 1), each weight with
-/// its bias as the last column. Keeps the hidden pre-activations and activations.
+/// its bias as the last column. Keeps the hidden activations and GELU's slope there.
 #[derive(Default)]
 struct GeluMlp {
     kept: Kept<(Vec<f32>, Vec<f32>)>,
@@ -31,12 +32,12 @@ fn dims(x: &Layout, w1: &Layout, w2: &Layout) -> Result<Dims> {
     Ok((rows, i, hid, out))
 }
 
-/// Pre-activations and activations of the hidden layer.
+/// GELU's slope at the hidden pre-activations, and the hidden activations.
 fn hidden(x: &[f32], w1: &[f32], (rows, i, hid, _): Dims) -> Result<(Vec<f32>, Vec<f32>)> {
-    let a = affine(x, weight(w1, hid, i), &bias(w1, hid, i), rows)?;
-    let mut z = a.clone();
-    gelu_in_place(&mut z);
-    Ok((a, z))
+    let mut z = affine(x, weight(w1, hid, i), &bias(w1, hid, i), rows)?;
+    let mut slope = vec![0f32; z.len()];
+    gelu_and_slope(&mut z, &mut slope);
+    Ok((slope, z))
 }
 
 impl CustomOp3 for GeluMlp {
@@ -58,9 +59,9 @@ impl CustomOp3 for GeluMlp {
         let x = f32_slice(s1, l1, self.name())?;
         let w1 = f32_slice(s2, l2, self.name())?;
         let w2 = f32_slice(s3, l3, self.name())?;
-        let (a, z) = hidden(x, w1, d)?;
+        let (slope, z) = hidden(x, w1, d)?;
         let y = affine(&z, weight(w2, out, hid), &bias(w2, out, hid), rows)?;
-        self.kept.put((a, z));
+        self.kept.put((slope, z));
         let mut shape = l1.dims().to_vec();
         if let Some(last) = shape.last_mut() {
             *last = out;
@@ -85,7 +86,7 @@ impl CustomOp3 for GeluMlp {
         let w1v = values(&w1s, w1l, self.name())?;
         let w2v = values(&w2s, w2l, self.name())?;
         let g = values(&gs, gl, self.name())?;
-        let (a, z) = match self.kept.take() {
+        let (slope, z) = match self.kept.take() {
             Some(k) => k,
             None => hidden(xv, w1v, d)?,
         };
@@ -99,7 +100,7 @@ impl CustomOp3 for GeluMlp {
             weight(w2v, out, hid),
             false,
         )?;
-        gelu_grad_in_place(&mut da, &a);
+        mul_in_place(&mut da, &slope);
         let (dx, dw1) = affine_backward(&da, xv, w1v, rows, hid, i)?;
         let dev = x.device();
         Ok((

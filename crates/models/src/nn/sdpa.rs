@@ -2,23 +2,32 @@
 //! In candle's graph the heads are split out by permuted copies, and the (B, H, T, T) scores
 //! and probabilities — 33 MB each at B 32, T 256, 4 heads — each cost the backward pass a
 //! zero-filled gradient and an add. Here each head is computed from strided views of the
-//! fused q|k|v projection: one (T, T) product, a softmax in place, one product written
+//! fused q|k|v projection: one (T, T) product, the row exponentials in place (not divided by
+//! their sums: the head's (T, hd) output rows are scaled instead), one product written
 //! straight into the head's columns of the output; the backward pass forms dq, dk, dv in the
-//! same layout, with one (T, T) scratch matrix.
+//! same layout, with one (T, T) scratch matrix per thread, and takes rowsum(P ⊙ dP) as the
+//! (T, hd) row products dO·O (the same sum: O = P·V).
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::cpu::{dot, f32_slice, values, Kept};
 use super::gemm::{gemm, Mat};
-use super::softmax::softmax_in_place;
+use super::softmax::exp_rows;
 
 /// Input `qkv` (B, T, 3d): q, k, v side by side, each d = heads · hd with head `h` in
 /// columns h·hd.. of its part. Output (B, T, d), heads side by side the same way. Keeps the
-/// attention probabilities (B, H, T, T) for the backward pass (recomputed if absent).
+/// unnormalised attention weights (B, H, T, T) and their rows' inverse sums (B, H, T) for the
+/// backward pass (recomputed if absent).
 struct Sdpa {
     heads: usize,
-    probs: Kept<Vec<f32>>,
+    kept: Kept<Weights>,
+}
+
+/// E = exp(scale · (S − rowmax S)) per (B, H) block and 1 / rowsum E: P = diag(inv) · E.
+struct Weights {
+    e: Vec<f32>,
+    inv: Vec<f32>,
 }
 
 /// Sizes (B, T, d, hd).
@@ -35,6 +44,20 @@ fn part(qkv: &[f32], (_, t, d, hd): Dims, b: usize, h: usize, part: usize) -> Ma
     }
 }
 
+simd_fn! {
+    /// `ds ← e ⊙ (ds − dd[i]) · c[i]` for each row i of `n` values: the scores' gradient
+    /// from dP (in `ds`), the unnormalised weights `e`, rowsum(P ⊙ dP) `dd` and
+    /// `c` = scale / rowsum(E).
+    fn scores_grad(ds: &mut [f32], e: &[f32], n: usize, dd: &[f32], c: &[f32]) {
+        let n = n.max(1);
+        for (((dr, er), &d), &c) in ds.chunks_exact_mut(n).zip(e.chunks_exact(n)).zip(dd).zip(c) {
+            for (v, &w) in dr.iter_mut().zip(er) {
+                *v = w * (*v - d) * c;
+            }
+        }
+    }
+}
+
 impl Sdpa {
     fn dims(&self, l: &Layout) -> Result<Dims> {
         let (b, t, d3) = l.shape().dims3()?;
@@ -48,33 +71,40 @@ impl Sdpa {
         Ok((b, t, d, d / self.heads))
     }
 
-    /// Output (B, T, d) and probabilities (B, H, T, T).
-    fn run(&self, qkv: &[f32], dims: Dims) -> Result<(Vec<f32>, Vec<f32>)> {
+    /// Output (B, T, d) and the weights.
+    fn run(&self, qkv: &[f32], dims: Dims) -> Result<(Vec<f32>, Weights)> {
         let (b, t, d, hd) = dims;
         let scale = 1.0 / (hd as f32).sqrt();
-        let mut y = vec![0f32; b * t * d];
-        let mut probs = vec![0f32; b * self.heads * t * t];
-        if t == 0 || d == 0 {
-            return Ok((y, probs));
-        }
-        // Sequences in parallel (each writes its own rows of `y` and its own probabilities).
         let heads = self.heads;
+        let mut y = vec![0f32; b * t * d];
+        let mut w = Weights {
+            e: vec![0f32; b * heads * t * t],
+            inv: vec![0f32; b * heads * t],
+        };
+        if t == 0 || d == 0 {
+            return Ok((y, w));
+        }
+        // Sequences in parallel (each writes its own rows of `y` and its own weights).
         y.par_chunks_mut(t * d)
-            .zip(probs.par_chunks_mut(heads * t * t))
+            .zip(w.e.par_chunks_mut(heads * t * t))
+            .zip(w.inv.par_chunks_mut(heads * t))
             .enumerate()
-            .try_for_each(|(bi, (y, probs))| -> Result<()> {
+            .try_for_each(|(bi, ((y, e), inv))| -> Result<()> {
                 for h in 0..heads {
-                    let p = &mut probs[h * t * t..][..t * t];
+                    let e = &mut e[h * t * t..][..t * t];
+                    let inv = &mut inv[h * t..][..t];
                     let (q, k) = (part(qkv, dims, bi, h, 0), part(qkv, dims, bi, h, 1));
-                    gemm(p, t, q, k.t(), false)?;
-                    p.chunks_exact_mut(t)
-                        .for_each(|row| softmax_in_place(row, scale));
+                    gemm(e, t, q, k.t(), false)?;
+                    exp_rows(e, t, scale, inv);
                     let v = part(qkv, dims, bi, h, 2);
-                    gemm(&mut y[h * hd..], d, Mat::rows(p, t, t), v, false)?;
+                    gemm(&mut y[h * hd..], d, Mat::rows(e, t, t), v, false)?;
+                    for (row, &r) in y.chunks_exact_mut(d).zip(&*inv) {
+                        row[h * hd..][..hd].iter_mut().for_each(|v| *v *= r);
+                    }
                 }
                 Ok(())
             })?;
-        Ok((y, probs))
+        Ok((y, w))
     }
 }
 
@@ -86,21 +116,23 @@ impl CustomOp1 for Sdpa {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let dims = self.dims(l)?;
         let qkv = f32_slice(s, l, self.name())?;
-        let (y, probs) = self.run(qkv, dims)?;
-        self.probs.put(probs);
+        let (y, w) = self.run(qkv, dims)?;
+        self.kept.put(w);
         Ok((CpuStorage::F32(y), Shape::from((dims.0, dims.1, dims.2))))
     }
 
-    fn bwd(&self, qkv: &Tensor, _y: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+    fn bwd(&self, qkv: &Tensor, y: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let dims = self.dims(qkv.layout())?;
         let (b, t, d, hd) = dims;
         let scale = 1.0 / (hd as f32).sqrt();
-        let grad = grad.contiguous()?;
+        let (grad, y) = (grad.contiguous()?, y.contiguous()?);
         let ((xs, xl), (gs, gl)) = (qkv.storage_and_layout(), grad.storage_and_layout());
+        let (ys, yl) = y.storage_and_layout();
         let x = values(&xs, xl, self.name())?;
         let g = values(&gs, gl, self.name())?;
-        let probs = match self.probs.take() {
-            Some(p) => p,
+        let yv = values(&ys, yl, self.name())?;
+        let w = match self.kept.take() {
+            Some(w) => w,
             None => self.run(x, dims)?.1,
         };
         let mut dx = vec![0f32; b * t * 3 * d];
@@ -108,14 +140,17 @@ impl CustomOp1 for Sdpa {
             return Ok(Some(Tensor::from_vec(dx, qkv.shape(), qkv.device())?));
         }
         let heads = self.heads;
-        // Sequences in parallel, each with its own (T, T) scratch and its own rows of dx.
-        dx.par_chunks_mut(t * 3 * d)
-            .enumerate()
-            .try_for_each(|(bi, dx)| -> Result<()> {
-                let mut ds = vec![0f32; t * t];
+        // Sequences in parallel, each thread with its own scratch and each sequence with its
+        // own rows of dx.
+        let scratch = || (vec![0f32; t * t], vec![0f32; t * hd], vec![0f32; 2 * t]);
+        dx.par_chunks_mut(t * 3 * d).enumerate().try_for_each_init(
+            scratch,
+            |(ds, dyr, dc), (bi, dx)| -> Result<()> {
+                let (dd, c) = dc.split_at_mut(t);
                 for h in 0..heads {
-                    let p = &probs[(bi * heads + h) * t * t..][..t * t];
-                    let pm = Mat::rows(p, t, t);
+                    let e = &w.e[(bi * heads + h) * t * t..][..t * t];
+                    let inv = &w.inv[(bi * heads + h) * t..][..t];
+                    let em = Mat::rows(e, t, t);
                     let dy = Mat {
                         data: &g[bi * t * d + h * hd..],
                         rows: t,
@@ -123,28 +158,40 @@ impl CustomOp1 for Sdpa {
                         rs: d,
                         cs: 1,
                     };
+                    // rowsum(P ⊙ dP) = dOᵢ·Oᵢ; dO rows scaled by 1 / rowsum(E) for dV.
+                    for i in 0..t {
+                        let at = (bi * t + i) * d + h * hd;
+                        let (gi, yi) = (&g[at..][..hd], &yv[at..][..hd]);
+                        dd[i] = dot(gi, yi);
+                        c[i] = inv[i] * scale;
+                        for (o, v) in dyr[i * hd..][..hd].iter_mut().zip(gi) {
+                            *o = v * inv[i];
+                        }
+                    }
                     let (q, k, v) = (
                         part(x, dims, bi, h, 0),
                         part(x, dims, bi, h, 1),
                         part(x, dims, bi, h, 2),
                     );
                     let at = |p: usize| p * d + h * hd;
-                    // dV = Pᵀ·dY; dP = dY·Vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
-                    gemm(&mut dx[at(2)..], 3 * d, pm.t(), dy, false)?;
-                    gemm(&mut ds, t, dy, v.t(), false)?;
-                    for (dr, pr) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
-                        let s = dot(dr, pr);
-                        for (dv, pv) in dr.iter_mut().zip(pr) {
-                            *dv = pv * (*dv - s) * scale;
-                        }
-                    }
-                    // dQ = dS·K; dK = dSᵀ·Q.
-                    let dsm = Mat::rows(&ds, t, t);
+                    // dV = Pᵀ·dO = Eᵀ·(diag(inv)·dO); dP = dO·Vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)).
+                    gemm(
+                        &mut dx[at(2)..],
+                        3 * d,
+                        em.t(),
+                        Mat::rows(dyr, t, hd),
+                        false,
+                    )?;
+                    gemm(ds, t, dy, v.t(), false)?;
+                    scores_grad(ds, e, t, dd, c);
+                    // dQ = dS·K · scale; dK = dSᵀ·Q · scale (the scale is in `c`).
+                    let dsm = Mat::rows(ds, t, t);
                     gemm(&mut dx[at(0)..], 3 * d, dsm, k, false)?;
                     gemm(&mut dx[at(1)..], 3 * d, dsm.t(), q, false)?;
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         Ok(Some(Tensor::from_vec(dx, qkv.shape(), qkv.device())?))
     }
 }
@@ -154,6 +201,6 @@ impl CustomOp1 for Sdpa {
 pub fn sdpa(qkv: &Tensor, heads: usize) -> Result<Tensor> {
     qkv.contiguous()?.apply_op1(Sdpa {
         heads,
-        probs: Kept::default(),
+        kept: Kept::default(),
     })
 }

@@ -167,7 +167,13 @@ mod tests {
             let mut soft = x.clone();
             super::super::softmax::softmax_in_place(&mut soft, 0.25);
             let ln = super::super::layernorm::test_rows(&x, &g, 29);
-            [gelu, slope, soft, ln]
+            let (mut both, mut slope2) = (x.clone(), vec![0f32; x.len()]);
+            super::super::gelu::gelu_and_slope(&mut both, &mut slope2);
+            let mut prod = g.clone();
+            super::super::gelu::mul_in_place(&mut prod, &x);
+            let (mut rows, mut inv) = (x.clone(), vec![0f32; x.len() / 29]);
+            super::super::softmax::exp_rows(&mut rows, 29, 0.25, &mut inv);
+            [gelu, slope, soft, ln, both, slope2, prod, rows, inv]
         });
         let (_, want) = &runs[0];
         for (level, got) in &runs[1..] {

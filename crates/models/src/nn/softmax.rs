@@ -8,9 +8,10 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use super::cpu::{dot, f32_slice};
 use super::scalar::exp;
 
-simd_fn! {
-/// `row ← softmax(scale · row)` (`scale` > 0), in passes that vectorise.
-pub fn softmax_in_place(row: &mut [f32], scale: f32) {
+/// `row ← exp(scale · row − scale · max(row))` (`scale` > 0), in passes that vectorise;
+/// returns the row's sum. Inlined into the `simd_fn!` builds below.
+#[inline(always)]
+fn exp_shifted(row: &mut [f32], scale: f32) -> f32 {
     let mut lanes = [f32::NEG_INFINITY; 8];
     let chunks = row.chunks_exact(8);
     let mut m = chunks
@@ -38,8 +39,26 @@ pub fn softmax_in_place(row: &mut [f32], scale: f32) {
         *v = exp(*v * scale - ms);
         sum += *v;
     }
-    let inv = 1.0 / (sum + lanes.iter().sum::<f32>());
+    sum + lanes.iter().sum::<f32>()
+}
+
+simd_fn! {
+/// `row ← softmax(scale · row)` (`scale` > 0), in passes that vectorise.
+pub fn softmax_in_place(row: &mut [f32], scale: f32) {
+    let inv = 1.0 / exp_shifted(row, scale);
     row.iter_mut().for_each(|v| *v *= inv);
+}
+}
+
+simd_fn! {
+/// Unnormalised softmax of each row of `n` values of `rows` (`scale` > 0): every row ←
+/// exp(scale · row − scale · max(row)), and `inv[i]` ← 1 / the row's sum — so row i · inv[i]
+/// is softmax(scale · row), without the pass that divides (attention scales its (T, hd)
+/// output rows instead of the (T, T) probabilities).
+pub fn exp_rows(rows: &mut [f32], n: usize, scale: f32, inv: &mut [f32]) {
+    for (row, r) in rows.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
+        *r = 1.0 / exp_shifted(row, scale);
+    }
 }
 }
 
@@ -109,4 +128,30 @@ pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
         return candle_nn::ops::softmax(x, D::Minus1);
     }
     x.contiguous()?.apply_op1(Softmax)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unnormalised_rows_times_their_inverse_sums_are_the_softmax() {
+        let n = 37;
+        let x: Vec<f32> = (0..5 * n).map(|i| (i as f32 * 0.77).cos() * 9.0).collect();
+        let (mut e, mut inv) = (x.clone(), vec![0f32; 5]);
+        exp_rows(&mut e, n, 0.3, &mut inv);
+        for (r, (er, xr)) in e.chunks_exact(n).zip(x.chunks_exact(n)).enumerate() {
+            let mut want = xr.to_vec();
+            softmax_in_place(&mut want, 0.3);
+            for (a, b) in er.iter().zip(&want) {
+                assert!(
+                    (a * inv[r] - b).abs() <= 1e-7,
+                    "row {r}: {} vs {b}",
+                    a * inv[r]
+                );
+            }
+            // The largest entry is exp(0) = 1, so a sum never underflows.
+            assert!(er.contains(&1.0));
+        }
+    }
 }
