@@ -52,6 +52,22 @@ impl AssetData {
         c.slice_time(request_time - lookback_secs, request_time - res + 1)
     }
 
+    /// The finer context beside [`history_at`](Self::history_at): at LOW the 1-minute candles
+    /// cut the same way (opened within `lookback_secs`, closed by `request_time`); `None` at
+    /// HIGH, whose inputs are already 1-minute.
+    pub fn fine_at(
+        &self,
+        competition: Competition,
+        request_time: i64,
+        lookback_secs: i64,
+    ) -> Option<Candles> {
+        (competition == Competition::Low).then(|| {
+            let res = i64::from(self.one_min.resolution_secs);
+            self.one_min
+                .slice_time(request_time - lookback_secs, request_time - res + 1)
+        })
+    }
+
     /// 1-minute candles from `start` up to a few minutes past the horizon (the settlement
     /// witness the validator needs).
     pub fn truth(&self, start: i64, time_length: i64) -> Candles {
@@ -169,5 +185,10 @@ mod tests {
         let l = d.history_at(Competition::Low, 3000, 86_400);
         assert_eq!(l.ts.last(), Some(&2700));
         assert_eq!(d.five_min.len(), 20);
+        // LOW's fine context: the 1-minute candles closed by the request, none after it.
+        let f = d.fine_at(Competition::Low, 3000, 86_400).unwrap();
+        assert_eq!((f.resolution_secs, f.ts.last()), (60, Some(&2940)));
+        assert_eq!(f.ts.first(), Some(&0));
+        assert!(d.fine_at(Competition::High, 3000, 86_400).is_none());
     }
 }

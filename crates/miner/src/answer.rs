@@ -110,6 +110,9 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     })
 }
 
+/// Resolution of the finer history a LOW request carries (`ForecastRequest::fine`).
+const FINE_SECS: u32 = 60;
+
 /// A finished answer.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -155,6 +158,9 @@ impl Answerer {
             for c in Competition::ALL {
                 if self.models.get(a, c).is_some() {
                     self.history.warm(a, c.time_increment() as u32);
+                    if c == Competition::Low {
+                        self.history.warm(a, FINE_SECS);
+                    }
                 }
             }
         }
@@ -167,6 +173,7 @@ impl Answerer {
         start_price: f64,
         seed: u64,
         history: &Candles,
+        fine: Option<&Candles>,
     ) -> Result<Vec<u8>, String> {
         let req = ForecastRequest {
             asset: &p.input.asset,
@@ -177,6 +184,7 @@ impl Answerer {
             time_length: p.input.time_length as u32,
             num_simulations: p.input.num_simulations,
             seed,
+            fine,
         };
         let paths = model.forecast(&req).map_err(|e| e.to_string())?;
         if paths.n_paths() != p.input.num_simulations || paths.n_points() != p.n_points {
@@ -200,7 +208,19 @@ impl Answerer {
         if let Some((competition, model)) = champion {
             let res = competition.time_increment() as u32;
             let history = self.history.history(&p.input.asset, res, p.start_unix);
-            match self.try_model(model.as_ref(), p, start_price, seed, &history) {
+            // LOW's optional finer context: the 1-minute candles, cut at the same time.
+            let fine = (competition == Competition::Low).then(|| {
+                self.history
+                    .history(&p.input.asset, FINE_SECS, p.start_unix)
+            });
+            match self.try_model(
+                model.as_ref(),
+                p,
+                start_price,
+                seed,
+                &history,
+                fine.as_deref(),
+            ) {
                 Ok(body) => {
                     return Ok(Answer {
                         body,
@@ -215,7 +235,7 @@ impl Answerer {
         }
         let empty = Candles::empty(p.input.asset.as_str(), 60, Provenance::Real);
         let body = self
-            .try_model(self.fallback.as_ref(), p, start_price, seed, &empty)
+            .try_model(self.fallback.as_ref(), p, start_price, seed, &empty, None)
             .map_err(AnswerError::Failed)?;
         Ok(Answer {
             body,
@@ -348,5 +368,82 @@ mod tests {
         let ans = a.answer(&p, 100.0, 3).unwrap();
         assert!(ans.fallback);
         assert_eq!(validate(&ans.body, &p), Ok(()));
+    }
+
+    /// A series' resolution and newest candle time.
+    type Seen = (u32, Option<i64>);
+    /// Records the history's resolution and the fine series' [`Seen`] of each request.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<(u32, Option<Seen>)>>);
+    impl Forecaster for Recorder {
+        fn name(&self) -> String {
+            "recorder".into()
+        }
+        fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
+            let fine = req.fine.map(|f| (f.resolution_secs, f.ts.last().copied()));
+            self.0
+                .lock()
+                .unwrap()
+                .push((req.history.resolution_secs, fine));
+            ReferenceGbm.forecast(req)
+        }
+    }
+    struct RecorderChampion(Arc<Recorder>);
+    impl ChampionSource for RecorderChampion {
+        fn champion(
+            &self,
+            _: &str,
+            _: Competition,
+        ) -> Result<Option<Arc<dyn Forecaster>>, ModelError> {
+            Ok(Some(self.0.clone()))
+        }
+    }
+    /// A minute grid of candles at every resolution asked, up to `before`.
+    struct Grid;
+    impl HistorySource for Grid {
+        fn history(&self, asset: &str, res: u32, before: i64) -> Arc<Candles> {
+            let mut c = Candles::empty(asset, res, Provenance::Real);
+            let step = i64::from(res);
+            let first = (before - 3 * 86_400).div_euclid(step) * step;
+            let mut t = first;
+            while t + step <= before {
+                c.ts.push(t);
+                for v in [&mut c.open, &mut c.high, &mut c.low, &mut c.close] {
+                    v.push(100.0);
+                }
+                t += step;
+            }
+            Arc::new(c)
+        }
+    }
+
+    #[test]
+    fn a_low_champion_gets_the_one_minute_series_and_high_none() {
+        let rec = Arc::new(Recorder::default());
+        let a = Answerer::new(
+            ModelCache::new(
+                Arc::new(RecorderChampion(rec.clone())),
+                Duration::from_secs(60),
+            ),
+            Arc::new(Grid),
+        );
+        let low = parse_prompt(BODY.as_bytes()).unwrap();
+        assert!(!a.answer(&low, 100.0, 1).unwrap().fallback);
+        let high = parse_prompt(
+            BODY.replace(
+                r#""time_increment":300,"time_length":86400"#,
+                r#""time_increment":60,"time_length":3600"#,
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert!(!a.answer(&high, 100.0, 1).unwrap().fallback);
+        let seen = rec.0.lock().unwrap().clone();
+        // LOW: 5-minute history plus the 1-minute candles closed by the start time.
+        let start = low.start_unix;
+        let last_min = (start - 60).div_euclid(60) * 60;
+        assert_eq!(seen[0], (300, Some((60, Some(last_min)))));
+        // HIGH: its history is the 1-minute series; no finer context.
+        assert_eq!(seen[1], (60, None));
     }
 }

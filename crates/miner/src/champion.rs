@@ -269,6 +269,7 @@ mod tests {
             time_length: 86_400,
             num_simulations: 50,
             seed,
+            fine: None,
         }
     }
 

@@ -54,6 +54,7 @@ fn scripts(c: &mut Criterion) {
                     time_length: 86_400,
                     num_simulations: 1000,
                     seed,
+                    fine: None,
                 };
                 m.forecast(&req).expect("forecast")
             })

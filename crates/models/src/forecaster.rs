@@ -23,6 +23,11 @@ pub struct ForecastRequest<'a> {
     pub num_simulations: usize,
     /// Seed: the same request and seed give the same paths.
     pub seed: u64,
+    /// A finer series of the same asset, cut like `history` (every candle closed at or before
+    /// `start_time`): at LOW the 1-minute candles beside the 5-minute `history`; `None` where
+    /// the caller has none (and at HIGH, whose history is already 1-minute). Optional context:
+    /// a model may sharpen its volatility level with it and must give valid paths without it.
+    pub fine: Option<&'a Candles>,
 }
 
 impl ForecastRequest<'_> {

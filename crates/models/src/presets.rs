@@ -119,6 +119,29 @@ pub const PRESETS: &[Preset] = &[
          the next horizon on the last 1 h, 4 h, day and week, deseasonalised) fitted on the \
          prompt's own past, at LOW (HIGH as mix_sess); did not beat mix_sess on the walk-forward",
     ),
+    base(
+        "mix_har_1m",
+        "mix_har with its regressors from 1-minute realised variance (the request's finer \
+         1-minute series at LOW; 5-minute returns without one)",
+    ),
+    base(
+        "mix_har_range",
+        "mix_har with its regressors from the 5-minute candles' Parkinson range variance",
+    ),
+    base(
+        "mix_range",
+        "mix_sess whose LOW bootstrap starts from a level blended half and half with the \
+         5-minute candles' range level (1 h EWMA)",
+    ),
+    base(
+        "mix_range_1m",
+        "mix_range with the range level from the request's 1-minute candles (LOW; the \
+         5-minute candles without them)",
+    ),
+    base(
+        "mix_range_1m_w1",
+        "mix_range_1m with the range level replacing the bootstrap's starting level",
+    ),
     neural(
         "mlp_gbm",
         &["mlp"],

@@ -41,6 +41,10 @@ pub struct BlockBootstrap {
     /// Half-life of the range EWMA, seconds.
     #[serde(default = "default_range_half_life")]
     pub range_half_life_secs: f64,
+    /// Read the range level from the request's finer candles (`ForecastRequest::fine`, the
+    /// 1-minute series at LOW) when it has one; from `history` otherwise.
+    #[serde(default)]
+    pub range_fine: bool,
 }
 
 fn default_range_half_life() -> f64 {
@@ -57,6 +61,7 @@ impl Default for BlockBootstrap {
             sessions: false,
             range_weight: 0.0,
             range_half_life_secs: default_range_half_life(),
+            range_fine: false,
         }
     }
 }
@@ -111,8 +116,12 @@ impl Forecaster for BlockBootstrap {
         z.iter_mut().for_each(|a| *a = (*a - z_mean) / z_sd);
         // The starting variance: the EWMA, blended in logs with the candle-range level.
         if self.range_weight > 0.0 {
+            let ranges = match req.fine {
+                Some(f) if self.range_fine => f,
+                _ => req.history,
+            };
             if let Some(r) = range_level(
-                req.history,
+                ranges,
                 req.start_time,
                 self.lookback_secs,
                 &profile,

@@ -21,13 +21,33 @@ use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
 use super::spread::{scale_spread, step_variances};
-use super::{check_request, step_returns, IntradayProfile, SessionGaps, SessionMix};
+use super::{check_request, step_returns, IntradayProfile, SessionGaps, SessionMix, StepReturns};
 use crate::{ForecastRequest, Forecaster, ModelError};
+
+/// Which realised measure the regressors are built from (the target is always the
+/// deseasonalised squared returns at the prompt's increment, what the forecast is scored on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RealisedMeasure {
+    /// Squared returns at the prompt's increment, from `history` (`mix_har`).
+    #[default]
+    Returns,
+    /// Squared 1-minute returns from the request's finer series (`ForecastRequest::fine`),
+    /// each deseasonalised by the 1-minute profile; [`Returns`](Self::Returns) without one.
+    FineReturns,
+    /// The Parkinson range variance `ln(high/low)² / (4 ln 2)` of the history's candles,
+    /// deseasonalised by the returns' profile.
+    Range,
+}
 
 /// Regressor windows, in hours of returns (1 h, 4 h, a day, a week).
 const WINDOW_HOURS: [usize; 4] = [1, 4, 24, 168];
 /// Prior coefficients the ridge pulls toward (a persistent HAR; they sum to 0.95).
 const PRIOR: [f64; 4] = [0.1, 0.15, 0.35, 0.35];
+/// Step of the finer series' returns (1-minute candles).
+const FINE_STEP_SECS: u32 = 60;
+/// 1-minute returns needed to use the finer series (two days).
+const MIN_FINE_RETURNS: usize = 2 * 1440;
 /// Samples needed to fit.
 const MIN_SAMPLES: usize = 24;
 
@@ -45,6 +65,10 @@ pub struct HarLevel {
     /// Apply at steps of 5 minutes or more only (LOW); HIGH is served as `mix_sess` (the
     /// default).
     pub low_only: bool,
+    /// The realised measure of the regressors; settings stored without it read as
+    /// [`RealisedMeasure::Returns`].
+    #[serde(default)]
+    pub measure: RealisedMeasure,
 }
 
 impl Default for HarLevel {
@@ -57,7 +81,53 @@ impl Default for HarLevel {
             // At HIGH the HAR level was worse than the mix's own in every third (walk-forward
             // 2026-12-06, +0.0044 overall): served as `mix_sess` there.
             low_only: true,
+            measure: RealisedMeasure::Returns,
         }
+    }
+}
+
+/// A realised measure as a series: per step its end time and deseasonalised variance, with
+/// prefix sums, so a window of the last `w` steps before any time is two lookups.
+struct MeasureSeries {
+    end: Vec<i64>,
+    cum: Vec<f64>,
+    /// Steps per hour.
+    per_hour: usize,
+}
+
+impl MeasureSeries {
+    fn new(end: Vec<i64>, var: impl Iterator<Item = f64>, step_secs: u32) -> Self {
+        let mut cum = Vec::with_capacity(end.len() + 1);
+        cum.push(0.0);
+        for v in var {
+            let last = *cum.last().unwrap_or(&0.0);
+            cum.push(last + v);
+        }
+        Self {
+            end,
+            cum,
+            per_hour: (3600 / step_secs.max(1) as usize).max(1),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.end.len()
+    }
+
+    /// Log mean variance of the last `win[j]` steps ending at or before `t`, per window;
+    /// `None` where a window is not full or not positive.
+    fn regressors(&self, t: i64, win: &[usize; 4]) -> Option<[f64; 4]> {
+        let k = self.end.partition_point(|&e| e <= t);
+        let mut x = [0.0; 4];
+        for j in 0..4 {
+            let a = k.checked_sub(win[j])?;
+            let v = (self.cum[k] - self.cum[a]) / win[j] as f64;
+            if !(v > 0.0 && v.is_finite()) {
+                return None;
+            }
+            x[j] = v.ln();
+        }
+        Some(x)
     }
 }
 
@@ -168,7 +238,7 @@ impl HarLevel {
         );
         let profile = IntradayProfile::fit(&ret);
         let n = ret.len();
-        // Prefix sums of the deseasonalised squared returns.
+        // Prefix sums of the deseasonalised squared returns (the targets).
         let mut cum = Vec::with_capacity(n + 1);
         cum.push(0.0);
         for (t, r) in ret.start.iter().zip(&ret.r) {
@@ -176,29 +246,21 @@ impl HarLevel {
             let last = *cum.last().unwrap_or(&0.0);
             cum.push(last + r * r / (m * m));
         }
+        let measure = self.measure_series(req, &ret, &profile);
+        // Windows capped at a third of the measure's steps (short histories, closed markets).
+        let win: [usize; 4] = std::array::from_fn(|j| {
+            (WINDOW_HOURS[j] * measure.per_hour)
+                .min(measure.len() / 3)
+                .max(1)
+        });
+        // The first origin with every window full.
+        let t0 = *measure.end.get(win.iter().max()? - 1)?;
         let per_hour = (3600 / inc).max(1);
-        // Windows capped at a third of the returns (short histories, closed markets).
-        let win: Vec<usize> = WINDOW_HOURS
-            .iter()
-            .map(|h| (h * per_hour).min(n / 3).max(1))
-            .collect();
-        let wmax = *win.iter().max()?;
         let mean = |a: usize, b: usize| (cum[b] - cum[a]) / (b - a) as f64;
-        let regs = |i: usize| -> Option<[f64; 4]> {
-            let mut x = [0.0; 4];
-            for j in 0..4 {
-                let v = mean(i - win[j], i);
-                if !(v > 0.0 && v.is_finite()) {
-                    return None;
-                }
-                x[j] = v.ln();
-            }
-            Some(x)
-        };
         let horizon = i64::from(req.time_length);
         let min_target = (req.time_length as usize / inc / 10).max(3);
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        let mut i = wmax;
+        let mut i = ret.start.partition_point(|&t| t < t0);
         let mut j = i;
         while i < n {
             // Target: the returns starting in [start_i, start_i + H) — all before the request.
@@ -212,7 +274,10 @@ impl HarLevel {
             }
             if j - i >= min_target {
                 let v = mean(i, j);
-                if let (Some(x), true) = (regs(i), v > 0.0 && v.is_finite()) {
+                if let (Some(x), true) = (
+                    measure.regressors(ret.start[i], &win),
+                    v > 0.0 && v.is_finite(),
+                ) {
                     xs.push(x);
                     ys.push(v.ln());
                 }
@@ -220,9 +285,62 @@ impl HarLevel {
             i += per_hour;
         }
         let fit = HarFit::fit(&xs, &ys, self.ridge, &PRIOR)?;
-        let x_now = regs(n)?;
+        let x_now = measure.regressors(req.start_time, &win)?;
         let v = (fit.predict(&x_now) + 0.5 * fit.resid_var).exp();
         (v > 0.0 && v.is_finite()).then_some((v, profile))
+    }
+
+    /// The regressors' measure for `req` ([`RealisedMeasure`]); `ret` and `profile` are the
+    /// history's returns at the prompt's increment and their intraday profile.
+    fn measure_series(
+        &self,
+        req: &ForecastRequest<'_>,
+        ret: &StepReturns,
+        profile: &IntradayProfile,
+    ) -> MeasureSeries {
+        let inc = i64::from(req.time_increment.max(1));
+        let returns = |ret: &StepReturns, p: &IntradayProfile, step: i64| {
+            MeasureSeries::new(
+                ret.start.iter().map(|t| t + step).collect(),
+                ret.start.iter().zip(&ret.r).map(|(t, r)| {
+                    let m = p.at(*t);
+                    r * r / (m * m)
+                }),
+                step as u32,
+            )
+        };
+        match (self.measure, req.fine) {
+            (RealisedMeasure::FineReturns, Some(fine)) => {
+                let f = step_returns(fine, FINE_STEP_SECS, req.start_time, self.lookback_secs);
+                if f.len() < MIN_FINE_RETURNS {
+                    return returns(ret, profile, inc);
+                }
+                let p = IntradayProfile::fit(&f);
+                returns(&f, &p, i64::from(FINE_STEP_SECS))
+            }
+            (RealisedMeasure::Range, _) => {
+                let h = req.history;
+                let res = i64::from(h.resolution_secs.max(1));
+                let a = h.index_at_or_after(req.start_time - self.lookback_secs);
+                let k = 1.0 / (4.0 * std::f64::consts::LN_2);
+                let (mut end, mut var) = (Vec::new(), Vec::new());
+                for i in a..h.len() {
+                    let (t, hi, lo) = (h.ts[i], h.high[i], h.low[i]);
+                    // Only candles closed by the start time.
+                    if t + res > req.start_time {
+                        break;
+                    }
+                    if !(hi.is_finite() && lo.is_finite() && lo > 0.0 && hi >= lo) {
+                        continue;
+                    }
+                    let m = profile.at(t);
+                    end.push(t + res);
+                    var.push(k * (hi / lo).ln().powi(2) / (m * m));
+                }
+                MeasureSeries::new(end, var.into_iter(), res as u32)
+            }
+            _ => returns(ret, profile, inc),
+        }
     }
 
     /// The spread factor for the mix's `paths` answering `req` (1 without a HAR level).
@@ -270,9 +388,27 @@ pub struct HarMix {
     pub har: HarLevel,
 }
 
+impl HarMix {
+    /// The default HAR mix with its regressors from `measure`.
+    pub fn with_measure(measure: RealisedMeasure) -> Self {
+        Self {
+            har: HarLevel {
+                measure,
+                ..HarLevel::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
 impl Forecaster for HarMix {
     fn name(&self) -> String {
-        "mix_har".into()
+        match self.har.measure {
+            RealisedMeasure::Returns => "mix_har",
+            RealisedMeasure::FineReturns => "mix_har_1m",
+            RealisedMeasure::Range => "mix_har_range",
+        }
+        .into()
     }
 
     fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
@@ -357,6 +493,75 @@ mod tests {
         let req = request(&short, 2 * 86_400, 1);
         assert!(m.har.forecast_var(&req).is_none());
         assert_eq!(m.forecast(&req).unwrap(), m.mix.forecast(&req).unwrap());
+    }
+
+    #[test]
+    fn the_fine_measure_reads_the_one_minute_series_without_look_ahead_and_falls_back() {
+        use crate::baselines::test_data::candles_at;
+        // 21 days of 1-minute candles, the last three days (from day 18) 3x as volatile; the
+        // 5-minute history is their buckets.
+        let vol = |d: usize| if d >= 18 { 0.003 } else { 0.001 } * 3.46;
+        let fine = candles_at(60, 21, vol);
+        let h = market::resample(&fine, 300, market::BucketRule::CompleteOnly).unwrap();
+        let start = 20 * 86_400;
+        let m = HarMix::with_measure(RealisedMeasure::FineReturns);
+        assert_eq!(m.name(), "mix_har_1m");
+        let with_fine = |f| ForecastRequest {
+            fine: Some(f),
+            ..request(&h, start, 3)
+        };
+        let req = with_fine(&fine);
+        let p = valid_and_seeded(&m, &req);
+        let (v_fine, _) = m.har.forecast_var(&req).unwrap();
+        // A different level from the 5-minute returns' (the measure is read), still well
+        // above the calm per-step variance (1e-6 per minute, 5e-6 per 5 minutes).
+        let plain = HarMix::default();
+        let (v_5m, _) = plain.har.forecast_var(&req).unwrap();
+        assert_ne!(v_fine, v_5m);
+        assert!(v_fine > 3.0 * 5e-6, "{v_fine}");
+        // No look-ahead: wilder 1-minute (and 5-minute) prices after the start change nothing.
+        let mut wild = fine.clone();
+        let a = wild.index_at_or_after(start);
+        for (k, x) in wild.close[a..].iter_mut().enumerate() {
+            *x *= if k % 2 == 0 { 1.05 } else { 0.95 };
+        }
+        assert_eq!(m.har.forecast_var(&with_fine(&wild)).unwrap().0, v_fine);
+        assert_eq!(p, m.forecast(&with_fine(&wild)).unwrap());
+        // Without a fine series (or with too short a one): mix_har's 5-minute level, bit for bit.
+        let none = request(&h, start, 3);
+        assert_eq!(m.forecast(&none).unwrap(), plain.forecast(&none).unwrap());
+        let short = fine.slice_time(start - 86_400, start);
+        assert_eq!(
+            m.forecast(&with_fine(&short)).unwrap(),
+            plain.forecast(&none).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_range_measure_follows_wider_ranges_and_ignores_later_candles() {
+        let mut h = candles(21, |_| 0.001);
+        let start = 20 * 86_400;
+        let m = HarMix::with_measure(RealisedMeasure::Range);
+        assert_eq!(m.name(), "mix_har_range");
+        let (v0, _) = m.har.forecast_var(&request(&h, start, 1)).unwrap();
+        // Ranges 3x wider over the last day before the start: a higher level.
+        let a = h.index_at_or_after(start - 86_400);
+        let b = h.index_at_or_after(start);
+        for i in a..b {
+            h.high[i] = h.close[i] * 1.0015;
+            h.low[i] = h.close[i] * 0.9985;
+        }
+        let (v1, _) = m.har.forecast_var(&request(&h, start, 1)).unwrap();
+        assert!(v1 > 1.5 * v0, "{v1} vs {v0}");
+        // Candles from the start on do not count.
+        let mut later = h.clone();
+        for i in b..later.len() {
+            later.high[i] = later.close[i] * 1.05;
+        }
+        assert_eq!(
+            m.har.forecast_var(&request(&later, start, 1)).unwrap().0,
+            v1
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod history;
 mod intraday;
 mod mix;
 mod mix_fit;
+mod mix_range;
 mod mix_rev;
 mod mix_sess;
 mod optim;
@@ -29,11 +30,12 @@ pub use calibrated::CalibratedBootstrap;
 pub use ewma::Ewma;
 pub use garch::{GarchFit, GarchT};
 pub use gbm::{reference_sigma, Gbm, GbmSigma, SIGMA_MAP};
-pub use har::{HarFit, HarLevel, HarMix};
+pub use har::{HarFit, HarLevel, HarMix, RealisedMeasure};
 pub use history::{step_returns, StepReturns};
 pub use intraday::IntradayProfile;
 pub use mix::BootGarchMix;
 pub use mix_fit::{FittedMix, MixFit};
+pub use mix_range::RangeMix;
 pub use mix_rev::RevertingMix;
 pub use mix_sess::{MixMembers, SessionMix};
 pub use range::range_level;
@@ -55,7 +57,7 @@ pub(crate) fn rng(seed: u64) -> BaseRng {
 }
 
 /// Names of the statistical baselines, in table order.
-pub const BASELINE_NAMES: [&str; 13] = [
+pub const BASELINE_NAMES: [&str; 18] = [
     "gbm",
     "gbm_hist",
     "ewma",
@@ -69,6 +71,11 @@ pub const BASELINE_NAMES: [&str; 13] = [
     "mix_rev",
     "mix_fit",
     "mix_har",
+    "mix_har_1m",
+    "mix_har_range",
+    "mix_range",
+    "mix_range_1m",
+    "mix_range_1m_w1",
 ];
 
 /// The model a miner serves where no champion has been promoted (`default` in the CLI, the
@@ -114,6 +121,11 @@ pub fn baseline(name: &str) -> Option<Box<dyn Forecaster>> {
         "mix_rev" => Box::new(RevertingMix::default()),
         "mix_fit" => Box::new(FittedMix::default()),
         "mix_har" => Box::new(HarMix::default()),
+        "mix_har_1m" => Box::new(HarMix::with_measure(RealisedMeasure::FineReturns)),
+        "mix_har_range" => Box::new(HarMix::with_measure(RealisedMeasure::Range)),
+        "mix_range" => Box::new(RangeMix::default()),
+        "mix_range_1m" => Box::new(RangeMix::new(0.5, true)),
+        "mix_range_1m_w1" => Box::new(RangeMix::new(1.0, true)),
         // A scripted model (`script:<name>`): installed from the component store or a file.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| Box::new(m) as Box<dyn Forecaster>)
@@ -143,6 +155,11 @@ pub fn baseline_settings(name: &str) -> Option<serde_json::Value> {
         "mix_rev" => serde_json::to_value(RevertingMix::default()),
         "mix_fit" => serde_json::to_value(FittedMix::default()),
         "mix_har" => serde_json::to_value(HarMix::default()),
+        "mix_har_1m" => serde_json::to_value(HarMix::with_measure(RealisedMeasure::FineReturns)),
+        "mix_har_range" => serde_json::to_value(HarMix::with_measure(RealisedMeasure::Range)),
+        "mix_range" => serde_json::to_value(RangeMix::default()),
+        "mix_range_1m" => serde_json::to_value(RangeMix::new(0.5, true)),
+        "mix_range_1m_w1" => serde_json::to_value(RangeMix::new(1.0, true)),
         // A script's settings embed its source, so a recorded run replays without the store.
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             return crate::script::lookup(s).map(|m| m.settings())
@@ -175,7 +192,10 @@ pub fn baseline_from_settings(
         "mix_sess" => Box::new(parse::<SessionMix>(name, settings)?),
         "mix_rev" => Box::new(parse::<RevertingMix>(name, settings)?),
         "mix_fit" => Box::new(parse::<FittedMix>(name, settings)?),
-        "mix_har" => Box::new(parse::<HarMix>(name, settings)?),
+        "mix_har" | "mix_har_1m" | "mix_har_range" => Box::new(parse::<HarMix>(name, settings)?),
+        "mix_range" | "mix_range_1m" | "mix_range_1m_w1" => {
+            Box::new(parse::<RangeMix>(name, settings)?)
+        }
         s if s.starts_with(crate::script::SCRIPT_PREFIX) => {
             Box::new(crate::script::ScriptModel::from_settings(settings)?)
         }

@@ -9,14 +9,20 @@ use crate::{ForecastRequest, Forecaster};
 /// `days` of 5-minute candles (from t = 0) whose log step is uniform with half-width
 /// `half_width(day)` (a seeded splitmix64 stream), ranges ±0.05 % around the close.
 pub(crate) fn candles_5m(days: usize, half_width: impl Fn(usize) -> f64) -> Candles {
-    let mut c = Candles::empty("BTC", 300, Provenance::Synthetic);
+    candles_at(300, days, half_width)
+}
+
+/// As [`candles_5m`], at `res` seconds per candle.
+pub(crate) fn candles_at(res: u32, days: usize, half_width: impl Fn(usize) -> f64) -> Candles {
+    let mut c = Candles::empty("BTC", res, Provenance::Synthetic);
+    let per_day = 86_400 / res as usize;
     let mut p = 100.0f64;
     let mut z = 0x1234_5678u64;
-    for k in 0..(days * 288) {
+    for k in 0..(days * per_day) {
         z = crate::rng::splitmix64(z);
         let u = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        p *= (u * half_width(k / 288)).exp();
-        c.ts.push(k as i64 * 300);
+        p *= (u * half_width(k / per_day)).exp();
+        c.ts.push(k as i64 * i64::from(res));
         c.close.push(p);
     }
     c.open = c.close.clone();
@@ -37,6 +43,7 @@ pub(crate) fn low_request(h: &Candles, start: i64, seed: u64) -> ForecastRequest
         time_length: 86_400,
         num_simulations: 200,
         seed,
+        fine: None,
     }
 }
 
