@@ -44,6 +44,9 @@ pub use error::ModelError;
 /// `Conv1d` had given the TCN and WaveNet wrong gradients), fused TCN gate (2026-12-06).
 /// 4: TimesNet's aggregation weights from the chosen frequencies' own DFT product and its
 /// branches added onto the input one at a time (`nn::scaled_add`), the tap convolutions as
-/// one op (`nn::conv_taps`; 2026-12-06 night).
-pub const REVISION: u32 = 4;
+/// one op (`nn::conv_taps`; 2026-12-06 night). 5: attention divides its (T, hd) output rows
+/// by the weights' row sums instead of the (T, T) weights, and each half of a Transformer
+/// encoder layer is one op (`nn::sdpa`, `nn::encoder_op`; Transformer numbers change in the
+/// last bits; 2026-12-07).
+pub const REVISION: u32 = 5;
 pub use forecaster::{ForecastRequest, Forecaster};

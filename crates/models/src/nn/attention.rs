@@ -79,10 +79,50 @@ impl EncoderLayer {
     }
 }
 
-impl Module for EncoderLayer {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+impl EncoderLayer {
+    /// The layer in the separate ops (layer norm, projections, attention, MLP, residual
+    /// adds): off the CPU, and the reference the fused halves are tested against.
+    pub fn forward_composed(&self, x: &Tensor) -> Result<Tensor> {
         let x = (x + self.attn.forward(&self.ln1.forward(x)?)?)?;
         &x + self.ffn.forward(&self.ln2.forward(&x)?)?
+    }
+
+    /// The two halves as one fused op each (`nn::encoder_op`), when `x` is an f32 (B, T, d)
+    /// tensor on the CPU and every projection has its bias.
+    fn forward_fused(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        let (fc1, fc2, act) = self.ffn.parts();
+        let a = &self.attn;
+        let (Some(bq), Some(bo), Some(b1), Some(b2)) =
+            (a.qkv.bias(), a.out.bias(), fc1.bias(), fc2.bias())
+        else {
+            return Ok(None);
+        };
+        if !(x.device().is_cpu() && x.dtype() == DType::F32 && x.rank() == 3 && act == Act::Gelu) {
+            return Ok(None);
+        }
+        let h = super::encoder_op::attention_half(
+            x,
+            self.ln1.params(),
+            (a.qkv.weight(), bq),
+            (a.out.weight(), bo),
+            a.n_heads,
+        )?;
+        let y = super::encoder_op::ffn_half(
+            &h,
+            self.ln2.params(),
+            (fc1.weight(), b1),
+            (fc2.weight(), b2),
+        )?;
+        Ok(Some(y))
+    }
+}
+
+impl Module for EncoderLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self.forward_fused(x)? {
+            Some(y) => Ok(y),
+            None => self.forward_composed(x),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ fn stats(row: &[f32], eps: f32) -> (f32, f32) {
 
 simd_fn! {
     /// `y ← (x − mean) · rstd · w + b` per row of `x`.
-    fn normalise(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], eps: f32) {
+    pub(crate) fn normalise(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], eps: f32) {
         let d = w.len();
         for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
             let (mean, rstd) = stats(xr, eps);
@@ -49,8 +49,8 @@ simd_fn! {
 
 simd_fn! {
     /// `out` = dx (rows × d), then dw (d), then db (d), from the input `x`, weight `w` and
-    /// output gradient `g`.
-    fn backward(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
+    /// output gradient `g` (`out` zero, or dw and db added to).
+    pub(crate) fn backward(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
         let d = w.len();
         let (dx, rest) = out.split_at_mut(x.len());
         let (dw, db) = rest.split_at_mut(d);

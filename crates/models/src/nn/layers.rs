@@ -93,6 +93,11 @@ impl LayerNorm {
         let b = vb.get_with_hints(dim, "bias", Init::Const(0.0))?;
         Ok(Self { w, b })
     }
+
+    /// The weight and the bias.
+    pub fn params(&self) -> (&Tensor, &Tensor) {
+        (&self.w, &self.b)
+    }
 }
 
 impl Module for LayerNorm {
@@ -175,6 +180,11 @@ impl Mlp {
             fc2: Linear::new(hidden, out, vb.pp("fc2"))?,
             act,
         })
+    }
+
+    /// The two layers and the activation.
+    pub fn parts(&self) -> (&Linear, &Linear, Act) {
+        (&self.fc1, &self.fc2, self.act)
     }
 }
 

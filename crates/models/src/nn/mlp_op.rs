@@ -19,7 +19,7 @@ struct GeluMlp {
 }
 
 /// (rows, in, hidden, out).
-type Dims = (usize, usize, usize, usize);
+pub(crate) type Dims = (usize, usize, usize, usize);
 
 fn dims(x: &Layout, w1: &Layout, w2: &Layout) -> Result<Dims> {
     let (hid, i1) = w1.shape().dims2()?;
@@ -33,7 +33,11 @@ fn dims(x: &Layout, w1: &Layout, w2: &Layout) -> Result<Dims> {
 }
 
 /// GELU's slope at the hidden pre-activations, and the hidden activations.
-fn hidden(x: &[f32], w1: &[f32], (rows, i, hid, _): Dims) -> Result<(Vec<f32>, Vec<f32>)> {
+pub(crate) fn hidden(
+    x: &[f32],
+    w1: &[f32],
+    (rows, i, hid, _): Dims,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let mut z = affine(x, weight(w1, hid, i), &bias(w1, hid, i), rows)?;
     let mut slope = vec![0f32; z.len()];
     gelu_and_slope(&mut z, &mut slope);

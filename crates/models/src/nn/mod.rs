@@ -9,6 +9,7 @@ pub mod causal_conv;
 pub mod conv_taps;
 pub mod cpu;
 pub mod cumsum;
+pub mod encoder_op;
 pub mod gelu;
 pub mod gemm;
 pub mod gru_scan;

@@ -136,6 +136,51 @@ fn fused_linear_and_attention_match_candles_composed_ops() {
 }
 
 #[test]
+fn fused_encoder_halves_match_the_separate_ops_in_value_and_every_gradient() {
+    use models::nn::{encoder_op, layernorm::layer_norm, linear_op::linear, sdpa::sdpa};
+    let (d, hid) = (8, 12);
+    let (lnw, lnb) = (var(&[d], 1.0, 0.3), var(&[d], 0.0, 0.3));
+    for (b, t, heads) in [(2, 5, 2), (1, 1, 1), (3, 4, 4)] {
+        let x = var(&[b, t, d], 0.5, 1.5);
+        let (wq, bq) = (var(&[3 * d, d], 0.0, 0.5), var(&[3 * d], 0.0, 0.5));
+        let (wo, bo) = (var(&[d, d], 0.0, 0.5), var(&[d], 0.0, 0.5));
+        let composed = {
+            let h = layer_norm(&x, &lnw, &lnb, 1e-5).unwrap();
+            let y = sdpa(&linear(&h, &wq, &bq).unwrap(), heads).unwrap();
+            (x.as_tensor() + linear(&y, &wo, &bo).unwrap()).unwrap()
+        };
+        same_value_and_gradients(
+            encoder_op::attention_half(&x, (&lnw, &lnb), (&wq, &bq), (&wo, &bo), heads).unwrap(),
+            composed,
+            &[&x, &lnw, &lnb, &wq, &bq, &wo, &bo],
+        );
+        let (w1, b1) = (var(&[hid, d], 0.0, 0.5), var(&[hid], 0.0, 0.5));
+        let (w2, b2) = (var(&[d, hid], 0.0, 0.5), var(&[d], 0.0, 0.5));
+        let composed = {
+            let h = layer_norm(&x, &lnw, &lnb, 1e-5).unwrap();
+            let z = dense(&h, &w1, &b1).gelu().unwrap();
+            (x.as_tensor() + dense(&z, &w2, &b2)).unwrap()
+        };
+        same_value_and_gradients(
+            encoder_op::ffn_half(&x, (&lnw, &lnb), (&w1, &b1), (&w2, &b2)).unwrap(),
+            composed,
+            &[&x, &lnw, &lnb, &w1, &b1, &w2, &b2],
+        );
+    }
+    // Shapes that do not fit are errors, not panics: heads not dividing d, a 2-D input to
+    // attention, a weight of the wrong width.
+    let x = var(&[2, 3, d], 0.0, 1.0);
+    let (wq, bq) = (var(&[3 * d, d], 0.0, 0.5), var(&[3 * d], 0.0, 0.5));
+    let (wo, bo) = (var(&[d, d], 0.0, 0.5), var(&[d], 0.0, 0.5));
+    assert!(encoder_op::attention_half(&x, (&lnw, &lnb), (&wq, &bq), (&wo, &bo), 3).is_err());
+    let flat = x.flatten_to(1).unwrap();
+    assert!(encoder_op::attention_half(&flat, (&lnw, &lnb), (&wq, &bq), (&wo, &bo), 2).is_err());
+    let (w1, b1) = (var(&[5, d + 1], 0.0, 0.5), var(&[5], 0.0, 0.5));
+    let (w2, b2) = (var(&[d, 5], 0.0, 0.5), var(&[d], 0.0, 0.5));
+    assert!(encoder_op::ffn_half(&x, (&lnw, &lnb), (&w1, &b1), (&w2, &b2)).is_err());
+}
+
+#[test]
 fn fused_layer_norm_matches_layer_norm_slow_in_value_and_every_gradient() {
     let (x, w, b) = (
         var(&[3, 7, 16], 1.0, 2.0),
