@@ -17,8 +17,8 @@ use crate::schedule::Competition;
 use crate::BacktestError;
 
 /// Competitors when none are named: the reference GBM, the classic baselines and the best
-/// statistical model (`mix_sess`, also the miner's `default`).
-pub const DEFAULT_COMPETITORS: &[&str] = &["gbm", "gbm_hist", "ewma", "garch_t", "mix_sess"];
+/// statistical model (`mix_range`, also the miner's `default`).
+pub const DEFAULT_COMPETITORS: &[&str] = &["gbm", "gbm_hist", "ewma", "garch_t", "mix_range"];
 
 /// How a competitor name resolves, before any registry is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,7 +473,7 @@ mod tests {
         assert_eq!(classify("default").unwrap(), NameKind::Default);
         assert_eq!(classify("champion").unwrap(), NameKind::Champion);
         assert_eq!(classify("run:ab12").unwrap(), NameKind::Run("ab12".into()));
-        assert!(DEFAULT_COMPETITORS.contains(&"mix_sess"));
+        assert!(DEFAULT_COMPETITORS.contains(&DEFAULT_MODEL));
         for n in DEFAULT_COMPETITORS {
             assert!(matches!(classify(n), Ok(NameKind::Statistical(_))), "{n}");
         }

@@ -75,6 +75,25 @@ impl AssetData {
     }
 }
 
+/// The market-wide volatility factor at `request_time` for a LOW prompt
+/// (`models::baselines::market_vol_ratio` over every loaded asset's 5-minute history closed by
+/// then); `None` at HIGH or with fewer than three assets that have enough history.
+pub fn market_vol_at(
+    data: &MarketData,
+    competition: Competition,
+    request_time: i64,
+) -> Option<f64> {
+    if competition != Competition::Low {
+        return None;
+    }
+    let lookback = 31 * 86_400;
+    let h: Vec<Candles> = data
+        .values()
+        .map(|a| a.history_at(Competition::Low, request_time, lookback))
+        .collect();
+    models::baselines::market_vol_ratio(h.iter(), request_time)
+}
+
 /// Union of two series on their time grid; `a` wins where both have a candle.
 pub fn merge_prefer(a: &Candles, b: &Candles) -> Candles {
     let mut out = Candles::empty(
@@ -190,5 +209,9 @@ mod tests {
         assert_eq!((f.resolution_secs, f.ts.last()), (60, Some(&2940)));
         assert_eq!(f.ts.first(), Some(&0));
         assert!(d.fine_at(Competition::High, 3000, 86_400).is_none());
+        // The market factor: none at HIGH, none with too little history (flat prices here).
+        let m: MarketData = [("BTC".to_string(), d)].into_iter().collect();
+        assert!(market_vol_at(&m, Competition::High, 3000).is_none());
+        assert!(market_vol_at(&m, Competition::Low, 3000).is_none());
     }
 }

@@ -220,6 +220,7 @@ pub fn run_prompt(
     // The only history a competitor ever sees: candles closed by the request time.
     let history = asset.history_at(prompt.competition, prompt.request_time, cfg.lookback_secs);
     let fine = asset.fine_at(prompt.competition, prompt.request_time, cfg.lookback_secs);
+    let market_vol = crate::data::market_vol_at(data, prompt.competition, prompt.request_time);
     let res = i64::from(history.resolution_secs);
     match history.ts.last() {
         Some(&t) if t + res >= prompt.request_time - 3600 => {}
@@ -251,7 +252,10 @@ pub fn run_prompt(
         time_length: pc.time_length as u32,
         num_simulations: cfg.num_simulations,
         seed,
-        fine: fine.as_ref(),
+        context: models::forecaster::ForecastContext {
+            fine: fine.as_ref(),
+            market_vol,
+        },
     };
     for c in competitors {
         match answer(c, prompt, &req, &real, cfg.num_simulations) {

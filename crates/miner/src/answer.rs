@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use market::{Candles, Provenance};
+use models::forecaster::ForecastContext;
 use models::{ForecastRequest, Forecaster};
 use serde::Deserialize;
 use sn50::SimulationInput;
@@ -110,8 +111,10 @@ pub fn parse_prompt(body: &[u8]) -> Result<Prompt, AnswerError> {
     })
 }
 
-/// Resolution of the finer history a LOW request carries (`ForecastRequest::fine`).
+/// Resolution of the finer history a LOW request carries (`ForecastContext::fine`).
 const FINE_SECS: u32 = 60;
+/// Resolution of LOW's history (the market factor's inputs).
+const LOW_SECS: u32 = 300;
 
 /// A finished answer.
 #[derive(Debug, Clone)]
@@ -160,6 +163,9 @@ impl Answerer {
                     self.history.warm(a, c.time_increment() as u32);
                     if c == Competition::Low {
                         self.history.warm(a, FINE_SECS);
+                        for m in sn50::Asset::ALL_NAMES {
+                            self.history.warm(m, LOW_SECS);
+                        }
                     }
                 }
             }
@@ -173,7 +179,7 @@ impl Answerer {
         start_price: f64,
         seed: u64,
         history: &Candles,
-        fine: Option<&Candles>,
+        context: ForecastContext<'_>,
     ) -> Result<Vec<u8>, String> {
         let req = ForecastRequest {
             asset: &p.input.asset,
@@ -184,7 +190,7 @@ impl Answerer {
             time_length: p.input.time_length as u32,
             num_simulations: p.input.num_simulations,
             seed,
-            fine,
+            context,
         };
         let paths = model.forecast(&req).map_err(|e| e.to_string())?;
         if paths.n_paths() != p.input.num_simulations || paths.n_points() != p.n_points {
@@ -199,6 +205,16 @@ impl Answerer {
         crate::wire::response_body(&p.input, &paths, p.start_unix, p.input.time_increment)
     }
 
+    /// The market-wide volatility factor at `start` from every SN50 asset's 5-minute history
+    /// (`models::baselines::market_vol_ratio`; `None` with fewer than three assets loaded).
+    fn market_vol(&self, start: i64) -> Option<f64> {
+        let h: Vec<Arc<Candles>> = sn50::Asset::ALL_NAMES
+            .iter()
+            .map(|a| self.history.history(a, LOW_SECS, start))
+            .collect();
+        models::baselines::market_vol_ratio(h.iter().map(|c| c.as_ref()), start)
+    }
+
     /// Answers a prompt (CPU-bound: call from a blocking thread). The champion answers when
     /// there is one and its output formats; otherwise the fallback does.
     pub fn answer(&self, p: &Prompt, start_price: f64, seed: u64) -> Result<Answer, AnswerError> {
@@ -208,19 +224,23 @@ impl Answerer {
         if let Some((competition, model)) = champion {
             let res = competition.time_increment() as u32;
             let history = self.history.history(&p.input.asset, res, p.start_unix);
-            // LOW's optional finer context: the 1-minute candles, cut at the same time.
-            let fine = (competition == Competition::Low).then(|| {
+            // LOW's optional context: the 1-minute candles cut at the same time, and the
+            // market-wide volatility factor over every SN50 asset's 5-minute history.
+            let low = competition == Competition::Low;
+            let fine = low.then(|| {
                 self.history
                     .history(&p.input.asset, FINE_SECS, p.start_unix)
             });
-            match self.try_model(
-                model.as_ref(),
-                p,
-                start_price,
-                seed,
-                &history,
-                fine.as_deref(),
-            ) {
+            let market_vol = if low {
+                self.market_vol(p.start_unix)
+            } else {
+                None
+            };
+            let context = ForecastContext {
+                fine: fine.as_deref(),
+                market_vol,
+            };
+            match self.try_model(model.as_ref(), p, start_price, seed, &history, context) {
                 Ok(body) => {
                     return Ok(Answer {
                         body,
@@ -235,7 +255,14 @@ impl Answerer {
         }
         let empty = Candles::empty(p.input.asset.as_str(), 60, Provenance::Real);
         let body = self
-            .try_model(self.fallback.as_ref(), p, start_price, seed, &empty, None)
+            .try_model(
+                self.fallback.as_ref(),
+                p,
+                start_price,
+                seed,
+                &empty,
+                ForecastContext::default(),
+            )
             .map_err(AnswerError::Failed)?;
         Ok(Answer {
             body,
@@ -372,19 +399,24 @@ mod tests {
 
     /// A series' resolution and newest candle time.
     type Seen = (u32, Option<i64>);
-    /// Records the history's resolution and the fine series' [`Seen`] of each request.
+    /// Records the history's resolution, the fine series' [`Seen`] and whether a market
+    /// factor came, per request.
     #[derive(Default)]
-    struct Recorder(std::sync::Mutex<Vec<(u32, Option<Seen>)>>);
+    struct Recorder(std::sync::Mutex<Vec<(u32, Option<Seen>, bool)>>);
     impl Forecaster for Recorder {
         fn name(&self) -> String {
             "recorder".into()
         }
         fn forecast(&self, req: &ForecastRequest<'_>) -> Result<PathSet, ModelError> {
-            let fine = req.fine.map(|f| (f.resolution_secs, f.ts.last().copied()));
+            let fine = req
+                .context
+                .fine
+                .map(|f| (f.resolution_secs, f.ts.last().copied()));
+            let market = req.context.market_vol.is_some();
             self.0
                 .lock()
                 .unwrap()
-                .push((req.history.resolution_secs, fine));
+                .push((req.history.resolution_secs, fine, market));
             ReferenceGbm.forecast(req)
         }
     }
@@ -398,18 +430,20 @@ mod tests {
             Ok(Some(self.0.clone()))
         }
     }
-    /// A minute grid of candles at every resolution asked, up to `before`.
+    /// Five days of candles at every resolution asked, up to `before`, prices wiggling on a
+    /// fixed pattern (a market factor of about 1).
     struct Grid;
     impl HistorySource for Grid {
         fn history(&self, asset: &str, res: u32, before: i64) -> Arc<Candles> {
             let mut c = Candles::empty(asset, res, Provenance::Real);
             let step = i64::from(res);
-            let first = (before - 3 * 86_400).div_euclid(step) * step;
+            let first = (before - 5 * 86_400).div_euclid(step) * step;
             let mut t = first;
             while t + step <= before {
                 c.ts.push(t);
+                let p = 100.0 + ((t / step) * 7919 % 13) as f64 * 0.01;
                 for v in [&mut c.open, &mut c.high, &mut c.low, &mut c.close] {
-                    v.push(100.0);
+                    v.push(p);
                 }
                 t += step;
             }
@@ -418,7 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn a_low_champion_gets_the_one_minute_series_and_high_none() {
+    fn a_low_champion_gets_the_one_minute_series_and_the_market_factor_and_high_none() {
         let rec = Arc::new(Recorder::default());
         let a = Answerer::new(
             ModelCache::new(
@@ -442,8 +476,9 @@ mod tests {
         // LOW: 5-minute history plus the 1-minute candles closed by the start time.
         let start = low.start_unix;
         let last_min = (start - 60).div_euclid(60) * 60;
-        assert_eq!(seen[0], (300, Some((60, Some(last_min)))));
-        // HIGH: its history is the 1-minute series; no finer context.
-        assert_eq!(seen[1], (60, None));
+        // And the market factor from every SN50 asset's 5-minute history.
+        assert_eq!(seen[0], (300, Some((60, Some(last_min))), true));
+        // HIGH: its history is the 1-minute series; no finer context, no market factor.
+        assert_eq!(seen[1], (60, None, false));
     }
 }

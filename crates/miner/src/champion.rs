@@ -269,7 +269,7 @@ mod tests {
             time_length: 86_400,
             num_simulations: 50,
             seed,
-            fine: None,
+            context: Default::default(),
         }
     }
 
@@ -340,7 +340,7 @@ mod tests {
     fn without_a_champion_the_default_model_serves() {
         let src = OrDefault::new(NoChampions);
         let m = src.champion("BTC", Competition::Low).unwrap().unwrap();
-        assert_eq!(m.name(), "default:mix_sess");
+        assert_eq!(m.name(), "default:mix_range");
         // A champion, when there is one, is served instead; a failing source gets the default.
         let counting = OrDefault::new(Counting(AtomicUsize::new(0)));
         let m = counting
@@ -352,7 +352,7 @@ mod tests {
             .champion("BAD", Competition::High)
             .unwrap()
             .unwrap();
-        assert_eq!(m.name(), "default:mix_sess");
+        assert_eq!(m.name(), "default:mix_range");
         // The default is the models' default model, bit for bit.
         let h = models::data::synthetic("BTC", 300, 3).unwrap().candles;
         let r = ForecastRequest {

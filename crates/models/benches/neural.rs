@@ -100,7 +100,7 @@ fn sampling(c: &mut Criterion) {
             time_length: 86_400,
             num_simulations: 1000,
             seed: 3,
-            fine: None,
+            context: Default::default(),
         };
         let name = format!("forecast_1000x289_mlp_{head}");
         describe(&name);

@@ -54,7 +54,7 @@ fn scripts(c: &mut Criterion) {
                     time_length: 86_400,
                     num_simulations: 1000,
                     seed,
-                    fine: None,
+                    context: Default::default(),
                 };
                 m.forecast(&req).expect("forecast")
             })

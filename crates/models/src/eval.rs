@@ -153,7 +153,7 @@ impl PromptInputs {
             time_length: self.time_length,
             num_simulations: settings.num_simulations,
             seed: settings.seed ^ (self.start_time as u64),
-            fine: None,
+            context: Default::default(),
         }
     }
 }

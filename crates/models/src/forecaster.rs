@@ -23,11 +23,23 @@ pub struct ForecastRequest<'a> {
     pub num_simulations: usize,
     /// Seed: the same request and seed give the same paths.
     pub seed: u64,
+    /// Optional context beyond the asset's own history ([`ForecastContext`]); models must give
+    /// valid paths without it (`ForecastContext::default()`: none).
+    pub context: ForecastContext<'a>,
+}
+
+/// What a caller may know at prompt time beyond `history`. Each part is `None` where the caller
+/// has none; a model may sharpen its volatility level with it and falls back without it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForecastContext<'a> {
     /// A finer series of the same asset, cut like `history` (every candle closed at or before
-    /// `start_time`): at LOW the 1-minute candles beside the 5-minute `history`; `None` where
-    /// the caller has none (and at HIGH, whose history is already 1-minute). Optional context:
-    /// a model may sharpen its volatility level with it and must give valid paths without it.
+    /// `start_time`): at LOW the 1-minute candles beside the 5-minute `history` (the backtest
+    /// engine and the miner fill it); `None` at HIGH, whose history is already 1-minute.
     pub fine: Option<&'a Candles>,
+    /// A market-wide volatility factor at the start time: the median over the SN50 assets of
+    /// their last day's deseasonalised realised variance over their 30-day one
+    /// ([`market_vol_ratio`](crate::baselines::market_vol_ratio)); 1 is a usual day.
+    pub market_vol: Option<f64>,
 }
 
 impl ForecastRequest<'_> {

@@ -110,7 +110,7 @@ mod tests {
             time_length: 7200,
             num_simulations: 20,
             seed: 7,
-            fine: None,
+            context: Default::default(),
         };
         // A huge deviation: the log clamp keeps every price finite and positive.
         let wild = vec![40.0; 24];

@@ -130,8 +130,8 @@ pub const PRESETS: &[Preset] = &[
     ),
     base(
         "mix_range",
-        "mix_sess whose LOW bootstrap starts from a level blended half and half with the \
-         5-minute candles' range level (1 h EWMA)",
+        "the default model: mix_sess whose LOW bootstrap starts from a level blended half and \
+         half with the 5-minute candles' range level (1 h EWMA); HIGH as mix_sess",
     ),
     base(
         "mix_range_1m",
@@ -141,6 +141,15 @@ pub const PRESETS: &[Preset] = &[
     base(
         "mix_range_1m_w1",
         "mix_range_1m with the range level replacing the bootstrap's starting level",
+    ),
+    base(
+        "mix_mkt",
+        "mix_sess whose LOW spread leans toward the market-wide volatility factor (median over \
+         the assets of their last day's over their 30-day realised variance), weight 0.5",
+    ),
+    base(
+        "mix_mkt_w25",
+        "mix_mkt with weight 0.25",
     ),
     neural(
         "mlp_gbm",

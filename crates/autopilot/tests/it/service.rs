@@ -206,7 +206,7 @@ fn a_stop_mid_round_and_a_restart_resume_without_duplicate_work() {
         "the reused run is not counted twice"
     );
     assert_eq!(end.evaluated.len(), 1, "{:?}", end.evaluated);
-    // garch_t against the default model (mix_sess): refused, and recorded so.
+    // garch_t against the default model (mix_range): refused, and recorded so.
     let e = end.evaluated.values().next().unwrap();
     assert!(!e.promoted, "{e:?}");
     assert!(e.reason.contains("refused"), "{e:?}");

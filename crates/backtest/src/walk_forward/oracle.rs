@@ -61,7 +61,7 @@ mod tests {
             time_length: 7200,
             num_simulations: 50,
             seed: 7,
-            fine: None,
+            context: Default::default(),
         };
         let p = HourlyVolOracle.paths(&req, &real).unwrap();
         assert_eq!((p.n_paths(), p.n_points()), (50, 25));

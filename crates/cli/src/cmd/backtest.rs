@@ -34,10 +34,10 @@ pub struct EvaluateArgs {
     /// spread diagnostics of a statistical model, also evaluation-only: `<model>*<k>` scales
     /// every path's log move from the start price by k (e.g. `mix_sess*0.93`), `<model>*<k>~<d>`
     /// gives each path its own factor k·exp(d·z).
-    #[arg(long, value_delimiter = ',', default_values_t = ["gbm", "garch_t", "bootstrap_sess", "mix_sess"].map(String::from))]
+    #[arg(long, value_delimiter = ',', default_values_t = ["gbm", "garch_t", "bootstrap_sess", "mix_sess", "mix_range"].map(String::from))]
     competitors: Vec<String>,
     /// The competitor the others are compared with, paired (default: the miner's default model).
-    #[arg(long, default_value = "mix_sess")]
+    #[arg(long, default_value = "mix_range")]
     against: String,
     /// SN50 assets, comma-separated (default: every SN50 asset with real 1-minute data).
     #[arg(long, value_delimiter = ',')]
@@ -86,7 +86,7 @@ pub struct EvaluateArgs {
 pub struct BacktestArgs {
     /// Competitors (miners), comma-separated: any preset (`synth-city presets`: statistical ones
     /// by name, a neural one as its newest trained registry run), `default` (what the miner
-    /// serves without a champion: mix_sess), `run:<registry run id>`, or `champion` (what the
+    /// serves without a champion: mix_range), `run:<registry run id>`, or `champion` (what the
     /// miner serves: the promoted champion, else the default).
     #[arg(long, value_delimiter = ',', default_values_t = backtest::DEFAULT_COMPETITORS.iter().map(|s| s.to_string()))]
     competitors: Vec<String>,

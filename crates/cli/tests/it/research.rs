@@ -268,7 +268,7 @@ fn champion_lists_promoted_runs_only_with_history_and_rollback() {
     let out = cmd(home.path(), &["champion"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("no champion yet"));
-    assert!(stdout(&out).contains("mix_sess"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("mix_range"), "{}", stdout(&out));
     let runs = seed(home.path());
     // The lowest CRPS is not a champion: nothing was promoted.
     let out = cmd(home.path(), &["champion", "--json"]);

@@ -175,7 +175,7 @@ fn champions_load_from_the_registry_and_answer() {
         .champion("XRP", Competition::Low)
         .unwrap()
         .unwrap();
-    assert_eq!(d.name(), "default:mix_sess");
+    assert_eq!(d.name(), "default:mix_range");
     let btc = with_default
         .champion("BTC", Competition::Low)
         .unwrap()

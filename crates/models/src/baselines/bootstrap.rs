@@ -116,7 +116,7 @@ impl Forecaster for BlockBootstrap {
         z.iter_mut().for_each(|a| *a = (*a - z_mean) / z_sd);
         // The starting variance: the EWMA, blended in logs with the candle-range level.
         if self.range_weight > 0.0 {
-            let ranges = match req.fine {
+            let ranges = match req.context.fine {
                 Some(f) if self.range_fine => f,
                 _ => req.history,
             };

@@ -14,8 +14,12 @@
 //! power `weight` in log variance; the factor clamped). Without enough history the mix is
 //! served unchanged; at HIGH (1-minute steps) too by default (`low_only`).
 //!
+//! The regressors can come from another realised measure ([`RealisedMeasure`]: 1-minute
+//! returns from `ForecastContext::fine`, `mix_har_1m`; candle ranges, `mix_har_range`).
+//!
 //! Walk-forward result (docs/models.md, "What did not help"): within noise of `mix_sess` at
-//! LOW; it moves the level like a fixed shrink of the spread without telling the regimes apart.
+//! LOW, with either measure; it moves the level like a fixed shrink of the spread without
+//! telling the regimes apart.
 
 use serde::{Deserialize, Serialize};
 use sn50::PathSet;
@@ -309,7 +313,7 @@ impl HarLevel {
                 step as u32,
             )
         };
-        match (self.measure, req.fine) {
+        match (self.measure, req.context.fine) {
             (RealisedMeasure::FineReturns, Some(fine)) => {
                 let f = step_returns(fine, FINE_STEP_SECS, req.start_time, self.lookback_secs);
                 if f.len() < MIN_FINE_RETURNS {
@@ -507,7 +511,10 @@ mod tests {
         let m = HarMix::with_measure(RealisedMeasure::FineReturns);
         assert_eq!(m.name(), "mix_har_1m");
         let with_fine = |f| ForecastRequest {
-            fine: Some(f),
+            context: crate::forecaster::ForecastContext {
+                fine: Some(f),
+                market_vol: None,
+            },
             ..request(&h, start, 3)
         };
         let req = with_fine(&fine);

@@ -43,7 +43,7 @@ pub(crate) fn low_request(h: &Candles, start: i64, seed: u64) -> ForecastRequest
         time_length: 86_400,
         num_simulations: 200,
         seed,
-        fine: None,
+        context: Default::default(),
     }
 }
 

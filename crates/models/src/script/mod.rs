@@ -83,7 +83,7 @@ pub fn check_with(source: &str, caps: &Caps) -> Result<ScriptInfo, ModelError> {
             time_length: *horizon,
             num_simulations: 8,
             seed: 1,
-            fine: None,
+            context: Default::default(),
         };
         let run = run(&ast, &req, caps).map_err(|e| {
             ModelError::InvalidConfig(format!("dry run ({step} s steps): {}", message(e)))

@@ -25,7 +25,7 @@ fn request(
         time_length: horizon,
         num_simulations: n,
         seed,
-        fine: None,
+        context: Default::default(),
     }
 }
 

@@ -23,7 +23,7 @@ fn request<'a>(h: &'a Candles, inc: u32, len: u32, seed: u64) -> ForecastRequest
         time_length: len,
         num_simulations: 1000,
         seed,
-        fine: None,
+        context: Default::default(),
     }
 }
 
@@ -206,7 +206,7 @@ fn session_models_give_closed_hours_the_overnight_variance_and_ignore_the_future
         time_length: 86_400,
         num_simulations: 1000,
         seed: 9,
-        fine: None,
+        context: Default::default(),
     };
     let sess = baseline("bootstrap_sess").unwrap();
     let p = sess.forecast(&req).unwrap();

@@ -104,7 +104,7 @@ fn every_head_yields_valid_sn50_paths_for_low_and_high() {
                 time_length: tf.horizon() as u32 * res,
                 num_simulations: 1000,
                 seed: 11,
-                fine: None,
+                context: Default::default(),
             };
             let paths = model.forecast(&req).unwrap();
             assert_eq!(paths.n_paths(), 1000, "{}", info.name);
