@@ -41,7 +41,7 @@ pub struct BlockBootstrap {
     /// Half-life of the range EWMA, seconds.
     #[serde(default = "default_range_half_life")]
     pub range_half_life_secs: f64,
-    /// Read the range level from the request's finer candles (`ForecastRequest::fine`, the
+    /// Read the range level from the request's finer candles (`ForecastContext::fine`, the
     /// 1-minute series at LOW) when it has one; from `history` otherwise.
     #[serde(default)]
     pub range_fine: bool,

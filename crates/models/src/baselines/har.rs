@@ -36,7 +36,7 @@ pub enum RealisedMeasure {
     /// Squared returns at the prompt's increment, from `history` (`mix_har`).
     #[default]
     Returns,
-    /// Squared 1-minute returns from the request's finer series (`ForecastRequest::fine`),
+    /// Squared 1-minute returns from the request's finer series (`ForecastContext::fine`),
     /// each deseasonalised by the 1-minute profile; [`Returns`](Self::Returns) without one.
     FineReturns,
     /// The Parkinson range variance `ln(high/low)² / (4 ln 2)` of the history's candles,
