@@ -42,13 +42,18 @@ impl Weights {
 /// keeps, `alloc::keep_freed_memory`), 33 MB per layer at B 32, T 256, 4 heads — 1.5 % of a
 /// Transformer training step. The forward pass writes every element (a product with no
 /// accumulation, then the exponentials), so what a reused buffer held does not matter.
-/// At most [`spare::KEEP`] buffers are kept, and only one of the exact length asked for is
-/// reused.
+/// At most [`spare::KEEP`] buffers and [`spare::KEEP_VALUES`] values in all are kept (what a
+/// long-lived service that trained once holds on to), and only one of the exact length asked
+/// for is reused.
 mod spare {
     use std::sync::Mutex;
 
     /// Buffers kept at most (a few layers' worth).
     pub const KEEP: usize = 4;
+
+    /// Values kept at most over all buffers: 64 Mi f32, 256 MiB (four of the 33 MB above fit;
+    /// a larger buffer is not kept).
+    pub const KEEP_VALUES: usize = 64 << 20;
 
     /// The kept buffers, oldest first.
     pub(super) static SPARE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
@@ -62,10 +67,14 @@ mod spare {
         reused.unwrap_or_else(|| vec![0f32; n])
     }
 
-    /// Keeps `v` for [`take`], dropping the oldest beyond [`KEEP`].
+    /// Keeps `v` for [`take`], dropping the oldest beyond [`KEEP`] buffers or
+    /// [`KEEP_VALUES`] values.
     pub fn give(v: Vec<f32>) {
+        if v.len() > KEEP_VALUES {
+            return;
+        }
         if let Ok(mut s) = SPARE.lock() {
-            if s.len() >= KEEP {
+            while s.len() >= KEEP || s.iter().map(Vec::len).sum::<usize>() + v.len() > KEEP_VALUES {
                 s.remove(0);
             }
             s.push(v);
@@ -289,5 +298,12 @@ mod tests {
         }
         assert!(spare::take(6).iter().all(|&v| v == 0.0));
         assert_eq!(spare::SPARE.lock().unwrap().len(), spare::KEEP);
+        // Bounded in values too: a buffer over the cap is not kept, and one that would take
+        // the total over it pushes the oldest out.
+        spare::give(vec![0.0; spare::KEEP_VALUES + 1]);
+        assert!(spare::SPARE.lock().unwrap().iter().all(|v| v.len() == 7));
+        spare::give(vec![0.0; spare::KEEP_VALUES - 7]);
+        let kept: Vec<usize> = spare::SPARE.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(kept, [7, spare::KEEP_VALUES - 7]);
     }
 }
