@@ -229,23 +229,37 @@ fn a_worker_killed_mid_batch_has_its_runs_rerun_elsewhere_each_recorded_once() {
     }
 }
 
-#[test]
-fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
-    let test = "a_bridge_publish_evaluates_its_promotion_on_the_workers";
+/// A CPU runner and the real BTC 1m history it resolves for `spec` (the shared data folder),
+/// or `None` after a visible skip (a failure under `SYNTH_CITY_REQUIRE_SHARED`).
+fn real_btc_1m(
+    test: &str,
+    spec: &serde_json::Value,
+) -> Option<(Arc<research::ModelsRunner>, research::ResolvedData)> {
     let local =
         Arc::new(research::ModelsRunner::new().with_device(models::device::DeviceChoice::Cpu));
-    // The paired comparison runs on the real BTC 1m history (the shared data folder).
-    let spec = json!({"baseline": "gbm", "timeframe": "1m"});
     let req = research::DataRequest {
         assets: vec!["BTC".into()],
         ..Default::default()
     };
-    let Ok(resolved) = local.resolve_data(&spec, &req) else {
+    let Ok(resolved) = local.resolve_data(spec, &req) else {
         assert!(
             std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
             "{test}: the shared data folder (real BTC 1m history) is required here"
         );
         eprintln!("SKIP: {test}: no real BTC 1m history (shared data folder)");
+        return None;
+    };
+    Some((local, resolved))
+}
+
+#[test]
+fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
+    // The paired comparison runs on the real BTC 1m history.
+    let spec = json!({"baseline": "gbm", "timeframe": "1m"});
+    let Some((local, resolved)) = real_btc_1m(
+        "a_bridge_publish_evaluates_its_promotion_on_the_workers",
+        &spec,
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -290,23 +304,14 @@ fn a_bridge_publish_evaluates_its_promotion_on_the_workers() {
 
 #[test]
 fn the_autopilots_research_round_runs_its_experiments_on_the_workers() {
-    let test = "the_autopilots_research_round_runs_its_experiments_on_the_workers";
-    let local =
-        Arc::new(research::ModelsRunner::new().with_device(models::device::DeviceChoice::Cpu));
-    // The round re-runs a baseline on the real BTC 1m history (the shared data folder).
+    // The round re-runs a baseline on the real BTC 1m history.
     let spec = json!({"baseline": "gbm", "timeframe": "1m"});
-    let req = research::DataRequest {
-        assets: vec!["BTC".into()],
-        ..Default::default()
-    };
-    if local.resolve_data(&spec, &req).is_err() {
-        assert!(
-            std::env::var_os("SYNTH_CITY_REQUIRE_SHARED").is_none(),
-            "{test}: the shared data folder (real BTC 1m history) is required here"
-        );
-        eprintln!("SKIP: {test}: no real BTC 1m history (shared data folder)");
+    let Some((local, _)) = real_btc_1m(
+        "the_autopilots_research_round_runs_its_experiments_on_the_workers",
+        &spec,
+    ) else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let archive = Arc::new(Archive::open(dir.path(), None).unwrap());
     let mut cfg = autopilot::AutopilotConfig::new(dir.path().to_path_buf());
