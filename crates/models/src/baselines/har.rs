@@ -24,7 +24,7 @@
 use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
-use super::spread::{scale_spread, step_variances};
+use super::spread::{leaned_factor, scale_spread, step_variances};
 use super::{check_request, step_returns, IntradayProfile, SessionGaps, SessionMix, StepReturns};
 use crate::{ForecastRequest, Forecaster, ModelError};
 
@@ -373,13 +373,7 @@ impl HarLevel {
             return 1.0;
         }
         let v_mix = s / m as f64;
-        let k = (0.5 * self.weight * (v_har / v_mix).ln()).exp();
-        let lim = self.max_factor.max(1.0);
-        if k.is_finite() {
-            k.clamp(1.0 / lim, lim)
-        } else {
-            1.0
-        }
+        leaned_factor(v_har / v_mix, self.weight, self.max_factor)
     }
 }
 

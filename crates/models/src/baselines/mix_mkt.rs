@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
-use super::{check_request, own_vol_ratio, scale_spread, SessionMix};
+use super::{check_request, leaned_factor, own_vol_ratio, scale_spread, SessionMix};
 use crate::{ForecastRequest, Forecaster, ModelError};
 
 /// `mix_sess` scaled toward the market's volatility.
@@ -49,13 +49,7 @@ impl MarketMix {
         ) else {
             return 1.0;
         };
-        let k = (0.5 * self.weight * (m / own).ln()).exp();
-        let lim = self.max_factor.max(1.0);
-        if k.is_finite() {
-            k.clamp(1.0 / lim, lim)
-        } else {
-            1.0
-        }
+        leaned_factor(m / own, self.weight, self.max_factor)
     }
 }
 

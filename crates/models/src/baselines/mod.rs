@@ -44,7 +44,7 @@ pub use mix_rev::RevertingMix;
 pub use mix_sess::{MixMembers, SessionMix};
 pub use range::range_level;
 pub use session::SessionGaps;
-pub use spread::{scale_spread, scale_spread_mixed, step_variances, Scaled};
+pub use spread::{leaned_factor, scale_spread, scale_spread_mixed, step_variances, Scaled};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;

@@ -65,6 +65,19 @@ fn scale_each(paths: PathSet, s0: f64, k: impl Fn(usize) -> f64) -> Result<PathS
     PathSet::from_flat(n, t, data).map_err(|e| ModelError::Data(e.to_string()))
 }
 
+/// The spread factor that moves a forecast's variance part of the way toward a target:
+/// `(target / own)^(weight / 2)` for the variance ratio `ratio = target / own`, clamped to
+/// `[1 / max_factor, max_factor]`; 1 when it is not finite (a zero or missing level).
+pub fn leaned_factor(ratio: f64, weight: f64, max_factor: f64) -> f64 {
+    let k = (0.5 * weight * ratio.ln()).exp();
+    let lim = max_factor.max(1.0);
+    if k.is_finite() {
+        k.clamp(1.0 / lim, lim)
+    } else {
+        1.0
+    }
+}
+
 /// Per step `k` of the paths: the mean over paths of the squared log increment from point `k`
 /// to `k + 1` (the paths' variance per step, drift included: it is tiny at these horizons).
 pub fn step_variances(paths: &PathSet) -> Vec<f64> {
@@ -106,6 +119,18 @@ impl Forecaster for Scaled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leaned_factor_moves_part_way_and_is_clamped() {
+        // Weight 1: the whole way (variance ratio 4 → spread × 2); weight 0.5: a quarter power.
+        assert!((leaned_factor(4.0, 1.0, 3.0) - 2.0).abs() < 1e-12);
+        assert!((leaned_factor(4.0, 0.5, 3.0) - 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(leaned_factor(100.0, 1.0, 1.3), 1.3);
+        assert_eq!(leaned_factor(0.01, 1.0, 1.3), 1.0 / 1.3);
+        // A zero or missing level: no change.
+        assert_eq!(leaned_factor(f64::NAN, 1.0, 1.3), 1.0);
+        assert_eq!(leaned_factor(f64::INFINITY, 1.0, 0.5), 1.0);
+    }
 
     #[test]
     fn scaling_multiplies_log_moves_and_step_variances() {
