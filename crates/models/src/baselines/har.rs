@@ -24,6 +24,7 @@
 use serde::{Deserialize, Serialize};
 use sn50::PathSet;
 
+use super::range::parkinson_var;
 use super::spread::{leaned_factor, scale_spread, step_variances};
 use super::{check_request, step_returns, IntradayProfile, SessionGaps, SessionMix, StepReturns};
 use crate::{ForecastRequest, Forecaster, ModelError};
@@ -112,6 +113,19 @@ impl MeasureSeries {
             cum,
             per_hour: (3600 / step_secs.max(1) as usize).max(1),
         }
+    }
+
+    /// The deseasonalised squared returns of `ret` (by `profile`), each ending one `step` after
+    /// its start.
+    fn returns(ret: &StepReturns, profile: &IntradayProfile, step: i64) -> Self {
+        Self::new(
+            ret.start.iter().map(|t| t + step).collect(),
+            ret.start.iter().zip(&ret.r).map(|(t, r)| {
+                let m = profile.at(*t);
+                r * r / (m * m)
+            }),
+            step as u32,
+        )
     }
 
     fn len(&self) -> usize {
@@ -242,15 +256,11 @@ impl HarLevel {
         );
         let profile = IntradayProfile::fit(&ret);
         let n = ret.len();
-        // Prefix sums of the deseasonalised squared returns (the targets).
-        let mut cum = Vec::with_capacity(n + 1);
-        cum.push(0.0);
-        for (t, r) in ret.start.iter().zip(&ret.r) {
-            let m = profile.at(*t);
-            let last = *cum.last().unwrap_or(&0.0);
-            cum.push(last + r * r / (m * m));
-        }
-        let measure = self.measure_series(req, &ret, &profile);
+        // The deseasonalised squared returns (the targets), with their prefix sums; also the
+        // regressors' measure unless another is asked for.
+        let target = MeasureSeries::returns(&ret, &profile, inc as i64);
+        let other = self.measure_series(req, &profile);
+        let measure = other.as_ref().unwrap_or(&target);
         // Windows capped at a third of the measure's steps (short histories, closed markets).
         let win: [usize; 4] = std::array::from_fn(|j| {
             (WINDOW_HOURS[j] * measure.per_hour)
@@ -260,7 +270,7 @@ impl HarLevel {
         // The first origin with every window full.
         let t0 = *measure.end.get(win.iter().max()? - 1)?;
         let per_hour = (3600 / inc).max(1);
-        let mean = |a: usize, b: usize| (cum[b] - cum[a]) / (b - a) as f64;
+        let mean = |a: usize, b: usize| (target.cum[b] - target.cum[a]) / (b - a) as f64;
         let horizon = i64::from(req.time_length);
         let min_target = (req.time_length as usize / inc / 10).max(3);
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -294,56 +304,44 @@ impl HarLevel {
         (v > 0.0 && v.is_finite()).then_some((v, profile))
     }
 
-    /// The regressors' measure for `req` ([`RealisedMeasure`]); `ret` and `profile` are the
-    /// history's returns at the prompt's increment and their intraday profile.
+    /// The regressors' measure for `req` when it is not the history's returns themselves
+    /// ([`RealisedMeasure`]; `None`: the returns, also the fallback without a long enough finer
+    /// series); `profile` is the returns' intraday profile.
     fn measure_series(
         &self,
         req: &ForecastRequest<'_>,
-        ret: &StepReturns,
         profile: &IntradayProfile,
-    ) -> MeasureSeries {
-        let inc = i64::from(req.time_increment.max(1));
-        let returns = |ret: &StepReturns, p: &IntradayProfile, step: i64| {
-            MeasureSeries::new(
-                ret.start.iter().map(|t| t + step).collect(),
-                ret.start.iter().zip(&ret.r).map(|(t, r)| {
-                    let m = p.at(*t);
-                    r * r / (m * m)
-                }),
-                step as u32,
-            )
-        };
+    ) -> Option<MeasureSeries> {
         match (self.measure, req.context.fine) {
             (RealisedMeasure::FineReturns, Some(fine)) => {
                 let f = step_returns(fine, FINE_STEP_SECS, req.start_time, self.lookback_secs);
                 if f.len() < MIN_FINE_RETURNS {
-                    return returns(ret, profile, inc);
+                    return None;
                 }
                 let p = IntradayProfile::fit(&f);
-                returns(&f, &p, i64::from(FINE_STEP_SECS))
+                Some(MeasureSeries::returns(&f, &p, i64::from(FINE_STEP_SECS)))
             }
             (RealisedMeasure::Range, _) => {
                 let h = req.history;
                 let res = i64::from(h.resolution_secs.max(1));
                 let a = h.index_at_or_after(req.start_time - self.lookback_secs);
-                let k = 1.0 / (4.0 * std::f64::consts::LN_2);
                 let (mut end, mut var) = (Vec::new(), Vec::new());
                 for i in a..h.len() {
-                    let (t, hi, lo) = (h.ts[i], h.high[i], h.low[i]);
+                    let t = h.ts[i];
                     // Only candles closed by the start time.
                     if t + res > req.start_time {
                         break;
                     }
-                    if !(hi.is_finite() && lo.is_finite() && lo > 0.0 && hi >= lo) {
+                    let Some(p) = parkinson_var(h.high[i], h.low[i]) else {
                         continue;
-                    }
+                    };
                     let m = profile.at(t);
                     end.push(t + res);
-                    var.push(k * (hi / lo).ln().powi(2) / (m * m));
+                    var.push(p / (m * m));
                 }
-                MeasureSeries::new(end, var.into_iter(), res as u32)
+                Some(MeasureSeries::new(end, var.into_iter(), res as u32))
             }
-            _ => returns(ret, profile, inc),
+            _ => None,
         }
     }
 

@@ -15,6 +15,13 @@ use super::IntradayProfile;
 /// Candles needed (fewer give `None`).
 const MIN_CANDLES: usize = 200;
 
+/// A candle's Parkinson variance `ln(high/low)² / (4 ln 2)`; `None` for a candle without a
+/// usable range (a missing or non-positive price, high below low).
+pub fn parkinson_var(high: f64, low: f64) -> Option<f64> {
+    (high.is_finite() && low.is_finite() && low > 0.0 && high >= low)
+        .then(|| 1.0 / (4.0 * std::f64::consts::LN_2) * (high / low).ln().powi(2))
+}
+
 /// Current range variance over its lookback mean, from the candles opening in
 /// `[end - lookback_secs, end)`, each deseasonalised by `profile` at its open time and
 /// weighted with an EWMA of `half_life_secs`. `None` with too few usable candles or none
@@ -29,15 +36,13 @@ pub fn range_level(
     let a = history.index_at_or_after(end - lookback_secs);
     let b = history.index_at_or_after(end);
     let lambda = decay(history.resolution_secs.max(1), half_life_secs);
-    let k = 1.0 / (4.0 * std::f64::consts::LN_2);
     let (mut sum, mut n, mut ewma) = (0.0, 0usize, None::<f64>);
     for i in a..b {
-        let (h, l) = (history.high[i], history.low[i]);
-        if !(h.is_finite() && l.is_finite() && l > 0.0 && h >= l) {
+        let Some(p) = parkinson_var(history.high[i], history.low[i]) else {
             continue;
-        }
+        };
         let m = profile.at(history.ts[i]);
-        let v = k * (h / l).ln().powi(2) / (m * m);
+        let v = p / (m * m);
         sum += v;
         n += 1;
         ewma = Some(ewma.map_or(v, |e| lambda * e + (1.0 - lambda) * v));
@@ -53,6 +58,22 @@ pub fn range_level(
 mod tests {
     use super::*;
     use market::Provenance;
+
+    #[test]
+    fn parkinson_variance_of_a_candle_and_unusable_ranges() {
+        let e = std::f64::consts::E;
+        let v = parkinson_var(e, 1.0 / e).unwrap();
+        assert!((v - 1.0 / std::f64::consts::LN_2).abs() < 1e-12, "{v}");
+        assert_eq!(parkinson_var(2.0, 2.0), Some(0.0));
+        for (h, l) in [
+            (1.0, 2.0),
+            (1.0, 0.0),
+            (f64::NAN, 1.0),
+            (f64::INFINITY, 1.0),
+        ] {
+            assert_eq!(parkinson_var(h, l), None, "{h} {l}");
+        }
+    }
 
     #[test]
     fn a_recent_doubling_of_ranges_raises_the_level() {
